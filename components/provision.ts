@@ -1,0 +1,89 @@
+// Pulumi layer over plan.ts: one remote.Command per planned step, wired with the plan's dependencies.
+// Hosts come from the AWS layer (EC2 mode) or straight from config (existing-hosts mode).
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ClusterConfig } from "./config";
+import { Step, planSteps } from "./plan";
+import { NodeSpec, ResolvedNode } from "./topology";
+
+/** A node whose addresses may not be known yet. */
+export interface HostNode {
+    spec: NodeSpec;
+    sshAddress: pulumi.Input<string>;
+    clientAddress: pulumi.Input<string>;
+    privateAddress: pulumi.Input<string>;
+    rack?: pulumi.Input<string>;
+    dataVolumeId?: pulumi.Input<string>;
+    /** Resources the node's first command must wait for (instance, volume attachment). */
+    dependsOn?: pulumi.Resource[];
+}
+
+export interface ProvisionArgs {
+    config: ClusterConfig;
+    hosts: HostNode[];
+    privateKey: pulumi.Input<string>;
+    /** How many failed SSH dials to accept per command (fresh instances refuse connections for a while). */
+    dialErrorLimit: number;
+    parent: pulumi.Resource;
+}
+
+export interface Provisioned {
+    commands: Record<string, command.remote.Command>;
+    ensemble: pulumi.Output<string>;
+    brokers: pulumi.Output<string>;
+    smokeTest: pulumi.Output<string>;
+}
+
+const PENDING = "0.0.0.0";
+
+export function provision(args: ProvisionArgs): Provisioned {
+    const { config, hosts, parent } = args;
+    // The plan's structure depends only on the node specs, so it is known before any address is.
+    const placeholder = hosts.map((h): ResolvedNode => ({
+        ...h.spec, sshAddress: PENDING, clientAddress: PENDING, privateAddress: PENDING,
+        dataVolumeId: h.dataVolumeId === undefined ? undefined : "vol-pending",
+    }));
+    const skeleton = planSteps(config, placeholder);
+    const resolved: pulumi.Output<Record<string, Step>> = pulumi
+        .all(hosts.map((h) => pulumi.all([h.sshAddress, h.clientAddress, h.privateAddress, h.rack, h.dataVolumeId])))
+        .apply((addrs) => {
+            const nodes = hosts.map((h, i): ResolvedNode => ({
+                ...h.spec,
+                sshAddress: addrs[i][0], clientAddress: addrs[i][1], privateAddress: addrs[i][2],
+                rack: addrs[i][3] ?? h.spec.rack, dataVolumeId: addrs[i][4],
+            }));
+            return Object.fromEntries(planSteps(config, nodes).map((s) => [s.name, s]));
+        });
+
+    const byNode = new Map(hosts.map((h) => [h.spec.name, h]));
+    const commands: Record<string, command.remote.Command> = {};
+    for (const step of skeleton) {
+        const host = byNode.get(step.node)!;
+        const connection: command.types.input.remote.ConnectionArgs = {
+            host: host.sshAddress,
+            port: config.sshPort,
+            user: host.spec.user,
+            privateKey: args.privateKey,
+            dialErrorLimit: args.dialErrorLimit,
+            perDialTimeout: 15,
+        };
+        const deps: pulumi.Resource[] = [...step.dependsOn.map((d) => commands[d]), ...(step.dependsOn.length === 0 ? host.dependsOn ?? [] : [])];
+        commands[step.name] = new command.remote.Command(step.name, {
+            connection,
+            create: resolved.apply((s) => s[step.name].create),
+            ...(step.delete !== undefined ? { delete: resolved.apply((s) => s[step.name].delete!) } : {}),
+        }, {
+            parent,
+            dependsOn: deps,
+            customTimeouts: { create: "40m", update: "40m", delete: "10m" },
+            // The key is a secret input; keep it out of plain state for outputs as well.
+            additionalSecretOutputs: ["connection"],
+        });
+    }
+    return {
+        commands,
+        ensemble: commands["cluster-ensemble"].stdout,
+        brokers: commands["cluster-brokers"].stdout,
+        smokeTest: commands["cluster-smoke"].stdout,
+    };
+}

@@ -1,0 +1,152 @@
+// Pure renderers: configuration in, file text out. Unit tests call these directly; the provisioning layer
+// passes their output to the hosts as command inputs, so a change in rendered text updates exactly the
+// commands that carry it.
+import { ClusterConfig } from "./config";
+import { ResolvedNode, brokerNodes, zookeeperNodes } from "./topology";
+
+/** Where things live on a host. The host scripts receive these through their environment. */
+export const PATHS = {
+    installRoot: "/opt/kafka",
+    current: "/opt/kafka/current",
+    configDir: "/etc/kafka",
+    kafkaData: "/var/lib/kafka",
+    kafkaLogDirs: "/var/lib/kafka/data",
+    zookeeperData: "/var/lib/zookeeper",
+    kafkaLogs: "/var/log/kafka",
+    zookeeperLogs: "/var/log/zookeeper",
+    serviceUser: "kafka",
+} as const;
+
+export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888 } as const;
+
+const HEADER = "# Managed by kafka-cluster (Pulumi). Local edits are overwritten by the next `pulumi up`.\n";
+
+/** Replication defaults: min(3, brokers) replicas, min.insync.replicas min(2, that). */
+export function replication(brokerCount: number): { factor: number; minIsr: number } {
+    const factor = Math.min(3, brokerCount);
+    return { factor, minIsr: Math.min(2, factor) };
+}
+
+export function kafkaTarballName(cfg: Pick<ClusterConfig, "kafkaVersion" | "scalaVersion">): string {
+    return `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}.tgz`;
+}
+
+export function kafkaTarballUrl(cfg: Pick<ClusterConfig, "kafkaVersion" | "scalaVersion" | "downloadUrl">): string {
+    return `${cfg.downloadUrl}/${cfg.kafkaVersion}/${kafkaTarballName(cfg)}`;
+}
+
+function properties(entries: [string, string | number | boolean][]): string {
+    return entries.map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+}
+
+export function zookeeperConnect(cfg: Pick<ClusterConfig, "zookeeperChroot">, nodes: ResolvedNode[], address: (n: ResolvedNode) => string = (n) => n.privateAddress): string {
+    return zookeeperNodes(nodes).map((n) => `${address(n)}:${PORTS.zookeeperClient}`).join(",") + cfg.zookeeperChroot;
+}
+
+export function renderZookeeperProperties(nodes: ResolvedNode[]): string {
+    const members = zookeeperNodes(nodes);
+    return HEADER + properties([
+        ["tickTime", 2000],
+        // An ensemble has no defaults for these: followers get 10 ticks to connect and sync, 5 to stay in sync.
+        ["initLimit", 10],
+        ["syncLimit", 5],
+        ["dataDir", PATHS.zookeeperData],
+        ["clientPort", PORTS.zookeeperClient],
+        ["maxClientCnxns", 60],
+        ["admin.enableServer", false],
+        ["4lw.commands.whitelist", "srvr,ruok,mntr"],
+        ["autopurge.snapRetainCount", 3],
+        ["autopurge.purgeInterval", 24],
+        ["quorumListenOnAllIPs", true],
+        ...members.map((n): [string, string] => [
+            `server.${n.zookeeperId}`, `${n.privateAddress}:${PORTS.zookeeperPeer}:${PORTS.zookeeperElection}`,
+        ]),
+    ]);
+}
+
+export function renderMyid(node: ResolvedNode): string {
+    if (node.zookeeperId === undefined) throw new Error(`${node.name} is not a ZooKeeper member`);
+    return `${node.zookeeperId}\n`;
+}
+
+export function renderServerProperties(cfg: ClusterConfig, node: ResolvedNode, nodes: ResolvedNode[]): string {
+    if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
+    const { factor, minIsr } = replication(brokerNodes(nodes).length);
+    const managed: [string, string | number | boolean][] = [
+        ["broker.id", node.brokerId],
+        ...(node.rack ? [["broker.rack", node.rack] as [string, string]] : []),
+        ["listeners", `INTERNAL://0.0.0.0:${PORTS.internal},CLIENT://0.0.0.0:${PORTS.client}`],
+        ["advertised.listeners", `INTERNAL://${node.privateAddress}:${PORTS.internal},CLIENT://${node.clientAddress}:${PORTS.client}`],
+        ["listener.security.protocol.map", "INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT"],
+        ["inter.broker.listener.name", "INTERNAL"],
+        ["zookeeper.connect", zookeeperConnect(cfg, nodes)],
+        ["log.dirs", PATHS.kafkaLogDirs],
+    ];
+    const defaults: [string, string | number | boolean][] = [
+        ["zookeeper.connection.timeout.ms", 18000],
+        ["zookeeper.session.timeout.ms", 18000],
+        ["num.partitions", factor],
+        ["default.replication.factor", factor],
+        ["min.insync.replicas", minIsr],
+        ["offsets.topic.replication.factor", factor],
+        ["transaction.state.log.replication.factor", factor],
+        ["transaction.state.log.min.isr", minIsr],
+        ["unclean.leader.election.enable", false],
+        ["auto.create.topics.enable", false],
+        ["controlled.shutdown.enable", true],
+        ["num.network.threads", 3],
+        ["num.io.threads", 8],
+        ["num.recovery.threads.per.data.dir", 2],
+        ["log.retention.hours", 168],
+        ["log.segment.bytes", 1073741824],
+        ["log.retention.check.interval.ms", 300000],
+        ["group.initial.rebalance.delay.ms", 3000],
+    ];
+    const overrides = cfg.brokerProperties;
+    const merged = defaults.map(([k, v]): [string, string | number | boolean] => [k, k in overrides ? overrides[k] : v]);
+    const extra = Object.keys(overrides).filter((k) => !defaults.some(([d]) => d === k)).sort()
+        .map((k): [string, string] => [k, overrides[k]]);
+    return HEADER + "\n# Identity, listeners and ZooKeeper (derived from the cluster layout)\n" + properties(managed) +
+        "\n# Durability defaults and tuning (kafka:brokerProperties overrides these)\n" + properties(merged) +
+        (extra.length ? "\n# From kafka:brokerProperties\n" + properties(extra) : "");
+}
+
+/** Environment file read by a service's unit: heap and log directory. */
+export function renderEnvFile(heap: string, logDir: string): string {
+    return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n`;
+}
+
+function unit(description: string, after: string, envFile: string, exec: string): string {
+    return HEADER + `[Unit]
+Description=${description}
+Documentation=https://kafka.apache.org/documentation/
+Wants=network-online.target
+After=${after}
+
+[Service]
+Type=simple
+User=${PATHS.serviceUser}
+Group=${PATHS.serviceUser}
+EnvironmentFile=${envFile}
+ExecStart=${exec}
+Restart=on-failure
+RestartSec=5
+LimitNOFILE=100000
+TimeoutStopSec=180
+# The JVM exits with 143 after SIGTERM; that is a clean stop.
+SuccessExitStatus=143
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export function renderZookeeperUnit(): string {
+    return unit("Apache ZooKeeper (kafka-cluster)", "network-online.target", `${PATHS.configDir}/zookeeper.env`,
+        `${PATHS.current}/bin/zookeeper-server-start.sh ${PATHS.configDir}/zookeeper.properties`);
+}
+
+export function renderKafkaUnit(): string {
+    return unit("Apache Kafka broker (kafka-cluster)", "network-online.target zookeeper.service", `${PATHS.configDir}/kafka.env`,
+        `${PATHS.current}/bin/kafka-server-start.sh ${PATHS.configDir}/server.properties`);
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Step 3: the Kafka distribution, verified against Apache's .sha512, unpacked into a versioned directory, with
+# the stable symlink switched atomically. A failed download or checksum leaves the current install untouched.
+# Also the service user and the directories every role uses.
+# Env: KAFKA_URL, KAFKA_DIST (e.g. kafka_2.13-3.9.2), INSTALL_ROOT, SERVICE_USER, DATA_DIRS (space-separated)
+set -euo pipefail
+if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
+: "${KAFKA_URL:?}" "${KAFKA_DIST:?}" "${INSTALL_ROOT:?}" "${SERVICE_USER:?}"
+
+if ! id "$SERVICE_USER" >/dev/null 2>&1; then
+  useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER" 2>/dev/null ||
+    useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /sbin/nologin "$SERVICE_USER"
+  log "created user $SERVICE_USER"
+fi
+for d in ${DATA_DIRS:-}; do
+  [[ -d $d ]] || { mkdir -p "$d"; log "created $d"; }
+  [[ "$(stat -c %U "$d")" == "$SERVICE_USER" ]] || chown "$SERVICE_USER:$SERVICE_USER" "$d"
+done
+[[ -d /etc/kafka ]] || mkdir -p /etc/kafka
+mkdir -p "$INSTALL_ROOT"
+
+target=$INSTALL_ROOT/$KAFKA_DIST
+if [[ ! -f $target/.verified ]]; then
+  work=$(mktemp -d "$INSTALL_ROOT/.download.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  log "downloading $KAFKA_URL"
+  curl -fsSL --retry 5 --retry-delay 3 --connect-timeout 20 --max-time 900 -o "$work/dist.tgz" "$KAFKA_URL" ||
+    die "download of $KAFKA_URL failed; check kafka:downloadUrl and kafka:kafkaVersion"
+  curl -fsSL --retry 5 --retry-delay 3 --connect-timeout 20 --max-time 120 -o "$work/dist.tgz.sha512" "$KAFKA_URL.sha512" ||
+    die "download of $KAFKA_URL.sha512 failed; checksum verification is mandatory"
+  # Apache's file is `gpg --print-md SHA512` output: "name: HEX HEX ..." in upper case, wrapped over lines.
+  expected=$(sed 's/^[^:]*://' "$work/dist.tgz.sha512" | tr -d ' \t\r\n' | tr 'A-F' 'a-f')
+  [[ $expected =~ ^[0-9a-f]{128}$ ]] || expected=$(awk '{print $1}' "$work/dist.tgz.sha512" | tr 'A-F' 'a-f')
+  actual=$(sha512sum "$work/dist.tgz" | awk '{print $1}')
+  if [[ $expected != "$actual" ]]; then
+    die "checksum mismatch for $KAFKA_URL: the .sha512 says ${expected:0:16}..., the download is ${actual:0:16}...; nothing was installed and the current install ($(readlink "$INSTALL_ROOT/current" 2>/dev/null || echo none)) is untouched"
+  fi
+  log "sha512 verified"
+  mkdir "$work/unpack"
+  tar -xzf "$work/dist.tgz" -C "$work/unpack"
+  [[ -x $work/unpack/$KAFKA_DIST/bin/kafka-server-start.sh ]] || die "$KAFKA_URL does not contain $KAFKA_DIST/bin/kafka-server-start.sh"
+  rm -rf "$target"
+  mv "$work/unpack/$KAFKA_DIST" "$target"
+  touch "$target/.verified"
+  log "unpacked $KAFKA_DIST into $target"
+fi
+if [[ "$(readlink "$INSTALL_ROOT/current" 2>/dev/null)" != "$KAFKA_DIST" ]]; then
+  ln -sfn "$KAFKA_DIST" "$INSTALL_ROOT/.current.new"
+  mv -Tf "$INSTALL_ROOT/.current.new" "$INSTALL_ROOT/current"
+  log "switched $INSTALL_ROOT/current -> $KAFKA_DIST"
+fi
+log "kafka $KAFKA_DIST installed"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Shared helpers for the host scripts. kafka-cluster prepends this file to every host script it runs, so the
+# scripts stay self-contained on the wire; run by hand, a script sources it from its own directory.
+set -euo pipefail
+
+KC_STEP=${KC_STEP:-$(basename "${0:-host-script}")}
+export LOG_DIR=${TOOLS_LOG_DIR:-/tmp/kafka-cluster-tools}
+export KAFKA_HEAP_OPTS=${TOOLS_HEAP_OPTS:--Xmx256m}
+
+log() { printf '%s [%s@%s] %s\n' "$(date -u +%H:%M:%S)" "$KC_STEP" "$(hostname)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# wait_until SECONDS DESCRIPTION COMMAND...: retry COMMAND every 2 s until it succeeds or SECONDS pass.
+wait_until() {
+  local limit=$1 what=$2 start=$SECONDS
+  shift 2
+  until "$@"; do
+    if (( SECONDS - start >= limit )); then
+      return 1
+    fi
+    sleep 2
+  done
+  log "$what after $(( SECONDS - start ))s"
+}
+
+# put_file DEST MODE OWNER BASE64: write DEST only when its content differs. Sets CHANGED=1 when it wrote.
+# shellcheck disable=SC2034 # read by the scripts that call put_file
+CHANGED=0
+put_file() {
+  local dest=$1 mode=$2 owner=$3 content tmp
+  content=$(printf '%s' "$4" | base64 -d; printf x)
+  content=${content%x}
+  if [[ -f $dest ]] && [[ "$(cat "$dest"; printf x)" == "${content}x" ]]; then
+    return 0
+  fi
+  tmp=$(mktemp "${dest}.XXXXXX")
+  printf '%s' "$content" > "$tmp"
+  chmod "$mode" "$tmp"
+  chown "$owner" "$tmp"
+  mv -f "$tmp" "$dest"
+  log "wrote $dest"
+  # shellcheck disable=SC2034
+  CHANGED=1
+}
+
+kafka_bin() { printf '%s/bin/%s' "${KAFKA_HOME:-/opt/kafka/current}" "$1"; }
+
+# srvr HOST: ZooKeeper's mode on HOST:2181 (leader, follower, standalone), empty when it does not answer.
+zk_mode() {
+  local out
+  # shellcheck disable=SC2016 # $1 expands in the inner shell
+  out=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/2181" && printf srvr >&3 && cat <&3' _ "$1" 2>/dev/null) || true
+  sed -n 's/^Mode: //p' <<<"$out"
+}
+
+# under_replicated BOOTSTRAP: number of under-replicated partitions, or fails when the cluster does not answer.
+under_replicated() {
+  local out
+  out=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "$1" --describe --under-replicated-partitions 2>/dev/null) || return 1
+  grep -c 'Partition:' <<<"$out" || true
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Step 1: the host is up, cloud-init has finished and no package manager holds its lock.
+# Env: READY_TIMEOUT (seconds, default 600)
+set -euo pipefail
+if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
+
+timeout_s=${READY_TIMEOUT:-600}
+if command -v cloud-init >/dev/null 2>&1; then
+  log "waiting for cloud-init"
+  timeout "$timeout_s" cloud-init status --wait >/dev/null 2>&1 || log "cloud-init reported a problem; continuing"
+fi
+apt_idle() { ! pgrep -x 'apt|apt-get|dpkg|unattended-upgr' >/dev/null; }
+if command -v apt-get >/dev/null 2>&1; then
+  wait_until "$timeout_s" "package manager idle" apt_idle || die "apt/dpkg still busy after ${timeout_s}s; retry pulumi up"
+fi
+# shellcheck disable=SC1091
+. /etc/os-release
+log "ready: ${PRETTY_NAME:-unknown OS}, $(nproc) CPU, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB"
