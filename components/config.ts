@@ -327,7 +327,9 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
     const defaultUser = os === "amazon-linux-2023" ? "ec2-user" : "ubuntu";
     const sshUser = str("sshUser", mode === "hosts" ? "" : defaultUser);
     const sshPort = int("sshPort", 22, 1, 65535);
-    const sshPrivateKey = str("sshPrivateKey", "") || undefined;
+    // Keys keep their exact text (OpenSSH wants the final newline).
+    const rawKey = str("sshPrivateKey", "");
+    const sshPrivateKey = rawKey ? (rawKey.endsWith("\n") ? rawKey : rawKey + "\n") : undefined;
     if (sshPrivateKey !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKey)) {
         bad("sshPrivateKey", "is not a PEM/OpenSSH private key", `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519`);
     }

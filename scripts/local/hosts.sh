@@ -1,0 +1,717 @@
+#!/usr/bin/env bash
+# Local Debian 12 test hosts for kafka-cluster: systemd-nspawn containers that
+# look like small cloud VMs (user "admin", key-only SSH, passwordless sudo,
+# systemd, static address) on a private bridge with no route to the outside.
+#
+# Usage: scripts/local/hosts.sh <command>
+#   image        build (once) the cached root filesystem + local apt repository
+#   up [N]       ensure image, bridge, HTTP server, and hosts kc1..kcN (default 3)
+#   down         stop everything, delete per-host copies and state (keeps image cache)
+#   status       show bridge, HTTP server and per-host state
+#   env          JSON description of the running environment (stdout)
+#   ssh I cmd..  run a command on host kcI as admin
+#
+# Environment:
+#   KAFKA_CLUSTER_CACHE  cache root (default /var/cache/kafka-cluster)
+#   KAFKA_CLUSTER_STATE  runtime state dir (default /run/kafka-cluster-local)
+#   KAFKA_CLUSTER_APT_MIRROR  Debian mirror URI for the image build
+#                        (default: read from this machine's apt sources)
+set -euo pipefail
+
+SCRIPT_PATH=$(readlink -f "${BASH_SOURCE[0]}")
+CACHE_DIR=${KAFKA_CLUSTER_CACHE:-/var/cache/kafka-cluster}
+STATE_DIR=${KAFKA_CLUSTER_STATE:-/run/kafka-cluster-local}
+HOSTS_DIR=$CACHE_DIR/local/hosts
+SSH_KEY=$CACHE_DIR/local/ssh/id_ed25519
+KAFKA_DIR=$CACHE_DIR/kafka
+LOCK_FILE=$CACHE_DIR/local/.lock
+
+BRIDGE=kcbr0
+NET_PREFIX=10.77.0
+BRIDGE_ADDR=$NET_PREFIX.1
+HTTP_PORT=8089
+HTTP_BASE=http://$BRIDGE_ADDR:$HTTP_PORT
+SSH_USER='admin'
+CGROUP_NAME=kafka-cluster-local
+
+SUITE=bookworm
+IMAGE_PACKAGES=(systemd systemd-sysv dbus openssh-server iproute2 procps
+  ca-certificates curl sudo iputils-ping)
+REPO_PACKAGES=(openjdk-17-jre-headless)
+
+MAX_HOSTS=50          # 10.77.0.11 .. 10.77.0.60
+MAX_REBOOTS=25        # per supervisor lifetime
+SSH_WAIT_SECONDS=180
+STOP_WAIT_SECONDS=30
+
+SSH_OPTS=(-i "$SSH_KEY" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
+  -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5
+  -o LogLevel=ERROR)
+
+log() { printf '[hosts.sh] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+require_root() { [[ $(id -u) -eq 0 ]] || die "must run as root"; }
+
+valid_index() { [[ $1 =~ ^[1-9][0-9]*$ ]] && (($1 <= MAX_HOSTS)); }
+
+host_addr() { printf '%s.%d' "$NET_PREFIX" $((10 + $1)); }
+
+# ---------------------------------------------------------------------------
+# host tools
+# ---------------------------------------------------------------------------
+apt_install_host() {
+  local -a opts=(-o DPkg::Lock::Timeout=600 -y -q --no-install-recommends)
+  log "installing host packages: $*"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install "$@" >&2; then
+    apt-get -o DPkg::Lock::Timeout=600 -q update >&2
+    DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install "$@" >&2
+  fi
+}
+
+ensure_host_tools() {
+  local -a pkgs=()
+  command -v debootstrap >/dev/null || pkgs+=(debootstrap)
+  command -v systemd-nspawn >/dev/null || pkgs+=(systemd-container)
+  command -v dpkg-scanpackages >/dev/null || pkgs+=(dpkg-dev)
+  [[ -x /usr/bin/python3 ]] || pkgs+=(python3)
+  command -v ssh >/dev/null || pkgs+=(openssh-client)
+  command -v ssh-keygen >/dev/null || pkgs+=(openssh-client)
+  command -v ip >/dev/null || pkgs+=(iproute2)
+  command -v curl >/dev/null || pkgs+=(curl)
+  if ((${#pkgs[@]})); then
+    mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+    apt_install_host "${pkgs[@]}"
+  fi
+}
+
+# "URI SUITE" pairs of the machine's apt configuration (deb822 and one-line).
+apt_source_pairs() {
+  local -a deb822=() oneline=()
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do [[ -f $f ]] && deb822+=("$f"); done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] && oneline+=("$f")
+  done
+  if ((${#deb822[@]})); then
+    awk 'BEGIN { RS = ""; FS = "\n" }
+      {
+        types = ""; uris = ""; suites = ""; enabled = "yes"
+        for (i = 1; i <= NF; i++) {
+          line = $i
+          if (line ~ /^[ \t]*#/) continue
+          if (line ~ /^Types:/)   { sub(/^Types:[ \t]*/, "", line);   types = line }
+          if (line ~ /^URIs:/)    { sub(/^URIs:[ \t]*/, "", line);    uris = line }
+          if (line ~ /^Suites:/)  { sub(/^Suites:[ \t]*/, "", line);  suites = line }
+          if (line ~ /^Enabled:/) { sub(/^Enabled:[ \t]*/, "", line); enabled = line }
+        }
+        if (enabled == "no" || types !~ /(^|[ \t])deb([ \t]|$)/) next
+        nu = split(uris, u, /[ \t]+/); ns = split(suites, s, /[ \t]+/)
+        for (a = 1; a <= nu; a++) for (b = 1; b <= ns; b++)
+          if (u[a] != "" && s[b] != "") print u[a], s[b]
+      }' "${deb822[@]}"
+  fi
+  if ((${#oneline[@]})); then
+    awk '$1 == "deb" {
+        i = 2
+        if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+        if (i + 1 <= NF) print $i, $(i + 1)
+      }' "${oneline[@]}"
+  fi
+}
+
+apt_mirror() {
+  if [[ -n ${KAFKA_CLUSTER_APT_MIRROR:-} ]]; then
+    printf '%s\n' "$KAFKA_CLUSTER_APT_MIRROR"
+    return
+  fi
+  local m
+  m=$(apt_source_pairs | awk -v s="$SUITE" '$2 == s { print $1; exit }')
+  [[ -n $m ]] || die "no '$SUITE' source in this machine's apt configuration"
+  printf '%s\n' "$m"
+}
+
+# sources.list lines for the build chroot: the machine's own mirrors for
+# SUITE, SUITE-updates and SUITE-security (main only).
+apt_build_sources() {
+  apt_source_pairs | awk -v s="$SUITE" '
+    ($2 == s || $2 == s "-updates" || $2 == s "-security") && !seen[$0]++ {
+      print "deb " $1 " " $2 " main"
+    }'
+}
+
+# ---------------------------------------------------------------------------
+# image (everything the image key hashes is in the image_* functions)
+# ---------------------------------------------------------------------------
+
+# Runs inside the build chroot. Arguments: packages for the local repository.
+image_in_chroot() {
+  set -euo pipefail
+  export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  apt-get -q update
+  apt-get -q -y -o Dpkg::Options::=--force-confold dist-upgrade
+  apt-get clean
+  # Resolve the repo packages against this exact image; keep the .debs only.
+  apt-get -q -y install --download-only "$@"
+
+  # Cloud-image-like login user: key-only SSH, passwordless sudo.
+  useradd --create-home --shell /bin/bash --groups sudo "$KC_USER"
+  usermod -p '*' "$KC_USER"
+  printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$KC_USER" >"/etc/sudoers.d/90-$KC_USER"
+  chmod 0440 "/etc/sudoers.d/90-$KC_USER"
+  install -d -m 0700 -o "$KC_USER" -g "$KC_USER" "/home/$KC_USER/.ssh"
+  cat >/etc/ssh/sshd_config.d/10-kafka-cluster-local.conf <<'EOF'
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+PubkeyAuthentication yes
+UseDNS no
+EOF
+  rm -f /etc/ssh/ssh_host_*          # generated per host at `up`
+
+  systemctl enable systemd-networkd.service ssh.service
+  # No background apt runs holding the dpkg lock; no console getty.
+  systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
+    console-getty.service
+  mkdir -p /etc/systemd/journald.conf.d
+  printf '[Journal]\nRuntimeMaxUse=32M\nSystemMaxUse=64M\n' \
+    >/etc/systemd/journald.conf.d/10-kafka-cluster-local.conf
+
+  : >/etc/machine-id                  # written per host at `up`
+  rm -f /var/lib/dbus/machine-id
+  ln -s /etc/machine-id /var/lib/dbus/machine-id
+  echo localhost >/etc/hostname
+}
+
+image_write_repo_index() {
+  local dir=$1 f
+  (cd "$dir" && dpkg-scanpackages --multiversion . /dev/null >Packages 2>scanpackages.log)
+  gzip -9nc "$dir/Packages" >"$dir/Packages.gz"
+  {
+    echo "Origin: kafka-cluster-local"
+    echo "Label: kafka-cluster-local"
+    echo "Date: $(LC_ALL=C date -Ru)"
+    echo "SHA256:"
+    for f in Packages Packages.gz; do
+      printf ' %s %s %s\n' "$(sha256sum <"$dir/$f" | cut -d' ' -f1)" \
+        "$(stat -c %s "$dir/$f")" "$f"
+    done
+  } >"$dir/Release"
+}
+
+image_umount_below() {
+  local dir=$1 m
+  [[ -d $dir ]] || return 0
+  dir=$(readlink -f "$dir")
+  findmnt -rno TARGET | awk -v d="$dir/" 'index($0, d) == 1' | sort -r |
+    while read -r m; do umount -l "$m" || true; done
+}
+
+image_build() {
+  local out=$1 tmp root mirror rc=0 debs
+  tmp=$out.partial
+  root=$tmp/rootfs
+  image_umount_below "$tmp"
+  rm -rf --one-file-system "$tmp"
+  mkdir -p "$tmp/apt"
+  mirror=$(apt_mirror)
+  log "image: debootstrap $SUITE (minbase) from $mirror"
+  if ! debootstrap --variant=minbase --include="$(IFS=,; echo "${IMAGE_PACKAGES[*]}")" \
+    "$SUITE" "$root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
+    tail -n 30 "$tmp/debootstrap.log" >&2
+    die "debootstrap failed (log: $tmp/debootstrap.log)"
+  fi
+  apt_build_sources >"$root/etc/apt/sources.list"
+  rm -f "$root"/etc/apt/sources.list.d/*
+  cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  mount -t proc proc "$root/proc"
+  log "image: upgrading, configuring, resolving ${REPO_PACKAGES[*]} against the image"
+  KC_USER=$SSH_USER chroot "$root" /bin/bash -c \
+    "$(declare -f image_in_chroot); image_in_chroot \"\$@\"" image_in_chroot \
+    "${REPO_PACKAGES[@]}" >"$tmp/chroot.log" 2>&1 || rc=$?
+  umount "$root/proc"
+  if ((rc != 0)); then
+    tail -n 30 "$tmp/chroot.log" >&2
+    die "image configuration failed (log: $tmp/chroot.log)"
+  fi
+
+  # Local apt repository: the downloaded .debs, then an image without them.
+  debs=$(find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' | wc -l)
+  ((debs > 0)) || die "no .deb downloaded for ${REPO_PACKAGES[*]}"
+  find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec mv -t "$tmp/apt" {} +
+  image_write_repo_index "$tmp/apt"
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
+  rm -f "$root/etc/apt/sources.list" "$root"/etc/apt/sources.list.d/* "$root/usr/sbin/policy-rc.d"
+  printf 'deb [trusted=yes] %s/apt ./\n' "$HTTP_BASE" \
+    >"$root/etc/apt/sources.list.d/kafka-cluster-local.list"
+  printf '# no DNS on the kafka-cluster local test network\n' >"$root/etc/resolv.conf"
+  if chroot "$root" dpkg-query -W "${REPO_PACKAGES[@]}" >/dev/null 2>&1; then
+    die "repo packages unexpectedly installed in the image"
+  fi
+  log "image: local repo has $debs packages ($(du -sh "$tmp/apt" | cut -f1)), rootfs $(du -sh "$root" | cut -f1)"
+  date -u +%FT%TZ >"$tmp/.complete"
+  mv "$tmp" "$out"
+}
+
+image_key() {
+  {
+    echo "kafka-cluster-local-image v1"
+    echo "$SUITE"
+    echo "${IMAGE_PACKAGES[*]}"
+    echo "${REPO_PACKAGES[*]}"
+    echo "$SSH_USER $HTTP_BASE"
+    declare -f image_in_chroot image_write_repo_index image_build
+  } | sha256sum | cut -c1-16
+}
+
+IMAGE_KEY=
+IMAGE_DIR=
+ensure_image() {
+  local t0=$SECONDS lk
+  IMAGE_KEY=$(image_key)
+  IMAGE_DIR=$CACHE_DIR/images/$IMAGE_KEY
+  if [[ -f $IMAGE_DIR/.complete ]]; then
+    log "image: $IMAGE_KEY cached (0s)"
+    return 0
+  fi
+  mkdir -p "$CACHE_DIR/images"
+  exec {lk}>"$CACHE_DIR/images/.lock"
+  flock -w 3600 "$lk" || die "timed out waiting for another image build"
+  if [[ ! -f $IMAGE_DIR/.complete ]]; then
+    image_build "$IMAGE_DIR"
+    log "image: built $IMAGE_KEY in $((SECONDS - t0))s (cold)"
+  fi
+  exec {lk}>&-
+}
+
+ensure_ssh_key() {
+  if [[ ! -f $SSH_KEY ]]; then
+    install -d -m 0700 "$(dirname "$SSH_KEY")"
+    ssh-keygen -q -t ed25519 -N '' -C kafka-cluster-local -f "$SSH_KEY"
+    log "generated SSH key $SSH_KEY"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# processes, cgroups
+# ---------------------------------------------------------------------------
+
+# pid_check FILE PATTERN: print the PID in FILE if that process is alive and
+# its command line contains PATTERN (guards against recycled PIDs).
+pid_check() {
+  local file=$1 pattern=$2 pid cmd
+  [[ -f $file ]] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmd == *"$pattern"* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+sup_pattern() { printf '_supervise %s ' "$1"; }
+nspawn_pattern() { printf -- '-M kc%s ' "$1"; }
+http_pattern() { printf 'http.server --bind %s --directory %s/www' "$BRIDGE_ADDR" "$STATE_DIR"; }
+
+host_running() { pid_check "$STATE_DIR/kc$1.supervisor.pid" "$(sup_pattern "$1")" >/dev/null; }
+
+running_hosts() {
+  local f i
+  for f in "$STATE_DIR"/kc*.supervisor.pid; do
+    [[ -f $f ]] || continue
+    i=${f##*/kc}
+    i=${i%%.*}
+    host_running "$i" && echo "$i"
+  done | sort -n
+}
+
+cgroup_roots() {
+  if [[ $(stat -fc %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+    echo /sys/fs/cgroup
+    return
+  fi
+  if [[ $(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null) == cgroup2fs ]]; then
+    echo /sys/fs/cgroup/unified
+  fi
+  if [[ -f /sys/fs/cgroup/systemd/cgroup.procs ]]; then
+    echo /sys/fs/cgroup/systemd
+  fi
+}
+
+# All PIDs in host I's cgroups (container payload and nspawn itself).
+cgroup_pids() {
+  local r d
+  for r in $(cgroup_roots); do
+    d=$r/$CGROUP_NAME/kc$1
+    [[ -d $d ]] || continue
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -un
+}
+
+# ---------------------------------------------------------------------------
+# supervisor (runs detached, one per host)
+# ---------------------------------------------------------------------------
+cmd_supervise() {
+  local i=$1 name root stop=0 child="" rc boot w r
+  name=kc$i
+  root=$HOSTS_DIR/$name
+  trap 'stop=1; if [[ -n $child ]]; then kill -TERM "$child" 2>/dev/null || true; fi' TERM INT HUP
+  for ((boot = 1; boot <= MAX_REBOOTS + 1; boot++)); do
+    ((stop == 0)) || break
+    # the previous boot's veth disappears with its network namespace
+    for ((w = 0; w < 50; w++)); do
+      ip link show "vb-$name" >/dev/null 2>&1 || break
+      sleep 0.1
+    done
+    ip link del "vb-$name" 2>/dev/null || true
+    log "$name: boot #$boot ($(date -u +%FT%TZ))"
+    (
+      # own cgroup per host: nspawn --keep-unit uses (and subdivides) it
+      for r in $(cgroup_roots); do
+        mkdir -p "$r/$CGROUP_NAME/$name"
+        echo "$BASHPID" >"$r/$CGROUP_NAME/$name/cgroup.procs"
+      done
+      exec systemd-nspawn -b --register=no --keep-unit --network-bridge="$BRIDGE" \
+        -D "$root" -M "$name" --console=read-only --resolv-conf=off \
+        --timezone=off --link-journal=no
+    ) &
+    child=$!
+    echo "$child" >"$STATE_DIR/$name.nspawn.pid"
+    rc=0
+    for ((w = 0; w < 10000; w++)); do
+      rc=0
+      wait "$child" || rc=$?
+      # a trapped signal interrupts `wait`; keep waiting while nspawn lives
+      if ((rc > 128)) && kill -0 "$child" 2>/dev/null; then continue; fi
+      break
+    done
+    child=""
+    log "$name: systemd-nspawn exited with $rc"
+    if ((rc != 133)); then break; fi
+    log "$name: reboot requested, booting again"
+    sleep 1
+  done
+  rm -f "$STATE_DIR/$name.nspawn.pid"
+  log "$name: supervisor exiting"
+}
+
+# ---------------------------------------------------------------------------
+# up
+# ---------------------------------------------------------------------------
+take_lock() {
+  mkdir -p "$(dirname "$LOCK_FILE")"
+  exec {LOCK_FD}>"$LOCK_FILE"
+  flock -w 900 "$LOCK_FD" || die "timed out waiting for another hosts.sh up/down"
+}
+
+ensure_bridge() {
+  local other
+  other=$(ip -o -4 addr show to "$NET_PREFIX.0/24" | awk -v b="$BRIDGE" '$2 != b { print $2 }')
+  [[ -z $other ]] || die "$NET_PREFIX.0/24 already used by interface(s): $other"
+  ip link show dev "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  ip addr replace "$BRIDGE_ADDR/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+
+ensure_http() {
+  local www=$STATE_DIR/www pid w
+  mkdir -p "$www" "$KAFKA_DIR"
+  ln -sfn "$IMAGE_DIR/apt" "$www/apt"
+  ln -sfn "$KAFKA_DIR" "$www/kafka"
+  if pid_check "$STATE_DIR/http.pid" "$(http_pattern)" >/dev/null; then return 0; fi
+  setsid /usr/bin/python3 -m http.server --bind "$BRIDGE_ADDR" --directory "$www" "$HTTP_PORT" \
+    </dev/null >>"$STATE_DIR/http.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$STATE_DIR/http.pid"
+  for ((w = 0; w < 50; w++)); do
+    if curl -sf -m 2 -o /dev/null "$HTTP_BASE/apt/Release"; then break; fi
+    sleep 0.2
+  done
+  pid_check "$STATE_DIR/http.pid" "$(http_pattern)" >/dev/null ||
+    die "HTTP server did not start (log: $STATE_DIR/http.log)"
+  curl -sf -m 2 -o /dev/null "$HTTP_BASE/apt/Release" || die "HTTP server not answering on $HTTP_BASE"
+  log "HTTP server pid $pid on $HTTP_BASE (web root $www)"
+}
+
+write_etc_hosts() {
+  local i=$1 max=$2 root=$HOSTS_DIR/kc$1 j
+  {
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\tkc%d\n' "$i"
+    printf '::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n\n'
+    for ((j = 1; j <= max; j++)); do printf '%s\tkc%d\n' "$(host_addr "$j")" "$j"; done
+  } >"$root/etc/hosts.kc-new"
+  mv -f "$root/etc/hosts.kc-new" "$root/etc/hosts"
+}
+
+kill_cgroup() {
+  local i=$1 p
+  for p in $(cgroup_pids "$i"); do kill -KILL "$p" 2>/dev/null || true; done
+}
+
+prepare_host() {
+  local i=$1 name root
+  name=kc$i
+  root=$HOSTS_DIR/$name
+  kill_cgroup "$i"   # leftovers of a crashed run must not share the copy
+  if [[ -d $root && "$(cat "$root.image" 2>/dev/null)" != "$IMAGE_KEY" ]]; then
+    rm -rf --one-file-system "$root"
+  fi
+  if [[ ! -d $root ]]; then
+    rm -rf --one-file-system "$root.partial"
+    cp -a --reflink=auto "$IMAGE_DIR/rootfs" "$root.partial"
+    mv "$root.partial" "$root"
+    echo "$IMAGE_KEY" >"$root.image"
+  fi
+  echo "$name" >"$root/etc/hostname"
+  if [[ ! -s $root/etc/machine-id ]]; then
+    tr -d '-' </proc/sys/kernel/random/uuid >"$root/etc/machine-id"
+  fi
+  mkdir -p "$root/etc/systemd/network"
+  cat >"$root/etc/systemd/network/10-host0.network" <<EOF
+[Match]
+Name=host0
+
+[Network]
+Address=$(host_addr "$i")/24
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+EOF
+  install -d -m 0700 "$root/home/$SSH_USER/.ssh"
+  install -m 0600 "$SSH_KEY.pub" "$root/home/$SSH_USER/.ssh/authorized_keys"
+  chown -R --reference="$root/home/$SSH_USER" "$root/home/$SSH_USER/.ssh"
+  if [[ ! -f $root/etc/ssh/ssh_host_ed25519_key ]]; then
+    ssh-keygen -q -A -f "$root"
+  fi
+}
+
+start_host() {
+  local i=$1 pid
+  rm -f "$STATE_DIR/kc$i.supervisor.pid" "$STATE_DIR/kc$i.nspawn.pid"
+  setsid "$SCRIPT_PATH" _supervise "$i" </dev/null >>"$STATE_DIR/kc$i.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$STATE_DIR/kc$i.supervisor.pid"
+  log "kc$i: supervisor pid $pid, address $(host_addr "$i")"
+}
+
+ssh_ok() { ssh "${SSH_OPTS[@]}" -o ConnectTimeout=3 "$SSH_USER@$(host_addr "$1")" true </dev/null >/dev/null 2>&1; }
+
+wait_ssh() {
+  local deadline=$((SECONDS + SSH_WAIT_SECONDS)) i
+  for i in "$@"; do
+    until ssh_ok "$i"; do
+      host_running "$i" || die "kc$i: supervisor died (log: $STATE_DIR/kc$i.log)"
+      ((SECONDS < deadline)) || die "kc$i: no SSH after ${SSH_WAIT_SECONDS}s (log: $STATE_DIR/kc$i.log)"
+      sleep 1
+    done
+    log "kc$i: ssh ok"
+  done
+}
+
+cmd_up() {
+  local n=${1:-3} t0=$SECONDS i max=0 r
+  local -a new=() running=()
+  valid_index "$n" || die "up: N must be 1..$MAX_HOSTS"
+  require_root
+  ensure_host_tools
+  ensure_image
+  ensure_ssh_key
+  take_lock
+  mkdir -p "$STATE_DIR" "$HOSTS_DIR"
+  ensure_bridge
+  ensure_http
+  mapfile -t running < <(running_hosts)
+  for ((i = 1; i <= n; i++)); do host_running "$i" || new+=("$i"); done
+  max=$n
+  for r in "${running[@]}"; do
+    if ((r > max)); then max=$r; fi
+  done
+  for ((i = 1; i <= max; i++)); do
+    if [[ " ${new[*]} " == *" $i "* ]]; then prepare_host "$i"; fi
+    if [[ -d $HOSTS_DIR/kc$i ]]; then write_etc_hosts "$i" "$max"; fi
+  done
+  for i in "${new[@]}"; do start_host "$i"; done
+  if ((${#new[@]})); then wait_ssh "${new[@]}"; fi
+  log "up: kc1..kc$n ready (new: ${new[*]:-none}) in $((SECONDS - t0))s"
+}
+
+# ---------------------------------------------------------------------------
+# down
+# ---------------------------------------------------------------------------
+known_host_ids() {
+  local f r
+  {
+    for f in "$STATE_DIR"/kc*.pid "$HOSTS_DIR"/kc*; do
+      [[ -e $f ]] || continue
+      f=${f##*/kc}
+      echo "${f%%[!0-9]*}"
+    done
+    for r in $(cgroup_roots); do
+      for f in "$r/$CGROUP_NAME"/kc*; do [[ -d $f ]] && echo "${f##*/kc}"; done
+    done
+  } | grep -E '^[0-9]+$' | sort -un || true
+}
+
+# Our detached processes whose PID files were lost (e.g. state dir removed):
+# matched by exact command line (script path / web root), killed by PID.
+orphan_pids() {
+  local p cmd
+  for p in /proc/[0-9]*; do
+    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    case $cmd in
+      *"$SCRIPT_PATH _supervise "* | *"$(http_pattern)"*) echo "${p#/proc/}" ;;
+    esac
+  done
+}
+
+cmd_down() {
+  local t0=$SECONDS i p w alive r
+  local -a ids=() pids=()
+  require_root
+  take_lock
+  mapfile -t ids < <(known_host_ids)
+  for i in "${ids[@]}"; do
+    if p=$(pid_check "$STATE_DIR/kc$i.supervisor.pid" "$(sup_pattern "$i")"); then
+      kill -TERM "$p" 2>/dev/null || true
+      pids+=("$p")
+    fi
+    if p=$(pid_check "$STATE_DIR/kc$i.nspawn.pid" "$(nspawn_pattern "$i")"); then
+      kill -TERM "$p" 2>/dev/null || true   # nspawn: orderly poweroff of the container
+      pids+=("$p")
+    fi
+  done
+  mapfile -t -O "${#pids[@]}" pids < <(orphan_pids)
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  if p=$(pid_check "$STATE_DIR/http.pid" "$(http_pattern)"); then
+    kill -TERM "$p" 2>/dev/null || true
+    pids+=("$p")
+  fi
+  for ((w = 0; w < STOP_WAIT_SECONDS * 5; w++)); do
+    alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    for i in "${ids[@]}"; do [[ -n $(cgroup_pids "$i") ]] && alive=1; done
+    ((alive)) || break
+    sleep 0.2
+  done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for ((w = 0; w < 25; w++)); do
+    alive=0
+    for i in "${ids[@]}"; do
+      if [[ -n $(cgroup_pids "$i") ]]; then alive=1; kill_cgroup "$i"; fi
+    done
+    ((alive)) || break
+    sleep 0.2
+  done
+  for r in $(cgroup_roots); do
+    if [[ -d $r/$CGROUP_NAME ]]; then
+      find "$r/$CGROUP_NAME" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    fi
+    if [[ -d $r/$CGROUP_NAME ]]; then log "WARNING: could not remove cgroup $r/$CGROUP_NAME"; fi
+  done
+  while read -r p; do
+    if [[ -n $p ]]; then ip link del "$p" 2>/dev/null || true; fi
+  done < <(ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); if ($2 ~ /^vb-kc[0-9]+$/) print $2 }')
+  if ip link show dev "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
+  for i in "${ids[@]}"; do
+    rmdir "/run/systemd/nspawn/propagate/kc$i" 2>/dev/null || true
+  done
+  image_umount_below "$HOSTS_DIR"
+  if [[ -d $HOSTS_DIR ]]; then
+    find "$HOSTS_DIR" -mindepth 1 -maxdepth 1 -name 'kc*' -exec rm -rf --one-file-system {} +
+    rmdir "$HOSTS_DIR" 2>/dev/null || true
+  fi
+  rm -rf --one-file-system "$STATE_DIR"
+  log "down: done in $((SECONDS - t0))s (${#ids[@]} host(s))"
+}
+
+# ---------------------------------------------------------------------------
+# status, env, ssh
+# ---------------------------------------------------------------------------
+host_pss_mib() {
+  local p kb=0 v
+  for p in $(cgroup_pids "$1"); do
+    v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null) || continue
+    kb=$((kb + ${v:-0}))
+  done
+  echo $((kb / 1024))
+}
+
+cmd_status() {
+  local i sup nsp state sshs ids p
+  if ip link show dev "$BRIDGE" >/dev/null 2>&1; then
+    echo "bridge  $BRIDGE up ($(ip -o -4 addr show dev "$BRIDGE" | awk '{ print $4 }'))"
+  else
+    echo "bridge  $BRIDGE absent"
+  fi
+  if p=$(pid_check "$STATE_DIR/http.pid" "$(http_pattern)"); then
+    if curl -sf -m 2 -o /dev/null "$HTTP_BASE/apt/Release"; then
+      echo "http    pid $p, $HTTP_BASE answering"
+    else
+      echo "http    pid $p, $HTTP_BASE NOT answering"
+    fi
+  else
+    echo "http    not running"
+  fi
+  mapfile -t ids < <(known_host_ids)
+  ((${#ids[@]})) || echo "hosts   none"
+  for i in "${ids[@]}"; do
+    sup=$(pid_check "$STATE_DIR/kc$i.supervisor.pid" "$(sup_pattern "$i")" || echo -)
+    nsp=$(pid_check "$STATE_DIR/kc$i.nspawn.pid" "$(nspawn_pattern "$i")" || echo -)
+    state=stopped
+    sshs=-
+    if [[ $nsp != - ]]; then
+      state=running
+      if ssh_ok "$i"; then sshs=ok; else sshs=down; fi
+    fi
+    printf 'kc%-5s %-12s %-8s ssh=%-5s supervisor=%-8s nspawn=%-8s mem(pss)=%sMiB\n' \
+      "$i" "$(host_addr "$i")" "$state" "$sshs" "$sup" "$nsp" "$(host_pss_mib "$i")"
+  done
+}
+
+cmd_env() {
+  local i first=1
+  printf '{"bridgeAddress":"%s","httpBase":"%s","aptUrl":"%s/apt","kafkaDownloadUrl":"%s/kafka",' \
+    "$BRIDGE_ADDR" "$HTTP_BASE" "$HTTP_BASE" "$HTTP_BASE"
+  printf '"sshUser":"%s","sshKeyPath":"%s","hosts":[' "$SSH_USER" "$SSH_KEY"
+  for i in $(running_hosts); do
+    ((first)) || printf ','
+    first=0
+    printf '{"name":"kc%d","address":"%s"}' "$i" "$(host_addr "$i")"
+  done
+  printf ']}\n'
+}
+
+cmd_ssh() {
+  local i=${1:-}
+  valid_index "$i" || die "usage: ssh I cmd... (I in 1..$MAX_HOSTS)"
+  shift
+  exec ssh "${SSH_OPTS[@]}" "$SSH_USER@$(host_addr "$i")" "$@"
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "$SCRIPT_PATH" | sed '$d; s/^# \{0,1\}//' >&2
+  exit 2
+}
+
+main() {
+  local cmd=${1:-}
+  (($#)) && shift
+  case $cmd in
+    image)
+      require_root
+      ensure_host_tools
+      ensure_image
+      ensure_ssh_key
+      echo "$IMAGE_DIR"
+      ;;
+    up) cmd_up "$@" ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    ssh) cmd_ssh "$@" ;;
+    _supervise) cmd_supervise "$@" ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,147 @@
+import * as assert from "assert";
+import { ConfigError, DEFAULT_KAFKA_VERSION, RawConfig, heapMiB, parseConfig } from "../../components/config";
+import { SSH, stackConfig } from "./stacks";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+const hosts = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1, address: `192.0.2.${i + 11}` }));
+const HOSTS_BASE: RawConfig = { hosts: hosts(3), sshUser: "admin", sshPrivateKey: KEY };
+
+function problems(raw: RawConfig): string[] {
+    try {
+        parseConfig(raw, "test");
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+        return (e as ConfigError).problems;
+    }
+    assert.fail("expected the configuration to be rejected");
+}
+
+describe("config validation", () => {
+    it("accepts the dev stack (with the user's sshCidrs) and applies its values", () => {
+        const c = parseConfig(stackConfig("dev", SSH), "dev");
+        assert.strictEqual(c.mode, "ec2");
+        assert.strictEqual(c.brokerCount, 3);
+        assert.strictEqual(c.zookeeperCount, 3);
+        assert.strictEqual(c.zookeeperPlacement, "colocated");
+        assert.strictEqual(c.brokerInstanceType, "t3.small");
+        assert.strictEqual(c.brokerHeap, "400m");
+        assert.strictEqual(c.kafkaVersion, DEFAULT_KAFKA_VERSION);
+        assert.strictEqual(c.sshUser, "ubuntu");
+        assert.strictEqual(c.clusterName, "kafka-dev");
+    });
+
+    it("accepts the prod stack: dedicated ensemble, gp3 data volumes, 3 AZs", () => {
+        const c = parseConfig(stackConfig("prod", SSH), "prod");
+        assert.strictEqual(c.zookeeperPlacement, "dedicated");
+        assert.deepStrictEqual(c.dataVolume, { sizeGb: 500, type: "gp3", iops: 6000, throughputMiBps: 250 });
+        assert.strictEqual(c.maxAzs, 3);
+        assert.strictEqual(c.zookeeperInstanceType, "t3.medium");
+    });
+
+    it("both stacks fail without sshCidrs, and only for sshCidrs", () => {
+        for (const stack of ["dev", "prod"]) {
+            const p = problems(stackConfig(stack));
+            assert.strictEqual(p.length, 1, p.join("\n"));
+            assert.match(p[0], /^kafka:sshCidrs: is required in EC2 mode/);
+            assert.match(p[0], /\/32/);
+        }
+    });
+
+    it("defaults: newest 3.9.x, Scala 2.13, Apache archive, /kafka chroot, 3 brokers, 3 ZooKeeper", () => {
+        const c = parseConfig({ ...SSH });
+        assert.match(c.kafkaVersion, /^3\.9\.\d+$/);
+        assert.strictEqual(c.scalaVersion, "2.13");
+        assert.strictEqual(c.downloadUrl, "https://archive.apache.org/dist/kafka");
+        assert.strictEqual(c.zookeeperChroot, "/kafka");
+        assert.strictEqual(c.brokerCount, 3);
+        assert.strictEqual(c.zookeeperCount, 3);
+        assert.strictEqual(c.wipeOnDestroy, false);
+    });
+
+    it("reports every problem at once, each naming its key and a fix", () => {
+        const p = problems({ brokerCount: 0, kafkaVersion: "4.0.0", brokerHeap: "lots" });
+        assert.strictEqual(p.length, 4, p.join("\n")); // + missing sshCidrs
+        for (const line of p) assert.match(line, /^kafka:[A-Za-z.\[\]"0-9]+: .+\. Fix: .+/);
+        assert.throws(() => parseConfig({ brokerCount: 0 }), /invalid stack configuration \(2 problems\); nothing was created/);
+    });
+
+    it("parses heap sizes", () => {
+        assert.strictEqual(heapMiB("400m"), 400);
+        assert.strictEqual(heapMiB("2g"), 2048);
+        assert.strictEqual(heapMiB("2gb"), undefined);
+        assert.strictEqual(heapMiB("0m"), undefined);
+    });
+
+    it("existing-hosts mode: ids are stable, roles go to the lowest ids", () => {
+        const c = parseConfig({ ...HOSTS_BASE, hosts: [...hosts(4)].reverse(), brokerCount: 4 });
+        assert.strictEqual(c.mode, "hosts");
+        assert.deepStrictEqual(c.hosts.map((h) => h.id), [1, 2, 3, 4]);
+        assert.deepStrictEqual(c.hosts.map((h) => h.roles), [["zookeeper", "broker"], ["zookeeper", "broker"], ["zookeeper", "broker"], ["broker"]]);
+        assert.strictEqual(c.hosts[0].user, "admin");
+        assert.strictEqual(c.hosts[0].privateAddress, "192.0.2.11");
+    });
+
+    // One case per bad input: [description, raw config, key the message must name, text it must contain]
+    const cases: [string, RawConfig, string, RegExp][] = [
+        ["Kafka 4.x has no ZooKeeper mode", { ...SSH, kafkaVersion: "4.1.0" }, "kafkaVersion", /no ZooKeeper mode/],
+        ["Kafka 2.x is too old", { ...SSH, kafkaVersion: "2.8.2" }, "kafkaVersion", /older than 3\.0/],
+        ["version that does not parse", { ...SSH, kafkaVersion: "latest" }, "kafkaVersion", /not a release version/],
+        ["unknown Scala version", { ...SSH, scalaVersion: "3.3" }, "scalaVersion", /2\.13 or 2\.12/],
+        ["download URL that is not http(s)", { ...SSH, downloadUrl: "ftp://mirror/kafka" }, "downloadUrl", /http\(s\) base URL/],
+        ["no brokers", { ...SSH, brokerCount: 0 }, "brokerCount", /whole number from 1/],
+        ["fractional broker count", { ...SSH, brokerCount: 2.5 }, "brokerCount", /whole number/],
+        ["even ZooKeeper count", { ...SSH, zookeeperCount: 4 }, "zookeeperCount", /must be odd/],
+        ["ZooKeeper count above 7", { ...SSH, zookeeperCount: 9 }, "zookeeperCount", /from 1 to 7/],
+        ["more co-located ZooKeeper than hosts", { ...SSH, brokerCount: 1, zookeeperCount: 3 }, "zookeeperCount", /cannot be co-located on 1/],
+        ["unknown placement", { ...SSH, zookeeperPlacement: "shared" }, "zookeeperPlacement", /colocated.*dedicated/],
+        ["broker heap that does not parse", { ...SSH, brokerHeap: "1 GB" }, "brokerHeap", /not a heap size/],
+        ["ZooKeeper heap that does not parse", { ...SSH, zookeeperHeap: "-5m" }, "zookeeperHeap", /not a heap size/],
+        ["heaps larger than a co-located instance", { ...SSH, instanceType: "t3.small", brokerHeap: "2g" }, "brokerHeap", /exceed 75% of t3\.small's 2048 MiB/],
+        ["broker heap larger than a dedicated broker instance", { ...SSH, zookeeperPlacement: "dedicated", brokerInstanceType: "t3.medium", brokerHeap: "4g" }, "brokerHeap", /exceeds 75% of t3\.medium/],
+        ["ZooKeeper heap larger than its instance", { ...SSH, zookeeperPlacement: "dedicated", zookeeperInstanceType: "t3.micro", zookeeperHeap: "1g" }, "zookeeperHeap", /exceeds 75% of t3\.micro/],
+        ["malformed instance type", { ...SSH, instanceType: "large" }, "instanceType", /not an EC2 instance type/],
+        ["unknown OS", { ...SSH, os: "centos-7" }, "os", /ubuntu-24\.04.*amazon-linux-2023/],
+        ["malformed AMI id", { ...SSH, ami: "ubuntu" }, "ami", /not an AMI id/],
+        ["root volume too small", { ...SSH, rootVolumeGb: 4 }, "rootVolumeGb", /from 8/],
+        ["data volume of another type", { ...SSH, dataVolume: { sizeGb: 100, type: "io2" } }, "dataVolume.type", /only gp3/],
+        ["data volume without a size", { ...SSH, dataVolume: { type: "gp3" } }, "dataVolume.sizeGb", /whole number of GiB/],
+        ["gp3 IOPS out of range", { ...SSH, dataVolume: { sizeGb: 100, iops: 100 } }, "dataVolume.iops", /3000 to 16000/],
+        ["client CIDR that does not parse", { ...SSH, clientCidrs: ["10.0.0.0/33"] }, "clientCidrs", /not a CIDR block/],
+        ["missing sshCidrs in EC2 mode", {}, "sshCidrs", /required in EC2 mode/],
+        ["SSH open to the world", { sshCidrs: ["0.0.0.0/0"] }, "sshCidrs", /whole internet/],
+        ["SSH CIDR that does not parse", { sshCidrs: ["my-laptop"] }, "sshCidrs", /not a CIDR block/],
+        ["publicAccess without public addresses", { ...SSH, publicAccess: true, associatePublicIp: false }, "publicAccess", /associatePublicIp/],
+        ["malformed subnet id", { ...SSH, subnetIds: ["net-1"] }, "subnetIds", /not a subnet id/],
+        ["chroot without a leading slash", { ...SSH, zookeeperChroot: "kafka" }, "zookeeperChroot", /leading slash/],
+        ["chroot with a trailing slash", { ...SSH, zookeeperChroot: "/kafka/" }, "zookeeperChroot", /no trailing slash/],
+        ["broker property the program manages", { ...SSH, brokerProperties: { "broker.id": 7 } }, 'brokerProperties["broker.id"]', /managed by kafka-cluster/],
+        ["broker property with a newline", { ...SSH, brokerProperties: { "log.retention.hours": "1\nbroker.id=9" } }, 'brokerProperties["log.retention.hours"]', /single-line/],
+        ["broker properties that are not a map", { ...SSH, brokerProperties: ["a=b"] }, "brokerProperties", /must be a map/],
+        ["publicAccess that is not a boolean", { ...SSH, publicAccess: "yes" }, "publicAccess", /true or false/],
+        ["SSH key that is not a key", { ...SSH, sshPrivateKey: "hunter2" }, "sshPrivateKey", /not a PEM\/OpenSSH private key/],
+        ["unknown setting (typo)", { ...SSH, brokerCont: 3 }, "brokerCont", /unknown setting/],
+        ["cluster name with capitals", { ...SSH, clusterName: "Kafka_Prod" }, "clusterName", /lower-case/],
+        ["hosts that are not a list", { ...HOSTS_BASE, hosts: { address: "x" } }, "hosts", /non-empty list/],
+        ["host without an id", { ...HOSTS_BASE, hosts: [{ address: "192.0.2.1" }] }, "hosts[0].id", /stable whole-number id/],
+        ["two hosts with one id", { ...HOSTS_BASE, hosts: [{ id: 1, address: "192.0.2.1" }, { id: 1, address: "192.0.2.2" }] }, "hosts[1].id", /used by two hosts/],
+        ["host without an address", { ...HOSTS_BASE, hosts: [{ id: 1 }] }, "hosts[0].address", /SSH address/],
+        ["the same address twice", { ...HOSTS_BASE, hosts: [{ id: 1, address: "192.0.2.1" }, { id: 2, address: "192.0.2.1" }] }, "hosts[1].address", /listed twice/],
+        ["unknown host field", { ...HOSTS_BASE, hosts: [...hosts(3), { id: 9, address: "192.0.2.99", port: 2222 }] }, "hosts[3].port", /unknown host field/],
+        ["unknown host role", { ...HOSTS_BASE, hosts: [{ id: 1, address: "192.0.2.1", roles: ["controller"] }] }, "hosts[0].roles", /"zookeeper" and\/or "broker"/],
+        ["fewer hosts than the counts need", { ...HOSTS_BASE, hosts: hosts(2) }, "hosts", /needs 3/],
+        ["explicit roles that disagree with brokerCount", { ...HOSTS_BASE, brokerCount: 2, zookeeperCount: 1, hosts: [
+            { id: 1, address: "192.0.2.1", roles: ["zookeeper", "broker"] }, { id: 2, address: "192.0.2.2", roles: ["zookeeper"] }] },
+            "brokerCount", /is 2 but 1 host/],
+        ["existing hosts without an SSH key", { hosts: hosts(3), sshUser: "admin" }, "sshPrivateKey", /required with kafka:hosts/],
+        ["existing hosts without an SSH user", { hosts: hosts(3), sshPrivateKey: KEY }, "hosts[0].user", /no SSH user/],
+    ];
+    for (const [what, raw, key, text] of cases) {
+        it(`rejects ${what} (kafka:${key})`, () => {
+            const p = problems(raw);
+            const hit = p.find((line) => line.startsWith(`kafka:${key}: `));
+            assert.ok(hit, `no problem names kafka:${key}; got:\n${p.join("\n")}`);
+            assert.match(hit!, text);
+            assert.match(hit!, /\. Fix: \S/);
+        });
+    }
+});

@@ -1,0 +1,140 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { execFileSync } from "child_process";
+import { Step, planSteps, waves } from "../../components/plan";
+import { cluster } from "./fixtures";
+
+const wave = (steps: Step[]) => {
+    const w = waves(steps);
+    return (name: string) => w.findIndex((ws) => ws.some((s) => s.name === name));
+};
+
+describe("provisioning plan", () => {
+    it("orders every host: ready -> java -> install -> service configuration", () => {
+        const { cfg, nodes } = cluster(3, 3, "colocated");
+        const at = wave(planSteps(cfg, nodes));
+        for (const n of nodes) {
+            assert.ok(at(`${n.name}-ready`) < at(`${n.name}-java`));
+            assert.ok(at(`${n.name}-java`) < at(`${n.name}-install`));
+            assert.ok(at(`${n.name}-install`) < at(`${n.name}-zookeeper`));
+            assert.ok(at(`${n.name}-install`) < at(`${n.name}-broker`));
+        }
+    });
+
+    for (const placement of ["colocated", "dedicated"] as const) {
+        it(`no broker starts before the ensemble check (${placement})`, () => {
+            const { cfg, nodes } = cluster(3, 3, placement);
+            const steps = planSteps(cfg, nodes);
+            const at = wave(steps);
+            const ensemble = at("cluster-ensemble");
+            for (const s of steps.filter((x) => x.phase === "zookeeper")) assert.ok(at(s.name) < ensemble);
+            const brokers = steps.filter((x) => x.phase === "broker");
+            assert.strictEqual(brokers.length, 3);
+            for (const s of brokers) assert.ok(at(s.name) > ensemble, `${s.name} after the ensemble check`);
+            assert.ok(at("cluster-brokers") > Math.max(...brokers.map((b) => at(b.name))));
+            assert.ok(at("cluster-smoke") > at("cluster-brokers"));
+        });
+    }
+
+    it("brokers are configured one at a time (a change rolls broker by broker)", () => {
+        const { cfg, nodes } = cluster(5, 3, "colocated");
+        const at = wave(planSteps(cfg, nodes));
+        const order = [1, 2, 3, 4, 5].map((i) => at(`node-${i}-broker`));
+        for (let i = 1; i < order.length; i++) assert.ok(order[i] > order[i - 1], `broker ${i + 1} after broker ${i}`);
+    });
+
+    it("host work runs in parallel: all hosts' install steps share one wave", () => {
+        const { cfg, nodes } = cluster(3, 3, "dedicated");
+        const steps = planSteps(cfg, nodes);
+        const w = waves(steps);
+        const installWave = w.find((ws) => ws.some((s) => s.phase === "install"))!;
+        assert.strictEqual(installWave.filter((s) => s.phase === "install").length, 6);
+    });
+
+    it("changing one broker setting changes only broker commands", () => {
+        const before = cluster(3, 3, "colocated");
+        const after = cluster(3, 3, "colocated", { brokerProperties: { "log.retention.hours": 24 } });
+        const a = new Map(planSteps(before.cfg, before.nodes).map((s) => [s.name, s]));
+        const b = new Map(planSteps(after.cfg, after.nodes).map((s) => [s.name, s]));
+        assert.deepStrictEqual([...a.keys()], [...b.keys()]);
+        const changed = [...a.keys()].filter((k) => a.get(k)!.create !== b.get(k)!.create);
+        assert.deepStrictEqual(changed.sort(), ["cluster-brokers", "cluster-smoke", "node-1-broker", "node-2-broker", "node-3-broker"]);
+    });
+
+    it("changing a ZooKeeper setting (heap) changes only ZooKeeper commands", () => {
+        const before = cluster(3, 3, "dedicated");
+        const after = cluster(3, 3, "dedicated", { zookeeperHeap: "768m" });
+        const a = planSteps(before.cfg, before.nodes);
+        const b = planSteps(after.cfg, after.nodes);
+        const changed = a.filter((s, i) => s.create !== b[i].create).map((s) => s.name);
+        assert.deepStrictEqual(changed, ["zk-1-zookeeper", "zk-2-zookeeper", "zk-3-zookeeper"]);
+    });
+
+    it("adding a broker host changes no existing broker or ZooKeeper command", () => {
+        const three = cluster(3, 3, "colocated");
+        const four = cluster(4, 3, "colocated");
+        const a = new Map(planSteps(three.cfg, three.nodes).map((s) => [s.name, s.create]));
+        const b = planSteps(four.cfg, four.nodes);
+        for (const s of b) {
+            if (!a.has(s.name) || s.phase === "brokers" || s.phase === "smoke") continue;
+            assert.strictEqual(s.create, a.get(s.name), `${s.name} unchanged`);
+        }
+        assert.ok(b.some((s) => s.name === "node-4-broker"));
+    });
+
+    it("every host gets a service step whose delete stops the services, keeping data unless wipeOnDestroy", () => {
+        const keep = cluster(3, 3, "colocated");
+        const wipe = cluster(3, 3, "colocated", { wipeOnDestroy: true });
+        const k = planSteps(keep.cfg, keep.nodes).filter((s) => s.phase === "service");
+        assert.strictEqual(k.length, 3);
+        for (const s of k) assert.match(s.delete!, /WIPE='false'/);
+        for (const s of planSteps(wipe.cfg, wipe.nodes).filter((x) => x.phase === "service")) assert.match(s.delete!, /WIPE='true'/);
+    });
+
+    it("no secret in any command text", () => {
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRETKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n";
+        const { cfg, nodes } = cluster(3, 3, "colocated", { sshPrivateKey: key });
+        for (const s of planSteps(cfg, nodes)) {
+            assert.doesNotMatch(s.create + (s.delete ?? ""), /SECRETKEYMATERIAL|PRIVATE KEY/);
+        }
+    });
+
+    it("command text is valid bash that carries its parameters in the environment", () => {
+        const { cfg, nodes } = cluster(3, 3, "colocated");
+        const step = planSteps(cfg, nodes).find((s) => s.name === "node-1-install")!;
+        assert.match(step.create, /^sudo -n env KC_STEP='install-kafka' KAFKA_URL='https:\/\/archive\.apache\.org\/dist\/kafka\/3\.9\.\d+\/kafka_2\.13-3\.9\.\d+\.tgz'/);
+        execFileSync("bash", ["-n", "-c", step.create]);
+    });
+
+    it("data volumes get a storage step before the install (EC2 brokers with dataVolume)", () => {
+        const { cfg, nodes } = cluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 } });
+        const withVol = nodes.map((n) => (n.brokerId ? { ...n, dataVolumeId: `vol-0${n.brokerId}` } : n));
+        const steps = planSteps(cfg, withVol);
+        const at = wave(steps);
+        const storage = steps.filter((s) => s.phase === "storage");
+        assert.deepStrictEqual(storage.map((s) => s.node), ["broker-1", "broker-2", "broker-3"]);
+        for (const s of storage) assert.ok(at(s.name) < at(`${s.node}-install`));
+        assert.match(storage[0].create, /VOLUME_ID='vol-01'/);
+    });
+});
+
+describe("host scripts", () => {
+    const dir = path.join(__dirname, "..", "..", "scripts");
+    const scripts = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? scripts(path.join(d, e.name)) : e.name.endsWith(".sh") ? [path.join(d, e.name)] : []);
+
+    it("shellcheck passes on every script in scripts/", () => {
+        const files = scripts(dir);
+        assert.ok(files.length >= 10, `found ${files.length} scripts`);
+        try {
+            execFileSync("shellcheck", ["-x", "-P", "SCRIPTDIR", ...files], { stdio: "pipe" });
+        } catch (e: any) {
+            assert.fail(`shellcheck failed:\n${e.stdout}${e.stderr}`);
+        }
+    });
+
+    it("every host script is strict (set -euo pipefail)", () => {
+        for (const f of scripts(path.join(dir, "host"))) assert.match(fs.readFileSync(f, "utf8"), /^set -euo pipefail$/m, f);
+    });
+});

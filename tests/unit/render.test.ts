@@ -1,0 +1,127 @@
+import * as assert from "assert";
+import {
+    kafkaTarballUrl, renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties,
+    renderZookeeperUnit, replication,
+} from "../../components/render";
+import { brokerNodes, zookeeperNodes } from "../../components/topology";
+import { cluster } from "./fixtures";
+
+/** Parses a .properties text into a map, failing on duplicate keys. */
+function props(text: string): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const line of text.split("\n")) {
+        if (!line || line.startsWith("#")) continue;
+        const i = line.indexOf("=");
+        assert.ok(i > 0, `not a property line: ${line}`);
+        const k = line.slice(0, i);
+        assert.ok(!m.has(k), `duplicate key ${k}`);
+        m.set(k, line.slice(i + 1));
+    }
+    return m;
+}
+
+describe("renderers", () => {
+    for (const [n, placement] of [[1, "colocated"], [3, "colocated"], [5, "colocated"], [3, "dedicated"], [5, "dedicated"]] as const) {
+        describe(`${n} ZooKeeper member(s), ${placement}`, () => {
+            const { cfg, nodes } = cluster(placement === "colocated" ? n : 3, n, placement);
+            const zk = props(renderZookeeperProperties(nodes));
+
+            it("zookeeper.properties lists server.N=host:2888:3888 for every member and nothing else", () => {
+                const servers = [...zk.keys()].filter((k) => k.startsWith("server."));
+                assert.strictEqual(servers.length, n);
+                for (const m of zookeeperNodes(nodes)) {
+                    assert.strictEqual(zk.get(`server.${m.zookeeperId}`), `${m.privateAddress}:2888:3888`);
+                }
+            });
+            it("zookeeper.properties sets the limits an ensemble has no defaults for, 4lw, autopurge, no admin server", () => {
+                assert.strictEqual(zk.get("tickTime"), "2000");
+                assert.strictEqual(zk.get("initLimit"), "10");
+                assert.strictEqual(zk.get("syncLimit"), "5");
+                assert.strictEqual(zk.get("clientPort"), "2181");
+                assert.strictEqual(zk.get("dataDir"), "/var/lib/zookeeper");
+                assert.match(zk.get("4lw.commands.whitelist")!, /(^|,)srvr(,|$)/);
+                assert.strictEqual(zk.get("admin.enableServer"), "false");
+                assert.strictEqual(zk.get("autopurge.purgeInterval"), "24");
+            });
+            it("myid matches the member's server.N", () => {
+                for (const m of zookeeperNodes(nodes)) {
+                    const id = renderMyid(m).trim();
+                    assert.ok(zk.has(`server.${id}`));
+                    assert.strictEqual(id, String(m.zookeeperId));
+                }
+                const nonZk = nodes.find((x) => x.zookeeperId === undefined);
+                if (nonZk) assert.throws(() => renderMyid(nonZk), /not a ZooKeeper member/);
+            });
+            it("server.properties: own broker.id, rack, ZooKeeper connect with chroot, listeners", () => {
+                const brokers = brokerNodes(nodes);
+                const ids = new Set<string>();
+                for (const b of brokers) {
+                    const p = props(renderServerProperties(cfg, b, nodes));
+                    ids.add(p.get("broker.id")!);
+                    assert.strictEqual(p.get("broker.id"), String(b.brokerId));
+                    assert.strictEqual(p.get("broker.rack"), b.rack);
+                    assert.strictEqual(p.get("zookeeper.connect"),
+                        zookeeperNodes(nodes).map((z) => `${z.privateAddress}:2181`).join(",") + "/kafka");
+                    assert.strictEqual(p.get("advertised.listeners"), `INTERNAL://${b.privateAddress}:9093,CLIENT://${b.clientAddress}:9092`);
+                    assert.strictEqual(p.get("inter.broker.listener.name"), "INTERNAL");
+                    assert.strictEqual(p.get("log.dirs"), "/var/lib/kafka/data");
+                    assert.strictEqual(p.get("unclean.leader.election.enable"), "false");
+                    assert.strictEqual(p.get("auto.create.topics.enable"), "false");
+                }
+                assert.strictEqual(ids.size, brokers.length, "broker ids are unique");
+            });
+        });
+    }
+
+    it("replication defaults: min(3, brokers), min.insync.replicas min(2, that), internal topics too", () => {
+        for (const [brokers, rf, isr] of [[1, 1, 1], [2, 2, 2], [3, 3, 2], [5, 3, 2]]) {
+            assert.deepStrictEqual(replication(brokers), { factor: rf, minIsr: isr });
+            const { cfg, nodes } = cluster(brokers, 1, "colocated");
+            const p = props(renderServerProperties(cfg, brokerNodes(nodes)[0], nodes));
+            for (const k of ["default.replication.factor", "offsets.topic.replication.factor", "transaction.state.log.replication.factor"]) {
+                assert.strictEqual(p.get(k), String(rf), `${k} with ${brokers} brokers`);
+            }
+            assert.strictEqual(p.get("min.insync.replicas"), String(isr));
+            assert.strictEqual(p.get("transaction.state.log.min.isr"), String(isr));
+        }
+    });
+
+    it("brokerProperties override defaults in place and add new keys once", () => {
+        const { cfg, nodes } = cluster(3, 3, "colocated", { brokerProperties: { "log.retention.hours": 72, "compression.type": "zstd" } });
+        const text = renderServerProperties(cfg, nodes[0], nodes);
+        const p = props(text);
+        assert.strictEqual(p.get("log.retention.hours"), "72");
+        assert.strictEqual(p.get("compression.type"), "zstd");
+    });
+
+    it("public access advertises the client address, private addresses stay internal", () => {
+        const { cfg, nodes } = cluster(3, 3, "colocated");
+        const n = { ...nodes[0], clientAddress: "54.0.0.1" };
+        assert.match(renderServerProperties(cfg, n, nodes), /advertised\.listeners=INTERNAL:\/\/10\.0\.0\.1:9093,CLIENT:\/\/54\.0\.0\.1:9092/);
+    });
+
+    it("systemd units: Type=simple, no -daemon, restart on failure, high LimitNOFILE, enabled at boot", () => {
+        for (const [unit, start, conf] of [[renderKafkaUnit(), "kafka-server-start.sh", "server.properties"],
+            [renderZookeeperUnit(), "zookeeper-server-start.sh", "zookeeper.properties"]]) {
+            assert.match(unit, /^Type=simple$/m);
+            assert.match(unit, /^Restart=on-failure$/m);
+            assert.match(unit, /^User=kafka$/m);
+            assert.match(unit, /^WantedBy=multi-user\.target$/m);
+            assert.ok(Number(/^LimitNOFILE=(\d+)$/m.exec(unit)![1]) >= 100000);
+            assert.ok(Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]) >= 120);
+            assert.match(unit, new RegExp(`^ExecStart=/opt/kafka/current/bin/${start} /etc/kafka/${conf}$`, "m"));
+            assert.doesNotMatch(unit, /-daemon/);
+        }
+        assert.match(renderKafkaUnit(), /^After=.*zookeeper\.service/m);
+    });
+
+    it("env files carry the heap as KAFKA_HEAP_OPTS", () => {
+        assert.match(renderEnvFile("400m", "/var/log/kafka"), /^KAFKA_HEAP_OPTS="-Xms400m -Xmx400m"$/m);
+        assert.match(renderEnvFile("400m", "/var/log/kafka"), /^LOG_DIR="\/var\/log\/kafka"$/m);
+    });
+
+    it("download URL follows the Apache archive layout", () => {
+        const { cfg } = cluster(1, 1, "colocated", { kafkaVersion: "3.9.1" });
+        assert.strictEqual(kafkaTarballUrl(cfg), "https://archive.apache.org/dist/kafka/3.9.1/kafka_2.13-3.9.1.tgz");
+    });
+});
