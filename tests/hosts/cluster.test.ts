@@ -1,0 +1,288 @@
+// Real hosts: runs the exact provisioning the program renders (planSteps) over SSH against three local systemd
+// hosts, then checks ZooKeeper, brokers, a replicated round trip, faults under load, idempotence and a bad
+// checksum. Nothing here is mocked: real sshd, systemd, apt, ZooKeeper, Kafka brokers and Kafka clients.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parseConfig, ClusterConfig } from "../../components/config";
+import { Step, planSteps } from "../../components/plan";
+import { PATHS, zookeeperConnect } from "../../components/render";
+import { ResolvedNode, planNodes } from "../../components/topology";
+import {
+    CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, runPlan, zkMode,
+} from "../support/local";
+
+const timings: [string, number][] = [];
+async function timed<T>(what: string, f: () => Promise<T> | T): Promise<T> {
+    const t = Date.now();
+    try {
+        return await f();
+    } finally {
+        timings.push([what, (Date.now() - t) / 1000]);
+        log(`[timing] ${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
+}
+
+function resolve(cfg: ClusterConfig): ResolvedNode[] {
+    return planNodes(cfg).map((n) => ({ ...n, sshAddress: n.address!, clientAddress: n.address!, privateAddress: n.privateAddress! }));
+}
+
+interface Acked { value: number; partition: number; offset: number; key?: string }
+
+/** Parses VerifiableProducer's JSON lines into acknowledged sends. */
+function acked(output: string): Acked[] {
+    const out: Acked[] = [];
+    for (const line of output.split("\n")) {
+        if (!line.includes("producer_send_success")) continue;
+        const e = JSON.parse(line);
+        out.push({ value: Number(e.value), partition: e.partition, offset: e.offset, key: e.key });
+    }
+    return out;
+}
+
+describe("real hosts: provisioning three local systemd hosts", function () {
+    let env: LocalEnv;
+    let ssh: Ssh;
+    let cfg: ClusterConfig;
+    let nodes: ResolvedNode[];
+    let steps: Step[];
+    let client: KafkaClient;
+    let tarball: string;
+    let bootstrap: string;
+    let zk: string;
+    const addressOf = (node: string) => nodes.find((n) => n.name === node)!.sshAddress;
+
+    before(async () => {
+        const start = Date.now();
+        tarball = await timed("setup: Kafka tarball from Maven Central", () => kafkaDist());
+        env = await timed("setup: image, apt repository and 3 hosts", () => hostsUp(3));
+        ssh = new Ssh(env);
+        cfg = parseConfig(localStackConfig(env, 3), "hosts-test");
+        nodes = resolve(cfg);
+        steps = planSteps(cfg, nodes);
+        client = new KafkaClient(tarball);
+        bootstrap = nodes.map((n) => `${n.clientAddress}:9092`).join(",");
+        zk = zookeeperConnect(cfg, nodes);
+        log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+    });
+
+    after(async () => {
+        await client?.close();
+        if (process.env.KEEP_HOSTS !== "1") hostsDown();
+        log(`[timing] summary: ${timings.map(([w, s]) => `${w}=${s.toFixed(1)}s`).join(", ")}`);
+    });
+
+    it("runs the rendered plan over SSH: Java from apt, verified Kafka, ensemble, brokers, smoke test", async () => {
+        const results = await timed("provision: full plan", () => runPlan(ssh, steps, addressOf));
+        assert.match(results.get("cluster-ensemble")!.stdout, /ensemble ok: /);
+        assert.match(results.get("cluster-brokers")!.stdout, /brokers ok: ids \[1,2,3\]/);
+        assert.match(results.get("cluster-smoke")!.stdout, /smoke test ok: .*replication 3, min\.insync\.replicas 2/);
+        for (const n of nodes) {
+            assert.match(await ssh.must(n.sshAddress, "java -version 2>&1"), /version "17\./);
+            assert.match(await ssh.must(n.sshAddress, "apt-cache policy openjdk-17-jre-headless"), /http:\/\/10\.77\.0\.1:8089\/apt/,
+                "Java came from the local apt repository");
+        }
+    });
+
+    it("ZooKeeper: one leader and two followers; myid and server.N agree on every host", async () => {
+        const modes = await Promise.all(nodes.map((n) => zkMode(n.privateAddress)));
+        assert.deepStrictEqual([...modes].sort(), ["follower", "follower", "leader"]);
+        for (const n of nodes) {
+            const myid = (await ssh.must(n.sshAddress, `sudo -n cat ${PATHS.zookeeperData}/myid`)).trim();
+            const props = await ssh.must(n.sshAddress, `sudo -n cat ${PATHS.configDir}/zookeeper.properties`);
+            assert.strictEqual(myid, String(n.zookeeperId));
+            const line = props.split("\n").find((l) => l.startsWith(`server.${myid}=`));
+            assert.strictEqual(line, `server.${myid}=${n.privateAddress}:2888:3888`, `${n.name}: server.${myid} names this host`);
+            assert.strictEqual(props.split("\n").filter((l) => l.startsWith("server.")).length, 3);
+        }
+    });
+
+    it("Kafka: broker ids 1..3 registered under the chroot; ApiVersions answers on each broker", async () => {
+        assert.deepStrictEqual(await client.registeredBrokers(zk), [1, 2, 3]);
+        assert.match(zk, /\/kafka$/);
+        for (const n of nodes) {
+            const out = await client.must("kafka-broker-api-versions.sh", ["--bootstrap-server", `${n.clientAddress}:9092`], 60_000);
+            assert.match(out, new RegExp(`${n.clientAddress.replace(/\./g, "\\.")}:9092 \\(id: ${n.brokerId} rack: `));
+        }
+    });
+
+    it("a 6-partition, RF 3 topic round-trips 10,000 keyed acks=all messages, per-partition order kept", async function () {
+        await timed("round trip: 10,000 messages", async () => {
+            await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", "roundtrip",
+                "--partitions", "6", "--replication-factor", "3"]);
+            const desc = await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--topic", "roundtrip"]);
+            assert.match(desc, /PartitionCount: 6\s+ReplicationFactor: 3/);
+            assert.match(desc, /min\.insync\.replicas=2/);
+            const prod = await client.must("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "roundtrip",
+                "--max-messages", "10000", "--acks", "-1", "--repeating-keys", "100", "--throughput", "-1"], 300_000);
+            const sent = acked(prod);
+            assert.strictEqual(sent.length, 10000, "every send acknowledged");
+            const consumed = await consumeAll("roundtrip", 10000);
+            assert.strictEqual(consumed.length, 10000);
+            assert.deepStrictEqual(new Set(consumed.map((c) => c.value)).size, 10000, "no duplicates, nothing missing");
+            const keyPartition = new Map<string, number>();
+            const byPartition = new Map<number, Acked[]>();
+            for (const c of consumed) {
+                if (!byPartition.has(c.partition)) byPartition.set(c.partition, []);
+                byPartition.get(c.partition)!.push(c);
+                const p = keyPartition.get(c.key!);
+                assert.ok(p === undefined || p === c.partition, `key ${c.key} in one partition`);
+                keyPartition.set(c.key!, c.partition);
+            }
+            assert.strictEqual(byPartition.size, 6, "all six partitions used");
+            for (const [p, list] of byPartition) {
+                list.sort((a, b) => a.offset - b.offset);
+                for (let i = 1; i < list.length; i++) {
+                    assert.ok(list[i].value > list[i - 1].value, `partition ${p}: offset ${list[i].offset} out of producer order`);
+                }
+            }
+        });
+    });
+
+    /** Consumes a topic from the beginning until `want` values are seen (bounded), with partition, offset, key. */
+    async function consumeAll(topic: string, want: number): Promise<Acked[]> {
+        const out = await client.must("kafka-console-consumer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
+            "--from-beginning", "--max-messages", String(want), "--timeout-ms", "60000",
+            "--property", "print.partition=true", "--property", "print.offset=true", "--property", "print.key=true",
+            "--property", "key.separator=|"], 300_000);
+        const rows: Acked[] = [];
+        for (const line of out.split("\n")) {
+            const m = /^Partition:(\d+)[|\t]Offset:(\d+)[|\t](\S*)\|(\d+)$/.exec(line.trim());
+            if (m) rows.push({ partition: Number(m[1]), offset: Number(m[2]), key: m[3], value: Number(m[4]) });
+        }
+        return rows;
+    }
+
+    /** Runs `fault` while an acks=all producer keeps writing; then asserts no acknowledged message was lost. */
+    async function underLoad(topic: string, fault: (ackedSoFar: () => number) => Promise<void>) {
+        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", topic,
+            "--partitions", "6", "--replication-factor", "3"]);
+        const producer = client.start("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
+            "--max-messages", "200000", "--acks", "-1", "--throughput", "200"]);
+        try {
+            await poll("producer acknowledgements", 60_000, async () => acked(producer.output()).length > 200);
+            await fault(() => acked(producer.output()).length);
+            const before = acked(producer.output()).length;
+            await poll("producer keeps being acknowledged after the fault", 120_000, async () => acked(producer.output()).length > before + 200);
+        } finally {
+            await client.stop(producer.child);
+        }
+        const sent = acked(producer.output());
+        const values = new Set(sent.map((a) => a.value));
+        assert.ok(values.size > 400, `only ${values.size} acknowledged`);
+        const consumed = new Set((await consumeAll(topic, Math.max(...values) + 1)).map((c) => c.value));
+        const lost = [...values].filter((v) => !consumed.has(v));
+        assert.deepStrictEqual(lost, [], `${lost.length} acknowledged messages lost`);
+        log(`${topic}: ${values.size} acknowledged, ${consumed.size} consumed, 0 lost`);
+    }
+
+    async function urpZero(what: string) {
+        await poll(`${what}: under-replicated partitions back to 0`, 300_000, async () => (await client.underReplicated(bootstrap)) === 0, 3000);
+    }
+
+    async function ensembleHealthy(members: ResolvedNode[]) {
+        return poll("one leader and the rest followers", 180_000, async () => {
+            const modes = await Promise.all(members.map((n) => zkMode(n.privateAddress)));
+            return modes.filter((m) => m === "leader").length === 1 && modes.filter((m) => m === "follower").length === members.length - 1 && modes;
+        });
+    }
+
+    async function mainPid(n: ResolvedNode, svc: string): Promise<number> {
+        return Number((await ssh.must(n.sshAddress, `systemctl show -p MainPID --value ${svc}`)).trim());
+    }
+
+    it("fault: kill -9 of one broker under load — systemd restarts it, URP returns to 0, nothing acknowledged is lost", async () => {
+        await timed("fault: kill -9 broker", () => underLoad("fault-kill", async () => {
+            const victim = nodes[1];
+            const pid = await mainPid(victim, "kafka");
+            await ssh.must(victim.sshAddress, `sudo -n kill -9 ${pid}`);
+            await poll("systemd restarts the killed broker", 120_000, async () => {
+                const now = await mainPid(victim, "kafka");
+                return now !== 0 && now !== pid;
+            });
+            await poll("restarted broker registered again", 180_000, async () => (await client.registeredBrokers(zk)).length === 3);
+            await urpZero("after kill -9");
+        }));
+    });
+
+    it("fault: stopping the ZooKeeper leader under load — a new leader is elected, brokers keep serving", async () => {
+        await timed("fault: ZooKeeper leader stop", () => underLoad("fault-zk", async (ackedSoFar) => {
+            const modes = await Promise.all(nodes.map((n) => zkMode(n.privateAddress)));
+            const leader = nodes[modes.indexOf("leader")];
+            assert.ok(leader, `no leader among ${modes}`);
+            await ssh.must(leader.sshAddress, "sudo -n systemctl stop zookeeper");
+            const rest = nodes.filter((n) => n !== leader);
+            await ensembleHealthy(rest);
+            const during = ackedSoFar();
+            await poll("brokers serve writes while the old leader is down", 60_000, async () => ackedSoFar() > during + 200);
+            await ssh.must(leader.sshAddress, "sudo -n systemctl start zookeeper");
+            await ensembleHealthy(nodes);
+            await urpZero("after the ZooKeeper leader returned");
+        }));
+    });
+
+    it("fault: rebooting one whole host under load — its services come back by themselves", async () => {
+        await timed("fault: host reboot", () => underLoad("fault-reboot", async () => {
+            const victim = nodes[2];
+            const bootBefore = (await ssh.must(victim.sshAddress, "cat /proc/sys/kernel/random/boot_id")).trim();
+            await ssh.exec(victim.sshAddress, "sudo -n systemctl reboot", 30_000);
+            await poll("host back after reboot", 300_000, async () => {
+                const r = await ssh.exec(victim.sshAddress, "cat /proc/sys/kernel/random/boot_id", 10_000);
+                return r.code === 0 && r.stdout.trim() !== bootBefore;
+            }, 3000);
+            await poll("kafka and zookeeper active after boot (enabled, nobody started them)", 180_000, async () =>
+                (await ssh.exec(victim.sshAddress, "systemctl is-active kafka zookeeper", 10_000)).stdout.trim() === "active\nactive");
+            await ensembleHealthy(nodes);
+            await poll("rebooted broker registered again", 180_000, async () => (await client.registeredBrokers(zk)).length === 3);
+            await urpZero("after the reboot");
+        }));
+    });
+
+    /** Checksums of every managed file, the install link and each service's start time and PID. */
+    async function snapshot(): Promise<string> {
+        const cmd = "sudo -n sh -c 'sha256sum /etc/kafka/* /var/lib/zookeeper/myid /etc/systemd/system/kafka.service " +
+            "/etc/systemd/system/zookeeper.service 2>&1; readlink /opt/kafka/current; ls -a /etc/kafka; " +
+            "systemctl show -p ExecMainStartTimestampMonotonic -p MainPID -p NRestarts kafka zookeeper'";
+        const parts = await Promise.all(nodes.map(async (n) => `## ${n.name}\n${await ssh.must(n.sshAddress, cmd)}`));
+        return parts.join("\n");
+    }
+
+    it("idempotence: running the whole sequence again changes no file and restarts no service", async () => {
+        const before = await snapshot();
+        const results = await timed("provision: second run (no-op)", () => runPlan(ssh, steps, addressOf));
+        const after = await snapshot();
+        assert.strictEqual(after, before);
+        for (const [name, r] of results) {
+            assert.doesNotMatch(r.stderr, /\] (wrote|started|restarting|created|switched|unpacked|installed java)/, `${name} changed something`);
+        }
+    });
+
+    it("bad input: a tarball whose checksum does not match fails the install and the old install keeps running", async () => {
+        // Serve a corrupted tarball with the genuine .sha512 under a version the hosts do not have yet.
+        const version = "3.9.99";
+        const dir = path.join(CACHE, "kafka", "corrupt", version);
+        fs.mkdirSync(dir, { recursive: true });
+        const name = `kafka_${cfg.scalaVersion}-${version}.tgz`;
+        try {
+            const data = fs.readFileSync(tarball);
+            data[data.length >> 1] ^= 0xff;
+            fs.writeFileSync(path.join(dir, name), data);
+            fs.writeFileSync(path.join(dir, `${name}.sha512`),
+                fs.readFileSync(`${tarball}.sha512`, "utf8").replace(path.basename(tarball), name));
+            const badCfg = parseConfig(localStackConfig(env, 3, { kafkaVersion: version, downloadUrl: `${env.kafkaDownloadUrl}/corrupt` }), "hosts-test");
+            const bad = planSteps(badCfg, resolve(badCfg)).find((s) => s.name === `${nodes[0].name}-install`)!;
+            const pidBefore = await mainPid(nodes[0], "kafka");
+            const r = await ssh.exec(nodes[0].sshAddress, bad.create);
+            assert.notStrictEqual(r.code, 0, "install with a bad checksum must fail");
+            assert.match(r.stderr, /checksum mismatch for http:\/\/\S+kafka_2\.13-3\.9\.99\.tgz/);
+            assert.match(r.stderr, /current install \(kafka_2\.13-3\.9\.\d+\) is untouched/);
+            const link = (await ssh.must(nodes[0].sshAddress, "readlink /opt/kafka/current")).trim();
+            assert.strictEqual(link, `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}`);
+            assert.strictEqual((await ssh.exec(nodes[0].sshAddress, `test -e /opt/kafka/kafka_2.13-${version}`)).code, 1);
+            assert.strictEqual(await mainPid(nodes[0], "kafka"), pidBefore, "broker kept running");
+            assert.strictEqual((await client.underReplicated(bootstrap)), 0);
+        } finally {
+            fs.rmSync(path.join(CACHE, "kafka", "corrupt"), { recursive: true, force: true });
+        }
+    });
+});

@@ -1,0 +1,228 @@
+// Shared by the real-host tests, the e2e test, the quick start and the benchmark: the local hosts (systemd-nspawn
+// on a private bridge, scripts/local/hosts.sh), the Kafka tarball stand-in, SSH, and a local Kafka client.
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, RawConfig } from "../../components/config";
+import { Step, waves } from "../../components/plan";
+
+export const ROOT = path.join(__dirname, "..", "..");
+export const CACHE = process.env.KAFKA_CLUSTER_CACHE ?? "/var/cache/kafka-cluster";
+const HOSTS_SH = path.join(ROOT, "scripts", "local", "hosts.sh");
+
+export interface LocalEnv {
+    bridgeAddress: string;
+    httpBase: string;
+    kafkaDownloadUrl: string;
+    sshUser: string;
+    sshKeyPath: string;
+    hosts: { name: string; address: string }[];
+}
+
+export function log(msg: string): void {
+    process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/** Runs a local tool, inheriting stderr; returns stdout. */
+function run(cmd: string, args: string[], timeoutMs = 40 * 60_000): string {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: timeoutMs, maxBuffer: 64 << 20 });
+}
+
+export function hostsUp(n: number): LocalEnv {
+    run(HOSTS_SH, ["up", String(n)]);
+    return hostsEnv();
+}
+export function hostsEnv(): LocalEnv {
+    return JSON.parse(run(HOSTS_SH, ["env"], 60_000));
+}
+export function hostsDown(): void {
+    run(HOSTS_SH, ["down"], 5 * 60_000);
+}
+
+/** Builds (or reuses) the Kafka tarball stand-in for `version`; returns its path. */
+export function kafkaDist(version = DEFAULT_KAFKA_VERSION, scala = DEFAULT_SCALA_VERSION): string {
+    const out = run(path.join(ROOT, "scripts", "local", "kafka-dist.sh"), [version, scala]).trim().split("\n");
+    return out[out.length - 1];
+}
+
+/** Stack config for existing-hosts mode on the local hosts: host i+1 gets id i+1. */
+export function localStackConfig(env: LocalEnv, count = env.hosts.length, extra: RawConfig = {}): RawConfig {
+    return {
+        hosts: env.hosts.slice(0, count).map((h, i) => ({ id: i + 1, address: h.address })),
+        sshUser: env.sshUser,
+        sshPrivateKey: fs.readFileSync(env.sshKeyPath, "utf8"),
+        downloadUrl: env.kafkaDownloadUrl,
+        brokerHeap: "512m",
+        zookeeperHeap: "256m",
+        ...extra,
+    };
+}
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+export class Ssh {
+    constructor(private readonly env: LocalEnv) {}
+
+    args(address: string): string[] {
+        return ["-i", this.env.sshKeyPath, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
+            "-o", "LogLevel=ERROR", `${this.env.sshUser}@${address}`];
+    }
+
+    /** Runs a command line on a host through its login shell, exactly as the command provider does. */
+    exec(address: string, command: string, timeoutMs = 15 * 60_000): Promise<RunResult> {
+        return new Promise((resolve) => {
+            const child = spawn("ssh", [...this.args(address), command], { stdio: ["ignore", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (d) => (stdout += d));
+            child.stderr.on("data", (d) => (stderr += d));
+            const timer = setTimeout(() => { stderr += `\n[timed out after ${timeoutMs} ms]`; child.kill("SIGKILL"); }, timeoutMs);
+            child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+        });
+    }
+
+    async must(address: string, command: string, timeoutMs?: number): Promise<string> {
+        const r = await this.exec(address, command, timeoutMs);
+        if (r.code !== 0) throw new Error(`ssh ${address} '${command.slice(0, 120)}' exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+        return r.stdout;
+    }
+
+    /** The last journal lines of the Kafka services on a host, for failure messages. */
+    async journal(address: string, lines = 40): Promise<string> {
+        const r = await this.exec(address, `sudo -n journalctl -u zookeeper -u kafka -n ${lines} --no-pager -o short-monotonic`, 30_000);
+        return r.stdout + r.stderr;
+    }
+}
+
+/**
+ * Runs a provisioning plan over SSH: wave by wave, steps of a wave in parallel, like the Pulumi engine does
+ * with the same dependencies. Throws on the first failed step, with its output and the host's journal.
+ */
+export async function runPlan(ssh: Ssh, steps: Step[], addressOf: (node: string) => string, phases?: Step["phase"][]): Promise<Map<string, RunResult>> {
+    const results = new Map<string, RunResult>();
+    const chosen = phases ? steps.filter((s) => phases.includes(s.phase)) : steps;
+    const names = new Set(chosen.map((s) => s.name));
+    const pruned = chosen.map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => names.has(d)) }));
+    for (const wave of waves(pruned)) {
+        const outs = await Promise.all(wave.map(async (s) => [s, await ssh.exec(addressOf(s.node), s.create)] as const));
+        for (const [s, r] of outs) {
+            results.set(s.name, r);
+            if (r.code !== 0) {
+                const journal = await ssh.journal(addressOf(s.node));
+                throw new Error(`step ${s.name} on ${addressOf(s.node)} failed (exit ${r.code}):\n${r.stderr.slice(-4000)}\n--- journal ---\n${journal}`);
+            }
+        }
+    }
+    return results;
+}
+
+/** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
+export async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, everyMs = 2000): Promise<T> {
+    const start = Date.now();
+    let last: unknown;
+    for (let i = 0; Date.now() - start < timeoutMs && i < 10_000; i++) {
+        try {
+            const v = await check();
+            if (v) return v;
+        } catch (e) {
+            last = e;
+        }
+        await new Promise((r) => setTimeout(r, everyMs));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** ZooKeeper's `srvr` mode of a member (leader, follower, standalone), or undefined. */
+export function zkMode(address: string, timeoutMs = 3000): Promise<string | undefined> {
+    return new Promise((resolve) => {
+        const sock = net.connect({ host: address, port: 2181, timeout: timeoutMs });
+        let data = "";
+        sock.on("connect", () => sock.write("srvr"));
+        sock.on("data", (d) => (data += d));
+        sock.on("error", () => resolve(undefined));
+        sock.on("timeout", () => { sock.destroy(); resolve(undefined); });
+        sock.on("close", () => resolve(/^Mode: (\w+)/m.exec(data)?.[1]));
+    });
+}
+
+/** A Kafka client on this machine, unpacked from the same tarball the hosts install. */
+export class KafkaClient {
+    readonly home: string;
+    private readonly children = new Set<ChildProcess>();
+
+    constructor(tarball: string) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-client-"));
+        execFileSync("tar", ["-xzf", tarball, "-C", dir]);
+        const top = fs.readdirSync(dir).find((d) => d.startsWith("kafka_"))!;
+        this.home = path.join(dir, top);
+    }
+
+    private env(): NodeJS.ProcessEnv {
+        return { ...process.env, LOG_DIR: path.join(this.home, "logs"), KAFKA_HEAP_OPTS: "-Xmx256m" };
+    }
+
+    /** Runs a tool to completion (bounded). */
+    tool(name: string, args: string[], timeoutMs = 120_000, input?: string): Promise<RunResult> {
+        return new Promise((resolve) => {
+            const child = spawn(path.join(this.home, "bin", name), args, { env: this.env(), stdio: ["pipe", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (d) => (stdout += d));
+            child.stderr.on("data", (d) => (stderr += d));
+            child.stdin.end(input ?? "");
+            const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+            child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+        });
+    }
+
+    async must(name: string, args: string[], timeoutMs?: number, input?: string): Promise<string> {
+        const r = await this.tool(name, args, timeoutMs, input);
+        if (r.code !== 0) throw new Error(`${name} ${args.join(" ")} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+        return r.stdout;
+    }
+
+    /** Starts a long-running tool; stop it with stop(). */
+    start(name: string, args: string[]): { child: ChildProcess; output: () => string } {
+        const child = spawn(path.join(this.home, "bin", name), args, { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
+        this.children.add(child);
+        let out = "";
+        child.stdout!.on("data", (d) => (out += d));
+        child.stderr!.on("data", () => undefined);
+        child.on("close", () => this.children.delete(child));
+        return { child, output: () => out };
+    }
+
+    /** Stops a started tool by its PID: SIGTERM, then SIGKILL after a bounded wait. */
+    async stop(child: ChildProcess, graceMs = 30_000): Promise<void> {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const done = new Promise<void>((r) => child.once("close", () => r()));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+        await done;
+        clearTimeout(timer);
+    }
+
+    async close(): Promise<void> {
+        for (const c of [...this.children]) await this.stop(c, 5000);
+        fs.rmSync(path.dirname(this.home), { recursive: true, force: true });
+    }
+
+    async underReplicated(bootstrap: string): Promise<number | undefined> {
+        const r = await this.tool("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--under-replicated-partitions"], 60_000);
+        if (r.code !== 0) return undefined;
+        return (r.stdout.match(/Partition:/g) ?? []).length;
+    }
+
+    async registeredBrokers(zkConnect: string): Promise<number[]> {
+        const out = await this.must("zookeeper-shell.sh", [zkConnect, "ls", "/brokers/ids"], 60_000);
+        const line = out.split("\n").filter((l) => l.startsWith("[")).pop() ?? "[]";
+        return line.replace(/[\[\]\s]/g, "").split(",").filter(Boolean).map(Number).sort((a, b) => a - b);
+    }
+}
