@@ -1,8 +1,11 @@
 // Typed stack configuration for kafka-cluster, and the one place it is validated.
 //
 // parseConfig() takes the raw values of the `kafka:` namespace (plain JSON-ish data, so unit tests call it
-// directly), collects every problem it finds and throws one ConfigError naming each key and its fix. Nothing
+// directly; the only I/O is reading kafka:sshPrivateKeyPath), collects every problem it finds and throws one ConfigError naming each key and its fix. Nothing
 // here touches Pulumi resources, so a bad stack fails before anything is registered.
+
+import * as fs from "fs";
+import * as nodeOs from "os";
 
 export const DEFAULT_KAFKA_VERSION = "3.9.2";
 export const DEFAULT_SCALA_VERSION = "2.13";
@@ -104,7 +107,7 @@ const KNOWN_KEYS = [
     "zookeeperPlacement", "brokerHeap", "zookeeperHeap", "instanceType", "brokerInstanceType",
     "zookeeperInstanceType", "os", "ami", "rootVolumeGb", "dataVolume", "clientCidrs", "sshCidrs",
     "publicAccess", "associatePublicIp", "subnetIds", "maxAzs", "zookeeperChroot", "brokerProperties",
-    "sshUser", "sshPort", "sshPrivateKey", "hosts", "wipeOnDestroy",
+    "sshUser", "sshPort", "sshPrivateKey", "sshPrivateKeyPath", "hosts", "wipeOnDestroy",
 ];
 
 /** Parses "512m" / "1g" / "1536M" into MiB; undefined when it does not parse. */
@@ -328,15 +331,27 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
     const sshUser = str("sshUser", mode === "hosts" ? "" : defaultUser);
     const sshPort = int("sshPort", 22, 1, 65535);
     // Keys keep their exact text (OpenSSH wants the final newline).
-    const rawKey = str("sshPrivateKey", "");
+    let rawKey = str("sshPrivateKey", "");
+    const keyPath = str("sshPrivateKeyPath", "");
+    if (keyPath && rawKey) {
+        bad("sshPrivateKeyPath", "is set together with kafka:sshPrivateKey", "keep one of them: pulumi config rm kafka:sshPrivateKeyPath");
+    } else if (keyPath) {
+        const file = keyPath.replace(/^~(?=\/)/, nodeOs.homedir());
+        try {
+            rawKey = fs.readFileSync(file, "utf8");
+        } catch (e) {
+            bad("sshPrivateKeyPath", `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? e})`,
+                "point it at a readable private key file, or use pulumi config set --secret kafka:sshPrivateKey < key");
+        }
+    }
     const sshPrivateKey = rawKey ? (rawKey.endsWith("\n") ? rawKey : rawKey + "\n") : undefined;
     if (sshPrivateKey !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKey)) {
-        bad("sshPrivateKey", "is not a PEM/OpenSSH private key", `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519`);
+        bad(keyPath ? "sshPrivateKeyPath" : "sshPrivateKey", "is not a PEM/OpenSSH private key", `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519`);
     }
     if (mode === "hosts") {
         if (sshPrivateKey === undefined) {
             bad("sshPrivateKey", "is required with kafka:hosts (existing hosts need the key that logs in to them)",
-                `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519`);
+                `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519 (or kafka:sshPrivateKeyPath ~/.ssh/id_ed25519)`);
         }
         hosts.forEach((h, i) => {
             if (!h.user) h.user = sshUser;

@@ -65,6 +65,17 @@ describe("config validation", () => {
         assert.throws(() => parseConfig({ brokerCount: 0 }), /invalid stack configuration \(2 problems\); nothing was created/);
     });
 
+    it("reads the SSH key from kafka:sshPrivateKeyPath, keeping its text exactly", () => {
+        const tmp = require("path").join(require("os").tmpdir(), `kc-key-${process.pid}`);
+        require("fs").writeFileSync(tmp, KEY, { mode: 0o600 });
+        try {
+            const c = parseConfig({ ...HOSTS_BASE, sshPrivateKey: undefined, sshPrivateKeyPath: tmp });
+            assert.strictEqual(c.sshPrivateKey, KEY);
+        } finally {
+            require("fs").unlinkSync(tmp);
+        }
+    });
+
     it("parses heap sizes", () => {
         assert.strictEqual(heapMiB("400m"), 400);
         assert.strictEqual(heapMiB("2g"), 2048);
@@ -119,6 +130,9 @@ describe("config validation", () => {
         ["broker properties that are not a map", { ...SSH, brokerProperties: ["a=b"] }, "brokerProperties", /must be a map/],
         ["publicAccess that is not a boolean", { ...SSH, publicAccess: "yes" }, "publicAccess", /true or false/],
         ["SSH key that is not a key", { ...SSH, sshPrivateKey: "hunter2" }, "sshPrivateKey", /not a PEM\/OpenSSH private key/],
+        ["an unreadable key file", { ...HOSTS_BASE, sshPrivateKey: undefined, sshPrivateKeyPath: "/nonexistent/id_ed25519" }, "sshPrivateKeyPath", /cannot read \/nonexistent\/id_ed25519 \(ENOENT\)/],
+        ["a key file that is not a key", { ...HOSTS_BASE, sshPrivateKey: undefined, sshPrivateKeyPath: __filename }, "sshPrivateKeyPath", /not a PEM\/OpenSSH private key/],
+        ["both a key and a key file", { ...HOSTS_BASE, sshPrivateKeyPath: __filename }, "sshPrivateKeyPath", /together with kafka:sshPrivateKey/],
         ["unknown setting (typo)", { ...SSH, brokerCont: 3 }, "brokerCont", /unknown setting/],
         ["cluster name with capitals", { ...SSH, clusterName: "Kafka_Prod" }, "clusterName", /lower-case/],
         ["hosts that are not a list", { ...HOSTS_BASE, hosts: { address: "x" } }, "hosts", /non-empty list/],
