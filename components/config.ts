@@ -345,7 +345,7 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
         }
     }
     const sshPrivateKey = rawKey ? (rawKey.endsWith("\n") ? rawKey : rawKey + "\n") : undefined;
-    if (sshPrivateKey !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKey)) {
+    if (sshPrivateKey !== undefined && !/^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKey)) {
         bad(keyPath ? "sshPrivateKeyPath" : "sshPrivateKey", "is not a PEM/OpenSSH private key", `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519`);
     }
     if (mode === "hosts") {
