@@ -38,6 +38,19 @@ describe("config validation", () => {
         assert.strictEqual(c.zookeeperInstanceType, "t3.medium");
     });
 
+    it("accepts the local stack: existing hosts, no AWS settings needed", () => {
+        const tmp = require("path").join(require("os").tmpdir(), `kc-local-key-${process.pid}`);
+        require("fs").writeFileSync(tmp, KEY, { mode: 0o600 });
+        try {
+            const c = parseConfig(stackConfig("local", { sshPrivateKeyPath: tmp }), "local");
+            assert.strictEqual(c.mode, "hosts");
+            assert.deepStrictEqual(c.hosts.map((h) => [h.id, h.address, h.user]), [[1, "10.77.0.11", "admin"], [2, "10.77.0.12", "admin"], [3, "10.77.0.13", "admin"]]);
+            assert.strictEqual(c.downloadUrl, "http://10.77.0.1:8089/kafka");
+        } finally {
+            require("fs").unlinkSync(tmp);
+        }
+    });
+
     it("both stacks fail without sshCidrs, and only for sshCidrs", () => {
         for (const stack of ["dev", "prod"]) {
             const p = problems(stackConfig(stack));

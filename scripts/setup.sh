@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what this repository needs on a fresh Debian 12 machine (as root) and its npm dependencies.
+# Java 17, Maven, Go and Node.js 20 are expected on the machine; everything else comes from apt and npm.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+missing=()
+for tool in java mvn go node npm; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if (( ${#missing[@]} )); then
+  echo "setup: missing ${missing[*]}: install Java 17 (with Maven), Go and Node.js 20 first" >&2
+  exit 1
+fi
+
+pkgs=()
+need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || pkgs+=("$1"); }
+for p in shellcheck debootstrap systemd-container dpkg-dev openssh-client iproute2 python3 curl ca-certificates; do need "$p"; done
+if (( ${#pkgs[@]} )); then
+  echo "setup: installing ${pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
+if [[ ! -d node_modules ]] || ! cmp -s package-lock.json node_modules/.package-lock.json; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
