@@ -24,3 +24,5 @@ export const bootstrapServers = cluster.bootstrapServers;
 export const zookeeperConnect = cluster.zookeeperConnect;
 export const nodes = cluster.nodes;
 export const smokeTest = cluster.smokeTest;
+/** Secret: `pulumi stack output --show-secrets sshPrivateKey > key && chmod 600 key`. */
+export const sshPrivateKey = cluster.sshPrivateKey;

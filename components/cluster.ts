@@ -34,6 +34,8 @@ export class KafkaCluster extends pulumi.ComponentResource {
     public readonly smokeTest: pulumi.Output<string>;
     public readonly ensemble: pulumi.Output<string>;
     public readonly brokers: pulumi.Output<string>;
+    /** The SSH private key the program uses (secret). */
+    public readonly sshPrivateKey: pulumi.Output<string>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
@@ -89,9 +91,10 @@ export class KafkaCluster extends pulumi.ComponentResource {
         this.smokeTest = result.smokeTest;
         this.ensemble = result.ensemble;
         this.brokers = result.brokers;
+        this.sshPrivateKey = pulumi.secret(privateKey);
         this.registerOutputs({
             bootstrapServers: this.bootstrapServers, zookeeperConnect: this.zookeeperConnect, nodes: this.nodes,
-            smokeTest: this.smokeTest, ensemble: this.ensemble, brokers: this.brokers,
+            smokeTest: this.smokeTest, ensemble: this.ensemble, brokers: this.brokers, sshPrivateKey: this.sshPrivateKey,
         });
     }
 }
