@@ -23,7 +23,7 @@ export interface Step {
     dependsOn: string[];
     /** Shell command line, run by the SSH user's login shell (it calls sudo itself). */
     create: string;
-    /** Shell command line for `pulumi destroy` (service step only). */
+    /** Shell command line to run on the host on `pulumi destroy` (service step only). */
     delete?: string;
 }
 
@@ -95,7 +95,8 @@ export const clientEndpoint = (n: ResolvedNode) => `${n.clientAddress}:${PORTS.c
  * Per host: ready -> java -> install (-> storage) -> zookeeper / broker. ZooKeeper members are configured one
  * after another, then the ensemble check; brokers follow the ensemble check, one after another (so a change
  * rolls through them one broker at a time, each waiting for zero under-replicated partitions), then the
- * broker check and the smoke test. Every host also gets a `service` step whose delete stops its services.
+ * broker check and the smoke test. In existing-hosts mode every host also gets a `service` step whose delete
+ * stops its services.
  */
 export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
     const steps: Step[] = [];
@@ -170,6 +171,9 @@ export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
         }),
     });
 
+    // Existing hosts outlive the stack: `pulumi destroy` (or dropping a host from kafka:hosts) stops and disables
+    // its services. EC2 instances are destroyed with the stack, so they need no such step.
+    if (cfg.mode !== "hosts") return steps;
     for (const n of nodes) {
         const wipe = [PATHS.kafkaData, PATHS.zookeeperData, PATHS.configDir, PATHS.installRoot, PATHS.kafkaLogs, PATHS.zookeeperLogs];
         steps.push({

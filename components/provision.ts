@@ -56,7 +56,7 @@ export function provision(args: ProvisionArgs): Provisioned {
         });
 
     const byNode = new Map(hosts.map((h) => [h.spec.name, h]));
-    const commands: Record<string, command.remote.Command> = {};
+    const commands: Record<string, pulumi.CustomResource> = {};
     for (const step of skeleton) {
         const host = byNode.get(step.node)!;
         const connection: command.types.input.remote.ConnectionArgs = {
@@ -67,23 +67,51 @@ export function provision(args: ProvisionArgs): Provisioned {
             dialErrorLimit: args.dialErrorLimit,
             perDialTimeout: 15,
         };
-        const deps: pulumi.Resource[] = [...step.dependsOn.map((d) => commands[d]), ...(step.dependsOn.length === 0 ? host.dependsOn ?? [] : [])];
+        const deps: pulumi.Resource[] = [...step.dependsOn.map((d) => commands[d]), ...(host.dependsOn ?? [])];
+        if (step.delete !== undefined) {
+            commands[step.name] = teardownCommand(step, host, args, resolved, deps);
+            continue;
+        }
         commands[step.name] = new command.remote.Command(step.name, {
             connection,
             create: resolved.apply((s) => s[step.name].create),
-            ...(step.delete !== undefined ? { delete: resolved.apply((s) => s[step.name].delete!) } : {}),
         }, {
             parent,
             dependsOn: deps,
-            customTimeouts: { create: "40m", update: "40m", delete: "10m" },
+            customTimeouts: { create: "40m", update: "40m" },
             // The key is a secret input; keep it out of plain state for outputs as well.
             additionalSecretOutputs: ["connection"],
         });
     }
     return {
-        commands,
-        ensemble: commands["cluster-ensemble"].stdout,
-        brokers: commands["cluster-brokers"].stdout,
-        smokeTest: commands["cluster-smoke"].stdout,
+        commands: commands as Record<string, command.remote.Command>,
+        ensemble: (commands["cluster-ensemble"] as command.remote.Command).stdout,
+        brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
+        smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
     };
+}
+
+/**
+ * The destroy-time step. A remote.Command is replaced whenever its connection changes (a new key, user or
+ * address), and replacing it would run its delete, stopping the services of a healthy host. So this step is a
+ * local command that carries the connection in its (secret) environment, where a change is a plain update,
+ * and runs `ssh` itself only when the step is really deleted.
+ */
+function teardownCommand(step: Step, host: HostNode, args: ProvisionArgs, resolved: pulumi.Output<Record<string, Step>>,
+    deps: pulumi.Resource[]): command.local.Command {
+    return new command.local.Command(step.name, {
+        create: "true",
+        delete: [
+            'set -eu; umask 077; key=$(mktemp); trap \'rm -f "$key"\' EXIT; printf \'%s\\n\' "$KC_SSH_KEY" > "$key"',
+            'ssh -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' +
+            ' -o ConnectTimeout=20 -o LogLevel=ERROR -p "$KC_SSH_PORT" "$KC_SSH_TARGET" "$KC_REMOTE_COMMAND"',
+        ].join("; "),
+        environment: {
+            KC_SSH_KEY: pulumi.secret(args.privateKey),
+            KC_SSH_PORT: String(args.config.sshPort),
+            KC_SSH_TARGET: pulumi.interpolate`${host.spec.user}@${host.sshAddress}`,
+            KC_REMOTE_COMMAND: resolved.apply((s) => s[step.name].delete!),
+        },
+        logging: "stderr",
+    }, { parent: args.parent, dependsOn: deps, customTimeouts: { delete: "10m" } });
 }

@@ -110,7 +110,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         const cmds = of("command:remote:Command");
         const names = cmds.map((c) => c.name);
         for (const n of ["node-1", "node-2", "node-3"]) {
-            for (const p of ["ready", "java", "install", "zookeeper", "broker", "service"]) assert.ok(names.includes(`${n}-${p}`), `${n}-${p}`);
+            for (const p of ["ready", "java", "install", "zookeeper", "broker"]) assert.ok(names.includes(`${n}-${p}`), `${n}-${p}`);
         }
         for (const p of ["cluster-ensemble", "cluster-brokers", "cluster-smoke"]) assert.ok(names.includes(p));
         const install = connectionOf(cmds.find((c) => c.name === "node-2-install")!);
@@ -135,7 +135,7 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
     it("registers no AWS resource and uses the configured addresses", async () => {
         const { out } = await build(raw, "local");
         assert.strictEqual(recorded.filter((r) => r.type.startsWith("aws:")).length, 0);
-        assert.strictEqual(recorded.filter((r) => r.type === "command:local:Command").length, 0);
+        assert.ok(recorded.filter((r) => r.type === "command:local:Command").every((r) => r.name.endsWith("-service")), "no key generation");
         assert.strictEqual(out.bootstrap, "192.0.2.11:9092,192.0.2.12:9092,192.0.2.13:9092");
         assert.strictEqual(out.zk, "192.0.2.11:2181,192.0.2.12:2181,192.0.2.13:2181/kafka");
         assert.deepStrictEqual(out.nodes.map((n) => n.name), ["host-1", "host-2", "host-3"]);
@@ -150,6 +150,21 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
             assert.doesNotMatch(String(c.inputs.create) + String(c.inputs.delete ?? ""), /PRIVATE KEY/);
             assert.ok(isSecretValue(c.inputs.connection), `${c.name}: connection (with the key) is not marked secret`);
             assert.strictEqual(connectionOf(c).privateKey, KEY);
+        }
+    });
+
+    it("teardown on destroy is a local command: a key or address change updates it instead of replacing it", async () => {
+        await build(raw, "local");
+        const teardown = recorded.filter((r) => r.type === "command:local:Command");
+        assert.deepStrictEqual(teardown.map((t) => t.name).sort(), ["host-1-service", "host-2-service", "host-3-service"]);
+        for (const t of teardown) {
+            assert.strictEqual(t.inputs.create, "true");
+            assert.match(t.inputs.delete, /ssh -i "\$key" .*"\$KC_SSH_TARGET" "\$KC_REMOTE_COMMAND"/);
+            assert.doesNotMatch(t.inputs.delete, /PRIVATE KEY/);
+            const env = isSecretValue(t.inputs.environment) ? t.inputs.environment.value : t.inputs.environment;
+            assert.ok(isSecretValue(t.inputs.environment) || isSecretValue(env.KC_SSH_KEY), "the key in the environment is secret");
+            assert.match(env.KC_REMOTE_COMMAND, /KC_STEP='teardown' WIPE='false'/);
+            assert.match(env.KC_SSH_TARGET, /^admin@192\.0\.2\.1\d$/);
         }
     });
 

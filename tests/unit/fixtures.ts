@@ -5,7 +5,7 @@ import { ResolvedNode, planNodes } from "../../components/topology";
 export function cluster(brokers: number, zks: number, placement: "colocated" | "dedicated", extra: RawConfig = {}):
     { cfg: ClusterConfig; nodes: ResolvedNode[] } {
     const cfg = parseConfig({
-        sshCidrs: ["198.51.100.7/32"], brokerCount: brokers, zookeeperCount: zks, zookeeperPlacement: placement, ...extra,
+        ...(extra.hosts ? {} : { sshCidrs: ["198.51.100.7/32"] }), brokerCount: brokers, zookeeperCount: zks, zookeeperPlacement: placement, ...extra,
     }, "test");
     const nodes = planNodes(cfg).map((n, i): ResolvedNode => ({
         ...n,

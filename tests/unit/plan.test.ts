@@ -5,6 +5,7 @@ import { execFileSync } from "child_process";
 import { Step, planSteps, waves } from "../../components/plan";
 import { cluster } from "./fixtures";
 
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
 const wave = (steps: Step[]) => {
     const w = waves(steps);
     return (name: string) => w.findIndex((ws) => ws.some((s) => s.name === name));
@@ -83,9 +84,12 @@ describe("provisioning plan", () => {
         assert.ok(b.some((s) => s.name === "node-4-broker"));
     });
 
-    it("every host gets a service step whose delete stops the services, keeping data unless wipeOnDestroy", () => {
-        const keep = cluster(3, 3, "colocated");
-        const wipe = cluster(3, 3, "colocated", { wipeOnDestroy: true });
+    it("existing hosts get a service step whose delete stops the services, keeping data unless wipeOnDestroy", () => {
+        const hosts = { hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY };
+        const keep = cluster(3, 3, "colocated", hosts);
+        const wipe = cluster(3, 3, "colocated", { ...hosts, wipeOnDestroy: true });
+        assert.strictEqual(planSteps(cluster(3, 3, "colocated").cfg, cluster(3, 3, "colocated").nodes).filter((s) => s.phase === "service").length, 0,
+            "EC2 instances are destroyed with the stack: no teardown step");
         const k = planSteps(keep.cfg, keep.nodes).filter((s) => s.phase === "service");
         assert.strictEqual(k.length, 3);
         for (const s of k) assert.match(s.delete!, /WIPE='false'/);
