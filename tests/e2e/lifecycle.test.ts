@@ -1,0 +1,243 @@
+// End to end: the real Pulumi engine (Automation API), the real command provider and real SSH against the local
+// hosts. up from empty, no-op preview/up, a rolling broker change, scale-out, bad credentials and an unreachable
+// port, destroy.
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { RawConfig } from "../../components/config";
+import { KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, log, poll } from "../support/local";
+import { programStack, removeStack, setStackConfig } from "../support/pulumi";
+
+const durations: string[] = [];
+async function step<T>(name: string, f: () => Promise<T>): Promise<T> {
+    const t = Date.now();
+    try {
+        return await f();
+    } finally {
+        const s = ((Date.now() - t) / 1000).toFixed(1);
+        durations.push(`${name}=${s}s`);
+        log(`[timing] e2e ${name}: ${s} s`);
+    }
+}
+
+/** Names of resources per operation (create, update, replace, delete, same) seen in an update's events. */
+function opsOf(events: EngineEvent[]): Map<string, string[]> {
+    const ops = new Map<string, string[]>();
+    for (const e of events) {
+        const m = e.resOutputsEvent?.metadata;
+        if (!m || m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:") || m.type === "kafka:index:KafkaCluster") continue;
+        const name = m.urn.split("::").pop()!;
+        if (!ops.has(m.op)) ops.set(m.op, []);
+        ops.get(m.op)!.push(name);
+    }
+    for (const list of ops.values()) list.sort();
+    return ops;
+}
+
+interface ServiceState { pid: number; start: bigint; stop: bigint }
+
+describe("e2e: pulumi up / destroy on local hosts", function () {
+    let env: LocalEnv;
+    let ssh: Ssh;
+    let client: KafkaClient;
+    let stack: Stack;
+    let raw: RawConfig;
+    let hostCount = 3;
+    const addresses = () => env.hosts.slice(0, hostCount).map((h) => h.address);
+
+    async function up(): Promise<{ result: UpResult; ops: Map<string, string[]> }> {
+        const events: EngineEvent[] = [];
+        const result = await stack.up({ onEvent: (e) => events.push(e), onOutput: () => undefined });
+        assert.strictEqual(result.summary.result, "succeeded");
+        return { result, ops: opsOf(events) };
+    }
+
+    async function services(svc: "kafka" | "zookeeper"): Promise<Map<string, ServiceState>> {
+        const out = new Map<string, ServiceState>();
+        for (const a of addresses()) {
+            const r = await ssh.exec(a, `systemctl show -p MainPID -p ExecMainStartTimestampMonotonic -p ActiveExitTimestampMonotonic ${svc}`, 30_000);
+            const v = Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split("=")));
+            out.set(a, { pid: Number(v.MainPID ?? 0), start: BigInt(v.ExecMainStartTimestampMonotonic || 0), stop: BigInt(v.ActiveExitTimestampMonotonic || 0) });
+        }
+        return out;
+    }
+
+    async function roundTrip(bootstrap: string, topic: string, partitions: number) {
+        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", topic,
+            "--partitions", String(partitions), "--replication-factor", "3"]);
+        const lines = Array.from({ length: 100 }, (_, i) => `${topic}-${i}`);
+        await client.must("kafka-console-producer.sh", ["--bootstrap-server", bootstrap, "--topic", topic, "--producer-property", "acks=all"],
+            120_000, lines.join("\n") + "\n");
+        const got = await client.must("kafka-console-consumer.sh", ["--bootstrap-server", bootstrap, "--topic", topic, "--from-beginning",
+            "--max-messages", "100", "--timeout-ms", "60000"], 180_000);
+        assert.deepStrictEqual(got.trim().split("\n").sort(), [...lines].sort());
+    }
+
+    before(async () => {
+        const tarball = kafkaDist();
+        env = hostsUp(3);
+        ssh = new Ssh(env);
+        client = new KafkaClient(tarball);
+        raw = {
+            hosts: env.hosts.slice(0, 3).map((h, i) => ({ id: i + 1, address: h.address })),
+            sshUser: env.sshUser, sshPrivateKeyPath: env.sshKeyPath, downloadUrl: env.kafkaDownloadUrl,
+            brokerHeap: "512m", zookeeperHeap: "256m",
+        };
+        stack = await programStack("e2e", raw);
+        // A leftover from an interrupted run must not make the first `up` look like a no-op.
+        if (((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
+    });
+
+    after(async () => {
+        try {
+            if (stack && ((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
+            if (stack) await removeStack(stack);
+        } finally {
+            await client?.close();
+            if (process.env.KEEP_HOSTS !== "1") hostsDown();
+            log(`[timing] e2e steps: ${durations.join(", ")}`);
+        }
+    });
+
+    it("1. up from empty succeeds and its bootstrap servers serve a replicated round trip", async () => {
+        const { result } = await step("up-from-empty", up);
+        assert.ok((result.summary.resourceChanges?.create ?? 0) > 20);
+        const bootstrap = result.outputs.bootstrapServers.value as string;
+        assert.strictEqual(bootstrap, addresses().map((a) => `${a}:9092`).join(","));
+        assert.match(result.outputs.zookeeperConnect.value, /^10\.77\.0\.11:2181,10\.77\.0\.12:2181,10\.77\.0\.13:2181\/kafka$/);
+        assert.match(result.outputs.smokeTest.value, /smoke test ok/);
+        assert.strictEqual(result.outputs.sshPrivateKey.secret, true);
+        await roundTrip(bootstrap, "e2e-roundtrip", 3);
+    });
+
+    it("2. preview right after shows zero changes; a second up runs no command and restarts nothing", async () => {
+        const preview = await step("preview", () => stack.preview({ onOutput: () => undefined }));
+        const changes = Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0);
+        assert.deepStrictEqual(changes, []);
+        const kafkaBefore = await services("kafka");
+        const zkBefore = await services("zookeeper");
+        const { result, ops } = await step("no-op-up", up);
+        assert.deepStrictEqual([...ops.keys()], ["same"], `operations: ${JSON.stringify([...ops])}`);
+        assert.deepStrictEqual(Object.keys(result.summary.resourceChanges ?? {}), ["same"]);
+        assert.deepStrictEqual(await services("kafka"), kafkaBefore);
+        assert.deepStrictEqual(await services("zookeeper"), zkBefore);
+    });
+
+    it("3. one broker setting: only broker commands update, brokers restart one at a time with URP back to 0 in between", async () => {
+        const zkBefore = await services("zookeeper");
+        const kafkaBefore = await services("kafka");
+        raw = { ...raw, brokerProperties: { "log.retention.hours": 72 } };
+        await setStackConfig(stack, raw);
+        // Watch under-replicated partitions from outside while the update runs.
+        const samples: { start: bigint; end: bigint; urp: number | undefined }[] = [];
+        let watching = true;
+        const bootstrap = addresses().map((a) => `${a}:9092`).join(",");
+        const watcher = (async () => {
+            for (let i = 0; watching && i < 2000; i++) {
+                const start = process.hrtime.bigint() / 1000n;
+                const urp = await client.underReplicated(bootstrap);
+                samples.push({ start, end: process.hrtime.bigint() / 1000n, urp });
+            }
+        })();
+        let ops: Map<string, string[]>;
+        try {
+            ({ ops } = await step("rolling-broker-change", up));
+        } finally {
+            watching = false;
+            await watcher;
+        }
+        assert.deepStrictEqual([...ops.keys()].sort(), ["same", "update"]);
+        assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-smoke", "host-1-broker", "host-2-broker", "host-3-broker"]);
+        assert.deepStrictEqual(await services("zookeeper"), zkBefore, "ZooKeeper was not restarted");
+        const kafkaAfter = await services("kafka");
+        const rolled = addresses().map((a) => ({ a, ...kafkaAfter.get(a)! }));
+        for (const r of rolled) {
+            assert.notStrictEqual(r.pid, kafkaBefore.get(r.a)!.pid, `${r.a} restarted`);
+            assert.ok(r.stop > kafkaBefore.get(r.a)!.start, `${r.a} stopped once during the update`);
+        }
+        for (const r of rolled) {
+            assert.match(await ssh.must(r.a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
+        }
+        rolled.sort((x, y) => (x.stop < y.stop ? -1 : 1));
+        assert.deepStrictEqual(rolled.map((r) => r.a), addresses(), "brokers restart in id order");
+        for (let i = 1; i < rolled.length; i++) {
+            const prev = rolled[i - 1];
+            const cur = rolled[i];
+            assert.ok(cur.stop > prev.start, `broker at ${cur.a} stopped only after ${prev.a} was running again`);
+            // The cluster was seen fully replicated between the previous restart and this stop…
+            const between = samples.filter((s) => s.start > prev.start && s.end < cur.stop);
+            assert.ok(between.some((s) => s.urp === 0), `no URP=0 sample between ${prev.a} restart and ${cur.a} stop`);
+            // …and the last observation before the stop was 0 under-replicated partitions.
+            const last = samples.filter((s) => s.end < cur.stop).pop()!;
+            assert.strictEqual(last.urp, 0, `${cur.a} stopped while URP was ${last.urp}`);
+        }
+        log(`URP samples during the roll: ${samples.map((s) => s.urp ?? "?").join(" ")}`);
+    });
+
+    it("4. scale out: a fourth host joins as broker 4; no existing broker or ZooKeeper restarts", async () => {
+        env = hostsUp(4);
+        const kafkaBefore = await services("kafka");
+        const zkBefore = await services("zookeeper");
+        raw = { ...raw, hosts: env.hosts.slice(0, 4).map((h, i) => ({ id: i + 1, address: h.address })), brokerCount: 4 };
+        await setStackConfig(stack, raw);
+        const { result, ops } = await step("scale-out", up);
+        assert.ok((ops.get("create") ?? []).every((n) => n.startsWith("host-4-")), `created: ${ops.get("create")}`);
+        assert.ok((ops.get("create") ?? []).includes("host-4-broker"));
+        assert.deepStrictEqual(ops.get("update") ?? [], ["cluster-brokers", "cluster-smoke"]);
+        hostCount = 4;
+        assert.deepStrictEqual(await client.registeredBrokers(result.outputs.zookeeperConnect.value), [1, 2, 3, 4]);
+        const after = await services("kafka");
+        for (const [a, s] of kafkaBefore) assert.strictEqual(after.get(a)!.pid, s.pid, `broker at ${a} not restarted`);
+        assert.deepStrictEqual(new Map([...(await services("zookeeper"))].slice(0, 3)), zkBefore);
+        const bootstrap = result.outputs.bootstrapServers.value as string;
+        assert.strictEqual(bootstrap.split(",").length, 4);
+        await roundTrip(bootstrap, "e2e-scaleout", 4);
+        const desc = await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--topic", "e2e-scaleout"]);
+        assert.match(desc, /Leader: 4\s/, "broker 4 leads a partition of the new topic");
+    });
+
+    it("5. a wrong SSH key or an unreachable port fails within bounded time naming the host; a good up converges", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wrong-key-"));
+        try {
+            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "key")]);
+            for (const [what, bad] of [["wrong-key", { sshPrivateKeyPath: path.join(dir, "key") }], ["unreachable-port", { sshPort: 2222 }]] as const) {
+                await setStackConfig(stack, { ...raw, ...bad });
+                const t = Date.now();
+                const err = await step(what, () => stack.up({ onOutput: () => undefined }).then(() => undefined, (e) => e as Error));
+                const secs = (Date.now() - t) / 1000;
+                assert.ok(err, `${what}: up must fail`);
+                assert.ok(secs < 600, `${what}: failed after ${secs} s`);
+                const msg = String(err);
+                assert.ok(/host-[1-4]-/.test(msg) || addresses().some((a) => msg.includes(a)), `${what}: message names no host:\n${msg.slice(-2000)}`);
+                if (what === "unreachable-port") assert.match(msg, /10\.77\.0\.1\d:2222/);
+                log(`${what}: failed in ${secs.toFixed(1)} s: ${(/error: .*/.exec(msg) ?? [""])[0].slice(0, 300)}`);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+        await setStackConfig(stack, raw);
+        const kafkaBefore = await services("kafka");
+        await step("recover", up);
+        const preview = await stack.preview({ onOutput: () => undefined });
+        assert.deepStrictEqual(Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0), []);
+        const after = await services("kafka");
+        for (const [a, s] of kafkaBefore) assert.strictEqual(after.get(a)!.pid, s.pid, `broker at ${a} untouched by the failed ups`);
+    });
+
+    it("6. destroy: services stopped and disabled on every host, the stack has no resources", async () => {
+        await step("destroy", () => stack.destroy({ onOutput: () => undefined }));
+        for (const a of addresses()) {
+            const active = await ssh.exec(a, "systemctl is-active kafka zookeeper", 30_000);
+            assert.ok(active.stdout.split("\n").filter(Boolean).every((l) => l !== "active"), `${a}: ${active.stdout}`);
+            const enabled = await ssh.exec(a, "systemctl is-enabled kafka zookeeper", 30_000);
+            assert.ok(enabled.stdout.split("\n").filter(Boolean).every((l) => l !== "enabled"), `${a}: ${enabled.stdout}`);
+            assert.strictEqual((await ssh.exec(a, "test -f /var/lib/kafka/data/meta.properties", 30_000)).code, 0, "data kept");
+        }
+        assert.strictEqual(((await stack.exportStack()).deployment.resources ?? []).length, 0);
+        await poll("nothing listens on 9092 any more", 30_000, async () =>
+            (await client.tool("kafka-broker-api-versions.sh", ["--bootstrap-server", `${addresses()[0]}:9092`], 30_000)).code !== 0);
+    });
+});
