@@ -15,12 +15,14 @@
 # org.apache.kafka:kafka-tools, plus slf4j-reload4j + reload4j (the log4j 1.x backend the 3.x
 # release ships), copied by `mvn dependency:copy-dependencies` with mvn's default settings and
 # local repository (so the second run is served from ~/.m2). bin/ holds small launchers with the
-# interface of the release's scripts (see kafka-dist/bin and kafka-dist/launchers.txt), config/
-# release-like defaults (kafka-dist/config).
+# interface of the release's scripts (kafka-dist/launchers/*.sh as they are, plus thin tool
+# launchers generated from kafka-dist/launchers.txt; the folder is not named bin/ because the
+# repository's .gitignore ignores bin/), and config/ release-like defaults (kafka-dist/config).
 #
 # The tarball is reproducible: sorted entries, fixed owner/mode/mtime (SOURCE_DATE_EPOCH,
 # default 2024-01-01), gzip -n. An existing output is kept when its inputs key (version, scala,
-# backend versions, mtime, this script and kafka-dist/) matches and its .sha512 still verifies.
+# logging backend versions, mtime, this script, kafka-dist/{launchers,config,launchers.txt}) matches
+# and its .sha512 still verifies.
 #
 # Optional environment: KAFKA_CLUSTER_CACHE, SLF4J_VERSION (1.7.36), RELOAD4J_VERSION (1.2.25),
 # SOURCE_DATE_EPOCH, KAFKA_DIST_MVN_ARGS (extra mvn arguments, e.g. "-o" or "-s settings.xml"),
@@ -110,7 +112,7 @@ key=$(
   printf '%s\n' "$key_format" "version=$version" "scala=$scala" "slf4j=$slf4j_version" \
     "reload4j=$reload4j_version" "epoch=$epoch"
   cd "$here"
-  find kafka-dist.sh kafka-dist -type f | LC_ALL=C sort | while IFS= read -r f; do
+  find kafka-dist.sh kafka-dist/launchers kafka-dist/config kafka-dist/launchers.txt -type f | LC_ALL=C sort | while IFS= read -r f; do
     printf '%s %s\n' "$(sha256 <"$f")" "$f"
   done
 )
@@ -187,7 +189,7 @@ for jar in "$libs/kafka_$scala-$version.jar" "$libs/kafka-tools-$version.jar" "$
 done | sed -n 's/\.class$//p' | tr / . | LC_ALL=C sort -u >"$work/classes"
 has_class() { grep -qxF "$1" "$work/classes"; }
 
-cp "$assets"/bin/*.sh "$stage/bin/"
+cp "$assets"/launchers/*.sh "$stage/bin/"
 for cls in kafka.Kafka org.apache.zookeeper.server.quorum.QuorumPeerMain \
   org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka; do
   has_class "$cls" || die "main class $cls not found in the Kafka $version jars"
