@@ -1,8 +1,8 @@
 // Benchmark: `pulumi up` from booted-but-empty local hosts, for 1 host and for 3 hosts, several runs each, plus a
 // no-op `up`. Prints each run, the medians and the 3-host/1-host ratio (host work runs in parallel across hosts,
 // so the ratio should stay near 1). Usage: npm run bench [-- runs]   (default 3 runs)
-import { hostsDown, hostsUp, kafkaDist, log } from "../tests/support/local";
-import { programStack, removeStack } from "../tests/support/pulumi";
+import { hostsDown, hostsUp, kafkaDist, log } from "../scripts/lib/local";
+import { programStack, removeStack } from "../scripts/lib/pulumi";
 
 const runs = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => {

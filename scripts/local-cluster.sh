@@ -7,27 +7,45 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 STACK=local
 
+# The Pulumi engine and the command provider plugin come from scripts/pulumi-tools.sh (found on PATH or built
+# from the Go module proxy). Where they cannot be had, the same rendered plan runs over SSH without the engine
+# (scripts/provision-local.ts). KAFKA_CLUSTER_ENGINE=pulumi|direct forces one.
+engine() {
+  case ${KAFKA_CLUSTER_ENGINE:-auto} in
+    pulumi|direct) echo "$KAFKA_CLUSTER_ENGINE" ;;
+    *) if scripts/pulumi-tools.sh >/dev/null 2>&1; then echo pulumi; else echo direct; fi ;;
+  esac
+}
+
 up() {
   local t0=$SECONDS
   scripts/setup.sh
   npx tsc --noEmit
-  # shellcheck source=scripts/env.sh
-  . scripts/env.sh
-  local dist
+  local dist bootstrap tmp
   dist=$(scripts/local/kafka-dist.sh | tail -n1)
   scripts/local/hosts.sh up 3
-  pulumi stack select --create "$STACK" >/dev/null
-  pulumi up --yes --skip-preview --stack "$STACK"
-  echo
-  echo "== stack outputs =="
-  pulumi stack output --stack "$STACK"
-  local bootstrap
-  bootstrap=$(pulumi stack output bootstrapServers --stack "$STACK")
-  echo
-  echo "== round trip against $bootstrap =="
-  local tmp
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
+  if [[ $(engine) == pulumi ]]; then
+    # shellcheck source=scripts/env.sh
+    . scripts/env.sh
+    pulumi stack select --create "$STACK" >/dev/null
+    pulumi up --yes --skip-preview --stack "$STACK"
+    echo
+    echo "== stack outputs =="
+    pulumi stack output --stack "$STACK"
+    bootstrap=$(pulumi stack output bootstrapServers --stack "$STACK")
+  else
+    echo "note: the Pulumi engine or the command provider plugin is not available on this machine" \
+      "(scripts/pulumi-tools.sh says why); running the program's rendered plan over SSH instead" >&2
+    TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts/provision-local.ts up "$STACK" > "$tmp/outputs.json"
+    echo
+    echo "== outputs =="
+    cat "$tmp/outputs.json"
+    bootstrap=$(node -p "require('$tmp/outputs.json').bootstrapServers")
+  fi
+  echo
+  echo "== round trip against $bootstrap =="
   tar -xzf "$dist" -C "$tmp"
   local bin
   bin=$(echo "$tmp"/kafka_*/bin)
@@ -40,7 +58,7 @@ up() {
     --producer-property acks=all
   if "$bin/kafka-console-consumer.sh" --bootstrap-server "$bootstrap" --topic quickstart --from-beginning \
       --timeout-ms 20000 2>/dev/null | grep -Fx -- "$msg"; then
-    echo "round trip ok: produced with acks=all and consumed back one message on topic quickstart"
+    echo "round trip ok: produced with acks=all and consumed back on topic quickstart (replication 3)"
   else
     echo "round trip FAILED: the message was not consumed back" >&2
     return 1
@@ -49,10 +67,14 @@ up() {
 }
 
 down() {
-  # shellcheck source=scripts/env.sh
-  . scripts/env.sh
-  if pulumi stack select "$STACK" >/dev/null 2>&1; then
-    pulumi destroy --yes --skip-preview --stack "$STACK"
+  if [[ $(engine) == pulumi ]]; then
+    # shellcheck source=scripts/env.sh
+    . scripts/env.sh
+    if pulumi stack select "$STACK" >/dev/null 2>&1; then
+      pulumi destroy --yes --skip-preview --stack "$STACK"
+    fi
+  elif [[ -n "$(scripts/local/hosts.sh env | node -p 'JSON.parse(require("fs").readFileSync(0)).hosts.length || ""')" ]]; then
+    TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts/provision-local.ts down "$STACK" || true
   fi
   scripts/local/hosts.sh down
 }

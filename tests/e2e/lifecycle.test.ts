@@ -8,8 +8,8 @@ import * as os from "os";
 import * as path from "path";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
-import { KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, log, poll } from "../support/local";
-import { programStack, removeStack, setStackConfig } from "../support/pulumi";
+import { KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, log, poll } from "../../scripts/lib/local";
+import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
 
 const durations: string[] = [];
 async function step<T>(name: string, f: () => Promise<T>): Promise<T> {

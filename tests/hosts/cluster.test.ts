@@ -10,7 +10,7 @@ import { PATHS, zookeeperConnect } from "../../components/render";
 import { ResolvedNode, planNodes } from "../../components/topology";
 import {
     CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, runPlan, zkMode,
-} from "../support/local";
+} from "../../scripts/lib/local";
 
 const timings: [string, number][] = [];
 async function timed<T>(what: string, f: () => Promise<T> | T): Promise<T> {

@@ -67,7 +67,7 @@ export interface RunResult {
 }
 
 export class Ssh {
-    constructor(private readonly env: LocalEnv) {}
+    constructor(private readonly env: Pick<LocalEnv, "sshKeyPath" | "sshUser">) {}
 
     args(address: string): string[] {
         return ["-i", this.env.sshKeyPath, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
