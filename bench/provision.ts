@@ -1,8 +1,15 @@
-// Benchmark: `pulumi up` from booted-but-empty local hosts, for 1 host and for 3 hosts, several runs each, plus a
-// no-op `up`. Prints each run, the medians and the 3-host/1-host ratio (host work runs in parallel across hosts,
-// so the ratio should stay near 1). Usage: npm run bench [-- runs]   (default 3 runs)
-import { hostsDown, hostsUp, kafkaDist, log } from "../scripts/lib/local";
-import { programStack, removeStack } from "../scripts/lib/pulumi";
+// Benchmark: provisioning from booted-but-empty local hosts, for 1 host and for 3 hosts (several runs each), plus
+// a no-op re-run. Prints each run, the medians and the 3-host/1-host ratio: host work runs in parallel across
+// hosts, so the ratio should stay near 1.
+// With the Pulumi engine and command provider available (scripts/pulumi-tools.sh) it times `pulumi up`;
+// otherwise (or with BENCH_ENGINE=direct) it times the program's rendered plan run over SSH with the same
+// dependency waves (scripts/lib/local.ts runPlan). Usage: npm run bench [-- runs]   (default 3)
+import { execFileSync } from "child_process";
+import * as path from "path";
+import { parseConfig, RawConfig } from "../components/config";
+import { planSteps } from "../components/plan";
+import { planNodes } from "../components/topology";
+import { ROOT, Ssh, hostsDown, hostsUp, kafkaDist, log, runPlan } from "../scripts/lib/local";
 
 const runs = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => {
@@ -10,42 +17,73 @@ const median = (xs: number[]) => {
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+function engineAvailable(): boolean {
+    if (process.env.BENCH_ENGINE === "direct") return false;
+    try {
+        execFileSync(path.join(ROOT, "scripts", "pulumi-tools.sh"), { stdio: "ignore", timeout: 60 * 60_000 });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Returns a function that provisions once (timed by the caller) and a cleanup. */
+async function provisioner(engine: boolean, raw: RawConfig): Promise<{ up: () => Promise<void>; done: () => Promise<void> }> {
+    if (engine) {
+        const { programStack, removeStack } = await import("../scripts/lib/pulumi");
+        const stack = await programStack("bench", raw);
+        return {
+            up: async () => { await stack.up({ onOutput: () => undefined }); },
+            done: async () => { await stack.destroy({ onOutput: () => undefined }); await removeStack(stack); },
+        };
+    }
+    const cfg = parseConfig(raw, "bench");
+    const nodes = planNodes(cfg).map((n) => ({ ...n, sshAddress: n.address!, clientAddress: n.address!, privateAddress: n.privateAddress! }));
+    const steps = planSteps(cfg, nodes);
+    const ssh = new Ssh({ sshKeyPath: raw.sshPrivateKeyPath as string, sshUser: cfg.sshUser });
+    return {
+        up: async () => { await runPlan(ssh, steps, (name) => nodes.find((n) => n.name === name)!.sshAddress); },
+        done: async () => undefined,
+    };
+}
+
 async function main() {
     kafkaDist();
-    const times: Record<string, number[]> = { "up 1 host": [], "up 3 hosts": [], "no-op up (3 hosts)": [] };
+    const engine = engineAvailable();
+    const what = engine ? "pulumi up" : "rendered plan over SSH (no Pulumi engine on this machine)";
+    const times: Record<string, number[]> = { "1 host": [], "3 hosts": [], "no-op, 3 hosts": [] };
     for (let r = 1; r <= runs; r++) {
         for (const n of [1, 3]) {
             hostsDown(); // fresh copies of the image: booted, nothing installed
             const env = hostsUp(n);
-            const stack = await programStack("bench", {
+            const p = await provisioner(engine, {
                 hosts: env.hosts.slice(0, n).map((h, i) => ({ id: i + 1, address: h.address })),
                 brokerCount: n, zookeeperCount: n === 1 ? 1 : 3, sshUser: env.sshUser, sshPrivateKeyPath: env.sshKeyPath,
                 downloadUrl: env.kafkaDownloadUrl, brokerHeap: "512m", zookeeperHeap: "256m",
             });
             try {
                 let t = Date.now();
-                await stack.up({ onOutput: () => undefined });
+                await p.up();
                 const full = (Date.now() - t) / 1000;
-                times[`up ${n} host${n > 1 ? "s" : ""}`].push(full);
+                times[n === 1 ? "1 host" : "3 hosts"].push(full);
                 let noop = "";
                 if (n === 3) {
                     t = Date.now();
-                    await stack.up({ onOutput: () => undefined });
+                    await p.up();
                     const s = (Date.now() - t) / 1000;
-                    times["no-op up (3 hosts)"].push(s);
-                    noop = `, no-op up ${s.toFixed(1)} s`;
+                    times["no-op, 3 hosts"].push(s);
+                    noop = `, no-op ${s.toFixed(1)} s`;
                 }
-                log(`run ${r}: up with ${n} host(s) ${full.toFixed(1)} s${noop}`);
-                await stack.destroy({ onOutput: () => undefined });
+                log(`run ${r}: ${n} host(s) ${full.toFixed(1)} s${noop}`);
             } finally {
-                await removeStack(stack);
+                await p.done();
             }
         }
     }
     hostsDown();
-    console.log(`\npulumi up from booted-but-empty hosts (${runs} runs each), medians:`);
-    for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(20)} ${median(v).toFixed(1)} s   (runs: ${v.map((x) => x.toFixed(1)).join(", ")})`);
-    console.log(`  3-host / 1-host ratio: ${(median(times["up 3 hosts"]) / median(times["up 1 host"])).toFixed(2)}`);
+    console.log(`\n${what}, from booted-but-empty hosts, ${runs} run(s) each; medians:`);
+    for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(16)} ${median(v).toFixed(1)} s   (runs: ${v.map((x) => x.toFixed(1)).join(", ")})`);
+    console.log(`  3-host / 1-host ratio: ${(median(times["3 hosts"]) / median(times["1 host"])).toFixed(2)}`);
 }
 
 main().catch((e) => {
