@@ -16,6 +16,12 @@
 #   KAFKA_CLUSTER_STATE  runtime state dir (default /run/kafka-cluster-local)
 #   KAFKA_CLUSTER_APT_MIRROR  Debian mirror URI for the image build
 #                        (default: read from this machine's apt sources)
+#
+# Notes: each systemd-nspawn runs under a detached supervisor (`_supervise I`)
+# that boots it again when it exits with 133 (reboot inside the host). Without
+# systemd as PID 1 on the machine, every host gets its own cgroup
+# (kafka-cluster-local/kcI) so that nspawn --keep-unit instances do not share
+# one; `down` also uses it to find container processes left by a killed nspawn.
 set -euo pipefail
 
 SCRIPT_PATH=$(readlink -f "${BASH_SOURCE[0]}")
@@ -36,7 +42,7 @@ CGROUP_NAME=kafka-cluster-local
 
 SUITE=bookworm
 IMAGE_PACKAGES=(systemd systemd-sysv dbus openssh-server iproute2 procps
-  ca-certificates curl sudo iputils-ping)
+  ca-certificates curl sudo iputils-ping libpam-systemd)
 REPO_PACKAGES=(openjdk-17-jre-headless)
 
 MAX_HOSTS=50          # 10.77.0.11 .. 10.77.0.60
@@ -187,7 +193,7 @@ EOF
 
 image_write_repo_index() {
   local dir=$1 f
-  (cd "$dir" && dpkg-scanpackages --multiversion . /dev/null >Packages 2>scanpackages.log)
+  (cd "$dir" && dpkg-scanpackages --multiversion . /dev/null >Packages 2>"$dir/../scanpackages.log")
   gzip -9nc "$dir/Packages" >"$dir/Packages.gz"
   {
     echo "Origin: kafka-cluster-local"
@@ -227,11 +233,12 @@ image_build() {
   rm -f "$root"/etc/apt/sources.list.d/*
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
   mount -t proc proc "$root/proc"
+  mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
   log "image: upgrading, configuring, resolving ${REPO_PACKAGES[*]} against the image"
   KC_USER=$SSH_USER chroot "$root" /bin/bash -c \
     "$(declare -f image_in_chroot); image_in_chroot \"\$@\"" image_in_chroot \
     "${REPO_PACKAGES[@]}" >"$tmp/chroot.log" 2>&1 || rc=$?
-  umount "$root/proc"
+  umount "$root/dev/pts" "$root/proc"
   if ((rc != 0)); then
     tail -n 30 "$tmp/chroot.log" >&2
     die "image configuration failed (log: $tmp/chroot.log)"
@@ -305,9 +312,19 @@ pid_check() {
   [[ -f $file ]] || return 1
   pid=$(<"$file")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   [[ $cmd == *"$pattern"* ]] || return 1
   printf '%s\n' "$pid"
+}
+
+# Detached children must not inherit other descriptors: neither our lock
+# (it would stay held) nor a caller's pipe (its reader would never see EOF).
+close_extra_fds() {
+  local fd n
+  for fd in /proc/"$BASHPID"/fd/*; do
+    n=${fd##*/}
+    if [[ $n =~ ^[0-9]+$ ]] && ((n > 2 && n != 255)); then eval "exec $n>&-" 2>/dev/null || true; fi
+  done
 }
 
 sup_pattern() { printf '_supervise %s ' "$1"; }
@@ -346,6 +363,16 @@ cgroup_pids() {
     d=$r/$CGROUP_NAME/kc$1
     [[ -d $d ]] || continue
     find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -un
+}
+
+# PID 1 of host I's container (systemd), as seen from the host.
+cgroup_init_pids() {
+  local r d
+  for r in $(cgroup_roots); do
+    d=$r/$CGROUP_NAME/kc$1
+    [[ -d $d ]] || continue
+    find "$d" -path '*/payload/init.scope/cgroup.procs' -exec cat {} + 2>/dev/null
   done | sort -un
 }
 
@@ -420,8 +447,10 @@ ensure_http() {
   ln -sfn "$IMAGE_DIR/apt" "$www/apt"
   ln -sfn "$KAFKA_DIR" "$www/kafka"
   if pid_check "$STATE_DIR/http.pid" "$(http_pattern)" >/dev/null; then return 0; fi
-  setsid /usr/bin/python3 -m http.server --bind "$BRIDGE_ADDR" --directory "$www" "$HTTP_PORT" \
-    </dev/null >>"$STATE_DIR/http.log" 2>&1 &
+  (
+    close_extra_fds
+    exec setsid /usr/bin/python3 -m http.server --bind "$BRIDGE_ADDR" --directory "$www" "$HTTP_PORT"
+  ) </dev/null >>"$STATE_DIR/http.log" 2>&1 &
   pid=$!
   echo "$pid" >"$STATE_DIR/http.pid"
   for ((w = 0; w < 50; w++)); do
@@ -481,14 +510,17 @@ EOF
   install -m 0600 "$SSH_KEY.pub" "$root/home/$SSH_USER/.ssh/authorized_keys"
   chown -R --reference="$root/home/$SSH_USER" "$root/home/$SSH_USER/.ssh"
   if [[ ! -f $root/etc/ssh/ssh_host_ed25519_key ]]; then
-    ssh-keygen -q -A -f "$root"
+    ssh-keygen -q -A -f "$root" >/dev/null
   fi
 }
 
 start_host() {
   local i=$1 pid
   rm -f "$STATE_DIR/kc$i.supervisor.pid" "$STATE_DIR/kc$i.nspawn.pid"
-  setsid "$SCRIPT_PATH" _supervise "$i" </dev/null >>"$STATE_DIR/kc$i.log" 2>&1 &
+  (
+    close_extra_fds
+    exec setsid "$SCRIPT_PATH" _supervise "$i"
+  ) </dev/null >>"$STATE_DIR/kc$i.log" 2>&1 &
   pid=$!
   echo "$pid" >"$STATE_DIR/kc$i.supervisor.pid"
   log "kc$i: supervisor pid $pid, address $(host_addr "$i")"
@@ -557,7 +589,7 @@ known_host_ids() {
 orphan_pids() {
   local p cmd
   for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     case $cmd in
       *"$SCRIPT_PATH _supervise "* | *"$(http_pattern)"*) echo "${p#/proc/}" ;;
     esac
@@ -578,6 +610,10 @@ cmd_down() {
     if p=$(pid_check "$STATE_DIR/kc$i.nspawn.pid" "$(nspawn_pattern "$i")"); then
       kill -TERM "$p" 2>/dev/null || true   # nspawn: orderly poweroff of the container
       pids+=("$p")
+    else
+      # nspawn gone (killed) but its container may live on, reparented:
+      # ask the container's systemd to power off (SIGRTMIN+4)
+      for p in $(cgroup_init_pids "$i"); do kill -s SIGRTMIN+4 "$p" 2>/dev/null || true; done
     fi
   done
   mapfile -t -O "${#pids[@]}" pids < <(orphan_pids)
@@ -615,9 +651,13 @@ cmd_down() {
   for i in "${ids[@]}"; do
     rmdir "/run/systemd/nspawn/propagate/kc$i" 2>/dev/null || true
   done
+  # nspawn's own runtime dirs, only if nothing else uses them
+  rmdir /run/systemd/nspawn/locks /run/systemd/nspawn/propagate /run/systemd/nspawn 2>/dev/null || true
   image_umount_below "$HOSTS_DIR"
   if [[ -d $HOSTS_DIR ]]; then
-    find "$HOSTS_DIR" -mindepth 1 -maxdepth 1 -name 'kc*' -exec rm -rf --one-file-system {} +
+    # copies, *.partial, *.image, and nspawn's ".#kcI.lck" left by a killed nspawn
+    find "$HOSTS_DIR" -mindepth 1 -maxdepth 1 \( -name 'kc*' -o -name '.#kc*' \) \
+      -exec rm -rf --one-file-system {} +
     rmdir "$HOSTS_DIR" 2>/dev/null || true
   fi
   rm -rf --one-file-system "$STATE_DIR"
