@@ -17,8 +17,16 @@ ids_registered() {
 }
 wait_until "$limit" "broker ids $want registered in ZooKeeper" ids_registered ||
   die "brokers registered under $ZK_CONNECT: [${registered}], expected [$want]; see journalctl -u kafka on the missing brokers"
-for ep in $BROKER_ENDPOINTS; do
-  wait_until "$limit" "$ep answers ApiVersions" "$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "$ep" >/dev/null 2>&1 ||
-    die "broker $ep does not answer ApiVersions"
-done
+# One ApiVersions round against the whole cluster: the tool asks every broker in the metadata.
+missing=""
+all_answer() {
+  local out ep
+  out=$("$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "${BROKER_ENDPOINTS// /,}" 2>/dev/null) || true
+  missing=""
+  for ep in $BROKER_ENDPOINTS; do
+    grep -q "^${ep} (id: [0-9]* " <<<"$out" || missing+="$ep "
+  done
+  [[ -z $missing ]]
+}
+wait_until "$limit" "every broker answers ApiVersions" all_answer || die "no ApiVersions answer from: ${missing% }"
 echo "brokers ok: ids [$registered] registered under $ZK_CONNECT; ApiVersions answered by $BROKER_ENDPOINTS"

@@ -76,7 +76,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
         const results = await timed("provision: full plan", () => runPlan(ssh, steps, addressOf));
         assert.match(results.get("cluster-ensemble")!.stdout, /ensemble ok: /);
         assert.match(results.get("cluster-brokers")!.stdout, /brokers ok: ids \[1,2,3\]/);
-        assert.match(results.get("cluster-smoke")!.stdout, /smoke test ok: .*replication 3, min\.insync\.replicas 2/);
+        assert.match(results.get("cluster-smoke")!.stdout, /smoke test ok: topic with replication 3 and min\.insync\.replicas 2 created, written with acks=all and read back/);
         for (const n of nodes) {
             assert.match(await ssh.must(n.sshAddress, "java -version 2>&1"), /version "17\./);
             assert.match(await ssh.must(n.sshAddress, "apt-cache policy openjdk-17-jre-headless"), /http:\/\/10\.77\.0\.1:8089\/apt/,
