@@ -3,7 +3,8 @@
 #   unit   mocha with Pulumi mocks (fast, no network)
 #   hosts  the rendered provisioning over SSH on three local systemd hosts (real ZooKeeper and Kafka)
 #   e2e    real `pulumi up` / `pulumi destroy` lifecycle on the local hosts (Automation API)
-# Usage: scripts/test.sh [unit] [hosts] [e2e]   (default: all three). Ends with "tests: N passed, N failed".
+# Usage: scripts/test.sh [unit] [hosts] [e2e]   (default: all three). Ends with "tests: N passed, N failed"
+# (", N skipped" when a suite could not run here, with the reason printed above it).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 suites=("$@")
@@ -13,6 +14,7 @@ scripts/setup.sh || exit 1
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0
+skipped=0
 run() {
   local t0=$SECONDS
   echo "== $1 ==" >&2
@@ -27,7 +29,16 @@ for s in "${suites[@]}"; do
   case $s in
     unit) run unit npm test --silent ;;
     hosts) run hosts npm run --silent test:hosts ;;
-    e2e) run e2e npm run --silent test:e2e ;;
+    e2e)
+      # The e2e suite needs the Pulumi engine and the command provider plugin. Where scripts/pulumi-tools.sh
+      # cannot provide them (e.g. the module proxy refuses their modules), the suite is reported as skipped.
+      if why=$(scripts/pulumi-tools.sh 2>&1 >/dev/null); then
+        run e2e npm run --silent test:e2e
+      else
+        echo "e2e: SKIPPED, no Pulumi engine/command provider on this machine: $(tail -n1 <<<"$why")" | tee -a "$out"
+        skipped=$((skipped + $(cat tests/e2e/*.test.ts | grep -c "^ *it(")))
+      fi
+      ;;
     *) echo "unknown suite $s (unit, hosts, e2e)" >&2; exit 2 ;;
   esac
 done
@@ -35,5 +46,9 @@ passed=$(sed -n 's/^ *\([0-9][0-9]*\) passing.*/\1/p' "$out" | awk '{s += $1} EN
 failed=$(sed -n 's/^ *\([0-9][0-9]*\) failing.*/\1/p' "$out" | awk '{s += $1} END {print s + 0}')
 (( passed > 0 )) || status=1
 (( failed == 0 )) || status=1
-echo "tests: $passed passed, $failed failed"
+if (( skipped )); then
+  echo "tests: $passed passed, $failed failed, $skipped skipped"
+else
+  echo "tests: $passed passed, $failed failed"
+fi
 exit "$status"
