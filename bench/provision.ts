@@ -8,7 +8,7 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import { parseConfig, RawConfig } from "../components/config";
 import { planSteps } from "../components/plan";
-import { planNodes } from "../components/topology";
+import { resolveExistingHosts } from "../components/topology";
 import { ROOT, Ssh, hostsDown, hostsUp, kafkaDist, log, runPlan } from "../scripts/lib/local";
 
 const runs = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 3);
@@ -38,7 +38,7 @@ async function provisioner(engine: boolean, raw: RawConfig): Promise<{ up: () =>
         };
     }
     const cfg = parseConfig(raw, "bench");
-    const nodes = planNodes(cfg).map((n) => ({ ...n, sshAddress: n.address!, clientAddress: n.address!, privateAddress: n.privateAddress! }));
+    const nodes = resolveExistingHosts(cfg);
     const steps = planSteps(cfg, nodes);
     const ssh = new Ssh({ sshKeyPath: raw.sshPrivateKeyPath as string, sshUser: cfg.sshUser });
     return {

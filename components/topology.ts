@@ -75,3 +75,9 @@ export const zookeeperNodes = <T extends NodeSpec>(nodes: T[]): T[] =>
     nodes.filter((n) => n.zookeeperId !== undefined).sort((a, b) => a.zookeeperId! - b.zookeeperId!);
 export const brokerNodes = <T extends NodeSpec>(nodes: T[]): T[] =>
     nodes.filter((n) => n.brokerId !== undefined).sort((a, b) => a.brokerId! - b.brokerId!);
+
+/** Existing-hosts mode: nodes with the addresses from config (clients use the SSH address). */
+export function resolveExistingHosts(cfg: ClusterConfig): ResolvedNode[] {
+    if (cfg.mode !== "hosts") throw new Error("resolveExistingHosts needs kafka:hosts");
+    return planNodes(cfg).map((n) => ({ ...n, sshAddress: n.address!, clientAddress: n.address!, privateAddress: n.privateAddress! }));
+}

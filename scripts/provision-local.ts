@@ -5,7 +5,7 @@
 import { parseConfig } from "../components/config";
 import { planSteps } from "../components/plan";
 import { replication, zookeeperConnect } from "../components/render";
-import { ResolvedNode, planNodes } from "../components/topology";
+import { resolveExistingHosts } from "../components/topology";
 import { Ssh, log, runPlan } from "./lib/local";
 import { stackConfig } from "./lib/stack";
 
@@ -15,7 +15,7 @@ async function main(action: string, stack: string) {
     if (cfg.mode !== "hosts" || typeof raw.sshPrivateKeyPath !== "string") {
         throw new Error(`stack ${stack} must be an existing-hosts stack with kafka:sshPrivateKeyPath`);
     }
-    const nodes: ResolvedNode[] = planNodes(cfg).map((n) => ({ ...n, sshAddress: n.address!, clientAddress: n.address!, privateAddress: n.privateAddress! }));
+    const nodes = resolveExistingHosts(cfg);
     const steps = planSteps(cfg, nodes);
     const ssh = new Ssh({ sshKeyPath: raw.sshPrivateKeyPath, sshUser: cfg.sshUser });
     const addressOf = (name: string) => nodes.find((n) => n.name === name)!.sshAddress;

@@ -7,7 +7,7 @@ import * as path from "path";
 import { parseConfig, ClusterConfig } from "../../components/config";
 import { Step, planSteps } from "../../components/plan";
 import { PATHS, zookeeperConnect } from "../../components/render";
-import { ResolvedNode, planNodes } from "../../components/topology";
+import { ResolvedNode, resolveExistingHosts } from "../../components/topology";
 import {
     CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, runPlan, zkMode,
 } from "../../scripts/lib/local";
@@ -24,7 +24,7 @@ async function timed<T>(what: string, f: () => Promise<T> | T): Promise<T> {
 }
 
 function resolve(cfg: ClusterConfig): ResolvedNode[] {
-    return planNodes(cfg).map((n) => ({ ...n, sshAddress: n.address!, clientAddress: n.address!, privateAddress: n.privateAddress! }));
+    return resolveExistingHosts(cfg);
 }
 
 interface Acked { value: number; partition: number; offset: number; key?: string }
