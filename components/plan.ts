@@ -95,8 +95,8 @@ export const clientEndpoint = (n: ResolvedNode) => `${n.clientAddress}:${PORTS.c
  * Per host: ready -> java -> install (-> storage) -> zookeeper / broker. ZooKeeper members are configured one
  * after another, then the ensemble check; brokers follow the ensemble check, one after another (so a change
  * rolls through them one broker at a time, each waiting for zero under-replicated partitions), then the
- * broker check and the smoke test. In existing-hosts mode every host also gets a `service` step whose delete
- * stops its services.
+ * broker check and the smoke test. In existing-hosts mode every service also gets a `service` step whose delete
+ * stops it.
  */
 export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
     const steps: Step[] = [];
@@ -172,15 +172,29 @@ export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
     });
 
     // Existing hosts outlive the stack: `pulumi destroy` (or dropping a host from kafka:hosts) stops and disables
-    // its services. EC2 instances are destroyed with the stack, so they need no such step.
+    // their services. EC2 instances are destroyed with the stack, so they need no such step. Every broker's step
+    // depends on every ZooKeeper member's, so destroy stops all brokers before any ZooKeeper member (a broker
+    // needs ZooKeeper for its controlled shutdown).
     if (cfg.mode !== "hosts") return steps;
+    const zkServiceSteps = zks.map((n) => `${n.name}-zookeeper-service`);
     for (const n of nodes) {
-        const wipe = [PATHS.kafkaData, PATHS.zookeeperData, PATHS.configDir, PATHS.installRoot, PATHS.kafkaLogs, PATHS.zookeeperLogs];
-        steps.push({
-            name: `${n.name}-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],
-            create: "true",
-            delete: hostCommand("teardown.sh", { WIPE: String(cfg.wipeOnDestroy), WIPE_PATHS: wipe.join(" ") }),
-        });
+        const runsZk = n.zookeeperId !== undefined;
+        const teardown = (services: string, wipe: string[]) =>
+            hostCommand("teardown.sh", { SERVICES: services, WIPE: String(cfg.wipeOnDestroy), WIPE_PATHS: wipe.join(" ") });
+        // Whichever step stops last on a host also removes the shared install and configuration when wiping.
+        const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
+        if (runsZk) {
+            steps.push({
+                name: `${n.name}-zookeeper-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],
+                create: "true", delete: teardown("zookeeper", [PATHS.zookeeperData, PATHS.zookeeperLogs, ...shared]),
+            });
+        }
+        if (n.brokerId !== undefined) {
+            steps.push({
+                name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...zkServiceSteps],
+                create: "true", delete: teardown("kafka", [PATHS.kafkaLogDirs, PATHS.kafkaLogs, ...(runsZk ? [] : shared)]),
+            });
+        }
     }
     return steps;
 }

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
-import { Step, planSteps } from "./plan";
+import { Step, planSteps, waves } from "./plan";
 import { NodeSpec, ResolvedNode } from "./topology";
 
 /** A node whose addresses may not be known yet. */
@@ -57,7 +57,8 @@ export function provision(args: ProvisionArgs): Provisioned {
 
     const byNode = new Map(hosts.map((h) => [h.spec.name, h]));
     const commands: Record<string, pulumi.CustomResource> = {};
-    for (const step of skeleton) {
+    // Register in dependency order, so every step's dependencies exist when it is created.
+    for (const step of waves(skeleton).flat()) {
         const host = byNode.get(step.node)!;
         const connection: command.types.input.remote.ConnectionArgs = {
             host: host.sshAddress,

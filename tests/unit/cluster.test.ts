@@ -156,14 +156,15 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
     it("teardown on destroy is a local command: a key or address change updates it instead of replacing it", async () => {
         await build(raw, "local");
         const teardown = recorded.filter((r) => r.type === "command:local:Command");
-        assert.deepStrictEqual(teardown.map((t) => t.name).sort(), ["host-1-service", "host-2-service", "host-3-service"]);
+        assert.deepStrictEqual(teardown.map((t) => t.name).sort(), ["host-1-kafka-service", "host-1-zookeeper-service",
+            "host-2-kafka-service", "host-2-zookeeper-service", "host-3-kafka-service", "host-3-zookeeper-service"]);
         for (const t of teardown) {
             assert.strictEqual(t.inputs.create, "true");
             assert.match(t.inputs.delete, /ssh -i "\$key" .*"\$KC_SSH_TARGET" "\$KC_REMOTE_COMMAND"/);
             assert.doesNotMatch(t.inputs.delete, /PRIVATE KEY/);
             const env = isSecretValue(t.inputs.environment) ? t.inputs.environment.value : t.inputs.environment;
             assert.ok(isSecretValue(t.inputs.environment) || isSecretValue(env.KC_SSH_KEY), "the key in the environment is secret");
-            assert.match(env.KC_REMOTE_COMMAND, /KC_STEP='teardown' WIPE='false'/);
+            assert.match(env.KC_REMOTE_COMMAND, /KC_STEP='teardown' SERVICES='(kafka|zookeeper)' WIPE='false'/);
             assert.match(env.KC_SSH_TARGET, /^admin@192\.0\.2\.1\d$/);
         }
     });

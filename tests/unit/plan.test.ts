@@ -91,9 +91,16 @@ describe("provisioning plan", () => {
         assert.strictEqual(planSteps(cluster(3, 3, "colocated").cfg, cluster(3, 3, "colocated").nodes).filter((s) => s.phase === "service").length, 0,
             "EC2 instances are destroyed with the stack: no teardown step");
         const k = planSteps(keep.cfg, keep.nodes).filter((s) => s.phase === "service");
-        assert.strictEqual(k.length, 3);
+        assert.deepStrictEqual(k.map((s) => s.name).sort(), ["host-1-kafka-service", "host-1-zookeeper-service", "host-2-kafka-service",
+            "host-2-zookeeper-service", "host-3-kafka-service", "host-3-zookeeper-service"]);
         for (const s of k) assert.match(s.delete!, /WIPE='false'/);
         for (const s of planSteps(wipe.cfg, wipe.nodes).filter((x) => x.phase === "service")) assert.match(s.delete!, /WIPE='true'/);
+        // Destroy runs dependents first: every broker stops before any ZooKeeper member does.
+        for (const s of k.filter((x) => x.name.endsWith("kafka-service"))) {
+            assert.deepStrictEqual(s.dependsOn.filter((d) => d.endsWith("zookeeper-service")).sort(),
+                ["host-1-zookeeper-service", "host-2-zookeeper-service", "host-3-zookeeper-service"]);
+            assert.match(s.delete!, /SERVICES='kafka'/);
+        }
     });
 
     it("no secret in any command text", () => {
