@@ -3,10 +3,10 @@
 // Used by the quick start where the Pulumi engine or the command provider plugin cannot be installed.
 //   ts-node scripts/provision-local.ts up|down [stack]     (default stack: local)
 import { parseConfig } from "../components/config";
-import { planSteps, waves } from "../components/plan";
+import { planSteps } from "../components/plan";
 import { replication, zookeeperConnect } from "../components/render";
 import { resolveExistingHosts } from "../components/topology";
-import { Ssh, log, runPlan } from "./lib/local";
+import { Ssh, log, runPlan, runTeardown } from "./lib/local";
 import { stackConfig } from "./lib/stack";
 
 async function main(action: string, stack: string) {
@@ -21,10 +21,7 @@ async function main(action: string, stack: string) {
     const addressOf = (name: string) => nodes.find((n) => n.name === name)!.sshAddress;
     const t0 = Date.now();
     if (action === "down") {
-        // Destroy order: the reverse of the service steps' dependency waves (brokers before ZooKeeper).
-        for (const wave of waves(steps.filter((s) => s.delete).map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => d.endsWith("-service")) }))).reverse()) {
-            await Promise.all(wave.map((s) => ssh.must(addressOf(s.node), s.delete!)));
-        }
+        await runTeardown(ssh, steps, addressOf);
         log(`services stopped and disabled on ${nodes.length} host(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         return;
     }

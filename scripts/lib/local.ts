@@ -123,6 +123,17 @@ export async function runPlan(ssh: Ssh, steps: Step[], addressOf: (node: string)
     return results;
 }
 
+/**
+ * Runs what `pulumi destroy` runs for an existing-hosts plan: the service steps' delete commands, in destroy order
+ * (the reverse of their dependency waves: every broker before any ZooKeeper member).
+ */
+export async function runTeardown(ssh: Ssh, steps: Step[], addressOf: (node: string) => string): Promise<void> {
+    const services = steps.filter((s) => s.delete).map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => d.endsWith("-service")) }));
+    for (const wave of waves(services).reverse()) {
+        await Promise.all(wave.map((s) => ssh.must(addressOf(s.node), s.delete!)));
+    }
+}
+
 /** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
 export async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, everyMs = 2000): Promise<T> {
     const start = Date.now();

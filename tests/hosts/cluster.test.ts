@@ -9,7 +9,7 @@ import { Step, planSteps } from "../../components/plan";
 import { PATHS, zookeeperConnect } from "../../components/render";
 import { ResolvedNode, resolveExistingHosts } from "../../components/topology";
 import {
-    CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, runPlan, zkMode,
+    CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, runPlan, runTeardown, zkMode,
 } from "../../scripts/lib/local";
 
 const timings: [string, number][] = [];
@@ -283,6 +283,25 @@ describe("real hosts: provisioning three local systemd hosts", function () {
             assert.strictEqual((await client.underReplicated(bootstrap)), 0);
         } finally {
             fs.rmSync(path.join(CACHE, "kafka", "corrupt"), { recursive: true, force: true });
+        }
+    });
+
+    it("teardown (what `pulumi destroy` runs on existing hosts): brokers stop before ZooKeeper, all disabled, data kept", async () => {
+        await timed("teardown", () => runTeardown(ssh, steps, addressOf));
+        for (const n of nodes) {
+            const show = await ssh.must(n.sshAddress,
+                "systemctl show -p ActiveState -p UnitFileState -p InactiveEnterTimestampMonotonic kafka zookeeper");
+            const [kafka, zookeeper] = show.trim().split("\n\n").map((b) => Object.fromEntries(b.split("\n").map((l) => l.split("="))));
+            for (const u of [kafka, zookeeper]) {
+                assert.strictEqual(u.ActiveState, "inactive", `${n.name}: ${show}`);
+                assert.strictEqual(u.UnitFileState, "disabled", `${n.name}: ${show}`);
+            }
+            for (const m of nodes) {
+                // Every broker was already down when this ZooKeeper member stopped.
+                const other = (await ssh.must(m.sshAddress, "systemctl show -p InactiveEnterTimestampMonotonic --value kafka")).trim();
+                assert.ok(BigInt(other) <= BigInt(zookeeper.InactiveEnterTimestampMonotonic), `${m.name}'s broker stopped after ${n.name}'s ZooKeeper`);
+            }
+            await ssh.must(n.sshAddress, "test -f /var/lib/kafka/data/meta.properties && test -f /var/lib/zookeeper/myid && test -L /opt/kafka/current");
         }
     });
 });
