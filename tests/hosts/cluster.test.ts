@@ -66,6 +66,11 @@ describe("real hosts: provisioning three local systemd hosts", function () {
         log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
     });
 
+    afterEach(async function () {
+        if (this.currentTest?.state !== "failed" || !nodes) return;
+        for (const n of nodes) log(`--- journal of ${n.name} (${n.sshAddress}) ---\n${await ssh.journal(n.sshAddress, 60)}`);
+    });
+
     after(async () => {
         await client?.close();
         if (process.env.KEEP_HOSTS !== "1") hostsDown();
