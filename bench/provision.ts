@@ -28,12 +28,14 @@ function engineAvailable(): boolean {
 }
 
 /** Returns a function that provisions once (timed by the caller) and a cleanup. */
-async function provisioner(engine: boolean, raw: RawConfig): Promise<{ up: () => Promise<void>; done: () => Promise<void> }> {
+type Phases = Map<string, [number, number]>;
+
+async function provisioner(engine: boolean, raw: RawConfig): Promise<{ up: () => Promise<Phases | undefined>; done: () => Promise<void> }> {
     if (engine) {
         const { programStack, removeStack } = await import("../scripts/lib/pulumi");
         const stack = await programStack("bench", raw);
         return {
-            up: async () => { await stack.up({ onOutput: () => undefined }); },
+            up: async () => { await stack.up({ onOutput: () => undefined }); return undefined; },
             done: async () => { await stack.destroy({ onOutput: () => undefined }); await removeStack(stack); },
         };
     }
@@ -42,7 +44,17 @@ async function provisioner(engine: boolean, raw: RawConfig): Promise<{ up: () =>
     const steps = planSteps(cfg, nodes);
     const ssh = new Ssh({ sshKeyPath: raw.sshPrivateKeyPath as string, sshUser: cfg.sshUser });
     return {
-        up: async () => { await runPlan(ssh, steps, (name) => nodes.find((n) => n.name === name)!.sshAddress); },
+        up: async () => {
+            const results = await runPlan(ssh, steps, (name) => nodes.find((n) => n.name === name)!.sshAddress);
+            // Wall-clock span of each phase, across all hosts.
+            const phases: Phases = new Map();
+            for (const st of steps) {
+                const r = results.get(st.name)!;
+                const [b, e] = phases.get(st.phase) ?? [Infinity, 0];
+                phases.set(st.phase, [Math.min(b, r.begin!), Math.max(e, r.end!)]);
+            }
+            return phases;
+        },
         done: async () => undefined,
     };
 }
@@ -52,6 +64,7 @@ async function main() {
     const engine = engineAvailable();
     const what = engine ? "pulumi up" : "rendered plan over SSH (no Pulumi engine on this machine)";
     const times: Record<string, number[]> = { "1 host": [], "3 hosts": [], "no-op, 3 hosts": [] };
+    const lastPhases: Record<string, Phases | undefined> = {};
     for (let r = 1; r <= runs; r++) {
         for (const n of [1, 3]) {
             hostsDown(); // fresh copies of the image: booted, nothing installed
@@ -63,7 +76,7 @@ async function main() {
             });
             try {
                 let t = Date.now();
-                await p.up();
+                lastPhases[n === 1 ? "1 host" : "3 hosts"] = await p.up();
                 const full = (Date.now() - t) / 1000;
                 times[n === 1 ? "1 host" : "3 hosts"].push(full);
                 let noop = "";
@@ -84,6 +97,14 @@ async function main() {
     console.log(`\n${what}, from booted-but-empty hosts, ${runs} run(s) each; medians:`);
     for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(16)} ${median(v).toFixed(1)} s   (runs: ${v.map((x) => x.toFixed(1)).join(", ")})`);
     console.log(`  3-host / 1-host ratio: ${(median(times["3 hosts"]) / median(times["1 host"])).toFixed(2)}`);
+    if (lastPhases["1 host"] && lastPhases["3 hosts"]) {
+        console.log("\nwhere the time goes (last run; wall-clock span of each phase across hosts, seconds):");
+        console.log(`  ${"phase".padEnd(10)} ${"1 host".padStart(8)} ${"3 hosts".padStart(8)}`);
+        for (const [phase, [b, e]] of lastPhases["3 hosts"]) {
+            const one = lastPhases["1 host"].get(phase);
+            console.log(`  ${phase.padEnd(10)} ${(one ? ((one[1] - one[0]) / 1000).toFixed(1) : "-").padStart(8)} ${((e - b) / 1000).toFixed(1).padStart(8)}`);
+        }
+    }
 }
 
 main().catch((e) => {

@@ -64,6 +64,9 @@ export interface RunResult {
     code: number;
     stdout: string;
     stderr: string;
+    /** runPlan only: when the step started and ended, in ms since the run began. */
+    begin?: number;
+    end?: number;
 }
 
 export class Ssh {
@@ -102,24 +105,34 @@ export class Ssh {
 }
 
 /**
- * Runs a provisioning plan over SSH: wave by wave, steps of a wave in parallel, like the Pulumi engine does
- * with the same dependencies. Throws on the first failed step, with its output and the host's journal.
+ * Runs a provisioning plan over SSH the way the Pulumi engine schedules it: every step starts as soon as the steps
+ * it depends on have finished, so hosts proceed in parallel. Throws on the first failed step, with its output and
+ * the host's journal; records when each step started and ended (ms since the run began).
  */
 export async function runPlan(ssh: Ssh, steps: Step[], addressOf: (node: string) => string, phases?: Step["phase"][]): Promise<Map<string, RunResult>> {
     const results = new Map<string, RunResult>();
     const chosen = phases ? steps.filter((s) => phases.includes(s.phase)) : steps;
     const names = new Set(chosen.map((s) => s.name));
-    const pruned = chosen.map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => names.has(d)) }));
-    for (const wave of waves(pruned)) {
-        const outs = await Promise.all(wave.map(async (s) => [s, await ssh.exec(addressOf(s.node), s.create)] as const));
-        for (const [s, r] of outs) {
-            results.set(s.name, r);
+    const t0 = Date.now();
+    const started = new Map<string, Promise<void>>();
+    // waves() orders the steps so that each one's dependencies already have a promise.
+    for (const s of waves(chosen.map((x) => ({ ...x, dependsOn: x.dependsOn.filter((d) => names.has(d)) }))).flat()) {
+        const deps = s.dependsOn.map((d) => started.get(d)!);
+        started.set(s.name, (async () => {
+            await Promise.all(deps);
+            const begin = Date.now() - t0;
+            const r = await ssh.exec(addressOf(s.node), s.create);
+            results.set(s.name, { ...r, begin, end: Date.now() - t0 });
             if (r.code !== 0) {
                 const journal = await ssh.journal(addressOf(s.node));
                 throw new Error(`step ${s.name} on ${addressOf(s.node)} failed (exit ${r.code}):\n${r.stderr.slice(-4000)}\n--- journal ---\n${journal}`);
             }
-        }
+        })());
     }
+    // Surface the first failure, but let running steps finish first so no ssh is left behind.
+    const settled = await Promise.allSettled(started.values());
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (failed) throw failed.reason;
     return results;
 }
 
