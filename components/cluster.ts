@@ -6,7 +6,7 @@ import { ClusterConfig } from "./config";
 import { HostNode, provision } from "./provision";
 import { clientEndpoint } from "./plan";
 import { zookeeperConnect } from "./render";
-import { NodeSpec, brokerNodes, planNodes, zookeeperNodes } from "./topology";
+import { ResolvedNode, brokerNodes, planNodes } from "./topology";
 
 export interface KafkaClusterArgs {
     /** Validated configuration (see parseConfig). */
@@ -67,26 +67,21 @@ export class KafkaCluster extends pulumi.ComponentResource {
             dialErrorLimit: cfg.mode === "ec2" ? 60 : 5,
         });
 
-        const resolvedAddrs = pulumi.all(hosts.map((h) => pulumi.all([h.sshAddress, h.clientAddress, h.privateAddress])));
-        const byName = (addrs: [string, string, string][]) => new Map(hosts.map((h, i) => [h.spec.name, addrs[i]]));
-        this.bootstrapServers = resolvedAddrs.apply((addrs) => {
-            const m = byName(addrs);
-            return brokerNodes(specs).map((n) => clientEndpoint({ ...n, sshAddress: "", privateAddress: "", clientAddress: m.get(n.name)![1] })).join(",");
-        });
-        this.zookeeperConnect = resolvedAddrs.apply((addrs) => {
-            const m = byName(addrs);
-            return zookeeperConnect(cfg, zookeeperNodes(specs).map((n) => ({ ...n, sshAddress: "", clientAddress: "", privateAddress: m.get(n.name)![2] })));
-        });
-        this.nodes = pulumi.all([resolvedAddrs, pulumi.all(instanceIds)]).apply(([addrs, ids]) =>
-            specs.map((n: NodeSpec, i): NodeOutput => ({
+        // Hosts are in the same order as specs in both modes.
+        const resolved = pulumi.all(hosts.map((h) => pulumi.all([h.sshAddress, h.clientAddress, h.privateAddress])))
+            .apply((addrs) => specs.map((n, i): ResolvedNode => ({ ...n, sshAddress: addrs[i][0], clientAddress: addrs[i][1], privateAddress: addrs[i][2] })));
+        this.bootstrapServers = resolved.apply((nodes) => brokerNodes(nodes).map(clientEndpoint).join(","));
+        this.zookeeperConnect = resolved.apply((nodes) => zookeeperConnect(cfg, nodes));
+        this.nodes = pulumi.all([resolved, pulumi.all(instanceIds)]).apply(([nodes, ids]) =>
+            nodes.map((n): NodeOutput => ({
                 name: n.name,
                 roles: n.roles,
                 ...(n.brokerId !== undefined ? { brokerId: n.brokerId } : {}),
                 ...(n.zookeeperId !== undefined ? { zookeeperId: n.zookeeperId } : {}),
-                publicAddress: addrs[i][0],
-                privateAddress: addrs[i][2],
+                publicAddress: n.sshAddress,
+                privateAddress: n.privateAddress,
                 ...(ids[n.name] ? { instanceId: ids[n.name] } : {}),
-                ssh: `ssh -i <private-key-file> ${cfg.sshPort !== 22 ? `-p ${cfg.sshPort} ` : ""}${n.user}@${addrs[i][0]}`,
+                ssh: `ssh -i <private-key-file> ${cfg.sshPort !== 22 ? `-p ${cfg.sshPort} ` : ""}${n.user}@${n.sshAddress}`,
             })));
         this.smokeTest = result.smokeTest;
         this.ensemble = result.ensemble;

@@ -14,7 +14,7 @@ export interface HostNode {
     privateAddress: pulumi.Input<string>;
     rack?: pulumi.Input<string>;
     dataVolumeId?: pulumi.Input<string>;
-    /** Resources the node's first command must wait for (instance, volume attachment). */
+    /** Resources every command on the node waits for (instance, volume attachment). */
     dependsOn?: pulumi.Resource[];
 }
 
@@ -28,7 +28,8 @@ export interface ProvisionArgs {
 }
 
 export interface Provisioned {
-    commands: Record<string, command.remote.Command>;
+    /** One resource per planned step: remote.Command, or local.Command for the teardown steps. */
+    commands: Record<string, pulumi.CustomResource>;
     ensemble: pulumi.Output<string>;
     brokers: pulumi.Output<string>;
     smokeTest: pulumi.Output<string>;
@@ -80,12 +81,10 @@ export function provision(args: ProvisionArgs): Provisioned {
             parent,
             dependsOn: deps,
             customTimeouts: { create: "40m", update: "40m" },
-            // The key is a secret input; keep it out of plain state for outputs as well.
-            additionalSecretOutputs: ["connection"],
         });
     }
     return {
-        commands: commands as Record<string, command.remote.Command>,
+        commands,
         ensemble: (commands["cluster-ensemble"] as command.remote.Command).stdout,
         brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
         smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
