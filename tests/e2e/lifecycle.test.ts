@@ -10,6 +10,7 @@ import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
 import { KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, log, poll } from "../../scripts/lib/local";
 import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
+import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
 
 const durations: string[] = [];
 async function step<T>(name: string, f: () => Promise<T>): Promise<T> {
@@ -37,8 +38,6 @@ function opsOf(events: EngineEvent[]): Map<string, string[]> {
     return ops;
 }
 
-interface ServiceState { pid: number; start: bigint; stop: bigint }
-
 describe("e2e: pulumi up / destroy on local hosts", function () {
     let env: LocalEnv;
     let ssh: Ssh;
@@ -55,15 +54,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         return { result, ops: opsOf(events) };
     }
 
-    async function services(svc: "kafka" | "zookeeper"): Promise<Map<string, ServiceState>> {
-        const out = new Map<string, ServiceState>();
-        for (const a of addresses()) {
-            const r = await ssh.exec(a, `systemctl show -p MainPID -p ExecMainStartTimestampMonotonic -p ActiveExitTimestampMonotonic ${svc}`, 30_000);
-            const v = Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split("=")));
-            out.set(a, { pid: Number(v.MainPID ?? 0), start: BigInt(v.ExecMainStartTimestampMonotonic || 0), stop: BigInt(v.ActiveExitTimestampMonotonic || 0) });
-        }
-        return out;
-    }
+    const services = (svc: "kafka" | "zookeeper") => serviceStates(ssh, addresses(), svc);
 
     async function roundTrip(bootstrap: string, topic: string, partitions: number) {
         await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", topic,
@@ -132,49 +123,22 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         raw = { ...raw, brokerProperties: { "log.retention.hours": 72 } };
         await setStackConfig(stack, raw);
         // Watch under-replicated partitions from outside while the update runs.
-        const samples: { start: bigint; end: bigint; urp: number | undefined }[] = [];
-        let watching = true;
-        const bootstrap = addresses().map((a) => `${a}:9092`).join(",");
-        const watcher = (async () => {
-            for (let i = 0; watching && i < 2000; i++) {
-                const start = process.hrtime.bigint() / 1000n;
-                const urp = await client.underReplicated(bootstrap);
-                samples.push({ start, end: process.hrtime.bigint() / 1000n, urp });
-            }
-        })();
+        const monitor = urpMonitor(client, addresses().map((a) => `${a}:9092`).join(","));
         let ops: Map<string, string[]>;
         try {
             ({ ops } = await step("rolling-broker-change", up));
         } finally {
-            watching = false;
-            await watcher;
+            await monitor.stop();
         }
         assert.deepStrictEqual([...ops.keys()].sort(), ["same", "update"]);
         assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-smoke", "host-1-broker", "host-2-broker", "host-3-broker"]);
         assert.deepStrictEqual(await services("zookeeper"), zkBefore, "ZooKeeper was not restarted");
         const kafkaAfter = await services("kafka");
-        const rolled = addresses().map((a) => ({ a, ...kafkaAfter.get(a)! }));
-        for (const r of rolled) {
-            assert.notStrictEqual(r.pid, kafkaBefore.get(r.a)!.pid, `${r.a} restarted`);
-            assert.ok(r.stop > kafkaBefore.get(r.a)!.start, `${r.a} stopped once during the update`);
+        assertRolled(addresses(), kafkaBefore, kafkaAfter, monitor.samples);
+        for (const a of addresses()) {
+            assert.match(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
         }
-        for (const r of rolled) {
-            assert.match(await ssh.must(r.a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
-        }
-        rolled.sort((x, y) => (x.stop < y.stop ? -1 : 1));
-        assert.deepStrictEqual(rolled.map((r) => r.a), addresses(), "brokers restart in id order");
-        for (let i = 1; i < rolled.length; i++) {
-            const prev = rolled[i - 1];
-            const cur = rolled[i];
-            assert.ok(cur.stop > prev.start, `broker at ${cur.a} stopped only after ${prev.a} was running again`);
-            // The cluster was seen fully replicated between the previous restart and this stop…
-            const between = samples.filter((s) => s.start > prev.start && s.end < cur.stop);
-            assert.ok(between.some((s) => s.urp === 0), `no URP=0 sample between ${prev.a} restart and ${cur.a} stop`);
-            // …and the last observation before the stop was 0 under-replicated partitions.
-            const last = samples.filter((s) => s.end < cur.stop).pop()!;
-            assert.strictEqual(last.urp, 0, `${cur.a} stopped while URP was ${last.urp}`);
-        }
-        log(`URP samples during the roll: ${samples.map((s) => s.urp ?? "?").join(" ")}`);
+        log(`URP samples during the roll: ${monitor.samples.map((s) => s.urp ?? "?").join(" ")}`);
     });
 
     it("4. scale out: a fourth host joins as broker 4; no existing broker or ZooKeeper restarts", async () => {

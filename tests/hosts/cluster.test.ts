@@ -11,6 +11,7 @@ import { ResolvedNode, resolveExistingHosts } from "../../components/topology";
 import {
     CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, runPlan, runTeardown, zkMode,
 } from "../../scripts/lib/local";
+import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
 
 const timings: [string, number][] = [];
 async function timed<T>(what: string, f: () => Promise<T> | T): Promise<T> {
@@ -289,6 +290,28 @@ describe("real hosts: provisioning three local systemd hosts", function () {
         } finally {
             fs.rmSync(path.join(CACHE, "kafka", "corrupt"), { recursive: true, force: true });
         }
+    });
+
+    it("a changed broker setting rolls through the brokers one at a time, URP back to 0 in between; ZooKeeper untouched", async () => {
+        const cfg2 = parseConfig(localStackConfig(env, 3, { brokerProperties: { "log.retention.hours": 72 } }), "hosts-test");
+        const steps2 = planSteps(cfg2, resolve(cfg2));
+        const before = new Map(steps.map((s) => [s.name, s.create]));
+        // Like the engine, run only the steps whose command text changed.
+        const changed = steps2.filter((s) => before.get(s.name) !== s.create);
+        assert.deepStrictEqual(changed.map((s) => s.name).sort(), ["cluster-brokers", "cluster-smoke", "host-1-broker", "host-2-broker", "host-3-broker"]);
+        const addrs = nodes.map((n) => n.sshAddress);
+        const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
+        const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
+        const monitor = urpMonitor(client, bootstrap);
+        try {
+            await timed("rolling broker change", () => runPlan(ssh, changed, addressOf));
+        } finally {
+            await monitor.stop();
+        }
+        assertRolled(addrs, kafkaBefore, await serviceStates(ssh, addrs, "kafka"), monitor.samples);
+        assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "ZooKeeper was not restarted");
+        for (const a of addrs) assert.match(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
+        log(`URP samples during the roll: ${monitor.samples.map((x) => x.urp ?? "?").join(" ")}`);
     });
 
     it("teardown (what `pulumi destroy` runs on existing hosts): brokers stop before ZooKeeper, all disabled, data kept", async () => {

@@ -1,0 +1,55 @@
+// Shared by the real-host and e2e tests: service start/stop times from systemd, an outside monitor of
+// under-replicated partitions, and the assertion that a change rolled through the brokers one at a time.
+import * as assert from "assert";
+import { KafkaClient, Ssh } from "../../scripts/lib/local";
+
+export interface ServiceState { pid: number; start: bigint; stop: bigint }
+
+/** MainPID and CLOCK_MONOTONIC start/stop times (µs) of a unit on each host (hosts share this machine's kernel). */
+export async function serviceStates(ssh: Ssh, addresses: string[], svc: "kafka" | "zookeeper"): Promise<Map<string, ServiceState>> {
+    const out = new Map<string, ServiceState>();
+    for (const a of addresses) {
+        const r = await ssh.must(a, `systemctl show -p MainPID -p ExecMainStartTimestampMonotonic -p ActiveExitTimestampMonotonic ${svc}`, 30_000);
+        const v = Object.fromEntries(r.trim().split("\n").map((l) => l.split("=")));
+        out.set(a, { pid: Number(v.MainPID ?? 0), start: BigInt(v.ExecMainStartTimestampMonotonic || 0), stop: BigInt(v.ActiveExitTimestampMonotonic || 0) });
+    }
+    return out;
+}
+
+export interface UrpSample { start: bigint; end: bigint; urp: number | undefined }
+
+/** Samples under-replicated partitions from outside until stop() is called (bounded to 2000 samples). */
+export function urpMonitor(client: KafkaClient, bootstrap: string): { samples: UrpSample[]; stop: () => Promise<void> } {
+    const samples: UrpSample[] = [];
+    let watching = true;
+    const done = (async () => {
+        for (let i = 0; watching && i < 2000; i++) {
+            const start = process.hrtime.bigint() / 1000n;
+            const urp = await client.underReplicated(bootstrap);
+            samples.push({ start, end: process.hrtime.bigint() / 1000n, urp });
+        }
+    })();
+    return { samples, stop: async () => { watching = false; await done; } };
+}
+
+/**
+ * Asserts that every broker was restarted exactly once, in `order`, each stop only after the previous broker was
+ * running again and after the cluster had been seen with zero under-replicated partitions.
+ */
+export function assertRolled(order: string[], before: Map<string, ServiceState>, after: Map<string, ServiceState>, samples: UrpSample[]): void {
+    for (const a of order) {
+        assert.notStrictEqual(after.get(a)!.pid, before.get(a)!.pid, `${a} restarted`);
+        assert.ok(after.get(a)!.stop > before.get(a)!.start, `${a} stopped during the change`);
+    }
+    const rolled = [...order].sort((x, y) => (after.get(x)!.stop < after.get(y)!.stop ? -1 : 1));
+    assert.deepStrictEqual(rolled, order, "brokers restart in id order");
+    for (let i = 1; i < order.length; i++) {
+        const prev = after.get(order[i - 1])!;
+        const cur = after.get(order[i])!;
+        assert.ok(cur.stop > prev.start, `${order[i]} stopped only after ${order[i - 1]} was running again`);
+        const between = samples.filter((s) => s.start > prev.start && s.end < cur.stop);
+        assert.ok(between.some((s) => s.urp === 0), `no URP=0 sample between ${order[i - 1]} restart and ${order[i]} stop`);
+        const last = samples.filter((s) => s.end < cur.stop).pop();
+        assert.strictEqual(last?.urp, 0, `${order[i]} stopped while URP was ${last?.urp}`);
+    }
+}
