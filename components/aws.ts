@@ -19,6 +19,7 @@ export const AMI_FILTERS: Record<ClusterConfig["os"], { owners: string[]; name: 
 interface SubnetInfo {
     id: string;
     availabilityZone: string;
+    vpcId: string;
 }
 
 export interface AwsHostsArgs {
@@ -49,11 +50,11 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         const infos = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, opts)));
         const byAz = new Map<string, SubnetInfo>();
         for (const s of [...infos].sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.id.localeCompare(b.id))) {
-            if (!byAz.has(s.availabilityZone)) byAz.set(s.availabilityZone, { id: s.id, availabilityZone: s.availabilityZone });
+            if (!byAz.has(s.availabilityZone)) byAz.set(s.availabilityZone, { id: s.id, availabilityZone: s.availabilityZone, vpcId: s.vpcId });
         }
         return [...byAz.values()].slice(0, cfg.maxAzs);
     });
-    const vpcId = subnets.apply(async (s) => (await aws.ec2.getSubnet({ id: s[0].id }, opts)).vpcId);
+    const vpcId = subnets.apply((s) => s[0].vpcId);
 
     const securityGroup = new aws.ec2.SecurityGroup(`${cfg.clusterName}-sg`, {
         vpcId,
