@@ -1,11 +1,11 @@
 // Engine-free provisioning of an existing-hosts stack: renders the same plan the Pulumi program turns into
-// remote.Commands (components/plan.ts) and runs it over SSH, wave by wave, in parallel across hosts.
+// remote.Commands (components/plan.ts) and runs it over SSH, each step as soon as its dependencies are done.
 // Used by the quick start where the Pulumi engine or the command provider plugin cannot be installed.
 //   ts-node scripts/provision-local.ts up|down [stack]     (default stack: local)
 import { parseConfig } from "../components/config";
-import { planSteps } from "../components/plan";
+import { clientEndpoint, planSteps } from "../components/plan";
 import { replication, zookeeperConnect } from "../components/render";
-import { resolveExistingHosts } from "../components/topology";
+import { brokerNodes, resolveExistingHosts } from "../components/topology";
 import { Ssh, log, runPlan, runTeardown } from "./lib/local";
 import { stackConfig } from "./lib/stack";
 
@@ -25,12 +25,12 @@ async function main(action: string, stack: string) {
         log(`services stopped and disabled on ${nodes.length} host(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         return;
     }
-    const results = await runPlan(ssh, steps, addressOf, ["ready", "java", "install", "storage", "zookeeper", "ensemble", "broker", "brokers", "smoke"]);
+    const results = await runPlan(ssh, steps, addressOf);
     log(`provisioned ${nodes.length} host(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const outputs = {
-        bootstrapServers: nodes.filter((n) => n.brokerId).map((n) => `${n.clientAddress}:9092`).join(","),
+        bootstrapServers: brokerNodes(nodes).map(clientEndpoint).join(","),
         zookeeperConnect: zookeeperConnect(cfg, nodes),
-        replication: replication(nodes.filter((n) => n.brokerId).length),
+        replication: replication(brokerNodes(nodes).length),
         nodes: nodes.map((n) => ({ name: n.name, roles: n.roles, brokerId: n.brokerId, zookeeperId: n.zookeeperId, address: n.sshAddress,
             ssh: `ssh -i ${raw.sshPrivateKeyPath} ${n.user}@${n.sshAddress}` })),
         ensemble: results.get("cluster-ensemble")!.stdout.trim(),

@@ -109,9 +109,9 @@ export class Ssh {
  * it depends on have finished, so hosts proceed in parallel. Throws on the first failed step, with its output and
  * the host's journal; records when each step started and ended (ms since the run began).
  */
-export async function runPlan(ssh: Ssh, steps: Step[], addressOf: (node: string) => string, phases?: Step["phase"][]): Promise<Map<string, RunResult>> {
+export async function runPlan(ssh: Ssh, chosen: Step[], addressOf: (node: string) => string): Promise<Map<string, RunResult>> {
     const results = new Map<string, RunResult>();
-    const chosen = phases ? steps.filter((s) => phases.includes(s.phase)) : steps;
+    // A subset of a plan (only the changed steps, as the engine would run) keeps the dependencies among itself.
     const names = new Set(chosen.map((s) => s.name));
     const t0 = Date.now();
     const started = new Map<string, Promise<void>>();

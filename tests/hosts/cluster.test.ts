@@ -5,9 +5,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseConfig, ClusterConfig } from "../../components/config";
-import { Step, planSteps } from "../../components/plan";
+import { Step, clientEndpoint, planSteps } from "../../components/plan";
 import { PATHS, zookeeperConnect } from "../../components/render";
-import { ResolvedNode, resolveExistingHosts } from "../../components/topology";
+import { ResolvedNode, brokerNodes, resolveExistingHosts } from "../../components/topology";
 import {
     CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, runPlan, runTeardown, zkMode,
 } from "../../scripts/lib/local";
@@ -62,7 +62,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
         nodes = resolve(cfg);
         steps = planSteps(cfg, nodes);
         client = new KafkaClient(tarball);
-        bootstrap = nodes.map((n) => `${n.clientAddress}:9092`).join(",");
+        bootstrap = brokerNodes(nodes).map(clientEndpoint).join(",");
         zk = zookeeperConnect(cfg, nodes);
         log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
     });
