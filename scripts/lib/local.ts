@@ -244,6 +244,16 @@ export class KafkaClient {
         return (r.stdout.match(/Partition:/g) ?? []).length;
     }
 
+    /**
+     * The ZooKeeper session that owns broker `id`'s registration (its znode's ephemeralOwner), or undefined when the
+     * broker is not registered. After a crash the old session's znode outlives the process until the session times
+     * out, so "registered" alone does not mean "the new process is up": compare owners.
+     */
+    async brokerSession(zkConnect: string, id: number): Promise<string | undefined> {
+        const r = await this.tool("zookeeper-shell.sh", [zkConnect, "stat", `/brokers/ids/${id}`], 60_000);
+        return /^ephemeralOwner = (0x[0-9a-f]+)$/m.exec(r.stdout)?.[1];
+    }
+
     async registeredBrokers(zkConnect: string): Promise<number[]> {
         const out = await this.must("zookeeper-shell.sh", [zkConnect, "ls", "/brokers/ids"], 60_000);
         const line = out.split("\n").filter((l) => l.startsWith("[")).pop() ?? "[]";
