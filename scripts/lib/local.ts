@@ -244,6 +244,12 @@ export class KafkaClient {
         return (r.stdout.match(/Partition:/g) ?? []).length;
     }
 
+    /** How many records a topic holds (the sum of its partitions' latest offsets; no transactions are used here). */
+    async recordCount(bootstrap: string, topic: string): Promise<number> {
+        const out = await this.must("kafka-get-offsets.sh", ["--bootstrap-server", bootstrap, "--topic", topic, "--time", "-1"], 60_000);
+        return out.split("\n").filter((l) => l.startsWith(`${topic}:`)).reduce((sum, l) => sum + Number(l.split(":")[2]), 0);
+    }
+
     /**
      * The ZooKeeper session that owns broker `id`'s registration (its znode's ephemeralOwner), or undefined when the
      * broker is not registered. After a crash the old session's znode outlives the process until the session times
