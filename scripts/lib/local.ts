@@ -97,9 +97,15 @@ export class Ssh {
         return r.stdout;
     }
 
-    /** The last journal lines of the Kafka services on a host, for failure messages. */
+    /**
+     * The journal lines of the Kafka services on a host that explain a failure: warnings, errors and systemd's own
+     * lines about the units (starts, exits, restarts) from the last 15 minutes, then the last few lines as they are.
+     * Unfiltered, a busy broker's INFO lines bury the one line that matters.
+     */
     async journal(address: string, lines = 40): Promise<string> {
-        const r = await this.exec(address, `sudo -n journalctl -u zookeeper -u kafka -n ${lines} --no-pager -o short-monotonic`, 30_000);
+        const journal = "sudo -n journalctl -u zookeeper -u kafka --no-pager -o short-monotonic";
+        const r = await this.exec(address, `${journal} --since -15min | grep -E '\] (WARN|ERROR|FATAL) |systemd\[1\]:' | ` +
+            `tail -n ${lines}; echo '--- last lines ---'; ${journal} -n 15`, 30_000);
         return r.stdout + r.stderr;
     }
 }
