@@ -104,7 +104,7 @@ export class Ssh {
      */
     async journal(address: string, lines = 40): Promise<string> {
         const journal = "sudo -n journalctl -u zookeeper -u kafka --no-pager -o short-monotonic";
-        const r = await this.exec(address, `${journal} --since -15min | grep -E '\] (WARN|ERROR|FATAL) |systemd\[1\]:' | ` +
+        const r = await this.exec(address, `${journal} --since -15min | grep -E '\\] (WARN|ERROR|FATAL) |systemd\\[1\\]:' | ` +
             `tail -n ${lines}; echo '--- last lines ---'; ${journal} -n 15`, 30_000);
         return r.stdout + r.stderr;
     }
