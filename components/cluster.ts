@@ -6,7 +6,7 @@ import { ClusterConfig } from "./config";
 import { HostNode, provision } from "./provision";
 import { clientEndpoint } from "./plan";
 import { zookeeperConnect } from "./render";
-import { ResolvedNode, brokerNodes, planNodes } from "./topology";
+import { brokerNodes, planNodes, resolveExistingHosts } from "./topology";
 
 export interface KafkaClusterArgs {
     /** Validated configuration (see parseConfig). */
@@ -40,15 +40,14 @@ export class KafkaCluster extends pulumi.ComponentResource {
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
         const cfg = args.config;
-        const specs = planNodes(cfg);
 
         let hosts: HostNode[];
         let privateKey: pulumi.Input<string>;
         let instanceIds: Record<string, pulumi.Output<string>> = {};
         if (cfg.mode === "hosts") {
             privateKey = pulumi.secret(cfg.sshPrivateKey!);
-            hosts = specs.map((spec) => ({
-                spec, sshAddress: spec.address!, clientAddress: spec.address!, privateAddress: spec.privateAddress ?? spec.address!, rack: spec.rack,
+            hosts = resolveExistingHosts(cfg).map((n) => ({
+                spec: n, sshAddress: n.sshAddress, clientAddress: n.clientAddress, privateAddress: n.privateAddress, rack: n.rack,
             }));
         } else {
             const key = sshKey(cfg, this);
@@ -56,7 +55,7 @@ export class KafkaCluster extends pulumi.ComponentResource {
             // Loaded here so that existing-hosts mode never touches the AWS SDK.
             // eslint-disable-next-line @typescript-eslint/no-var-requires
             const { createAwsHosts } = require("./aws") as typeof import("./aws");
-            const awsHosts = createAwsHosts({ config: cfg, nodes: specs, publicKey: key.publicKey, parent: this });
+            const awsHosts = createAwsHosts({ config: cfg, nodes: planNodes(cfg), publicKey: key.publicKey, parent: this });
             hosts = awsHosts.hosts;
             instanceIds = Object.fromEntries(Object.entries(awsHosts.instances).map(([n, i]) => [n, i.id]));
         }
@@ -67,12 +66,9 @@ export class KafkaCluster extends pulumi.ComponentResource {
             dialErrorLimit: cfg.mode === "ec2" ? 60 : 5,
         });
 
-        // Hosts are in the same order as specs in both modes.
-        const resolved = pulumi.all(hosts.map((h) => pulumi.all([h.sshAddress, h.clientAddress, h.privateAddress])))
-            .apply((addrs) => specs.map((n, i): ResolvedNode => ({ ...n, sshAddress: addrs[i][0], clientAddress: addrs[i][1], privateAddress: addrs[i][2] })));
-        this.bootstrapServers = resolved.apply((nodes) => brokerNodes(nodes).map(clientEndpoint).join(","));
-        this.zookeeperConnect = resolved.apply((nodes) => zookeeperConnect(cfg, nodes));
-        this.nodes = pulumi.all([resolved, pulumi.all(instanceIds)]).apply(([nodes, ids]) =>
+        this.bootstrapServers = result.nodes.apply((nodes) => brokerNodes(nodes).map(clientEndpoint).join(","));
+        this.zookeeperConnect = result.nodes.apply((nodes) => zookeeperConnect(cfg, nodes));
+        this.nodes = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) =>
             nodes.map((n): NodeOutput => ({
                 name: n.name,
                 roles: n.roles,

@@ -137,7 +137,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
         });
         previous = name;
     }
-    const zkDigest = digest(...zks.map((n) => renderZookeeperProperties(nodes) + n.name));
+    const zkProperties = renderZookeeperProperties(nodes);
+    const zkDigest = digest(...zks.map((n) => zkProperties + n.name));
     steps.push({
         name: "cluster-ensemble", node: zks[0].name, phase: "ensemble", dependsOn: zks.map((n) => `${n.name}-zookeeper`),
         create: hostCommand("check-ensemble.sh", { ZK_MEMBERS: zks.map((n) => n.privateAddress).join(" "), CONFIG_DIGEST: zkDigest }),
@@ -177,12 +178,12 @@ export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
     // needs ZooKeeper for its controlled shutdown).
     if (cfg.mode !== "hosts") return steps;
     const zkServiceSteps = zks.map((n) => `${n.name}-zookeeper-service`);
+    const teardown = (services: string, wipe: string[]) =>
+        hostCommand("teardown.sh", { SERVICES: services, WIPE: String(cfg.wipeOnDestroy), WIPE_PATHS: wipe.join(" ") });
+    // Whichever step stops last on a host also removes the shared install and configuration when wiping.
+    const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
     for (const n of nodes) {
         const runsZk = n.zookeeperId !== undefined;
-        const teardown = (services: string, wipe: string[]) =>
-            hostCommand("teardown.sh", { SERVICES: services, WIPE: String(cfg.wipeOnDestroy), WIPE_PATHS: wipe.join(" ") });
-        // Whichever step stops last on a host also removes the shared install and configuration when wiping.
-        const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
         if (runsZk) {
             steps.push({
                 name: `${n.name}-zookeeper-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],

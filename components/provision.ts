@@ -28,6 +28,8 @@ export interface ProvisionArgs {
 }
 
 export interface Provisioned {
+    /** The hosts with their addresses resolved, in the order they were given. */
+    nodes: pulumi.Output<ResolvedNode[]>;
     /** One resource per planned step: remote.Command, or local.Command for the teardown steps. */
     commands: Record<string, pulumi.CustomResource>;
     ensemble: pulumi.Output<string>;
@@ -45,37 +47,34 @@ export function provision(args: ProvisionArgs): Provisioned {
         dataVolumeId: h.dataVolumeId === undefined ? undefined : "vol-pending",
     }));
     const skeleton = planSteps(config, placeholder);
-    const resolved: pulumi.Output<Record<string, Step>> = pulumi
+    const nodes: pulumi.Output<ResolvedNode[]> = pulumi
         .all(hosts.map((h) => pulumi.all([h.sshAddress, h.clientAddress, h.privateAddress, h.rack, h.dataVolumeId])))
-        .apply((addrs) => {
-            const nodes = hosts.map((h, i): ResolvedNode => ({
-                ...h.spec,
-                sshAddress: addrs[i][0], clientAddress: addrs[i][1], privateAddress: addrs[i][2],
-                rack: addrs[i][3] ?? h.spec.rack, dataVolumeId: addrs[i][4],
-            }));
-            return Object.fromEntries(planSteps(config, nodes).map((s) => [s.name, s]));
-        });
+        .apply((addrs) => hosts.map((h, i): ResolvedNode => ({
+            ...h.spec,
+            sshAddress: addrs[i][0], clientAddress: addrs[i][1], privateAddress: addrs[i][2],
+            rack: addrs[i][3] ?? h.spec.rack, dataVolumeId: addrs[i][4],
+        })));
+    const resolved: pulumi.Output<Record<string, Step>> = nodes.apply((ns) => Object.fromEntries(planSteps(config, ns).map((s) => [s.name, s])));
 
     const byNode = new Map(hosts.map((h) => [h.spec.name, h]));
     const commands: Record<string, pulumi.CustomResource> = {};
     // Register in dependency order, so every step's dependencies exist when it is created.
     for (const step of waves(skeleton).flat()) {
         const host = byNode.get(step.node)!;
-        const connection: command.types.input.remote.ConnectionArgs = {
-            host: host.sshAddress,
-            port: config.sshPort,
-            user: host.spec.user,
-            privateKey: args.privateKey,
-            dialErrorLimit: args.dialErrorLimit,
-            perDialTimeout: 15,
-        };
         const deps: pulumi.Resource[] = [...step.dependsOn.map((d) => commands[d]), ...(host.dependsOn ?? [])];
         if (step.delete !== undefined) {
             commands[step.name] = teardownCommand(step, host, args, resolved, deps);
             continue;
         }
         commands[step.name] = new command.remote.Command(step.name, {
-            connection,
+            connection: {
+                host: host.sshAddress,
+                port: config.sshPort,
+                user: host.spec.user,
+                privateKey: args.privateKey,
+                dialErrorLimit: args.dialErrorLimit,
+                perDialTimeout: 15,
+            },
             create: resolved.apply((s) => s[step.name].create),
         }, {
             parent,
@@ -84,6 +83,7 @@ export function provision(args: ProvisionArgs): Provisioned {
         });
     }
     return {
+        nodes,
         commands,
         ensemble: (commands["cluster-ensemble"] as command.remote.Command).stdout,
         brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
