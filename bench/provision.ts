@@ -9,7 +9,7 @@ import * as path from "path";
 import { parseConfig, RawConfig } from "../components/config";
 import { planSteps } from "../components/plan";
 import { resolveExistingHosts } from "../components/topology";
-import { ROOT, Ssh, hostsDown, hostsUp, kafkaDist, log, runPlan } from "../scripts/lib/local";
+import { ROOT, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, runPlan } from "../scripts/lib/local";
 
 const runs = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => {
@@ -45,7 +45,7 @@ async function provisioner(engine: boolean, raw: RawConfig): Promise<{ up: () =>
     const ssh = new Ssh({ sshKeyPath: raw.sshPrivateKeyPath as string, sshUser: cfg.sshUser });
     return {
         up: async () => {
-            const results = await runPlan(ssh, steps, (name) => nodes.find((n) => n.name === name)!.sshAddress);
+            const results = await runPlan(ssh, steps, nodes);
             // Wall-clock span of each phase, across all hosts.
             const phases: Phases = new Map();
             for (const st of steps) {
@@ -69,11 +69,7 @@ async function main() {
         for (const n of [1, 3]) {
             hostsDown(); // fresh copies of the image: booted, nothing installed
             const env = hostsUp(n);
-            const p = await provisioner(engine, {
-                hosts: env.hosts.slice(0, n).map((h, i) => ({ id: i + 1, address: h.address })),
-                brokerCount: n, zookeeperCount: n === 1 ? 1 : 3, sshUser: env.sshUser, sshPrivateKeyPath: env.sshKeyPath,
-                downloadUrl: env.kafkaDownloadUrl, brokerHeap: "512m", zookeeperHeap: "256m",
-            });
+            const p = await provisioner(engine, localStackConfig(env, n, { brokerCount: n, zookeeperCount: n === 1 ? 1 : 3 }));
             try {
                 let t = Date.now();
                 lastPhases[n === 1 ? "1 host" : "3 hosts"] = await p.up();

@@ -18,14 +18,13 @@ async function main(action: string, stack: string) {
     const nodes = resolveExistingHosts(cfg);
     const steps = planSteps(cfg, nodes);
     const ssh = new Ssh({ sshKeyPath: raw.sshPrivateKeyPath, sshUser: cfg.sshUser });
-    const addressOf = (name: string) => nodes.find((n) => n.name === name)!.sshAddress;
     const t0 = Date.now();
     if (action === "down") {
-        await runTeardown(ssh, steps, addressOf);
+        await runTeardown(ssh, steps, nodes);
         log(`services stopped and disabled on ${nodes.length} host(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         return;
     }
-    const results = await runPlan(ssh, steps, addressOf);
+    const results = await runPlan(ssh, steps, nodes);
     log(`provisioned ${nodes.length} host(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const outputs = {
         bootstrapServers: brokerNodes(nodes).map(clientEndpoint).join(","),

@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, RawConfig } from "../../components/config";
 import { Step, waves } from "../../components/plan";
+import { ResolvedNode } from "../../components/topology";
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const CACHE = process.env.KAFKA_CLUSTER_CACHE ?? "/var/cache/kafka-cluster";
@@ -52,7 +53,7 @@ export function localStackConfig(env: LocalEnv, count = env.hosts.length, extra:
     return {
         hosts: env.hosts.slice(0, count).map((h, i) => ({ id: i + 1, address: h.address })),
         sshUser: env.sshUser,
-        sshPrivateKey: fs.readFileSync(env.sshKeyPath, "utf8"),
+        sshPrivateKeyPath: env.sshKeyPath,
         downloadUrl: env.kafkaDownloadUrl,
         brokerHeap: "512m",
         zookeeperHeap: "256m",
@@ -110,12 +111,23 @@ export class Ssh {
     }
 }
 
+/** Looks up the SSH address of the node a step runs on. */
+function sshAddresses(nodes: ResolvedNode[]): (node: string) => string {
+    const byName = new Map(nodes.map((n) => [n.name, n.sshAddress]));
+    return (node) => {
+        const address = byName.get(node);
+        if (address === undefined) throw new Error(`no host named ${node} among ${[...byName.keys()].join(", ")}`);
+        return address;
+    };
+}
+
 /**
  * Runs a provisioning plan over SSH the way the Pulumi engine schedules it: every step starts as soon as the steps
  * it depends on have finished, so hosts proceed in parallel. Throws on the first failed step, with its output and
  * the host's journal; records when each step started and ended (ms since the run began).
  */
-export async function runPlan(ssh: Ssh, chosen: Step[], addressOf: (node: string) => string): Promise<Map<string, RunResult>> {
+export async function runPlan(ssh: Ssh, chosen: Step[], nodes: ResolvedNode[]): Promise<Map<string, RunResult>> {
+    const addressOf = sshAddresses(nodes);
     const results = new Map<string, RunResult>();
     // A subset of a plan (only the changed steps, as the engine would run) keeps the dependencies among itself.
     const names = new Set(chosen.map((s) => s.name));
@@ -146,7 +158,8 @@ export async function runPlan(ssh: Ssh, chosen: Step[], addressOf: (node: string
  * Runs what `pulumi destroy` runs for an existing-hosts plan: the service steps' delete commands, in destroy order
  * (the reverse of their dependency waves: every broker before any ZooKeeper member).
  */
-export async function runTeardown(ssh: Ssh, steps: Step[], addressOf: (node: string) => string): Promise<void> {
+export async function runTeardown(ssh: Ssh, steps: Step[], nodes: ResolvedNode[]): Promise<void> {
+    const addressOf = sshAddresses(nodes);
     const services = steps.filter((s) => s.delete).map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => d.endsWith("-service")) }));
     for (const wave of waves(services).reverse()) {
         await Promise.all(wave.map((s) => ssh.must(addressOf(s.node), s.delete!)));

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
-import { KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, log, poll } from "../../scripts/lib/local";
+import { KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll } from "../../scripts/lib/local";
 import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
 
@@ -72,11 +72,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         env = hostsUp(3);
         ssh = new Ssh(env);
         client = new KafkaClient(tarball);
-        raw = {
-            hosts: env.hosts.slice(0, 3).map((h, i) => ({ id: i + 1, address: h.address })),
-            sshUser: env.sshUser, sshPrivateKeyPath: env.sshKeyPath, downloadUrl: env.kafkaDownloadUrl,
-            brokerHeap: "512m", zookeeperHeap: "256m",
-        };
+        raw = localStackConfig(env, 3);
         stack = await programStack("e2e", raw);
         // A leftover from an interrupted run must not make the first `up` look like a no-op.
         if (((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
@@ -145,7 +141,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         env = hostsUp(4);
         const kafkaBefore = await services("kafka");
         const zkBefore = await services("zookeeper");
-        raw = { ...raw, hosts: env.hosts.slice(0, 4).map((h, i) => ({ id: i + 1, address: h.address })), brokerCount: 4 };
+        raw = { ...raw, hosts: localStackConfig(env, 4).hosts, brokerCount: 4 };
         await setStackConfig(stack, raw);
         const { result, ops } = await step("scale-out", up);
         assert.ok((ops.get("create") ?? []).every((n) => n.startsWith("host-4-")), `created: ${ops.get("create")}`);

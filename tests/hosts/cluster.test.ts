@@ -24,10 +24,6 @@ async function timed<T>(what: string, f: () => Promise<T> | T): Promise<T> {
     }
 }
 
-function resolve(cfg: ClusterConfig): ResolvedNode[] {
-    return resolveExistingHosts(cfg);
-}
-
 interface Acked { value: number; partition: number; offset: number; key?: string }
 
 /** Parses VerifiableProducer's JSON lines into acknowledged sends. */
@@ -51,7 +47,6 @@ describe("real hosts: provisioning three local systemd hosts", function () {
     let tarball: string;
     let bootstrap: string;
     let zk: string;
-    const addressOf = (node: string) => nodes.find((n) => n.name === node)!.sshAddress;
 
     before(async () => {
         const start = Date.now();
@@ -59,7 +54,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
         env = await timed("setup: image, apt repository and 3 hosts", () => hostsUp(3));
         ssh = new Ssh(env);
         cfg = parseConfig(localStackConfig(env, 3), "hosts-test");
-        nodes = resolve(cfg);
+        nodes = resolveExistingHosts(cfg);
         steps = planSteps(cfg, nodes);
         client = new KafkaClient(tarball);
         bootstrap = brokerNodes(nodes).map(clientEndpoint).join(",");
@@ -79,7 +74,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
     });
 
     it("runs the rendered plan over SSH: Java from apt, verified Kafka, ensemble, brokers, smoke test", async () => {
-        const results = await timed("provision: full plan", () => runPlan(ssh, steps, addressOf));
+        const results = await timed("provision: full plan", () => runPlan(ssh, steps, nodes));
         assert.match(results.get("cluster-ensemble")!.stdout, /ensemble ok: /);
         assert.match(results.get("cluster-brokers")!.stdout, /brokers ok: ids \[1,2,3\]/);
         assert.match(results.get("cluster-smoke")!.stdout, /smoke test ok: topic with replication 3 and min\.insync\.replicas 2 created, written with acks=all and read back/);
@@ -281,7 +276,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
 
     it("idempotence: running the whole sequence again changes no file and restarts no service", async () => {
         const before = await snapshot();
-        const results = await timed("provision: second run (no-op)", () => runPlan(ssh, steps, addressOf));
+        const results = await timed("provision: second run (no-op)", () => runPlan(ssh, steps, nodes));
         const after = await snapshot();
         assert.strictEqual(after, before);
         for (const [name, r] of results) {
@@ -302,7 +297,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
             fs.writeFileSync(path.join(dir, `${name}.sha512`),
                 fs.readFileSync(`${tarball}.sha512`, "utf8").replace(path.basename(tarball), name));
             const badCfg = parseConfig(localStackConfig(env, 3, { kafkaVersion: version, downloadUrl: `${env.kafkaDownloadUrl}/corrupt` }), "hosts-test");
-            const bad = planSteps(badCfg, resolve(badCfg)).find((s) => s.name === `${nodes[0].name}-install`)!;
+            const bad = planSteps(badCfg, resolveExistingHosts(badCfg)).find((s) => s.name === `${nodes[0].name}-install`)!;
             const pidBefore = await mainPid(nodes[0], "kafka");
             const r = await ssh.exec(nodes[0].sshAddress, bad.create);
             assert.notStrictEqual(r.code, 0, "install with a bad checksum must fail");
@@ -320,7 +315,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
 
     it("a changed broker setting rolls through the brokers one at a time, URP back to 0 in between; ZooKeeper untouched", async () => {
         const cfg2 = parseConfig(localStackConfig(env, 3, { brokerProperties: { "log.retention.hours": 72 } }), "hosts-test");
-        const steps2 = planSteps(cfg2, resolve(cfg2));
+        const steps2 = planSteps(cfg2, resolveExistingHosts(cfg2));
         const before = new Map(steps.map((s) => [s.name, s.create]));
         // Like the engine, run only the steps whose command text changed.
         const changed = steps2.filter((s) => before.get(s.name) !== s.create);
@@ -330,7 +325,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
         const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
         const monitor = urpMonitor(client, bootstrap);
         try {
-            await timed("rolling broker change", () => runPlan(ssh, changed, addressOf));
+            await timed("rolling broker change", () => runPlan(ssh, changed, nodes));
         } finally {
             await monitor.stop();
         }
@@ -341,7 +336,7 @@ describe("real hosts: provisioning three local systemd hosts", function () {
     });
 
     it("teardown (what `pulumi destroy` runs on existing hosts): brokers stop before ZooKeeper, all disabled, data kept", async () => {
-        await timed("teardown", () => runTeardown(ssh, steps, addressOf));
+        await timed("teardown", () => runTeardown(ssh, steps, nodes));
         for (const n of nodes) {
             const show = await ssh.must(n.sshAddress,
                 "systemctl show -p ActiveState -p UnitFileState -p InactiveEnterTimestampMonotonic kafka zookeeper");
