@@ -7,11 +7,7 @@ set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
 : "${KAFKA_URL:?}" "${KAFKA_DIST:?}" "${INSTALL_ROOT:?}" "${SERVICE_USER:?}"
 
-if ! id "$SERVICE_USER" >/dev/null 2>&1; then
-  useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER" 2>/dev/null ||
-    useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /sbin/nologin "$SERVICE_USER"
-  log "created user $SERVICE_USER"
-fi
+ensure_user "$SERVICE_USER"
 for d in ${DATA_DIRS:-}; do
   [[ -d $d ]] || { mkdir -p "$d"; log "created $d"; }
   [[ "$(stat -c %U "$d")" == "$SERVICE_USER" ]] || chown "$SERVICE_USER:$SERVICE_USER" "$d"

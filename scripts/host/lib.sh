@@ -43,6 +43,14 @@ put_file() {
   CHANGED=1
 }
 
+# ensure_user NAME: the system user (and group) the services run as, created once, without a login shell.
+ensure_user() {
+  id "$1" >/dev/null 2>&1 && return 0
+  useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /usr/sbin/nologin "$1" 2>/dev/null ||
+    useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /sbin/nologin "$1"
+  log "created user $1"
+}
+
 kafka_bin() { printf '%s/bin/%s' "${KAFKA_HOME:-/opt/kafka/current}" "$1"; }
 
 # srvr HOST: ZooKeeper's mode on HOST:2181 (leader, follower, standalone), empty when it does not answer.

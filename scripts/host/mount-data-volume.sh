@@ -27,6 +27,6 @@ if ! grep -q "UUID=$uuid" /etc/fstab; then
   log "added $MOUNT_POINT to /etc/fstab"
 fi
 mountpoint -q "$MOUNT_POINT" || mount "$MOUNT_POINT"
-id "$SERVICE_USER" >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /sbin/nologin "$SERVICE_USER"
+ensure_user "$SERVICE_USER"
 [[ "$(stat -c %U "$MOUNT_POINT")" == "$SERVICE_USER" ]] || chown "$SERVICE_USER:$SERVICE_USER" "$MOUNT_POINT"
 echo "data volume $VOLUME_ID ($dev, UUID $uuid) mounted at $MOUNT_POINT"
