@@ -23,6 +23,10 @@ if (( ${#pkgs[@]} )); then
   apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 
-if [[ ! -d node_modules ]] || ! cmp -s package-lock.json node_modules/.package-lock.json; then
+# npm ci only when package-lock.json changed since the last install (its hash is kept inside node_modules).
+stamp=node_modules/.kafka-cluster-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   npm ci --no-audit --no-fund --loglevel=error
+  printf '%s\n' "$want" >"$stamp"
 fi

@@ -1,4 +1,5 @@
-// The real Pulumi engine for the e2e test and the benchmark: binaries from scripts/pulumi-tools.sh, a local file
+// The real Pulumi engine for the tests and the benchmark: whatever scripts/engine.sh provides (an installed pulumi, or
+// the CLI and language host built from the Go module proxy with the stand-in command provider), a local file
 // backend, the passphrase secrets provider, no plugin downloads, and a stack on this repository's program.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -9,30 +10,34 @@ import { ROOT } from "./local";
 
 let envCache: Record<string, string> | undefined;
 
-/** Environment for the engine; also applied to this process so the Automation API finds the CLI. */
-export function pulumiEnv(stateDir = path.join(ROOT, ".pulumi-state")): Record<string, string> {
+/** Environment for the engine (scripts/engine.sh's KEY=VALUE lines); also applied to this process so the Automation API finds the CLI. */
+export function pulumiEnv(): Record<string, string> {
     if (envCache) return envCache;
-    const out = execFileSync(path.join(ROOT, "scripts", "pulumi-tools.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 60 * 60_000 });
-    const bin = out.trim().split("\n").pop()!;
-    fs.mkdirSync(stateDir, { recursive: true });
-    envCache = {
-        PATH: `${bin}:${path.join(ROOT, "node_modules", ".bin")}:${process.env.PATH}`,
-        PULUMI_BACKEND_URL: `file://${stateDir}`,
-        PULUMI_CONFIG_PASSPHRASE: "kafka-cluster-local",
-        PULUMI_SKIP_UPDATE_CHECK: "1",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-    };
+    const out = execFileSync(path.join(ROOT, "scripts", "engine.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 60 * 60_000 });
+    envCache = {};
+    for (const line of out.split("\n")) {
+        const eq = line.indexOf("=");
+        if (eq > 0) envCache[line.slice(0, eq)] = line.slice(eq + 1);
+    }
     Object.assign(process.env, envCache);
     return envCache;
 }
+
+/** The stack's checkpoint file in the local file backend. */
+export function checkpointFile(stack: Stack): string {
+    const dir = pulumiEnv().PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
+    return path.join(dir, ".pulumi", "stacks", "kafka-cluster", `${stack.name}.json`);
+}
+
+/** Settings that are secrets (README: `pulumi config set --secret`); the tests set them the same way. */
+const SECRET_KEYS = new Set(["sshPrivateKey"]);
 
 /** Turns raw `kafka:` values into Automation API config (objects as JSON strings, which index.ts parses). */
 export function toConfigMap(raw: RawConfig): ConfigMap {
     const map: ConfigMap = {};
     for (const [k, v] of Object.entries(raw)) {
         if (v === undefined) continue;
-        map[`kafka:${k}`] = { value: typeof v === "string" ? v : JSON.stringify(v) };
+        map[`kafka:${k}`] = { value: typeof v === "string" ? v : JSON.stringify(v), ...(SECRET_KEYS.has(k) ? { secret: true } : {}) };
     }
     return map;
 }
