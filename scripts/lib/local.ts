@@ -1,17 +1,18 @@
-// Shared by the real-host tests, the e2e test, the quick start and the benchmark: the local hosts (systemd-nspawn
-// on a private bridge, scripts/local/hosts.sh), the Kafka tarball stand-in, SSH, and a local Kafka client.
+// Shared by the real-host tests, the e2e test and the benchmark: the test lab's hosts (systemd-nspawn on a private
+// bridge of their own, scripts/local/hosts.sh with KAFKA_CLUSTER_LAB=test, never the quick start's hosts), the Kafka
+// tarball stand-in, SSH, and a local Kafka client.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, RawConfig } from "../../components/config";
-import { Step, waves } from "../../components/plan";
-import { ResolvedNode } from "../../components/topology";
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const CACHE = process.env.KAFKA_CLUSTER_CACHE ?? "/var/cache/kafka-cluster";
 const HOSTS_SH = path.join(ROOT, "scripts", "local", "hosts.sh");
+/** The tests' own lab: its own host names, bridge and subnet, so they never touch a cluster the quick start built. */
+export const LAB = "test";
 
 export interface LocalEnv {
     bridgeAddress: string;
@@ -28,7 +29,8 @@ export function log(msg: string): void {
 
 /** Runs a local tool, inheriting stderr; returns stdout. */
 function run(cmd: string, args: string[], timeoutMs = 40 * 60_000): string {
-    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: timeoutMs, maxBuffer: 64 << 20 });
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: timeoutMs, maxBuffer: 64 << 20,
+        env: { ...process.env, KAFKA_CLUSTER_LAB: LAB } });
 }
 
 export function hostsUp(n: number): LocalEnv {
@@ -65,9 +67,6 @@ export interface RunResult {
     code: number;
     stdout: string;
     stderr: string;
-    /** runPlan only: when the step started and ended, in ms since the run began. */
-    begin?: number;
-    end?: number;
 }
 
 export class Ssh {
@@ -108,61 +107,6 @@ export class Ssh {
         const r = await this.exec(address, `${journal} --since -15min | grep -E '\\] (WARN|ERROR|FATAL) |systemd\\[1\\]:' | ` +
             `tail -n ${lines}; echo '--- last lines ---'; ${journal} -n 15`, 30_000);
         return r.stdout + r.stderr;
-    }
-}
-
-/** Looks up the SSH address of the node a step runs on. */
-function sshAddresses(nodes: ResolvedNode[]): (node: string) => string {
-    const byName = new Map(nodes.map((n) => [n.name, n.sshAddress]));
-    return (node) => {
-        const address = byName.get(node);
-        if (address === undefined) throw new Error(`no host named ${node} among ${[...byName.keys()].join(", ")}`);
-        return address;
-    };
-}
-
-/**
- * Runs a provisioning plan over SSH the way the Pulumi engine schedules it: every step starts as soon as the steps
- * it depends on have finished, so hosts proceed in parallel. Throws on the first failed step, with its output and
- * the host's journal; records when each step started and ended (ms since the run began).
- */
-export async function runPlan(ssh: Ssh, chosen: Step[], nodes: ResolvedNode[]): Promise<Map<string, RunResult>> {
-    const addressOf = sshAddresses(nodes);
-    const results = new Map<string, RunResult>();
-    // A subset of a plan (only the changed steps, as the engine would run) keeps the dependencies among itself.
-    const names = new Set(chosen.map((s) => s.name));
-    const t0 = Date.now();
-    const started = new Map<string, Promise<void>>();
-    // waves() orders the steps so that each one's dependencies already have a promise.
-    for (const s of waves(chosen.map((x) => ({ ...x, dependsOn: x.dependsOn.filter((d) => names.has(d)) }))).flat()) {
-        const deps = s.dependsOn.map((d) => started.get(d)!);
-        started.set(s.name, (async () => {
-            await Promise.all(deps);
-            const begin = Date.now() - t0;
-            const r = await ssh.exec(addressOf(s.node), s.create);
-            results.set(s.name, { ...r, begin, end: Date.now() - t0 });
-            if (r.code !== 0) {
-                const journal = await ssh.journal(addressOf(s.node));
-                throw new Error(`step ${s.name} on ${addressOf(s.node)} failed (exit ${r.code}):\n${r.stderr.slice(-4000)}\n--- journal ---\n${journal}`);
-            }
-        })());
-    }
-    // Surface the first failure, but let running steps finish first so no ssh is left behind.
-    const settled = await Promise.allSettled(started.values());
-    const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
-    if (failed) throw failed.reason;
-    return results;
-}
-
-/**
- * Runs what `pulumi destroy` runs for an existing-hosts plan: the service steps' delete commands, in destroy order
- * (the reverse of their dependency waves: every broker before any ZooKeeper member).
- */
-export async function runTeardown(ssh: Ssh, steps: Step[], nodes: ResolvedNode[]): Promise<void> {
-    const addressOf = sshAddresses(nodes);
-    const services = steps.filter((s) => s.delete).map((s) => ({ ...s, dependsOn: s.dependsOn.filter((d) => d.endsWith("-service")) }));
-    for (const wave of waves(services).reverse()) {
-        await Promise.all(wave.map((s) => ssh.must(addressOf(s.node), s.delete!)));
     }
 }
 

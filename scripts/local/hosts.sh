@@ -3,49 +3,88 @@
 # look like small cloud VMs (user "admin", key-only SSH, passwordless sudo,
 # systemd, static address) on a private bridge with no route to the outside.
 #
-# Usage: scripts/local/hosts.sh <command>
+# Usage: [KAFKA_CLUSTER_LAB=local|test] scripts/local/hosts.sh <command>
 #   image        build (once) the cached root filesystem + local apt repository
-#   up [N]       ensure image, bridge, HTTP server, and hosts kc1..kcN (default 3)
-#   down         stop everything, delete per-host copies and state (keeps image cache)
+#   up [N]       ensure image, bridge, HTTP server, and hosts 1..N (default 3)
+#   down         stop everything of this lab, delete its host copies and state
+#                (keeps the shared image cache; never touches another lab)
 #   status       show bridge, HTTP server and per-host state
 #   env          JSON description of the running environment (stdout)
-#   ssh I cmd..  run a command on host kcI as admin
+#   ssh I cmd..  run a command on host I of the lab as admin
+#
+# Labs: independent sets of hosts that can run at the same time.
+#   lab    bridge  subnet          hosts        HTTP server      state / cgroup
+#   local  kcbr0   10.77.0.0/24    kc1..kcN     10.77.0.1:8089   /run/kafka-cluster-local
+#   test   kctbr0  10.78.0.0/24    kct1..kctN   10.78.0.1:8089   /run/kafka-cluster-test
+#   (host I has address .(10+I); `local` is the quick start, `test` the test suites)
+# Shared by all labs, built once under a lock: image rootfs, apt repository,
+# SSH key pair, Kafka tarball directory. Per lab: bridge, addresses, HTTP server,
+# host copies, supervisors, PID files, up/down lock, cgroup.
 #
 # Environment:
+#   KAFKA_CLUSTER_LAB    lab to act on: local (default) or test
 #   KAFKA_CLUSTER_CACHE  cache root (default /var/cache/kafka-cluster)
-#   KAFKA_CLUSTER_STATE  runtime state dir (default /run/kafka-cluster-local)
+#   KAFKA_CLUSTER_STATE  runtime state dir of the selected lab (default: see
+#                        Labs; must differ between labs, which is checked)
 #   KAFKA_CLUSTER_APT_MIRROR  Debian mirror URI for the image build
 #                        (default: read from this machine's apt sources)
 #
-# Notes: each systemd-nspawn runs under a detached supervisor (`_supervise I`)
-# that boots it again when it exits with 133 (reboot inside the host). Without
-# systemd as PID 1 on the machine, every host gets its own cgroup
-# (kafka-cluster-local/kcI) so that nspawn --keep-unit instances do not share
-# one; `down` also uses it to find container processes left by a killed nspawn.
+# Notes: each systemd-nspawn runs under a detached supervisor
+# (`_supervise LAB I`) that boots it again when it exits with 133 (reboot
+# inside the host). Without systemd as PID 1 on the machine, every host gets
+# its own cgroup (kafka-cluster-LAB/NAME) so that nspawn --keep-unit instances
+# do not share one; `down` also uses it to find container processes left by a
+# killed nspawn. Bridges have no route or NAT to the outside, and IPv4
+# forwarding is switched off on them (per interface, even where the machine
+# forwards), so a lab's hosts reach neither the outside nor another lab.
 set -euo pipefail
+
+log() { printf '[hosts.sh%s] %s\n' "${LAB:+ $LAB}" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
 
 SCRIPT_PATH=$(readlink -f "${BASH_SOURCE[0]}")
 CACHE_DIR=${KAFKA_CLUSTER_CACHE:-/var/cache/kafka-cluster}
-STATE_DIR=${KAFKA_CLUSTER_STATE:-/run/kafka-cluster-local}
-HOSTS_DIR=$CACHE_DIR/local/hosts
+
+# Shared by all labs (read-mostly; built under SHARED_LOCK).
 SSH_KEY=$CACHE_DIR/local/ssh/id_ed25519
 KAFKA_DIR=$CACHE_DIR/kafka
-LOCK_FILE=$CACHE_DIR/local/.lock
+SHARED_LOCK=$CACHE_DIR/.shared.lock
 
-BRIDGE=kcbr0
-NET_PREFIX=10.77.0
+# The labs. Each subnet is a fixed /24 of its own (10.77.0 and 10.78.0 cannot
+# overlap); names, bridges, state dirs, cgroups and host copies are distinct,
+# and no name is a prefix that a glob of another lab would match (kc[0-9]* vs
+# kct[0-9]*). `local` keeps the values Pulumi.local.yaml points at.
+LABS=(local test)
+LAB=${KAFKA_CLUSTER_LAB:-local}
+case $LAB in
+  local)
+    BRIDGE=kcbr0 NET_PREFIX=10.77.0 HOST_PREFIX=kc CGROUP_NAME=kafka-cluster-local
+    DEFAULT_STATE_DIR=/run/kafka-cluster-local
+    HOSTS_DIR=$CACHE_DIR/local/hosts LOCK_FILE=$CACHE_DIR/local/.lock
+    ;;
+  test)
+    BRIDGE=kctbr0 NET_PREFIX=10.78.0 HOST_PREFIX=kct CGROUP_NAME=kafka-cluster-test
+    DEFAULT_STATE_DIR=/run/kafka-cluster-test
+    HOSTS_DIR=$CACHE_DIR/local/hosts-test LOCK_FILE=$CACHE_DIR/local/.lock-test
+    ;;
+  *)
+    LAB=""
+    die "unknown KAFKA_CLUSTER_LAB '${KAFKA_CLUSTER_LAB:-}' (valid: ${LABS[*]})"
+    ;;
+esac
+export KAFKA_CLUSTER_LAB=$LAB      # inherited by the detached supervisors
+STATE_DIR=${KAFKA_CLUSTER_STATE:-$DEFAULT_STATE_DIR}
 BRIDGE_ADDR=$NET_PREFIX.1
 HTTP_PORT=8089
 HTTP_BASE=http://$BRIDGE_ADDR:$HTTP_PORT
 SSH_USER='admin'
-CGROUP_NAME=kafka-cluster-local
 
 SUITE=bookworm
 IMAGE_PACKAGES=(systemd systemd-sysv dbus openssh-server iproute2 procps
   ca-certificates curl sudo iputils-ping libpam-systemd)
 REPO_PACKAGES=(openjdk-17-jre-headless)
 
-MAX_HOSTS=50          # 10.77.0.11 .. 10.77.0.60
+MAX_HOSTS=50          # NET_PREFIX.11 .. NET_PREFIX.60
 MAX_REBOOTS=25        # per supervisor lifetime
 SSH_WAIT_SECONDS=180
 STOP_WAIT_SECONDS=30
@@ -54,14 +93,12 @@ SSH_OPTS=(-i "$SSH_KEY" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
   -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5
   -o LogLevel=ERROR)
 
-log() { printf '[hosts.sh] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
 require_root() { [[ $(id -u) -eq 0 ]] || die "must run as root"; }
 
 valid_index() { [[ $1 =~ ^[1-9][0-9]*$ ]] && (($1 <= MAX_HOSTS)); }
 
 host_addr() { printf '%s.%d' "$NET_PREFIX" $((10 + $1)); }
+host_name() { printf '%s%d' "$HOST_PREFIX" "$1"; }
 
 # ---------------------------------------------------------------------------
 # host tools
@@ -250,9 +287,8 @@ image_build() {
   find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec mv -t "$tmp/apt" {} +
   image_write_repo_index "$tmp/apt"
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
+  # the apt source (the lab's own HTTP server) is written per host at `up`
   rm -f "$root/etc/apt/sources.list" "$root"/etc/apt/sources.list.d/* "$root/usr/sbin/policy-rc.d"
-  printf 'deb [trusted=yes] %s/apt ./\n' "$HTTP_BASE" \
-    >"$root/etc/apt/sources.list.d/kafka-cluster-local.list"
   printf '# no DNS on the kafka-cluster local test network\n' >"$root/etc/resolv.conf"
   if chroot "$root" dpkg-query -W "${REPO_PACKAGES[@]}" >/dev/null 2>&1; then
     die "repo packages unexpectedly installed in the image"
@@ -264,19 +300,30 @@ image_build() {
 
 image_key() {
   {
-    echo "kafka-cluster-local-image v1"
+    echo "kafka-cluster-local-image v2"   # v2: lab-independent (no HTTP address)
     echo "$SUITE"
     echo "${IMAGE_PACKAGES[*]}"
     echo "${REPO_PACKAGES[*]}"
-    echo "$SSH_USER $HTTP_BASE"
+    echo "$SSH_USER"
     declare -f image_in_chroot image_write_repo_index image_build
   } | sha256sum | cut -c1-16
 }
 
+# Shared artifacts (image + apt repository, SSH key) are built by one lab
+# while any other waits on SHARED_LOCK; all are published atomically (rename),
+# so readers that find them complete need no lock.
+SHARED_LOCK_FD=
+shared_lock() {
+  mkdir -p "$CACHE_DIR"
+  exec {SHARED_LOCK_FD}>"$SHARED_LOCK"
+  flock -w 3600 "$SHARED_LOCK_FD" || die "timed out waiting for another lab's image/key build ($SHARED_LOCK)"
+}
+shared_unlock() { exec {SHARED_LOCK_FD}>&-; }
+
 IMAGE_KEY=
 IMAGE_DIR=
 ensure_image() {
-  local t0=$SECONDS lk
+  local t0=$SECONDS
   IMAGE_KEY=$(image_key)
   IMAGE_DIR=$CACHE_DIR/images/$IMAGE_KEY
   if [[ -f $IMAGE_DIR/.complete ]]; then
@@ -284,21 +331,32 @@ ensure_image() {
     return 0
   fi
   mkdir -p "$CACHE_DIR/images"
-  exec {lk}>"$CACHE_DIR/images/.lock"
-  flock -w 3600 "$lk" || die "timed out waiting for another image build"
+  shared_lock
   if [[ ! -f $IMAGE_DIR/.complete ]]; then
     image_build "$IMAGE_DIR"
     log "image: built $IMAGE_KEY in $((SECONDS - t0))s (cold)"
+  else
+    log "image: $IMAGE_KEY built by another lab meanwhile ($((SECONDS - t0))s)"
   fi
-  exec {lk}>&-
+  shared_unlock
 }
 
 ensure_ssh_key() {
-  if [[ ! -f $SSH_KEY ]]; then
-    install -d -m 0700 "$(dirname "$SSH_KEY")"
-    ssh-keygen -q -t ed25519 -N '' -C kafka-cluster-local -f "$SSH_KEY"
+  local dir tmp
+  [[ -f $SSH_KEY && -f $SSH_KEY.pub ]] && return 0
+  shared_lock
+  if [[ ! -f $SSH_KEY || ! -f $SSH_KEY.pub ]]; then
+    dir=$(dirname "$SSH_KEY")
+    install -d -m 0700 "$dir"
+    tmp=$(mktemp -d "$dir/.keygen.XXXXXX")
+    ssh-keygen -q -t ed25519 -N '' -C kafka-cluster-local -f "$tmp/key"
+    # public half first: a reader that sees the private key finds both
+    mv -f "$tmp/key.pub" "$SSH_KEY.pub"
+    mv -f "$tmp/key" "$SSH_KEY"
+    rmdir "$tmp"
     log "generated SSH key $SSH_KEY"
   fi
+  shared_unlock
 }
 
 # ---------------------------------------------------------------------------
@@ -327,18 +385,30 @@ close_extra_fds() {
   done
 }
 
-sup_pattern() { printf '_supervise %s ' "$1"; }
-nspawn_pattern() { printf -- '-M kc%s ' "$1"; }
+# Command-line patterns of this lab's processes; each names the lab (or its
+# host name, bridge address, state dir), so no other lab's process matches.
+sup_pattern() { printf '_supervise %s %s ' "$LAB" "$1"; }
+nspawn_pattern() { printf -- '-M %s ' "$(host_name "$1")"; }
 http_pattern() { printf 'http.server --bind %s --directory %s/www' "$BRIDGE_ADDR" "$STATE_DIR"; }
 
-host_running() { pid_check "$STATE_DIR/kc$1.supervisor.pid" "$(sup_pattern "$1")" >/dev/null; }
+# PID of host I's supervisor. Supervisors started before labs existed ran as
+# `_supervise I` and can only belong to the local lab.
+sup_pid() {
+  local f
+  f=$STATE_DIR/$(host_name "$1").supervisor.pid
+  pid_check "$f" "$(sup_pattern "$1")" && return 0
+  [[ $LAB == local ]] && pid_check "$f" "_supervise $1 "
+}
+
+host_running() { sup_pid "$1" >/dev/null; }
 
 running_hosts() {
   local f i
-  for f in "$STATE_DIR"/kc*.supervisor.pid; do
+  for f in "$STATE_DIR/$HOST_PREFIX"[0-9]*.supervisor.pid; do
     [[ -f $f ]] || continue
-    i=${f##*/kc}
+    i=${f##*/"$HOST_PREFIX"}
     i=${i%%.*}
+    [[ $i =~ ^[0-9]+$ ]] || continue
     host_running "$i" && echo "$i"
   done | sort -n
 }
@@ -360,7 +430,7 @@ cgroup_roots() {
 cgroup_pids() {
   local r d
   for r in $(cgroup_roots); do
-    d=$r/$CGROUP_NAME/kc$1
+    d=$r/$CGROUP_NAME/$(host_name "$1")
     [[ -d $d ]] || continue
     find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
   done | sort -un
@@ -370,7 +440,7 @@ cgroup_pids() {
 cgroup_init_pids() {
   local r d
   for r in $(cgroup_roots); do
-    d=$r/$CGROUP_NAME/kc$1
+    d=$r/$CGROUP_NAME/$(host_name "$1")
     [[ -d $d ]] || continue
     find "$d" -path '*/payload/init.scope/cgroup.procs' -exec cat {} + 2>/dev/null
   done | sort -un
@@ -380,8 +450,9 @@ cgroup_init_pids() {
 # supervisor (runs detached, one per host)
 # ---------------------------------------------------------------------------
 cmd_supervise() {
-  local i=$1 name root stop=0 child="" rc boot w r
-  name=kc$i
+  local lab=${1:-} i=${2:-} name root stop=0 child="" rc boot w r
+  if [[ $lab != "$LAB" ]] || ! valid_index "$i"; then die "usage: _supervise LAB I (lab $LAB)"; fi
+  name=$(host_name "$i")
   root=$HOSTS_DIR/$name
   trap 'stop=1; if [[ -n $child ]]; then kill -TERM "$child" 2>/dev/null || true; fi' TERM INT HUP
   for ((boot = 1; boot <= MAX_REBOOTS + 1; boot++)); do
@@ -429,14 +500,41 @@ cmd_supervise() {
 take_lock() {
   mkdir -p "$(dirname "$LOCK_FILE")"
   exec {LOCK_FD}>"$LOCK_FILE"
-  flock -w 900 "$LOCK_FD" || die "timed out waiting for another hosts.sh up/down"
+  flock -w 900 "$LOCK_FD" || die "timed out waiting for another hosts.sh up/down of lab $LAB"
+}
+
+# KAFKA_CLUSTER_STATE may point anywhere: never act on another lab's state.
+check_state_dir() {
+  local owner
+  owner=$(cat "$STATE_DIR/lab" 2>/dev/null) || return 0
+  [[ $owner == "$LAB" ]] ||
+    die "state dir $STATE_DIR belongs to lab '$owner', not '$LAB' (check KAFKA_CLUSTER_STATE)"
+}
+
+# Sets a /proc/sys knob of the bridge; warns where /proc/sys is read-only.
+bridge_sysctl() {
+  local f=/proc/sys/net/$1/conf/$BRIDGE/$2
+  [[ -e $f ]] || return 0
+  [[ $(<"$f") == "$3" ]] || echo "$3" >"$f" 2>/dev/null || log "WARNING: could not set $f to $3"
 }
 
 ensure_bridge() {
   local other
-  other=$(ip -o -4 addr show to "$NET_PREFIX.0/24" | awk -v b="$BRIDGE" '$2 != b { print $2 }')
+  # The lab's /24 must be ours alone: no address or route in it elsewhere
+  # (another lab's bridge has its own fixed /24, so it never shows up here).
+  other=$(
+    ip -o -4 addr show to "$NET_PREFIX.0/24" | awk '{ print $2 }'
+    ip -o -4 route show root "$NET_PREFIX.0/24" table all 2>/dev/null |
+      awk '{ for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1) }'
+  )
+  other=$(printf '%s\n' "$other" | awk -v b="$BRIDGE" 'NF && $1 != b && !seen[$1]++' | paste -sd' ')
   [[ -z $other ]] || die "$NET_PREFIX.0/24 already used by interface(s): $other"
   ip link show dev "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  # No path out of the lab even if the machine forwards (net.ipv4.ip_forward=1,
+  # e.g. for Docker): no IPv4 forwarding of anything arriving on the bridge,
+  # no IPv6 on it at all (the hosts have none either).
+  bridge_sysctl ipv4 forwarding 0
+  bridge_sysctl ipv6 disable_ipv6 1
   ip addr replace "$BRIDGE_ADDR/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 }
@@ -444,6 +542,7 @@ ensure_bridge() {
 ensure_http() {
   local www=$STATE_DIR/www pid w
   mkdir -p "$www" "$KAFKA_DIR"
+  # the shared apt repository and Kafka tarballs, served on this lab's bridge
   ln -sfn "$IMAGE_DIR/apt" "$www/apt"
   ln -sfn "$KAFKA_DIR" "$www/kafka"
   if pid_check "$STATE_DIR/http.pid" "$(http_pattern)" >/dev/null; then return 0; fi
@@ -464,11 +563,12 @@ ensure_http() {
 }
 
 write_etc_hosts() {
-  local i=$1 max=$2 root=$HOSTS_DIR/kc$1 j
+  local i=$1 max=$2 root j
+  root=$HOSTS_DIR/$(host_name "$i")
   {
-    printf '127.0.0.1\tlocalhost\n127.0.1.1\tkc%d\n' "$i"
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$(host_name "$i")"
     printf '::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n\n'
-    for ((j = 1; j <= max; j++)); do printf '%s\tkc%d\n' "$(host_addr "$j")" "$j"; done
+    for ((j = 1; j <= max; j++)); do printf '%s\t%s\n' "$(host_addr "$j")" "$(host_name "$j")"; done
   } >"$root/etc/hosts.kc-new"
   mv -f "$root/etc/hosts.kc-new" "$root/etc/hosts"
 }
@@ -480,7 +580,7 @@ kill_cgroup() {
 
 prepare_host() {
   local i=$1 name root
-  name=kc$i
+  name=$(host_name "$i")
   root=$HOSTS_DIR/$name
   kill_cgroup "$i"   # leftovers of a crashed run must not share the copy
   if [[ -d $root && "$(cat "$root.image" 2>/dev/null)" != "$IMAGE_KEY" ]]; then
@@ -496,16 +596,12 @@ prepare_host() {
   if [[ ! -s $root/etc/machine-id ]]; then
     tr -d '-' </proc/sys/kernel/random/uuid >"$root/etc/machine-id"
   fi
+  # this lab's HTTP server (the image is shared by all labs)
+  printf 'deb [trusted=yes] %s/apt ./\n' "$HTTP_BASE" \
+    >"$root/etc/apt/sources.list.d/kafka-cluster-local.list"
   mkdir -p "$root/etc/systemd/network"
-  cat >"$root/etc/systemd/network/10-host0.network" <<EOF
-[Match]
-Name=host0
-
-[Network]
-Address=$(host_addr "$i")/24
-LinkLocalAddressing=no
-IPv6AcceptRA=no
-EOF
+  printf '[Match]\nName=host0\n\n[Network]\nAddress=%s/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' \
+    "$(host_addr "$i")" >"$root/etc/systemd/network/10-host0.network"
   install -d -m 0700 "$root/home/$SSH_USER/.ssh"
   install -m 0600 "$SSH_KEY.pub" "$root/home/$SSH_USER/.ssh/authorized_keys"
   chown -R --reference="$root/home/$SSH_USER" "$root/home/$SSH_USER/.ssh"
@@ -515,28 +611,30 @@ EOF
 }
 
 start_host() {
-  local i=$1 pid
-  rm -f "$STATE_DIR/kc$i.supervisor.pid" "$STATE_DIR/kc$i.nspawn.pid"
+  local i=$1 pid name
+  name=$(host_name "$i")
+  rm -f "$STATE_DIR/$name.supervisor.pid" "$STATE_DIR/$name.nspawn.pid"
   (
     close_extra_fds
-    exec setsid "$SCRIPT_PATH" _supervise "$i"
-  ) </dev/null >>"$STATE_DIR/kc$i.log" 2>&1 &
+    exec setsid "$SCRIPT_PATH" _supervise "$LAB" "$i"
+  ) </dev/null >>"$STATE_DIR/$name.log" 2>&1 &
   pid=$!
-  echo "$pid" >"$STATE_DIR/kc$i.supervisor.pid"
-  log "kc$i: supervisor pid $pid, address $(host_addr "$i")"
+  echo "$pid" >"$STATE_DIR/$name.supervisor.pid"
+  log "$name: supervisor pid $pid, address $(host_addr "$i")"
 }
 
 ssh_ok() { ssh "${SSH_OPTS[@]}" -o ConnectTimeout=3 "$SSH_USER@$(host_addr "$1")" true </dev/null >/dev/null 2>&1; }
 
 wait_ssh() {
-  local deadline=$((SECONDS + SSH_WAIT_SECONDS)) i
+  local deadline=$((SECONDS + SSH_WAIT_SECONDS)) i name
   for i in "$@"; do
+    name=$(host_name "$i")
     until ssh_ok "$i"; do
-      host_running "$i" || die "kc$i: supervisor died (log: $STATE_DIR/kc$i.log)"
-      ((SECONDS < deadline)) || die "kc$i: no SSH after ${SSH_WAIT_SECONDS}s (log: $STATE_DIR/kc$i.log)"
+      host_running "$i" || die "$name: supervisor died (log: $STATE_DIR/$name.log)"
+      ((SECONDS < deadline)) || die "$name: no SSH after ${SSH_WAIT_SECONDS}s (log: $STATE_DIR/$name.log)"
       sleep 1
     done
-    log "kc$i: ssh ok"
+    log "$name: ssh ok"
   done
 }
 
@@ -549,7 +647,9 @@ cmd_up() {
   ensure_image
   ensure_ssh_key
   take_lock
+  check_state_dir
   mkdir -p "$STATE_DIR" "$HOSTS_DIR"
+  echo "$LAB" >"$STATE_DIR/lab"
   ensure_bridge
   ensure_http
   mapfile -t running < <(running_hosts)
@@ -560,38 +660,46 @@ cmd_up() {
   done
   for ((i = 1; i <= max; i++)); do
     if [[ " ${new[*]} " == *" $i "* ]]; then prepare_host "$i"; fi
-    if [[ -d $HOSTS_DIR/kc$i ]]; then write_etc_hosts "$i" "$max"; fi
+    if [[ -d $HOSTS_DIR/$(host_name "$i") ]]; then write_etc_hosts "$i" "$max"; fi
   done
   for i in "${new[@]}"; do start_host "$i"; done
   if ((${#new[@]})); then wait_ssh "${new[@]}"; fi
-  log "up: kc1..kc$n ready (new: ${new[*]:-none}) in $((SECONDS - t0))s"
+  log "up: $(host_name 1)..$(host_name "$n") ready on $BRIDGE (new: ${new[*]:-none}) in $((SECONDS - t0))s"
 }
 
 # ---------------------------------------------------------------------------
 # down
 # ---------------------------------------------------------------------------
+# Everything below acts on this lab's names only: PID files and copies named
+# HOST_PREFIX<digits>, cgroup CGROUP_NAME, veths vb-HOST_PREFIX<digits>,
+# BRIDGE, STATE_DIR, HOSTS_DIR. No glob of one lab matches another's names.
 known_host_ids() {
   local f r
   {
-    for f in "$STATE_DIR"/kc*.pid "$HOSTS_DIR"/kc*; do
+    for f in "$STATE_DIR/$HOST_PREFIX"[0-9]*.pid "$HOSTS_DIR/$HOST_PREFIX"[0-9]*; do
       [[ -e $f ]] || continue
-      f=${f##*/kc}
+      f=${f##*/"$HOST_PREFIX"}
       echo "${f%%[!0-9]*}"
     done
     for r in $(cgroup_roots); do
-      for f in "$r/$CGROUP_NAME"/kc*; do [[ -d $f ]] && echo "${f##*/kc}"; done
+      for f in "$r/$CGROUP_NAME/$HOST_PREFIX"[0-9]*; do
+        [[ -d $f ]] && echo "${f##*/"$HOST_PREFIX"}"
+      done
     done
   } | grep -E '^[0-9]+$' | sort -un || true
 }
 
 # Our detached processes whose PID files were lost (e.g. state dir removed):
-# matched by exact command line (script path / web root), killed by PID.
+# matched by exact command line (script path + lab / web root), killed by PID.
 orphan_pids() {
-  local p cmd
+  local p cmd sup="$SCRIPT_PATH _supervise $LAB " http
+  http=$(http_pattern)
   for p in /proc/[0-9]*; do
     cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     case $cmd in
-      *"$SCRIPT_PATH _supervise "* | *"$(http_pattern)"*) echo "${p#/proc/}" ;;
+      *"$sup"* | *"$http"*) echo "${p#/proc/}" ;;
+      # supervisors started before labs existed (`_supervise I`): local only
+      *"$SCRIPT_PATH _supervise "[0-9]*) [[ $LAB == local ]] && echo "${p#/proc/}" ;;
     esac
   done
 }
@@ -601,13 +709,14 @@ cmd_down() {
   local -a ids=() pids=()
   require_root
   take_lock
+  check_state_dir
   mapfile -t ids < <(known_host_ids)
   for i in "${ids[@]}"; do
-    if p=$(pid_check "$STATE_DIR/kc$i.supervisor.pid" "$(sup_pattern "$i")"); then
+    if p=$(sup_pid "$i"); then
       kill -TERM "$p" 2>/dev/null || true
       pids+=("$p")
     fi
-    if p=$(pid_check "$STATE_DIR/kc$i.nspawn.pid" "$(nspawn_pattern "$i")"); then
+    if p=$(pid_check "$STATE_DIR/$(host_name "$i").nspawn.pid" "$(nspawn_pattern "$i")"); then
       kill -TERM "$p" 2>/dev/null || true   # nspawn: orderly poweroff of the container
       pids+=("$p")
     else
@@ -646,17 +755,22 @@ cmd_down() {
   done
   while read -r p; do
     if [[ -n $p ]]; then ip link del "$p" 2>/dev/null || true; fi
-  done < <(ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); if ($2 ~ /^vb-kc[0-9]+$/) print $2 }')
+  done < <(ip -o link show 2>/dev/null |
+    awk -F': ' -v re="^vb-${HOST_PREFIX}[0-9]+\$" '{ sub(/@.*/, "", $2); if ($2 ~ re) print $2 }')
   if ip link show dev "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
   for i in "${ids[@]}"; do
-    rmdir "/run/systemd/nspawn/propagate/kc$i" 2>/dev/null || true
+    rmdir "/run/systemd/nspawn/propagate/$(host_name "$i")" 2>/dev/null || true
   done
-  # nspawn's own runtime dirs, only if nothing else uses them
-  rmdir /run/systemd/nspawn/locks /run/systemd/nspawn/propagate /run/systemd/nspawn 2>/dev/null || true
+  # nspawn's own runtime dirs, only once no container of any lab is left
+  # (each running one has its propagate/NAME)
+  if rmdir /run/systemd/nspawn/propagate 2>/dev/null; then
+    rmdir /run/systemd/nspawn/locks /run/systemd/nspawn 2>/dev/null || true
+  fi
   image_umount_below "$HOSTS_DIR"
   if [[ -d $HOSTS_DIR ]]; then
-    # copies, *.partial, *.image, and nspawn's ".#kcI.lck" left by a killed nspawn
-    find "$HOSTS_DIR" -mindepth 1 -maxdepth 1 \( -name 'kc*' -o -name '.#kc*' \) \
+    # copies, *.partial, *.image, and nspawn's ".#NAME.lck" left by a killed nspawn
+    find "$HOSTS_DIR" -mindepth 1 -maxdepth 1 \
+      \( -name "${HOST_PREFIX}[0-9]*" -o -name ".#${HOST_PREFIX}[0-9]*" \) \
       -exec rm -rf --one-file-system {} +
     rmdir "$HOSTS_DIR" 2>/dev/null || true
   fi
@@ -678,6 +792,8 @@ host_pss_mib() {
 
 cmd_status() {
   local i sup nsp state sshs ids p
+  check_state_dir
+  echo "lab     $LAB (state $STATE_DIR, cgroup $CGROUP_NAME, copies $HOSTS_DIR)"
   if ip link show dev "$BRIDGE" >/dev/null 2>&1; then
     echo "bridge  $BRIDGE up ($(ip -o -4 addr show dev "$BRIDGE" | awk '{ print $4 }'))"
   else
@@ -695,28 +811,29 @@ cmd_status() {
   mapfile -t ids < <(known_host_ids)
   ((${#ids[@]})) || echo "hosts   none"
   for i in "${ids[@]}"; do
-    sup=$(pid_check "$STATE_DIR/kc$i.supervisor.pid" "$(sup_pattern "$i")" || echo -)
-    nsp=$(pid_check "$STATE_DIR/kc$i.nspawn.pid" "$(nspawn_pattern "$i")" || echo -)
+    sup=$(sup_pid "$i" || echo -)
+    nsp=$(pid_check "$STATE_DIR/$(host_name "$i").nspawn.pid" "$(nspawn_pattern "$i")" || echo -)
     state=stopped
     sshs=-
     if [[ $nsp != - ]]; then
       state=running
       if ssh_ok "$i"; then sshs=ok; else sshs=down; fi
     fi
-    printf 'kc%-5s %-12s %-8s ssh=%-5s supervisor=%-8s nspawn=%-8s mem(pss)=%sMiB\n' \
-      "$i" "$(host_addr "$i")" "$state" "$sshs" "$sup" "$nsp" "$(host_pss_mib "$i")"
+    printf '%-7s %-12s %-8s ssh=%-5s supervisor=%-8s nspawn=%-8s mem(pss)=%sMiB\n' \
+      "$(host_name "$i")" "$(host_addr "$i")" "$state" "$sshs" "$sup" "$nsp" "$(host_pss_mib "$i")"
   done
 }
 
 cmd_env() {
   local i first=1
-  printf '{"bridgeAddress":"%s","httpBase":"%s","aptUrl":"%s/apt","kafkaDownloadUrl":"%s/kafka",' \
-    "$BRIDGE_ADDR" "$HTTP_BASE" "$HTTP_BASE" "$HTTP_BASE"
+  check_state_dir
+  printf '{"lab":"%s","bridge":"%s","bridgeAddress":"%s","httpBase":"%s","aptUrl":"%s/apt","kafkaDownloadUrl":"%s/kafka",' \
+    "$LAB" "$BRIDGE" "$BRIDGE_ADDR" "$HTTP_BASE" "$HTTP_BASE" "$HTTP_BASE"
   printf '"sshUser":"%s","sshKeyPath":"%s","hosts":[' "$SSH_USER" "$SSH_KEY"
   for i in $(running_hosts); do
     ((first)) || printf ','
     first=0
-    printf '{"name":"kc%d","address":"%s"}' "$i" "$(host_addr "$i")"
+    printf '{"name":"%s","address":"%s"}' "$(host_name "$i")" "$(host_addr "$i")"
   done
   printf ']}\n'
 }
