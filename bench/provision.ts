@@ -1,15 +1,11 @@
-// Benchmark: provisioning from booted-but-empty local hosts, for 1 host and for 3 hosts (several runs each), plus
-// a no-op re-run. Prints each run, the medians and the 3-host/1-host ratio: host work runs in parallel across
-// hosts, so the ratio should stay near 1.
-// With the Pulumi engine and command provider available (scripts/pulumi-tools.sh) it times `pulumi up`;
-// otherwise (or with BENCH_ENGINE=direct) it times the program's rendered plan run over SSH with the same
-// dependency waves (scripts/lib/local.ts runPlan). Usage: npm run bench [-- runs]   (default 3)
-import { execFileSync } from "child_process";
-import * as path from "path";
-import { parseConfig, RawConfig } from "../components/config";
-import { planSteps } from "../components/plan";
-import { resolveExistingHosts } from "../components/topology";
-import { ROOT, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, runPlan } from "../scripts/lib/local";
+// Benchmark: `pulumi up` (the real engine, Automation API) from booted-but-empty hosts of the test lab, for 1 host
+// and for 3 hosts (several runs each), plus a no-op `up`. Prints each run, the medians, the 3-host/1-host ratio (host
+// work runs in parallel across hosts, so it should stay near 1) and, for the last run, the wall-clock span of each
+// provisioning phase across hosts taken from the engine's events.
+// Usage: npm run bench [-- runs]   (default 3)
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../scripts/lib/local";
+import { programStack, pulumiEnv, removeStack } from "../scripts/lib/pulumi";
 
 const runs = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => {
@@ -17,89 +13,64 @@ const median = (xs: number[]) => {
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function engineAvailable(): boolean {
-    if (process.env.BENCH_ENGINE === "direct") return false;
-    try {
-        execFileSync(path.join(ROOT, "scripts", "pulumi-tools.sh"), { stdio: "ignore", timeout: 60 * 60_000 });
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-/** Returns a function that provisions once (timed by the caller) and a cleanup. */
+/** Phase ("java", "install", "broker", ...) -> [first start, last end] in engine event seconds. */
 type Phases = Map<string, [number, number]>;
 
-async function provisioner(engine: boolean, raw: RawConfig): Promise<{ up: () => Promise<Phases | undefined>; done: () => Promise<void> }> {
-    if (engine) {
-        const { programStack, removeStack } = await import("../scripts/lib/pulumi");
-        const stack = await programStack("bench", raw);
-        return {
-            up: async () => { await stack.up({ onOutput: () => undefined }); return undefined; },
-            done: async () => { await stack.destroy({ onOutput: () => undefined }); await removeStack(stack); },
-        };
+function phasesOf(events: EngineEvent[]): Phases {
+    const phases: Phases = new Map();
+    for (const e of events) {
+        const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
+        if (!m || !m.type.startsWith("command:") || e.timestamp === undefined) continue;
+        const name = m.urn.split("::").pop()!;
+        const phase = /^(?:cluster|host-\d+|node-\d+|zk-\d+|broker-\d+)-(.+)$/.exec(name)?.[1] ?? name;
+        const [b, end] = phases.get(phase) ?? [Infinity, 0];
+        phases.set(phase, e.resourcePreEvent ? [Math.min(b, e.timestamp), end] : [b, Math.max(end, e.timestamp)]);
     }
-    const cfg = parseConfig(raw, "bench");
-    const nodes = resolveExistingHosts(cfg);
-    const steps = planSteps(cfg, nodes);
-    const ssh = new Ssh({ sshKeyPath: raw.sshPrivateKeyPath as string, sshUser: cfg.sshUser });
-    return {
-        up: async () => {
-            const results = await runPlan(ssh, steps, nodes);
-            // Wall-clock span of each phase, across all hosts.
-            const phases: Phases = new Map();
-            for (const st of steps) {
-                const r = results.get(st.name)!;
-                const [b, e] = phases.get(st.phase) ?? [Infinity, 0];
-                phases.set(st.phase, [Math.min(b, r.begin!), Math.max(e, r.end!)]);
-            }
-            return phases;
-        },
-        done: async () => undefined,
-    };
+    return phases;
 }
 
 async function main() {
     kafkaDist();
-    const engine = engineAvailable();
-    const what = engine ? "pulumi up" : "rendered plan over SSH (no Pulumi engine on this machine)";
+    const provider = pulumiEnv().KAFKA_CLUSTER_COMMAND_PROVIDER;
     const times: Record<string, number[]> = { "1 host": [], "3 hosts": [], "no-op, 3 hosts": [] };
-    const lastPhases: Record<string, Phases | undefined> = {};
+    const lastPhases: Record<string, Phases> = {};
     for (let r = 1; r <= runs; r++) {
         for (const n of [1, 3]) {
             hostsDown(); // fresh copies of the image: booted, nothing installed
             const env = hostsUp(n);
-            const p = await provisioner(engine, localStackConfig(env, n, { brokerCount: n, zookeeperCount: n === 1 ? 1 : 3 }));
+            const stack = await programStack("bench", localStackConfig(env, n, { brokerCount: n, zookeeperCount: n === 1 ? 1 : 3 }));
+            const key = n === 1 ? "1 host" : "3 hosts";
             try {
+                const events: EngineEvent[] = [];
                 let t = Date.now();
-                lastPhases[n === 1 ? "1 host" : "3 hosts"] = await p.up();
+                await stack.up({ onOutput: () => undefined, onEvent: (e) => events.push(e) });
                 const full = (Date.now() - t) / 1000;
-                times[n === 1 ? "1 host" : "3 hosts"].push(full);
+                times[key].push(full);
+                lastPhases[key] = phasesOf(events);
                 let noop = "";
                 if (n === 3) {
                     t = Date.now();
-                    await p.up();
+                    const res = await stack.up({ onOutput: () => undefined });
                     const s = (Date.now() - t) / 1000;
                     times["no-op, 3 hosts"].push(s);
-                    noop = `, no-op ${s.toFixed(1)} s`;
+                    noop = `, no-op ${s.toFixed(1)} s (${JSON.stringify(res.summary.resourceChanges)})`;
                 }
                 log(`run ${r}: ${n} host(s) ${full.toFixed(1)} s${noop}`);
             } finally {
-                await p.done();
+                await stack.destroy({ onOutput: () => undefined });
+                await removeStack(stack);
             }
         }
     }
     hostsDown();
-    console.log(`\n${what}, from booted-but-empty hosts, ${runs} run(s) each; medians:`);
+    console.log(`\npulumi up (command provider: ${provider}), from booted-but-empty hosts, ${runs} run(s) each; medians:`);
     for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(16)} ${median(v).toFixed(1)} s   (runs: ${v.map((x) => x.toFixed(1)).join(", ")})`);
     console.log(`  3-host / 1-host ratio: ${(median(times["3 hosts"]) / median(times["1 host"])).toFixed(2)}`);
-    if (lastPhases["1 host"] && lastPhases["3 hosts"]) {
-        console.log("\nwhere the time goes (last run; wall-clock span of each phase across hosts, seconds):");
-        console.log(`  ${"phase".padEnd(10)} ${"1 host".padStart(8)} ${"3 hosts".padStart(8)}`);
-        for (const [phase, [b, e]] of lastPhases["3 hosts"]) {
-            const one = lastPhases["1 host"].get(phase);
-            console.log(`  ${phase.padEnd(10)} ${(one ? ((one[1] - one[0]) / 1000).toFixed(1) : "-").padStart(8)} ${((e - b) / 1000).toFixed(1).padStart(8)}`);
-        }
+    console.log("\nwhere the time goes (last run; wall-clock span of each phase across hosts, seconds):");
+    console.log(`  ${"phase".padEnd(18)} ${"1 host".padStart(8)} ${"3 hosts".padStart(8)}`);
+    for (const [phase, [b, e]] of lastPhases["3 hosts"]) {
+        const one = lastPhases["1 host"].get(phase);
+        console.log(`  ${phase.padEnd(18)} ${(one ? (one[1] - one[0]).toFixed(1) : "-").padStart(8)} ${(e - b).toFixed(1).padStart(8)}`);
     }
 }
 

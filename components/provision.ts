@@ -76,6 +76,9 @@ export function provision(args: ProvisionArgs): Provisioned {
                 perDialTimeout: 15,
             },
             create: resolved.apply((s) => s[step.name].create),
+            // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
+            // provider warns on each update where it is missing).
+            addPreviousOutputInEnv: false,
         }, {
             parent,
             dependsOn: deps,

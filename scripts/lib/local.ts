@@ -11,8 +11,12 @@ import { DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, RawConfig } from "../../c
 export const ROOT = path.join(__dirname, "..", "..");
 export const CACHE = process.env.KAFKA_CLUSTER_CACHE ?? "/var/cache/kafka-cluster";
 const HOSTS_SH = path.join(ROOT, "scripts", "local", "hosts.sh");
-/** The tests' own lab: its own host names, bridge and subnet, so they never touch a cluster the quick start built. */
-export const LAB = "test";
+/**
+ * The tests' own lab: its own host names, bridge and subnet, so they never touch a cluster the quick start built.
+ * KAFKA_CLUSTER_TEST_LAB=test2 picks a second one, for running the suites from a second checkout at the same time.
+ */
+export const LAB = process.env.KAFKA_CLUSTER_TEST_LAB ?? "test";
+if (LAB !== "test" && LAB !== "test2") throw new Error(`KAFKA_CLUSTER_TEST_LAB must be test or test2 (the quick start's lab is never used by tests), not ${LAB}`);
 
 export interface LocalEnv {
     bridgeAddress: string;

@@ -1,16 +1,17 @@
-// Real hosts: runs the exact provisioning the program renders (planSteps) over SSH against three local systemd
-// hosts, then checks ZooKeeper, brokers, a replicated round trip, faults under load, idempotence and a bad
-// checksum. Nothing here is mocked: real sshd, systemd, apt, ZooKeeper, Kafka brokers and Kafka clients.
+// Real hosts: `pulumi up` (Automation API, the real engine) provisions three local systemd hosts of the test lab,
+// then the suite checks ZooKeeper, brokers, a replicated round trip, faults under load, idempotent re-runs of every
+// host command, a bad checksum, a rolling change and `pulumi destroy`. Nothing here is mocked: real engine, sshd,
+// systemd, apt, ZooKeeper, Kafka brokers and Kafka clients.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseConfig, ClusterConfig } from "../../components/config";
-import { Step, clientEndpoint, planSteps } from "../../components/plan";
-import { PATHS, zookeeperConnect } from "../../components/render";
+import { Stack } from "@pulumi/pulumi/automation";
+import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
+import { PATHS } from "../../components/render";
 import { ResolvedNode, brokerNodes, resolveExistingHosts } from "../../components/topology";
-import {
-    CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, runPlan, runTeardown, zkMode,
-} from "../../scripts/lib/local";
+import { CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, zkMode } from "../../scripts/lib/local";
+import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
+import { commandStates, upWithOps } from "../support/engine";
 import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
 
 const timings: [string, number][] = [];
@@ -37,12 +38,13 @@ function acked(output: string): Acked[] {
     return out;
 }
 
-describe("real hosts: provisioning three local systemd hosts", function () {
+describe("real hosts: pulumi up on three local systemd hosts", function () {
     let env: LocalEnv;
     let ssh: Ssh;
+    let raw: RawConfig;
     let cfg: ClusterConfig;
     let nodes: ResolvedNode[];
-    let steps: Step[];
+    let stack: Stack;
     let client: KafkaClient;
     let tarball: string;
     let bootstrap: string;
@@ -53,12 +55,13 @@ describe("real hosts: provisioning three local systemd hosts", function () {
         tarball = await timed("setup: Kafka tarball from Maven Central", () => kafkaDist());
         env = await timed("setup: image, apt repository and 3 hosts", () => hostsUp(3));
         ssh = new Ssh(env);
-        cfg = parseConfig(localStackConfig(env, 3), "hosts-test");
+        raw = localStackConfig(env, 3);
+        cfg = parseConfig(raw, "hosts-test");
         nodes = resolveExistingHosts(cfg);
-        steps = planSteps(cfg, nodes);
         client = new KafkaClient(tarball);
-        bootstrap = brokerNodes(nodes).map(clientEndpoint).join(",");
-        zk = zookeeperConnect(cfg, nodes);
+        stack = await timed("setup: engine and stack", () => programStack("hosts-test", raw));
+        // A leftover from an interrupted run would make the first `up` a partial one.
+        if (((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
         log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
     });
 
@@ -68,20 +71,29 @@ describe("real hosts: provisioning three local systemd hosts", function () {
     });
 
     after(async () => {
-        await client?.close();
-        if (process.env.KEEP_HOSTS !== "1") hostsDown();
+        try {
+            if (stack && ((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
+            if (stack) await removeStack(stack);
+        } finally {
+            await client?.close();
+            if (process.env.KEEP_HOSTS !== "1") hostsDown();
+        }
         log(`[timing] summary: ${timings.map(([w, s]) => `${w}=${s.toFixed(1)}s`).join(", ")}`);
     });
 
-    it("runs the rendered plan over SSH: Java from apt, verified Kafka, ensemble, brokers, smoke test", async () => {
-        const results = await timed("provision: full plan", () => runPlan(ssh, steps, nodes));
-        assert.match(results.get("cluster-ensemble")!.stdout, /ensemble ok: /);
-        assert.match(results.get("cluster-brokers")!.stdout, /brokers ok: ids \[1,2,3\]/);
-        assert.match(results.get("cluster-smoke")!.stdout, /smoke test ok: topic with replication 3 and min\.insync\.replicas 2 created, written with acks=all and read back/);
+    it("pulumi up from empty: Java from apt, verified Kafka, ensemble, brokers, smoke test", async () => {
+        const { result } = await timed("provision: pulumi up", () => upWithOps(stack));
+        bootstrap = result.outputs.bootstrapServers.value;
+        zk = result.outputs.zookeeperConnect.value;
+        assert.strictEqual(bootstrap, nodes.map((n) => `${n.clientAddress}:9092`).join(","));
+        assert.match(result.outputs.smokeTest.value, /smoke test ok: topic with replication 3 and min\.insync\.replicas 2 created, written with acks=all and read back/);
+        const state = await commandStates(stack);
+        assert.match(String(state.get("cluster-ensemble")!.outputs.stdout), /ensemble ok: /);
+        assert.match(String(state.get("cluster-brokers")!.outputs.stdout), /brokers ok: ids \[1,2,3\]/);
         for (const n of nodes) {
             assert.match(await ssh.must(n.sshAddress, "java -version 2>&1"), /version "17\./);
-            assert.match(await ssh.must(n.sshAddress, "apt-cache policy openjdk-17-jre-headless"), /http:\/\/10\.77\.0\.1:8089\/apt/,
-                "Java came from the local apt repository");
+            assert.ok((await ssh.must(n.sshAddress, "apt-cache policy openjdk-17-jre-headless")).includes(`${env.httpBase}/apt`),
+                "Java came from the lab's local apt repository");
         }
     });
 
@@ -274,13 +286,17 @@ describe("real hosts: provisioning three local systemd hosts", function () {
         return parts.join("\n");
     }
 
-    it("idempotence: running the whole sequence again changes no file and restarts no service", async () => {
+    it("idempotence: every host command run again (pulumi up --replace) changes no file and restarts no service", async () => {
         const before = await snapshot();
-        const results = await timed("provision: second run (no-op)", () => runPlan(ssh, steps, nodes));
+        const remote = [...(await commandStates(stack)).values()].filter((c) => c.type === "command:remote:Command");
+        assert.ok(remote.length >= 17, `${remote.length} remote commands`);
+        const { ops } = await timed("provision: every command again", () => upWithOps(stack, { replace: remote.map((c) => c.urn) }));
+        assert.deepStrictEqual(ops.get("replace"), remote.map((c) => c.name).sort(), "the engine ran every host command again");
         const after = await snapshot();
         assert.strictEqual(after, before);
-        for (const [name, r] of results) {
-            assert.doesNotMatch(r.stderr, /\] (wrote|started|restarting|created|switched|unpacked|installed java)/, `${name} changed something`);
+        for (const c of (await commandStates(stack)).values()) {
+            if (c.type !== "command:remote:Command") continue;
+            assert.doesNotMatch(String(c.outputs.stderr), /\] (wrote|started|restarting|created|switched|unpacked|installed java)/, `${c.name} changed something`);
         }
     });
 
@@ -296,47 +312,51 @@ describe("real hosts: provisioning three local systemd hosts", function () {
             fs.writeFileSync(path.join(dir, name), data);
             fs.writeFileSync(path.join(dir, `${name}.sha512`),
                 fs.readFileSync(`${tarball}.sha512`, "utf8").replace(path.basename(tarball), name));
-            const badCfg = parseConfig(localStackConfig(env, 3, { kafkaVersion: version, downloadUrl: `${env.kafkaDownloadUrl}/corrupt` }), "hosts-test");
-            const bad = planSteps(badCfg, resolveExistingHosts(badCfg)).find((s) => s.name === `${nodes[0].name}-install`)!;
-            const pidBefore = await mainPid(nodes[0], "kafka");
-            const r = await ssh.exec(nodes[0].sshAddress, bad.create);
-            assert.notStrictEqual(r.code, 0, "install with a bad checksum must fail");
-            assert.match(r.stderr, /checksum mismatch for http:\/\/\S+kafka_2\.13-3\.9\.99\.tgz/);
-            assert.match(r.stderr, /current install \(kafka_2\.13-3\.9\.\d+\) is untouched/);
-            const link = (await ssh.must(nodes[0].sshAddress, "readlink /opt/kafka/current")).trim();
-            assert.strictEqual(link, `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}`);
-            assert.strictEqual((await ssh.exec(nodes[0].sshAddress, `test -e /opt/kafka/kafka_2.13-${version}`)).code, 1);
-            assert.strictEqual(await mainPid(nodes[0], "kafka"), pidBefore, "broker kept running");
+            const pidsBefore = await Promise.all(nodes.map((n) => mainPid(n, "kafka")));
+            await setStackConfig(stack, { ...raw, kafkaVersion: version, downloadUrl: `${env.kafkaDownloadUrl}/corrupt` });
+            const err = await timed("bad checksum: pulumi up", () => stack.up({ onOutput: () => undefined }).then(() => undefined, (e) => e as Error));
+            assert.ok(err, "pulumi up with a bad checksum must fail");
+            assert.match(String(err), /checksum mismatch for http:\/\/\S+kafka_2\.13-3\.9\.99\.tgz/);
+            assert.match(String(err), /current install \(kafka_2\.13-3\.9\.\d+\) is untouched/);
+            for (const [i, n] of nodes.entries()) {
+                const link = (await ssh.must(n.sshAddress, "readlink /opt/kafka/current")).trim();
+                assert.strictEqual(link, `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}`);
+                assert.strictEqual((await ssh.exec(n.sshAddress, `test -e /opt/kafka/kafka_2.13-${version}`)).code, 1);
+                assert.strictEqual(await mainPid(n, "kafka"), pidsBefore[i], `${n.name}: broker kept running`);
+            }
             assert.strictEqual((await client.underReplicated(bootstrap)), 0);
         } finally {
+            await setStackConfig(stack, raw);
             fs.rmSync(path.join(CACHE, "kafka", "corrupt"), { recursive: true, force: true });
         }
+        const preview = await stack.preview({ onOutput: () => undefined });
+        assert.deepStrictEqual(Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0), [],
+            "the failed up left the stack as it was");
     });
 
     it("a changed broker setting rolls through the brokers one at a time, URP back to 0 in between; ZooKeeper untouched", async () => {
-        const cfg2 = parseConfig(localStackConfig(env, 3, { brokerProperties: { "log.retention.hours": 72 } }), "hosts-test");
-        const steps2 = planSteps(cfg2, resolveExistingHosts(cfg2));
-        const before = new Map(steps.map((s) => [s.name, s.create]));
-        // Like the engine, run only the steps whose command text changed.
-        const changed = steps2.filter((s) => before.get(s.name) !== s.create);
-        assert.deepStrictEqual(changed.map((s) => s.name).sort(), ["cluster-brokers", "cluster-smoke", "host-1-broker", "host-2-broker", "host-3-broker"]);
         const addrs = nodes.map((n) => n.sshAddress);
         const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
         const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
         const monitor = urpMonitor(client, bootstrap);
+        await setStackConfig(stack, { ...raw, brokerProperties: { "log.retention.hours": 72 } });
+        let ops: Map<string, string[]>;
         try {
-            await timed("rolling broker change", () => runPlan(ssh, changed, nodes));
+            ({ ops } = await timed("rolling broker change", () => upWithOps(stack)));
         } finally {
             await monitor.stop();
         }
+        assert.deepStrictEqual([...ops.keys()].sort(), ["same", "update"]);
+        assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-smoke", "host-1-broker", "host-2-broker", "host-3-broker"]);
         assertRolled(addrs, kafkaBefore, await serviceStates(ssh, addrs, "kafka"), monitor.samples);
         assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "ZooKeeper was not restarted");
         for (const a of addrs) assert.match(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
         log(`URP samples during the roll: ${monitor.samples.map((x) => x.urp ?? "?").join(" ")}`);
     });
 
-    it("teardown (what `pulumi destroy` runs on existing hosts): brokers stop before ZooKeeper, all disabled, data kept", async () => {
-        await timed("teardown", () => runTeardown(ssh, steps, nodes));
+    it("pulumi destroy on existing hosts: brokers stop before ZooKeeper, all disabled, data kept", async () => {
+        await timed("teardown: pulumi destroy", () => stack.destroy({ onOutput: () => undefined }));
+        assert.strictEqual(((await stack.exportStack()).deployment.resources ?? []).length, 0);
         for (const n of nodes) {
             const show = await ssh.must(n.sshAddress,
                 "systemctl show -p ActiveState -p UnitFileState -p InactiveEnterTimestampMonotonic kafka zookeeper");

@@ -1,0 +1,13 @@
+// Validates a committed stack's `kafka:` configuration with the program's own rules (parseConfig) and exits non-zero
+// with every problem, each naming its key and the fix. The quick start runs it first, so a bad value fails within
+// seconds, before any host boots or the engine is built.   Usage: ts-node scripts/check-config.ts <stack>
+import { ConfigError, parseConfig } from "../components/config";
+import { stackConfig } from "./lib/stack";
+
+const stack = process.argv[2] ?? "local";
+try {
+    parseConfig(stackConfig(stack), stack);
+} catch (e) {
+    console.error(e instanceof ConfigError ? `Pulumi.${stack}.yaml: ${e.message}` : String(e));
+    process.exit(1);
+}

@@ -1,0 +1,35 @@
+// Shared by the real-host and e2e suites: `pulumi up` through the Automation API with the operations it performed,
+// and the state the engine recorded for each command.
+import * as assert from "assert";
+import { EngineEvent, Stack, UpOptions, UpResult } from "@pulumi/pulumi/automation";
+
+/** Names of resources per operation (create, update, replace, delete, same) seen in an update's events. */
+export function opsOf(events: EngineEvent[]): Map<string, string[]> {
+    const ops = new Map<string, string[]>();
+    for (const e of events) {
+        const m = e.resOutputsEvent?.metadata;
+        if (!m || m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:") || m.type === "kafka:index:KafkaCluster") continue;
+        const name = m.urn.split("::").pop()!;
+        if (!ops.has(m.op)) ops.set(m.op, []);
+        ops.get(m.op)!.push(name);
+    }
+    for (const list of ops.values()) list.sort();
+    return ops;
+}
+
+/** A successful `pulumi up`, with the operations it performed per resource. */
+export async function upWithOps(stack: Stack, opts: UpOptions = {}): Promise<{ result: UpResult; ops: Map<string, string[]> }> {
+    const events: EngineEvent[] = [];
+    const result = await stack.up({ ...opts, onEvent: (e) => events.push(e), onOutput: () => undefined });
+    assert.strictEqual(result.summary.result, "succeeded");
+    return { result, ops: opsOf(events) };
+}
+
+export interface CommandState { urn: string; type: string; name: string; outputs: Record<string, unknown> }
+
+/** The command resources in the stack's state, by resource name. */
+export async function commandStates(stack: Stack): Promise<Map<string, CommandState>> {
+    const resources = ((await stack.exportStack()).deployment.resources ?? []) as { urn: string; type: string; outputs?: Record<string, unknown> }[];
+    return new Map(resources.filter((r) => r.type.startsWith("command:"))
+        .map((r) => [r.urn.split("::").pop()!, { urn: r.urn, type: r.type, name: r.urn.split("::").pop()!, outputs: r.outputs ?? {} }]));
+}
