@@ -3,6 +3,9 @@
 // work runs in parallel across hosts, so it should stay near 1) and, for the last run, the wall-clock span of each
 // provisioning phase across hosts taken from the engine's events.
 // Usage: npm run bench [-- runs]   (default 3)
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../scripts/lib/local";
 import { programStack, pulumiEnv, removeStack } from "../scripts/lib/pulumi";
@@ -12,6 +15,15 @@ const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
+const CORES = os.cpus().length;
+
+/** Busy CPU time of the whole machine so far (the hosts share its kernel), in seconds: /proc/stat minus idle and iowait. */
+function busyCpuSeconds(): number {
+    const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return (f.reduce((a, b) => a + b, 0) - f[3] - f[4]) / TICKS;
+}
 
 /** Phase ("java", "install", "broker", ...) -> [first start, last end] in engine event seconds. */
 type Phases = Map<string, [number, number]>;
@@ -33,6 +45,7 @@ async function main() {
     kafkaDist();
     const provider = pulumiEnv().KAFKA_CLUSTER_COMMAND_PROVIDER;
     const times: Record<string, number[]> = { "1 host": [], "3 hosts": [], "no-op, 3 hosts": [] };
+    const cpu: Record<string, number[]> = { "1 host": [], "3 hosts": [] };
     const lastPhases: Record<string, Phases> = {};
     for (let r = 1; r <= runs; r++) {
         for (const n of [1, 3]) {
@@ -43,9 +56,11 @@ async function main() {
             try {
                 const events: EngineEvent[] = [];
                 let t = Date.now();
+                const cpu0 = busyCpuSeconds();
                 await stack.up({ onOutput: () => undefined, onEvent: (e) => events.push(e) });
                 const full = (Date.now() - t) / 1000;
                 times[key].push(full);
+                cpu[key].push(busyCpuSeconds() - cpu0);
                 lastPhases[key] = phasesOf(events);
                 let noop = "";
                 if (n === 3) {
@@ -55,7 +70,7 @@ async function main() {
                     times["no-op, 3 hosts"].push(s);
                     noop = `, no-op ${s.toFixed(1)} s (${JSON.stringify(res.summary.resourceChanges)})`;
                 }
-                log(`run ${r}: ${n} host(s) ${full.toFixed(1)} s${noop}`);
+                log(`run ${r}: ${n} host(s) ${full.toFixed(1)} s, ${cpu[key][cpu[key].length - 1].toFixed(0)} CPU-s${noop}`);
             } finally {
                 await stack.destroy({ onOutput: () => undefined });
                 await removeStack(stack);
@@ -66,6 +81,11 @@ async function main() {
     console.log(`\npulumi up (command provider: ${provider}), from booted-but-empty hosts, ${runs} run(s) each; medians:`);
     for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(16)} ${median(v).toFixed(1)} s   (runs: ${v.map((x) => x.toFixed(1)).join(", ")})`);
     console.log(`  3-host / 1-host ratio: ${(median(times["3 hosts"]) / median(times["1 host"])).toFixed(2)}`);
+    // All hosts share this machine's cores: CPU time / cores is a floor under the wall-clock time of an up.
+    for (const k of ["1 host", "3 hosts"]) {
+        const c = median(cpu[k]);
+        console.log(`  CPU used, ${k.padEnd(8)} ${c.toFixed(0)} CPU-s (median), i.e. at least ${(c / CORES).toFixed(1)} s on ${CORES} cores`);
+    }
     console.log("\nwhere the time goes (last run; wall-clock span of each phase across hosts, seconds):");
     console.log(`  ${"phase".padEnd(18)} ${"1 host".padStart(8)} ${"3 hosts".padStart(8)}`);
     for (const [phase, [b, e]] of lastPhases["3 hosts"]) {

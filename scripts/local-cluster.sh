@@ -14,7 +14,9 @@ export KAFKA_CLUSTER_LAB=local
 up() {
   local t0=$SECONDS
   scripts/setup.sh
-  # A bad `kafka:` value fails here, in seconds, before anything is built or booted.
+  # A bad `kafka:` value fails here, in seconds, before anything is built or booted (the stack points at the
+  # local hosts' SSH key, so that is made first: one ssh-keygen).
+  scripts/local/hosts.sh key >/dev/null
   TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts/check-config.ts "$STACK"
   # shellcheck source=scripts/env.sh
   . scripts/env.sh

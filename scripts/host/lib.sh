@@ -6,6 +6,9 @@ set -euo pipefail
 KC_STEP=${KC_STEP:-$(basename "${0:-host-script}")}
 export LOG_DIR=${TOOLS_LOG_DIR:-/tmp/kafka-cluster-tools}
 export KAFKA_HEAP_OPTS=${TOOLS_HEAP_OPTS:--Xmx256m}
+# The Kafka tools these scripts run live for seconds: the C1 compiler and the serial collector start them with a
+# fraction of the CPU that the launcher's server defaults (G1, tiered C2) take, which matters while brokers start.
+export KAFKA_JVM_PERFORMANCE_OPTS=${TOOLS_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true}
 
 log() { printf '%s [%s@%s] %s\n' "$(date -u +%H:%M:%S)" "$KC_STEP" "$(hostname)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

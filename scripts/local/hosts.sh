@@ -5,6 +5,7 @@
 #
 # Usage: [KAFKA_CLUSTER_LAB=local|test|test2] scripts/local/hosts.sh <command>
 #   image        build (once) the cached root filesystem + local apt repository
+#   key          create (once) the shared SSH key pair; prints the private key's path
 #   up [N]       ensure image, bridge, HTTP server, and hosts 1..N (default 3)
 #   down         stop everything of this lab, delete its host copies and state
 #                (keeps the shared image cache; never touches another lab)
@@ -867,6 +868,10 @@ main() {
       ensure_image
       ensure_ssh_key
       echo "$IMAGE_DIR"
+      ;;
+    key)
+      ensure_ssh_key
+      echo "$SSH_KEY"
       ;;
     up) cmd_up "$@" ;;
     down) cmd_down ;;

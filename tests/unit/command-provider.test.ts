@@ -20,6 +20,8 @@ const provgrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const DIR = path.join(__dirname, "..", "..", "scripts", "engine", "command-provider");
 const LOCAL = "urn:pulumi:test::kc::command:local:Command::c1";
 const REMOTE = "urn:pulumi:test::kc::command:remote:Command::r1";
+/** Temp dirs and ssh masters of the provider running in this process (others may run the stand-in meanwhile). */
+const OWN = `cmd-standin-${process.pid}-`;
 
 interface Entry { severity: string; message: string; urn: string; ephemeral: boolean }
 function harness(): { p: Provider; logs: Entry[] } {
@@ -229,12 +231,12 @@ describe("command provider stand-in: remote.Command against a real sshd", functi
         const { p, logs } = harness();
         const { state } = await create(p, REMOTE, {
             connection: conn(noEnv), stdin: "line1\nline2",
-            create: `cat; echo; stat -c '%a %n' ${os.tmpdir()}/cmd-standin-*/ ${os.tmpdir()}/cmd-standin-*/key`,
+            create: `cat; echo; stat -c '%a %n' ${os.tmpdir()}/${OWN}*/ ${os.tmpdir()}/${OWN}*/key`,
         });
         const [l1, l2, dirMode, keyMode] = state.stdout.split("\n");
         assert.deepStrictEqual([l1, l2], ["line1", "line2"]);
-        assert.match(dirMode, /^700 \S+\/cmd-standin-\w+\/$/);
-        assert.match(keyMode, /^600 \S+\/cmd-standin-\w+\/key$/);
+        assert.match(dirMode, /^700 \S+\/cmd-standin-\d+-\w+\/$/);
+        assert.match(keyMode, /^600 \S+\/cmd-standin-\d+-\w+\/key$/);
         assert.ok(!fs.existsSync(keyMode.split(" ")[1]), "the key file is removed");
         record(logs);
     });
@@ -314,9 +316,9 @@ describe("command provider stand-in: remote.Command against a real sshd", functi
             const body = key.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));
             for (const m of seen) for (const line of body) assert.ok(!m.includes(line), `key material in: ${m}`);
         }
-        const left = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("cmd-standin-") && !tmpBefore.has(f));
+        const left = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(OWN) && !tmpBefore.has(f));
         assert.deepStrictEqual(left, []);
-        const masters = spawnText("pgrep", ["-f", "cmd-standin-.* -M -N "]);
+        const masters = spawnText("pgrep", ["-f", `${OWN}.* -M -N `]);
         assert.strictEqual(masters.trim(), "");
     });
 });

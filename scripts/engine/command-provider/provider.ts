@@ -168,7 +168,7 @@ async function runRemote(inputs: Props, cmd: string, prev: Outputs, log: Log): P
     if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(c.privateKey)) throw new Error("ssh: no key found");
     const host = String(c.host), port = Number(c.port ?? 22);
     const endpoint = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cmd-standin-"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cmd-standin-${process.pid}-`));
     tempDirs.add(dir);
     const key = path.join(dir, "key"), ctl = path.join(dir, "ctl");
     try {
