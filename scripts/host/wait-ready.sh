@@ -9,7 +9,13 @@ if command -v cloud-init >/dev/null 2>&1; then
   log "waiting for cloud-init"
   timeout "$timeout_s" cloud-init status --wait >/dev/null 2>&1 || log "cloud-init reported a problem; continuing"
 fi
-apt_idle() { ! pgrep -x 'apt|apt-get|dpkg|unattended-upgr' >/dev/null; }
+# One name per pgrep: procps warns about (and never matches) a whole pattern longer than 15 characters.
+apt_idle() {
+  local p
+  for p in apt apt-get dpkg unattended-upgr; do
+    if pgrep -x "$p" >/dev/null; then return 1; fi
+  done
+}
 if command -v apt-get >/dev/null 2>&1; then
   wait_until "$timeout_s" "package manager idle" apt_idle || die "apt/dpkg still busy after ${timeout_s}s; retry pulumi up"
 fi
