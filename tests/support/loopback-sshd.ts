@@ -1,7 +1,7 @@
 // A real OpenSSH server on 127.0.0.1 for tests (test equipment; nothing here is installed system-wide).
 //
 // The machine has no sshd, so the Debian packages are fetched with `apt-get download` into
-// /var/cache/kafka-cluster/test-sshd and unpacked there with `dpkg-deb -x` (plus libwrap0, which sshd links
+// ${KAFKA_CLUSTER_CACHE:-/var/cache/kafka-cluster}/test-sshd and unpacked there with `dpkg-deb -x` (plus libwrap0, which sshd links
 // against and which the base system lacks; `apt-get update` only if the download fails). What sshd needs to
 // run as root, and how it is given without touching the system:
 // - an absolute path to the binary (sshd re-executes itself for every connection);
@@ -19,7 +19,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 
-export const CACHE_DIR = "/var/cache/kafka-cluster/test-sshd";
+export const CACHE_DIR = path.join(process.env.KAFKA_CLUSTER_CACHE ?? "/var/cache/kafka-cluster", "test-sshd");
 const PACKAGES = ["openssh-server", "openssh-sftp-server", "libwrap0"];
 
 export interface KeyPair { privateKey: string; publicKey: string }
