@@ -32,7 +32,7 @@ run() {
 }
 run setup scripts/setup.sh || exit 1
 # The engine (an installed pulumi, or built once from the Go module proxy) before any suite needs it.
-run engine scripts/engine.sh >/dev/null || exit 1
+run engine bash -c 'scripts/engine.sh >/dev/null' || exit 1  # its progress (stderr) stays in the log
 run build npm run --silent build
 for s in "${suites[@]}"; do
   case $s in
