@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterConfig } from "./config";
 import { HostNode } from "./provision";
-import { PORTS } from "./render";
+import { PORTS } from "./layout";
 import { NodeSpec } from "./topology";
 
 /** Ports only cluster members may reach: ZooKeeper client, peer and election ports and the inter-broker listener. */

@@ -4,24 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
 import { HostNode, provision } from "./provision";
-import { clientEndpoint } from "./plan";
-import { zookeeperConnect } from "./render";
-import { brokerNodes, planNodes, resolveExistingHosts } from "./topology";
+import { NodeOutput, clusterOutputs } from "./layout";
+import { planNodes, resolveExistingHosts } from "./topology";
 
 export interface KafkaClusterArgs {
     /** Validated configuration (see parseConfig). */
     config: ClusterConfig;
-}
-
-export interface NodeOutput {
-    name: string;
-    roles: string[];
-    brokerId?: number;
-    zookeeperId?: number;
-    publicAddress: string;
-    privateAddress: string;
-    instanceId?: string;
-    ssh: string;
 }
 
 export class KafkaCluster extends pulumi.ComponentResource {
@@ -66,19 +54,10 @@ export class KafkaCluster extends pulumi.ComponentResource {
             dialErrorLimit: cfg.mode === "ec2" ? 60 : 5,
         });
 
-        this.bootstrapServers = result.nodes.apply((nodes) => brokerNodes(nodes).map(clientEndpoint).join(","));
-        this.zookeeperConnect = result.nodes.apply((nodes) => zookeeperConnect(cfg, nodes));
-        this.nodes = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) =>
-            nodes.map((n): NodeOutput => ({
-                name: n.name,
-                roles: n.roles,
-                ...(n.brokerId !== undefined ? { brokerId: n.brokerId } : {}),
-                ...(n.zookeeperId !== undefined ? { zookeeperId: n.zookeeperId } : {}),
-                publicAddress: n.sshAddress,
-                privateAddress: n.privateAddress,
-                ...(ids[n.name] ? { instanceId: ids[n.name] } : {}),
-                ssh: `ssh -i <private-key-file> ${cfg.sshPort !== 22 ? `-p ${cfg.sshPort} ` : ""}${n.user}@${n.sshAddress}`,
-            })));
+        const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) => clusterOutputs(cfg, nodes, ids));
+        this.bootstrapServers = outputs.bootstrapServers;
+        this.zookeeperConnect = outputs.zookeeperConnect;
+        this.nodes = outputs.nodes;
         this.smokeTest = result.smokeTest;
         this.ensemble = result.ensemble;
         this.brokers = result.brokers;

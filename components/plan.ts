@@ -5,9 +5,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ClusterConfig } from "./config";
+import { PATHS, internalEndpoint, kafkaTarballName, kafkaTarballUrl, replication, zookeeperConnect } from "./layout";
 import {
-    PATHS, PORTS, kafkaTarballName, kafkaTarballUrl, renderEnvFile, renderKafkaUnit, renderMyid,
-    renderServerProperties, renderZookeeperProperties, renderZookeeperUnit, replication, zookeeperConnect,
+    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties, renderZookeeperUnit,
 } from "./render";
 import { ResolvedNode, brokerNodes, zookeeperNodes } from "./topology";
 
@@ -84,9 +84,6 @@ export function brokerFiles(cfg: ClusterConfig, node: ResolvedNode, nodes: Resol
         ["/etc/systemd/system/kafka.service", "0644", "root:root", renderKafkaUnit()],
     ];
 }
-
-export const internalEndpoint = (n: ResolvedNode) => `${n.privateAddress}:${PORTS.internal}`;
-export const clientEndpoint = (n: ResolvedNode) => `${n.clientAddress}:${PORTS.client}`;
 
 /**
  * The ordered steps for a cluster. The structure (names, hosts, dependencies) depends only on the node specs;

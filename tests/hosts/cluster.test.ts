@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
-import { PATHS } from "../../components/render";
+import { PATHS } from "../../components/layout";
 import { ResolvedNode, brokerNodes, resolveExistingHosts } from "../../components/topology";
 import { CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, zkMode } from "../../scripts/lib/local";
 import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";

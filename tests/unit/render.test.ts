@@ -1,7 +1,7 @@
 import * as assert from "assert";
+import { kafkaTarballUrl, replication } from "../../components/layout";
 import {
-    kafkaTarballUrl, renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties,
-    renderZookeeperUnit, replication,
+    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties, renderZookeeperUnit,
 } from "../../components/render";
 import { brokerNodes, zookeeperNodes } from "../../components/topology";
 import { cluster } from "./fixtures";

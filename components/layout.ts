@@ -1,0 +1,82 @@
+// The cluster's layout: where things live on a host, which ports they use, how nodes are reached and what a
+// client is told. Pure and below the renderers, the plan, the AWS layer and the component, which all read it from
+// here; the stack outputs are computed by one function (clusterOutputs) for the component and any tooling.
+import { ClusterConfig } from "./config";
+import { ResolvedNode, brokerNodes, zookeeperNodes } from "./topology";
+
+/** Where things live on a host. The host scripts receive every one of these through their environment. */
+export const PATHS = {
+    installRoot: "/opt/kafka",
+    current: "/opt/kafka/current",
+    configDir: "/etc/kafka",
+    kafkaData: "/var/lib/kafka",
+    kafkaLogDirs: "/var/lib/kafka/data",
+    zookeeperData: "/var/lib/zookeeper",
+    kafkaLogs: "/var/log/kafka",
+    zookeeperLogs: "/var/log/zookeeper",
+    serviceUser: "kafka",
+} as const;
+
+export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888 } as const;
+
+/** Replication defaults: min(3, brokers) replicas, min.insync.replicas min(2, that). */
+export function replication(brokerCount: number): { factor: number; minIsr: number } {
+    const factor = Math.min(3, brokerCount);
+    return { factor, minIsr: Math.min(2, factor) };
+}
+
+export function kafkaTarballName(cfg: Pick<ClusterConfig, "kafkaVersion" | "scalaVersion">): string {
+    return `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}.tgz`;
+}
+
+export function kafkaTarballUrl(cfg: Pick<ClusterConfig, "kafkaVersion" | "scalaVersion" | "downloadUrl">): string {
+    return `${cfg.downloadUrl}/${cfg.kafkaVersion}/${kafkaTarballName(cfg)}`;
+}
+
+/** The broker listener cluster members use among themselves. */
+export const internalEndpoint = (n: ResolvedNode) => `${n.privateAddress}:${PORTS.internal}`;
+/** The broker listener clients are told to use. */
+export const clientEndpoint = (n: ResolvedNode) => `${n.clientAddress}:${PORTS.client}`;
+
+export function zookeeperConnect(cfg: Pick<ClusterConfig, "zookeeperChroot">, nodes: ResolvedNode[], address: (n: ResolvedNode) => string = (n) => n.privateAddress): string {
+    return zookeeperNodes(nodes).map((n) => `${address(n)}:${PORTS.zookeeperClient}`).join(",") + cfg.zookeeperChroot;
+}
+
+/** One entry of the `nodes` stack output. */
+export interface NodeOutput {
+    name: string;
+    roles: string[];
+    brokerId?: number;
+    zookeeperId?: number;
+    publicAddress: string;
+    privateAddress: string;
+    instanceId?: string;
+    ssh: string;
+}
+
+/** The stack outputs that describe the cluster (everything but the smoke test result and the key). */
+export interface ClusterOutputs {
+    /** Client-reachable bootstrap servers, "host:9092,...". */
+    bootstrapServers: string;
+    /** ZooKeeper connect string with chroot (private addresses). */
+    zookeeperConnect: string;
+    nodes: NodeOutput[];
+}
+
+/** The outputs for resolved nodes; `instanceIds` by node name (EC2 mode). */
+export function clusterOutputs(cfg: ClusterConfig, nodes: ResolvedNode[], instanceIds: Record<string, string> = {}): ClusterOutputs {
+    return {
+        bootstrapServers: brokerNodes(nodes).map(clientEndpoint).join(","),
+        zookeeperConnect: zookeeperConnect(cfg, nodes),
+        nodes: nodes.map((n): NodeOutput => ({
+            name: n.name,
+            roles: n.roles,
+            ...(n.brokerId !== undefined ? { brokerId: n.brokerId } : {}),
+            ...(n.zookeeperId !== undefined ? { zookeeperId: n.zookeeperId } : {}),
+            publicAddress: n.sshAddress,
+            privateAddress: n.privateAddress,
+            ...(instanceIds[n.name] ? { instanceId: instanceIds[n.name] } : {}),
+            ssh: `ssh -i <private-key-file> ${cfg.sshPort !== 22 ? `-p ${cfg.sshPort} ` : ""}${n.user}@${n.sshAddress}`,
+        })),
+    };
+}
