@@ -1,14 +1,14 @@
-// KafkaCluster: the one component users build. EC2 mode creates the AWS layer and feeds its hosts to the
-// provisioning layer; existing-hosts mode feeds it the addresses from config and creates no AWS resource.
+// KafkaCluster: the one component users build. EC2 mode creates the AWS layer and feeds its nodes to the
+// provisioning layer; existing-hosts mode feeds it the hosts from config and creates no AWS resource.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { ClusterConfig } from "./config";
-import { HostNode, provision } from "./provision";
+import { ClusterConfig, Ec2Cluster, isValidated } from "./config";
 import { NodeOutput, clusterOutputs } from "./layout";
-import { planNodes, resolveExistingHosts } from "./topology";
+import { ProvisionArgs, provision } from "./provision";
+import { ec2Nodes, hostNodes } from "./topology";
 
 export interface KafkaClusterArgs {
-    /** Validated configuration (see parseConfig). */
+    /** The validated configuration: what parseConfig returns (the component refuses anything else). */
     config: ClusterConfig;
 }
 
@@ -17,10 +17,13 @@ export class KafkaCluster extends pulumi.ComponentResource {
     public readonly bootstrapServers: pulumi.Output<string>;
     /** ZooKeeper connect string with chroot (private addresses). */
     public readonly zookeeperConnect: pulumi.Output<string>;
+    /** Every node: name, roles, ids, addresses, instance id (EC2) and an `ssh` command line. */
     public readonly nodes: pulumi.Output<NodeOutput[]>;
     /** Result of the final produce/consume check. */
     public readonly smokeTest: pulumi.Output<string>;
+    /** Result of the ZooKeeper ensemble check. */
     public readonly ensemble: pulumi.Output<string>;
+    /** Result of the broker registration check. */
     public readonly brokers: pulumi.Output<string>;
     /** The SSH private key the program uses (secret). */
     public readonly sshPrivateKey: pulumi.Output<string>;
@@ -28,32 +31,28 @@ export class KafkaCluster extends pulumi.ComponentResource {
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
         const cfg = args.config;
+        if (!isValidated(cfg)) {
+            throw new Error(`KafkaCluster ${name}: args.config must be the result of parseConfig(raw, stack), which validates every ` +
+                "setting before anything is created; build it with parseConfig instead of by hand");
+        }
 
-        let hosts: HostNode[];
-        let privateKey: pulumi.Input<string>;
+        let target: Pick<ProvisionArgs, "nodes" | "nodeDependencies" | "privateKey" | "dialErrorLimit">;
         let instanceIds: Record<string, pulumi.Output<string>> = {};
         if (cfg.mode === "hosts") {
-            privateKey = pulumi.secret(cfg.sshPrivateKey!);
-            hosts = resolveExistingHosts(cfg).map((n) => ({
-                spec: n, sshAddress: n.sshAddress, clientAddress: n.clientAddress, privateAddress: n.privateAddress, rack: n.rack,
-            }));
+            // Existing hosts should answer at once.
+            target = { nodes: hostNodes(cfg), privateKey: pulumi.secret(cfg.hosts.sshPrivateKey), dialErrorLimit: 5 };
         } else {
             const key = sshKey(cfg, this);
-            privateKey = key.privateKey;
             // Loaded here so that existing-hosts mode never touches the AWS SDK.
             // eslint-disable-next-line @typescript-eslint/no-var-requires
             const { createAwsHosts } = require("./aws") as typeof import("./aws");
-            const awsHosts = createAwsHosts({ config: cfg, nodes: planNodes(cfg), publicKey: key.publicKey, parent: this });
-            hosts = awsHosts.hosts;
-            instanceIds = Object.fromEntries(Object.entries(awsHosts.instances).map(([n, i]) => [n, i.id]));
+            const aws = createAwsHosts({ config: cfg, nodes: ec2Nodes(cfg), publicKey: key.publicKey, parent: this });
+            instanceIds = Object.fromEntries(Object.entries(aws.instances).map(([n, i]) => [n, i.id]));
+            // EC2 instances refuse SSH for a minute or two after boot.
+            target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, privateKey: key.privateKey, dialErrorLimit: 60 };
         }
 
-        const result = provision({
-            config: cfg, hosts, privateKey, parent: this,
-            // EC2 instances refuse SSH for a minute or two after boot; existing hosts should answer at once.
-            dialErrorLimit: cfg.mode === "ec2" ? 60 : 5,
-        });
-
+        const result = provision({ config: cfg, ...target, parent: this });
         const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) => clusterOutputs(cfg, nodes, ids));
         this.bootstrapServers = outputs.bootstrapServers;
         this.zookeeperConnect = outputs.zookeeperConnect;
@@ -61,7 +60,7 @@ export class KafkaCluster extends pulumi.ComponentResource {
         this.smokeTest = result.smokeTest;
         this.ensemble = result.ensemble;
         this.brokers = result.brokers;
-        this.sshPrivateKey = pulumi.secret(privateKey);
+        this.sshPrivateKey = pulumi.secret(target.privateKey);
         this.registerOutputs({
             bootstrapServers: this.bootstrapServers, zookeeperConnect: this.zookeeperConnect, nodes: this.nodes,
             smokeTest: this.smokeTest, ensemble: this.ensemble, brokers: this.brokers, sshPrivateKey: this.sshPrivateKey,
@@ -73,9 +72,9 @@ export class KafkaCluster extends pulumi.ComponentResource {
  * The SSH key for EC2 mode: the configured private key, or one generated once and kept (encrypted) in state.
  * The public half is derived locally with ssh-keygen; the private key never appears in a command line.
  */
-function sshKey(cfg: ClusterConfig, parent: pulumi.Resource): { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> } {
-    const privateKey = cfg.sshPrivateKey !== undefined
-        ? pulumi.secret(cfg.sshPrivateKey)
+function sshKey(cfg: Ec2Cluster, parent: pulumi.Resource): { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> } {
+    const privateKey = cfg.ec2.sshPrivateKey !== undefined
+        ? pulumi.secret(cfg.ec2.sshPrivateKey)
         : new command.local.Command(`${cfg.clusterName}-ssh-key`, {
             create: `set -eu; d=$(mktemp -d); trap 'rm -rf "$d"' EXIT; ssh-keygen -q -t ed25519 -N '' -C ${cfg.clusterName} -f "$d/key"; cat "$d/key"`,
             logging: "none",
@@ -87,4 +86,3 @@ function sshKey(cfg: ClusterConfig, parent: pulumi.Resource): { privateKey: pulu
     }, { parent }).stdout;
     return { privateKey, publicKey };
 }
-

@@ -25,45 +25,119 @@ export interface DataVolumeConfig {
 export interface ExistingHost {
     /** Stable id: becomes broker.id and ZooKeeper myid; never derived from list order. */
     id: number;
+    /** Address this program (and `ssh`) connects to; clients are told this address too. */
     address: string;
+    /** Address the cluster members use among themselves (default: `address`). */
     privateAddress: string;
+    /** SSH user (the host's own `user`, else kafka:sshUser). */
     user: string;
-    /** Roles this host runs; derived from the counts when not given. */
-    roles?: Role[];
-    /** broker.rack for this host (optional in existing-hosts mode). */
+    /** Roles this host runs: given per host, or derived from the counts (lowest ids first). Empty: the host is unused. */
+    roles: Role[];
+    /** broker.rack for this host. */
     rack?: string;
 }
 
-export interface ClusterConfig {
+/** Settings both modes share: the Kafka distribution, the cluster's shape, the JVMs and the broker configuration. */
+export interface KafkaSettings {
+    /** Name prefix of every resource and the value of the `kafka-cluster` tag. */
     clusterName: string;
-    mode: "ec2" | "hosts";
+    /** Kafka release, 3.x (the last line with ZooKeeper mode). */
     kafkaVersion: string;
+    /** Scala build of the release: 2.13 or 2.12. */
     scalaVersion: string;
+    /** Base URL holding `<version>/kafka_<scala>-<version>.tgz` and its `.sha512` (no trailing slash). */
     downloadUrl: string;
+    /** Number of brokers (>= 1). */
     brokerCount: number;
+    /** ZooKeeper ensemble size: 1, 3, 5 or 7. */
     zookeeperCount: number;
+    /** ZooKeeper on the broker hosts (`colocated`) or on hosts of its own (`dedicated`). */
     zookeeperPlacement: ZookeeperPlacement;
+    /** Broker JVM heap, like `1g` or `768m`. */
     brokerHeap: string;
+    /** ZooKeeper JVM heap, like `512m`. */
     zookeeperHeap: string;
-    brokerInstanceType: string;
-    zookeeperInstanceType: string;
-    os: HostOs;
-    ami?: string;
-    rootVolumeGb: number;
-    dataVolume?: DataVolumeConfig;
-    clientCidrs?: string[];
-    sshCidrs: string[];
-    publicAccess: boolean;
-    associatePublicIp: boolean;
-    subnetIds?: string[];
-    maxAzs: number;
+    /** Chroot path in `zookeeper.connect`, like `/kafka`. */
     zookeeperChroot: string;
+    /** Extra or overriding server.properties entries (never the managed keys). */
     brokerProperties: Record<string, string>;
+}
+
+/** EC2 mode: the instances, their network and how this program logs in to them. */
+export interface Ec2Settings {
+    /** Instance type of broker nodes (and of co-located ZooKeeper members). */
+    brokerInstanceType: string;
+    /** Instance type of dedicated ZooKeeper nodes. */
+    zookeeperInstanceType: string;
+    /** Operating system image family. */
+    os: HostOs;
+    /** A pinned AMI id; the newest image of `os` when unset. */
+    ami?: string;
+    /** Size of the encrypted gp3 root volume, GiB. */
+    rootVolumeGb: number;
+    /** A separate encrypted EBS data volume per broker, mounted at the Kafka data directory. */
+    dataVolume?: DataVolumeConfig;
+    /** Who may reach the client listener; the VPC's CIDR when unset. */
+    clientCidrs?: string[];
+    /** Who may reach SSH (port 22); never /0. */
+    sshCidrs: string[];
+    /** Advertise public addresses to clients. */
+    publicAccess: boolean;
+    /** Give instances public IPs (this program then connects to them). */
+    associatePublicIp: boolean;
+    /** Subnets to spread over (one per AZ is used); the default VPC's default subnets when unset. */
+    subnetIds?: string[];
+    /** How many availability zones to spread over. */
+    maxAzs: number;
+    /** SSH user of the image. */
     sshUser: string;
-    sshPort: number;
+    /** The SSH private key; generated (and kept encrypted in state) when unset. */
     sshPrivateKey?: string;
-    hosts: ExistingHost[];
+}
+
+/** Existing-hosts mode: the machines and how this program logs in to them. */
+export interface HostsSettings {
+    /** The hosts, sorted by id, each with its roles and SSH user resolved. */
+    machines: ExistingHost[];
+    /** SSH port of every host. */
+    sshPort: number;
+    /** The SSH private key that logs in to every host. */
+    sshPrivateKey: string;
+    /** On destroy, also delete data, configuration and the install. */
     wipeOnDestroy: boolean;
+}
+
+export interface Ec2Cluster extends KafkaSettings {
+    mode: "ec2";
+    ec2: Ec2Settings;
+}
+
+export interface HostsCluster extends KafkaSettings {
+    mode: "hosts";
+    hosts: HostsSettings;
+}
+
+declare const validated: unique symbol;
+
+/**
+ * A validated configuration: the shared Kafka settings plus the part of one mode. Only parseConfig makes these (the
+ * brand cannot be written by hand, and KafkaCluster checks at run time that it got parseConfig's output).
+ */
+export type ClusterConfig = (Ec2Cluster | HostsCluster) & { readonly [validated]: true };
+
+const issued = new WeakSet<object>();
+
+/** True for configurations parseConfig returned (frozen, so they stay as validated). */
+export function isValidated(cfg: unknown): cfg is ClusterConfig {
+    return typeof cfg === "object" && cfg !== null && issued.has(cfg);
+}
+
+function deepFreeze<T>(v: T): T {
+    if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+        Object.freeze(v);
+        for (const x of Object.values(v)) deepFreeze(x);
+    }
+    return v;
 }
 
 /** Raw values as read from `pulumi.Config("kafka")` (objects already JSON-parsed). */
@@ -101,6 +175,14 @@ export const MANAGED_BROKER_KEYS = [
     "broker.id", "zookeeper.connect", "log.dirs", "listeners", "advertised.listeners",
     "listener.security.protocol.map", "inter.broker.listener.name", "broker.rack",
 ];
+
+/** Settings that only EC2 mode reads. */
+const EC2_ONLY_KEYS = [
+    "instanceType", "brokerInstanceType", "zookeeperInstanceType", "os", "ami", "rootVolumeGb", "dataVolume", "clientCidrs",
+    "sshCidrs", "publicAccess", "associatePublicIp", "subnetIds", "maxAzs",
+];
+/** Settings that only existing-hosts mode reads. */
+const HOSTS_ONLY_KEYS = ["wipeOnDestroy"];
 
 const KNOWN_KEYS = [
     "clusterName", "kafkaVersion", "scalaVersion", "downloadUrl", "brokerCount", "zookeeperCount",
@@ -145,6 +227,22 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
     for (const k of Object.keys(raw)) {
         if (!KNOWN_KEYS.includes(k)) {
             bad(k, "unknown setting", `remove it (pulumi config rm kafka:${k}); known settings are listed in README.md`);
+        }
+    }
+
+    // Settings that mean something in one mode only are refused in the other, instead of being silently ignored.
+    const mode: "ec2" | "hosts" = raw.hosts !== undefined && raw.hosts !== null && raw.hosts !== "" ? "hosts" : "ec2";
+    const isSet = (k: string) => raw[k] !== undefined && raw[k] !== null && raw[k] !== "";
+    for (const k of EC2_ONLY_KEYS) {
+        if (mode === "hosts" && isSet(k)) {
+            bad(k, "is an EC2 setting, and with kafka:hosts no instance, volume or security group is created, so it would be ignored",
+                `remove it: pulumi config rm kafka:${k}`);
+        }
+    }
+    for (const k of HOSTS_ONLY_KEYS) {
+        if (mode === "ec2" && isSet(k)) {
+            bad(k, "applies only to existing hosts (kafka:hosts); EC2 instances and their volumes are deleted with the stack",
+                `remove it: pulumi config rm kafka:${k}`);
         }
     }
 
@@ -219,7 +317,6 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
 
     // --- Mode and topology ------------------------------------------------------------------------------
     const hosts = parseHosts(raw.hosts, bad);
-    const mode: "ec2" | "hosts" = raw.hosts !== undefined && raw.hosts !== null && raw.hosts !== "" ? "hosts" : "ec2";
     const brokerCount = int("brokerCount", 3, 1, 100);
     const placement = str("zookeeperPlacement", "colocated");
     if (placement !== "colocated" && placement !== "dedicated") {
@@ -238,7 +335,7 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
         bad("zookeeperCount", `${zookeeperCount} ZooKeeper members cannot be co-located on ${brokerCount} broker host(s)`,
             `lower kafka:zookeeperCount to ${brokerCount % 2 ? brokerCount : brokerCount - 1}, raise kafka:brokerCount, or set kafka:zookeeperPlacement dedicated`);
     }
-    if (mode === "hosts") assignHostRoles(hosts, brokerCount, zookeeperCount, zookeeperPlacement, bad);
+    const roles = mode === "hosts" ? hostRoles(hosts, brokerCount, zookeeperCount, zookeeperPlacement, bad) : [];
 
     // --- Sizing ----------------------------------------------------------------------------------------
     const instanceType = str("instanceType", "t3.large");
@@ -330,6 +427,10 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
     const defaultUser = os === "amazon-linux-2023" ? "ec2-user" : "ubuntu";
     const sshUser = str("sshUser", mode === "hosts" ? "" : defaultUser);
     const sshPort = int("sshPort", 22, 1, 65535);
+    if (mode === "ec2" && sshPort !== 22) {
+        bad("sshPort", `must be 22 in EC2 mode (got ${sshPort}): the images' sshd listens on 22 and the security group opens only 22`,
+            "remove it: pulumi config rm kafka:sshPort");
+    }
     // Keys keep their exact text (OpenSSH wants the final newline).
     let rawKey = str("sshPrivateKey", "");
     const keyPath = str("sshPrivateKeyPath", "");
@@ -348,16 +449,15 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
     if (sshPrivateKey !== undefined && !/^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKey)) {
         bad(keyPath ? "sshPrivateKeyPath" : "sshPrivateKey", "is not a PEM/OpenSSH private key", `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519`);
     }
-    if (mode === "hosts") {
-        if (sshPrivateKey === undefined) {
-            bad("sshPrivateKey", "is required with kafka:hosts (existing hosts need the key that logs in to them)",
-                `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519 (or kafka:sshPrivateKeyPath ~/.ssh/id_ed25519)`);
-        }
-        hosts.forEach((h, i) => {
-            if (!h.user) h.user = sshUser;
-            if (!h.user) bad(`hosts[${i}].user`, "no SSH user for this host", `set kafka:sshUser (for all hosts) or "user" on the host`);
-        });
+    if (mode === "hosts" && sshPrivateKey === undefined) {
+        bad("sshPrivateKey", "is required with kafka:hosts (existing hosts need the key that logs in to them)",
+            `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519 (or kafka:sshPrivateKeyPath ~/.ssh/id_ed25519)`);
     }
+    const machines = hosts.map((h, i): ExistingHost => {
+        const user = h.user || sshUser;
+        if (mode === "hosts" && !user) bad(`hosts[${i}].user`, "no SSH user for this host", `set kafka:sshUser (for all hosts) or "user" on the host`);
+        return { id: h.id, address: h.address, privateAddress: h.privateAddress, user, roles: roles[i] ?? [], ...(h.rack !== undefined ? { rack: h.rack } : {}) };
+    });
     const wipeOnDestroy = bool("wipeOnDestroy", false);
     const clusterName = str("clusterName", `kafka-${stack}`);
     if (!/^[a-z][a-z0-9-]{0,39}$/.test(clusterName)) {
@@ -366,12 +466,20 @@ export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
     }
 
     if (problems.length > 0) throw new ConfigError(problems);
-    return {
-        clusterName, mode, kafkaVersion, scalaVersion, downloadUrl, brokerCount, zookeeperCount, zookeeperPlacement,
-        brokerHeap, zookeeperHeap, brokerInstanceType, zookeeperInstanceType, os: os as HostOs, ami, rootVolumeGb,
-        dataVolume, clientCidrs, sshCidrs, publicAccess, associatePublicIp, subnetIds, maxAzs, zookeeperChroot,
-        brokerProperties, sshUser, sshPort, sshPrivateKey, hosts, wipeOnDestroy,
+    const kafka: KafkaSettings = {
+        clusterName, kafkaVersion, scalaVersion, downloadUrl, brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
+        zookeeperHeap, zookeeperChroot, brokerProperties,
     };
+    const cfg: Ec2Cluster | HostsCluster = mode === "hosts"
+        ? { ...kafka, mode, hosts: { machines, sshPort, sshPrivateKey: sshPrivateKey!, wipeOnDestroy } }
+        : {
+            ...kafka, mode, ec2: {
+                brokerInstanceType, zookeeperInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, clientCidrs, sshCidrs,
+                publicAccess, associatePublicIp, subnetIds, maxAzs, sshUser, sshPrivateKey,
+            },
+        };
+    issued.add(cfg);
+    return deepFreeze(cfg) as ClusterConfig;
 }
 
 type Bad = (key: string, msg: string, fix: string) => void;
@@ -385,7 +493,10 @@ function parseJsonish(v: unknown): unknown {
     }
 }
 
-function parseHosts(rawHosts: unknown, bad: Bad): ExistingHost[] {
+/** A host as listed in kafka:hosts, before roles and the SSH user are resolved. */
+type ListedHost = Omit<ExistingHost, "roles" | "user"> & { user: string; roles?: Role[] };
+
+function parseHosts(rawHosts: unknown, bad: Bad): ListedHost[] {
     if (rawHosts === undefined || rawHosts === null || rawHosts === "") return [];
     const v = parseJsonish(rawHosts);
     const example = `pulumi config set --path 'kafka:hosts[0].id' 1 && pulumi config set --path 'kafka:hosts[0].address' 203.0.113.10`;
@@ -393,7 +504,7 @@ function parseHosts(rawHosts: unknown, bad: Bad): ExistingHost[] {
         bad("hosts", "must be a non-empty list of { id, address, privateAddress?, user?, roles?, rack? }", example);
         return [];
     }
-    const out: ExistingHost[] = [];
+    const out: ListedHost[] = [];
     const ids = new Set<number>();
     const addrs = new Set<string>();
     v.forEach((h: any, i: number) => {
@@ -439,27 +550,22 @@ function parseHosts(rawHosts: unknown, bad: Bad): ExistingHost[] {
     return out.sort((a, b) => a.id - b.id);
 }
 
-/** Fills in roles for hosts without explicit ones: lowest ids take ZooKeeper (and, co-located, brokers too). */
-function assignHostRoles(hosts: ExistingHost[], brokers: number, zks: number, placement: ZookeeperPlacement, bad: Bad) {
-    if (hosts.length === 0) return;
-    const explicit = hosts.some((h) => h.roles !== undefined);
-    if (!explicit) {
+/** Each host's roles, by position: the explicit ones, or (when no host sets any) the lowest ids take ZooKeeper and,
+ * co-located, brokers too. */
+function hostRoles(hosts: ListedHost[], brokers: number, zks: number, placement: ZookeeperPlacement, bad: Bad): Role[][] {
+    if (hosts.length === 0) return [];
+    if (!hosts.some((h) => h.roles !== undefined)) {
         const need = placement === "colocated" ? Math.max(brokers, zks) : brokers + zks;
         if (hosts.length < need) {
             bad("hosts", `${hosts.length} host(s) listed, but ${placement} placement of ${brokers} broker(s) and ${zks} ZooKeeper member(s) needs ${need}`,
                 "add hosts to kafka:hosts or lower kafka:brokerCount / kafka:zookeeperCount");
-            return;
+            return [];
         }
-        hosts.forEach((h, i) => {
-            const roles: Role[] = [];
-            if (placement === "colocated") {
-                if (i < zks) roles.push("zookeeper");
-                if (i < brokers) roles.push("broker");
-            } else if (i < zks) roles.push("zookeeper");
-            else if (i < zks + brokers) roles.push("broker");
-            h.roles = roles;
+        return hosts.map((_, i): Role[] => {
+            if (placement === "colocated") return [...(i < zks ? ["zookeeper" as const] : []), ...(i < brokers ? ["broker" as const] : [])];
+            if (i < zks) return ["zookeeper"];
+            return i < zks + brokers ? ["broker"] : [];
         });
-        return;
     }
     hosts.forEach((h, i) => {
         if (h.roles === undefined) bad(`hosts[${i}].roles`, "some hosts set roles, so every host must", `pulumi config set --path 'kafka:hosts[${i}].roles[0]' broker`);
@@ -468,6 +574,7 @@ function assignHostRoles(hosts: ExistingHost[], brokers: number, zks: number, pl
     const nz = hosts.filter((h) => h.roles?.includes("zookeeper")).length;
     if (nb !== brokers) bad("brokerCount", `is ${brokers} but ${nb} host(s) have the broker role`, `pulumi config set kafka:brokerCount ${nb}`);
     if (nz !== zks) bad("zookeeperCount", `is ${zks} but ${nz} host(s) have the zookeeper role`, `pulumi config set kafka:zookeeperCount ${nz}`);
+    return hosts.map((h) => h.roles ?? []);
 }
 
 function parseDataVolume(v: unknown, bad: Bad): DataVolumeConfig | undefined {

@@ -1,8 +1,8 @@
 // The cluster's layout: where things live on a host, which ports they use, how nodes are reached and what a
 // client is told. Pure and below the renderers, the plan, the AWS layer and the component, which all read it from
 // here; the stack outputs are computed by one function (clusterOutputs) for the component and any tooling.
-import { ClusterConfig } from "./config";
-import { ResolvedNode, brokerNodes, zookeeperNodes } from "./topology";
+import { ClusterConfig, KafkaSettings } from "./config";
+import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
 /** Where things live on a host. The host scripts receive every one of these through their environment. */
 export const PATHS = {
@@ -17,7 +17,12 @@ export const PATHS = {
     serviceUser: "kafka",
 } as const;
 
-export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888 } as const;
+export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22 } as const;
+
+/** The port this program connects to over SSH: kafka:sshPort on existing hosts, 22 on EC2 (all the security group opens). */
+export function sshPort(cfg: ClusterConfig): number {
+    return cfg.mode === "hosts" ? cfg.hosts.sshPort : PORTS.ssh;
+}
 
 /** Replication defaults: min(3, brokers) replicas, min.insync.replicas min(2, that). */
 export function replication(brokerCount: number): { factor: number; minIsr: number } {
@@ -25,20 +30,20 @@ export function replication(brokerCount: number): { factor: number; minIsr: numb
     return { factor, minIsr: Math.min(2, factor) };
 }
 
-export function kafkaTarballName(cfg: Pick<ClusterConfig, "kafkaVersion" | "scalaVersion">): string {
+export function kafkaTarballName(cfg: Pick<KafkaSettings, "kafkaVersion" | "scalaVersion">): string {
     return `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}.tgz`;
 }
 
-export function kafkaTarballUrl(cfg: Pick<ClusterConfig, "kafkaVersion" | "scalaVersion" | "downloadUrl">): string {
+export function kafkaTarballUrl(cfg: Pick<KafkaSettings, "kafkaVersion" | "scalaVersion" | "downloadUrl">): string {
     return `${cfg.downloadUrl}/${cfg.kafkaVersion}/${kafkaTarballName(cfg)}`;
 }
 
 /** The broker listener cluster members use among themselves. */
-export const internalEndpoint = (n: ResolvedNode) => `${n.privateAddress}:${PORTS.internal}`;
+export const internalEndpoint = (n: ClusterNode) => `${n.privateAddress}:${PORTS.internal}`;
 /** The broker listener clients are told to use. */
-export const clientEndpoint = (n: ResolvedNode) => `${n.clientAddress}:${PORTS.client}`;
+export const clientEndpoint = (n: ClusterNode) => `${n.clientAddress}:${PORTS.client}`;
 
-export function zookeeperConnect(cfg: Pick<ClusterConfig, "zookeeperChroot">, nodes: ResolvedNode[], address: (n: ResolvedNode) => string = (n) => n.privateAddress): string {
+export function zookeeperConnect(cfg: Pick<KafkaSettings, "zookeeperChroot">, nodes: ClusterNode[], address: (n: ClusterNode) => string = (n) => n.privateAddress): string {
     return zookeeperNodes(nodes).map((n) => `${address(n)}:${PORTS.zookeeperClient}`).join(",") + cfg.zookeeperChroot;
 }
 
@@ -64,7 +69,8 @@ export interface ClusterOutputs {
 }
 
 /** The outputs for resolved nodes; `instanceIds` by node name (EC2 mode). */
-export function clusterOutputs(cfg: ClusterConfig, nodes: ResolvedNode[], instanceIds: Record<string, string> = {}): ClusterOutputs {
+export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanceIds: Record<string, string> = {}): ClusterOutputs {
+    const port = sshPort(cfg);
     return {
         bootstrapServers: brokerNodes(nodes).map(clientEndpoint).join(","),
         zookeeperConnect: zookeeperConnect(cfg, nodes),
@@ -76,7 +82,7 @@ export function clusterOutputs(cfg: ClusterConfig, nodes: ResolvedNode[], instan
             publicAddress: n.sshAddress,
             privateAddress: n.privateAddress,
             ...(instanceIds[n.name] ? { instanceId: instanceIds[n.name] } : {}),
-            ssh: `ssh -i <private-key-file> ${cfg.sshPort !== 22 ? `-p ${cfg.sshPort} ` : ""}${n.user}@${n.sshAddress}`,
+            ssh: `ssh -i <private-key-file> ${port !== 22 ? `-p ${port} ` : ""}${n.user}@${n.sshAddress}`,
         })),
     };
 }

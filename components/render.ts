@@ -1,9 +1,9 @@
 // Pure renderers: configuration in, file text out. Unit tests call these directly; the provisioning layer
 // passes their output to the hosts as command inputs, so a change in rendered text updates exactly the
 // commands that carry it. Paths and ports come from the layout.
-import { ClusterConfig } from "./config";
+import { KafkaSettings } from "./config";
 import { PATHS, PORTS, replication, zookeeperConnect } from "./layout";
-import { ResolvedNode, brokerNodes, zookeeperNodes } from "./topology";
+import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
 const HEADER = "# Managed by kafka-cluster (Pulumi). Local edits are overwritten by the next `pulumi up`.\n";
 
@@ -11,7 +11,7 @@ function properties(entries: [string, string | number | boolean][]): string {
     return entries.map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
 
-export function renderZookeeperProperties(nodes: ResolvedNode[]): string {
+export function renderZookeeperProperties(nodes: ClusterNode[]): string {
     const members = zookeeperNodes(nodes);
     return HEADER + properties([
         ["tickTime", 2000],
@@ -32,12 +32,12 @@ export function renderZookeeperProperties(nodes: ResolvedNode[]): string {
     ]);
 }
 
-export function renderMyid(node: ResolvedNode): string {
+export function renderMyid(node: ClusterNode): string {
     if (node.zookeeperId === undefined) throw new Error(`${node.name} is not a ZooKeeper member`);
     return `${node.zookeeperId}\n`;
 }
 
-export function renderServerProperties(cfg: ClusterConfig, node: ResolvedNode, nodes: ResolvedNode[]): string {
+export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerProperties" | "zookeeperChroot">, node: ClusterNode, nodes: ClusterNode[]): string {
     if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
     const { factor, minIsr } = replication(brokerNodes(nodes).length);
     const managed: [string, string | number | boolean][] = [

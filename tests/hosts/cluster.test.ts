@@ -8,7 +8,7 @@ import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
 import { PATHS } from "../../components/layout";
-import { ResolvedNode, brokerNodes, resolveExistingHosts } from "../../components/topology";
+import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
 import { CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, zkMode } from "../../scripts/lib/local";
 import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { commandStates, upWithOps } from "../support/engine";
@@ -43,7 +43,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
     let ssh: Ssh;
     let raw: RawConfig;
     let cfg: ClusterConfig;
-    let nodes: ResolvedNode[];
+    let nodes: ClusterNode[];
     let stack: Stack;
     let client: KafkaClient;
     let tarball: string;
@@ -57,7 +57,8 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         ssh = new Ssh(env);
         raw = localStackConfig(env, 3);
         cfg = parseConfig(raw, "hosts-test");
-        nodes = resolveExistingHosts(cfg);
+        if (cfg.mode !== "hosts") throw new Error("the real-host suite runs existing-hosts mode");
+        nodes = hostNodes(cfg);
         client = new KafkaClient(tarball);
         stack = await timed("setup: engine and stack", () => programStack("hosts-test", raw));
         // A leftover from an interrupted run would make the first `up` a partial one.
@@ -202,7 +203,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         await poll(`${what}: under-replicated partitions back to 0`, 300_000, async () => (await client.underReplicated(bootstrap)) === 0, 3000);
     }
 
-    async function ensembleHealthy(members: ResolvedNode[]) {
+    async function ensembleHealthy(members: ClusterNode[]) {
         return poll("one leader and the rest followers", 180_000, async () => {
             const modes = await Promise.all(members.map((n) => zkMode(n.privateAddress)));
             return modes.filter((m) => m === "leader").length === 1 && modes.filter((m) => m === "follower").length === members.length - 1 && modes;
@@ -210,7 +211,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
     }
 
     /** Waits until `victim`'s broker is registered under a session other than `old` and answers ApiVersions. */
-    async function reregistered(victim: ResolvedNode, old: string) {
+    async function reregistered(victim: ClusterNode, old: string) {
         const id = victim.brokerId!;
         await poll(`broker ${id} registered again under a new ZooKeeper session`, 180_000, async () => {
             const now = await client.brokerSession(zk, id);
@@ -220,7 +221,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.deepStrictEqual(await client.registeredBrokers(zk), brokerNodes(nodes).map((n) => n.brokerId));
     }
 
-    async function mainPid(n: ResolvedNode, svc: string): Promise<number> {
+    async function mainPid(n: ClusterNode, svc: string): Promise<number> {
         return Number((await ssh.must(n.sshAddress, `systemctl show -p MainPID --value ${svc}`)).trim());
     }
 

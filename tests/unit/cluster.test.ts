@@ -176,6 +176,17 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
     });
 });
 
+describe("KafkaCluster validation", () => {
+    it("refuses a configuration that did not come from parseConfig, before registering anything under it", async () => {
+        reset();
+        const valid = parseConfig({ ...SSH }, "dev");
+        const handMade = { ...valid, brokerCount: 0 } as unknown as typeof valid;
+        assert.throws(() => new KafkaCluster("hand-made", { config: handMade }), /args\.config must be the result of parseConfig/);
+        await settle();
+        assert.deepStrictEqual(recorded.filter((r) => r.type !== "kafka:index:KafkaCluster"), []);
+    });
+});
+
 describe("index.ts", () => {
     it("a bad stack throws before any resource is registered", async () => {
         reset();
