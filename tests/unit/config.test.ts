@@ -1,5 +1,9 @@
 import * as assert from "assert";
-import { ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, RawConfig, heapMiB, parseConfig } from "../../components/config";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, KEYS, RawConfig, configTableMarkdown, heapMiB, parseConfig,
+} from "../../components/config";
 import { SSH, stackConfig } from "./stacks";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -118,6 +122,31 @@ describe("config validation", () => {
         assert.deepStrictEqual(Object.keys(h).filter((k) => k === "ec2" || k === "hosts"), ["hosts"]);
         assert.ok(Object.isFrozen(h) && Object.isFrozen(hostsOf(h).machines[0]), "validated config cannot be changed afterwards");
         assert.throws(() => { (hostsOf(h).machines as any).push({}); }, TypeError);
+    });
+
+    it("reads Pulumi's text values once, by each key's type (no guessing from JSON)", () => {
+        const typed: RawConfig = { ...HOSTS_BASE, brokerCount: 3, wipeOnDestroy: true, brokerProperties: { "log.retention.hours": 72 }, sshPort: 2222 };
+        const text = Object.fromEntries(Object.entries(typed).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+        assert.deepStrictEqual(parseConfig(text, "t"), parseConfig(typed, "t"));
+        // A string setting keeps its text even when it looks like JSON.
+        const h = hostsOf(parseConfig({ ...text, sshUser: "null", zookeeperChroot: "/1" }, "t"));
+        assert.strictEqual(h.machines[0].user, "null");
+        assert.strictEqual(parseConfig({ ...text, zookeeperChroot: "/1" }, "t").zookeeperChroot, "/1");
+        assert.deepStrictEqual(ec2Of(parseConfig({ sshCidrs: '["198.51.100.7/32","203.0.113.0/24"]' })).sshCidrs, ["198.51.100.7/32", "203.0.113.0/24"]);
+        assert.deepStrictEqual(ec2Of(parseConfig({ sshCidrs: "198.51.100.7/32, 203.0.113.0/24" })).sshCidrs, ["198.51.100.7/32", "203.0.113.0/24"]);
+    });
+
+    it("the README's configuration table is the key table (regenerate it from configTableMarkdown())", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+        const section = readme.split(/^## Configuration reference.*$/m)[1];
+        assert.ok(section, "README.md has a Configuration reference section");
+        const lines = section.split("\n");
+        const start = lines.findIndex((l) => l.startsWith("|"));
+        const end = lines.findIndex((l, i) => i > start && !l.startsWith("|"));
+        const table = lines.slice(start, end);
+        const expected = configTableMarkdown();
+        assert.strictEqual(table.join("\n") + "\n", expected, `README.md's table differs from KEYS; it should read:\n${expected}`);
+        assert.deepStrictEqual(expected.split("\n").slice(2, -1).map((l) => /^\| `(\w+)`/.exec(l)?.[1]), Object.keys(KEYS));
     });
 
     it("parses heap sizes", () => {
