@@ -4,16 +4,26 @@
 import { ClusterConfig, KafkaSettings } from "./config";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
-/** Where things live on a host. The host scripts receive every one of these through their environment. */
+/**
+ * Where things live on a host. The host scripts receive every one of these they use through their environment
+ * (see each script's `# Env:` header); none is written into a script.
+ */
 export const PATHS = {
+    /** Versioned installs: <installRoot>/kafka_<scala>-<version>. */
     installRoot: "/opt/kafka",
+    /** The stable symlink to the running version, inside installRoot. */
     current: "/opt/kafka/current",
     configDir: "/etc/kafka",
+    /** The service user's home; the data volume's mount point on EC2. */
     kafkaData: "/var/lib/kafka",
     kafkaLogDirs: "/var/lib/kafka/data",
     zookeeperData: "/var/lib/zookeeper",
     kafkaLogs: "/var/log/kafka",
     zookeeperLogs: "/var/log/zookeeper",
+    /** systemd units. */
+    unitDir: "/etc/systemd/system",
+    /** LOG_DIR of the Kafka tools the checks run. */
+    toolsLogDir: "/tmp/kafka-cluster-tools",
     serviceUser: "kafka",
 } as const;
 

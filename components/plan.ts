@@ -5,7 +5,7 @@
 import * as crypto from "crypto";
 import { ClusterConfig } from "./config";
 import { ManagedFile, hostCommand, manifest } from "./host-command";
-import { PATHS, internalEndpoint, kafkaTarballName, kafkaTarballUrl, replication, zookeeperConnect } from "./layout";
+import { PATHS, PORTS, internalEndpoint, kafkaTarballName, kafkaTarballUrl, replication, zookeeperConnect } from "./layout";
 import {
     renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties, renderZookeeperUnit,
 } from "./render";
@@ -48,7 +48,7 @@ export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Clu
         [`${PATHS.zookeeperData}/myid`, "0644", `${PATHS.serviceUser}:${PATHS.serviceUser}`, renderMyid(node)],
         [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs)],
         [`${PATHS.configDir}/zookeeper.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
-        ["/etc/systemd/system/zookeeper.service", "0644", "root:root", renderZookeeperUnit()],
+        [`${PATHS.unitDir}/zookeeper.service`, "0644", "root:root", renderZookeeperUnit()],
     ];
 }
 
@@ -59,7 +59,7 @@ export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cluste
         [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes)],
         [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs)],
         [`${PATHS.configDir}/kafka.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
-        ["/etc/systemd/system/kafka.service", "0644", "root:root", renderKafkaUnit()],
+        [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit()],
     ];
 }
 
@@ -79,6 +79,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     const brokers = brokerNodes(nodes).map((n) => n.name);
     const dist = kafkaTarballName(cfg).replace(/\.tgz$/, "");
     const fixed = (text: string): CommandText => () => text;
+    const serviceUser = { SERVICE_USER: PATHS.serviceUser, SERVICE_HOME: PATHS.kafkaData };
+    const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
 
     for (const n of nodes) {
         steps.push({ name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [], create: fixed(hostCommand("wait-ready.sh", {})) });
@@ -90,7 +92,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             steps.push({
                 name: `${n.name}-storage`, node: n.name, phase: "storage", dependsOn: [`${n.name}-ready`],
                 create: (ns) => hostCommand("mount-data-volume.sh", {
-                    VOLUME_ID: String(nodeNamed(ns, n.name).dataVolumeId), MOUNT_POINT: PATHS.kafkaData, SERVICE_USER: PATHS.serviceUser,
+                    VOLUME_ID: String(nodeNamed(ns, n.name).dataVolumeId), MOUNT_POINT: PATHS.kafkaData, ...serviceUser,
                 }),
             });
             installDeps.push(`${n.name}-storage`);
@@ -98,8 +100,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         steps.push({
             name: `${n.name}-install`, node: n.name, phase: "install", dependsOn: installDeps,
             create: fixed(hostCommand("install-kafka.sh", {
-                KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot,
-                SERVICE_USER: PATHS.serviceUser, DATA_DIRS: dirs.join(" "),
+                KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, KAFKA_HOME: PATHS.current,
+                CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
             })),
         });
     }
@@ -109,7 +111,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         create: (ns) => {
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {
-                SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, ns)), SELF_ADDRESS: n.privateAddress,
+                SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, ns)), CONFIG_DIR: PATHS.configDir,
+                SELF_ADDRESS: n.privateAddress, ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
             });
         },
     }));
@@ -119,7 +122,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             const members = zookeeperNodes(ns);
             const properties = renderZookeeperProperties(ns);
             return hostCommand("check-ensemble.sh", {
-                ZK_MEMBERS: members.map((n) => n.privateAddress).join(" "), CONFIG_DIGEST: digest(...members.map((n) => properties + n.name)),
+                ZK_MEMBERS: members.map((n) => n.privateAddress).join(" "), ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
+                RERUN_DIGEST: digest(...members.map((n) => properties + n.name)),
             });
         },
     });
@@ -130,7 +134,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         create: (ns) => {
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {
-                SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, ns)), SELF_BOOTSTRAP: internalEndpoint(n),
+                SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, ns)), CONFIG_DIR: PATHS.configDir,
+                SELF_BOOTSTRAP: internalEndpoint(n), ...kafkaTools,
             });
         },
     }));
@@ -141,14 +146,14 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokers.map((n) => `${n}-broker`),
         create: (ns) => hostCommand("check-brokers.sh", {
             ZK_CONNECT: zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
-            BROKER_ENDPOINTS: brokerNodes(ns).map(internalEndpoint).join(" "), CONFIG_DIGEST: brokerDigest(ns),
+            BROKER_ENDPOINTS: brokerNodes(ns).map(internalEndpoint).join(" "), ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
     steps.push({
         name: "cluster-smoke", node: brokers[0], phase: "smoke", dependsOn: ["cluster-brokers"],
         create: (ns) => hostCommand("smoke-test.sh", {
             BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
-            REPLICATION: String(factor), MIN_ISR: String(minIsr), CONFIG_DIGEST: brokerDigest(ns),
+            REPLICATION: String(factor), MIN_ISR: String(minIsr), ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
 
@@ -159,7 +164,9 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     if (cfg.mode !== "hosts") return steps;
     const zkServiceSteps = zks.map((n) => `${n}-zookeeper-service`);
     const teardown = (services: string, wipe: string[]) =>
-        fixed(hostCommand("teardown.sh", { SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" ") }));
+        fixed(hostCommand("teardown.sh", {
+            SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" "), UNIT_DIR: PATHS.unitDir,
+        }));
     // Whichever step stops last on a host also removes the shared install and configuration when wiping.
     const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
     for (const n of nodes) {

@@ -1,4 +1,5 @@
-// Resolved clusters for renderer and plan tests: N nodes, co-located or dedicated, plain addresses.
+// Resolved clusters for renderer and plan tests: N nodes, co-located or dedicated, plain addresses; the bash syntax check.
+import { execFileSync } from "child_process";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
 import { ClusterNode, NodeIdentity, ec2Nodes, hostNodes } from "../../components/topology";
 
@@ -19,4 +20,13 @@ export function cluster(brokers: number, zks: number, placement: "colocated" | "
         ...(dataVolume ? { dataVolumeId: `vol-0${brokerId}` } : {}),
     }));
     return { cfg, nodes };
+}
+
+/** `bash -n` on a script's text (from stdin); throws with bash's message when it does not parse. */
+export function bashSyntax(script: string): void {
+    try {
+        execFileSync("bash", ["-n"], { input: script, stdio: ["pipe", "pipe", "pipe"] });
+    } catch (e: any) {
+        throw new Error(`bash -n: ${String(e.stderr).trim()}`);
+    }
 }
