@@ -13,8 +13,14 @@ import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology"
 
 export type Phase = "ready" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "broker" | "brokers" | "smoke" | "service";
 
-/** Command text for a step, from every node's resolved addresses. */
-export type CommandText = (nodes: ClusterNode[]) => string;
+/**
+ * Command text for a step: fixed, or made from every node's resolved addresses. (Fixed text does not wait for any
+ * address, so on EC2 a node's first commands start as soon as its own instance is up.)
+ */
+export type CommandText = string | ((nodes: ClusterNode[]) => string);
+
+/** A step's command text for resolved nodes. */
+export const commandText = (text: CommandText, nodes: ClusterNode[]): string => (typeof text === "string" ? text : text(nodes));
 
 export interface Step {
     /** Unique, stable resource name: "<node>-<phase>" or "cluster-<phase>". */
@@ -78,13 +84,12 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     const zks = zookeeperNodes(nodes).map((n) => n.name);
     const brokers = brokerNodes(nodes).map((n) => n.name);
     const dist = kafkaTarballName(cfg).replace(/\.tgz$/, "");
-    const fixed = (text: string): CommandText => () => text;
     const serviceUser = { SERVICE_USER: PATHS.serviceUser, SERVICE_HOME: PATHS.kafkaData };
     const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
 
     for (const n of nodes) {
-        steps.push({ name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [], create: fixed(hostCommand("wait-ready.sh", {})) });
-        steps.push({ name: `${n.name}-java`, node: n.name, phase: "java", dependsOn: [`${n.name}-ready`], create: fixed(hostCommand("install-java.sh", {})) });
+        steps.push({ name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [], create: (hostCommand("wait-ready.sh", {})) });
+        steps.push({ name: `${n.name}-java`, node: n.name, phase: "java", dependsOn: [`${n.name}-ready`], create: (hostCommand("install-java.sh", {})) });
         const dirs = [PATHS.kafkaData, ...(n.brokerId !== undefined ? [PATHS.kafkaLogDirs, PATHS.kafkaLogs] : []),
             ...(n.zookeeperId !== undefined ? [PATHS.zookeeperData, PATHS.zookeeperLogs] : [])];
         const installDeps = [`${n.name}-java`];
@@ -99,7 +104,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         }
         steps.push({
             name: `${n.name}-install`, node: n.name, phase: "install", dependsOn: installDeps,
-            create: fixed(hostCommand("install-kafka.sh", {
+            create: (hostCommand("install-kafka.sh", {
                 KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, KAFKA_HOME: PATHS.current,
                 CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
             })),
@@ -164,7 +169,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     if (cfg.mode !== "hosts") return steps;
     const zkServiceSteps = zks.map((n) => `${n}-zookeeper-service`);
     const teardown = (services: string, wipe: string[]) =>
-        fixed(hostCommand("teardown.sh", {
+        (hostCommand("teardown.sh", {
             SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" "), UNIT_DIR: PATHS.unitDir,
         }));
     // Whichever step stops last on a host also removes the shared install and configuration when wiping.
@@ -174,13 +179,13 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         if (runsZk) {
             steps.push({
                 name: `${n.name}-zookeeper-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],
-                create: fixed("true"), delete: teardown("zookeeper", [PATHS.zookeeperData, PATHS.zookeeperLogs, ...shared]),
+                create: "true", delete: teardown("zookeeper", [PATHS.zookeeperData, PATHS.zookeeperLogs, ...shared]),
             });
         }
         if (n.brokerId !== undefined) {
             steps.push({
                 name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...zkServiceSteps],
-                create: fixed("true"), delete: teardown("kafka", [PATHS.kafkaLogDirs, PATHS.kafkaLogs, ...(runsZk ? [] : shared)]),
+                create: "true", delete: teardown("kafka", [PATHS.kafkaLogDirs, PATHS.kafkaLogs, ...(runsZk ? [] : shared)]),
             });
         }
     }
@@ -190,7 +195,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
 /** The plan with every step's command text for resolved nodes (what the tests and local tooling read). */
 export function renderPlan(cfg: ClusterConfig, nodes: ClusterNode[]): RenderedStep[] {
     return planSteps(cfg, nodes).map(({ create, delete: del, ...s }) => ({
-        ...s, create: create(nodes), ...(del ? { delete: del(nodes) } : {}),
+        ...s, create: commandText(create, nodes), ...(del !== undefined ? { delete: commandText(del, nodes) } : {}),
     }));
 }
 

@@ -50,7 +50,7 @@ export function provision(args: ProvisionArgs): Provisioned {
                 dialErrorLimit: args.dialErrorLimit,
                 perDialTimeout: 15,
             },
-            create: nodes.apply(step.create),
+            create: typeof step.create === "string" ? step.create : nodes.apply(step.create),
             // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
             // provider warns on each update where it is missing).
             addPreviousOutputInEnv: false,
@@ -91,7 +91,7 @@ function teardownCommand(name: string, remoteCommand: CommandText, node: Cluster
             KC_SSH_KEY: pulumi.secret(args.privateKey),
             KC_SSH_PORT: String(sshPort(args.config)),
             KC_SSH_TARGET: pulumi.interpolate`${node.user}@${node.sshAddress}`,
-            KC_REMOTE_COMMAND: nodes.apply(remoteCommand),
+            KC_REMOTE_COMMAND: typeof remoteCommand === "string" ? remoteCommand : nodes.apply(remoteCommand),
         },
         logging: "stderr",
     }, { parent: args.parent, dependsOn: deps, customTimeouts: { delete: "10m" } });
