@@ -9,21 +9,15 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
 import { PATHS } from "../../components/layout";
 import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
-import { CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, zkMode } from "../../scripts/lib/local";
+import { CACHE, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { commandStates, upWithOps } from "../support/engine";
+import { KafkaClient, zkMode } from "../support/kafka";
+import { poll } from "../support/poll";
 import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
+import { stopwatch } from "../support/timing";
 
-const timings: [string, number][] = [];
-async function timed<T>(what: string, f: () => Promise<T> | T): Promise<T> {
-    const t = Date.now();
-    try {
-        return await f();
-    } finally {
-        timings.push([what, (Date.now() - t) / 1000]);
-        log(`[timing] ${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    }
-}
+const { timed, summary } = stopwatch();
 
 interface Acked { value: number; partition: number; offset: number; key?: string }
 
@@ -79,7 +73,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             await client?.close();
             if (process.env.KEEP_HOSTS !== "1") hostsDown();
         }
-        log(`[timing] summary: ${timings.map(([w, s]) => `${w}=${s.toFixed(1)}s`).join(", ")}`);
+        log(`[timing] summary: ${summary()}`);
     });
 
     it("pulumi up from empty: Java from apt, verified Kafka, ensemble, brokers, smoke test", async () => {
@@ -340,7 +334,8 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
         const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
         const monitor = urpMonitor(client, bootstrap);
-        await setStackConfig(stack, { ...raw, brokerProperties: { "log.retention.hours": 72 } });
+        raw = { ...raw, brokerProperties: { "log.retention.hours": 72 } };
+        await setStackConfig(stack, raw);
         let ops: Map<string, string[]>;
         try {
             ({ ops } = await timed("rolling broker change", () => upWithOps(stack)));

@@ -4,9 +4,8 @@ import * as path from "path";
 import {
     ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, KEYS, RawConfig, configTableMarkdown, heapMiB, parseConfig,
 } from "../../components/config";
-import { SSH, stackConfig } from "./stacks";
+import { KEY, SSH, stackConfig, withKeyFile } from "./stacks";
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1, address: `192.0.2.${i + 11}` }));
 const HOSTS_BASE: RawConfig = { hosts: hosts(3), sshUser: "admin", sshPrivateKey: KEY };
 
@@ -57,16 +56,12 @@ describe("config validation", () => {
     });
 
     it("accepts the local stack: existing hosts, no AWS settings needed", () => {
-        const tmp = require("path").join(require("os").tmpdir(), `kc-local-key-${process.pid}`);
-        require("fs").writeFileSync(tmp, KEY, { mode: 0o600 });
-        try {
-            const c = parseConfig(stackConfig("local", { sshPrivateKeyPath: tmp }), "local");
+        withKeyFile(KEY, (file) => {
+            const c = parseConfig(stackConfig("local", { sshPrivateKeyPath: file }), "local");
             assert.strictEqual(c.mode, "hosts");
             assert.deepStrictEqual(hostsOf(c).machines.map((h) => [h.id, h.address, h.user]), [[1, "10.77.0.11", "admin"], [2, "10.77.0.12", "admin"], [3, "10.77.0.13", "admin"]]);
             assert.strictEqual(c.downloadUrl, "http://10.77.0.1:8089/kafka");
-        } finally {
-            require("fs").unlinkSync(tmp);
-        }
+        });
     });
 
     it("both stacks fail without sshCidrs, and only for sshCidrs", () => {
@@ -97,14 +92,10 @@ describe("config validation", () => {
     });
 
     it("reads the SSH key from kafka:sshPrivateKeyPath, keeping its text exactly", () => {
-        const tmp = require("path").join(require("os").tmpdir(), `kc-key-${process.pid}`);
-        require("fs").writeFileSync(tmp, KEY, { mode: 0o600 });
-        try {
-            const c = parseConfig({ ...HOSTS_BASE, sshPrivateKey: undefined, sshPrivateKeyPath: tmp });
+        withKeyFile(KEY, (file) => {
+            const c = parseConfig({ ...HOSTS_BASE, sshPrivateKey: undefined, sshPrivateKeyPath: file });
             assert.strictEqual(hostsOf(c).sshPrivateKey, KEY);
-        } finally {
-            require("fs").unlinkSync(tmp);
-        }
+        });
     });
 
     it("settings of the other mode are refused with their removal as the fix; sshPort 22 is fine on EC2", () => {

@@ -2,11 +2,12 @@
 import { execFileSync } from "child_process";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
 import { ClusterNode, NodeIdentity, ec2Nodes, hostNodes } from "../../components/topology";
+import { SSH } from "./stacks";
 
 export function cluster(brokers: number, zks: number, placement: "colocated" | "dedicated", extra: RawConfig = {}):
     { cfg: ClusterConfig; nodes: ClusterNode[] } {
     const cfg = parseConfig({
-        ...(extra.hosts ? {} : { sshCidrs: ["198.51.100.7/32"] }), brokerCount: brokers, zookeeperCount: zks, zookeeperPlacement: placement, ...extra,
+        ...(extra.hosts ? {} : SSH), brokerCount: brokers, zookeeperCount: zks, zookeeperPlacement: placement, ...extra,
     }, "test");
     const specs: (NodeIdentity & { dataVolume?: boolean })[] = cfg.mode === "hosts" ? hostNodes(cfg) : ec2Nodes(cfg);
     const nodes = specs.map(({ name, roles, brokerId, zookeeperId, user, dataVolume }, i): ClusterNode => ({

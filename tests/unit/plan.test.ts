@@ -3,8 +3,8 @@ import { execFileSync } from "child_process";
 import { parseHostCommand } from "../../components/host-command";
 import { RenderedStep, renderPlan, waves } from "../../components/plan";
 import { bashSyntax, cluster } from "./fixtures";
+import { KEY } from "./stacks";
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
 const wave = (steps: RenderedStep[]) => {
     const w = waves(steps);
     return (name: string) => w.findIndex((ws) => ws.some((s) => s.name === name));
