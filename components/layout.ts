@@ -11,8 +11,13 @@ import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 export const PATHS = {
     /** Versioned installs: <installRoot>/kafka_<scala>-<version>. */
     installRoot: "/opt/kafka",
-    /** The stable symlink to the running version, inside installRoot. */
+    /**
+     * The broker's stable symlink to its version (the tools use it too), inside installRoot. ZooKeeper has a link of
+     * its own, so that each service switches version only in its own rolling restart step.
+     */
     current: "/opt/kafka/current",
+    /** ZooKeeper's stable symlink to its version, inside installRoot. */
+    zookeeperCurrent: "/opt/kafka/zookeeper-current",
     configDir: "/etc/kafka",
     /** The service user's home; the data volume's mount point on EC2. */
     kafkaData: "/var/lib/kafka",

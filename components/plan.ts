@@ -73,11 +73,13 @@ export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cluste
  * The ordered steps for a cluster. `nodes` may carry addresses of any kind (or still unknown ones): the structure
  * reads only names, roles, ids and whether a node has a data volume.
  *
- * Per host: ready -> java -> install (-> storage) -> zookeeper / broker. ZooKeeper members are configured one
- * after another, then the ensemble check; brokers follow the ensemble check, one after another (so a change
- * rolls through them one broker at a time, each waiting for zero under-replicated partitions), then the
- * broker check and the smoke test. In existing-hosts mode every service also gets a `service` step whose delete
- * stops it.
+ * Per host: ready -> java -> install (-> storage) -> zookeeper / broker. The install steps download and verify a
+ * version on every host in parallel; ZooKeeper members are configured one after another, then the ensemble check;
+ * brokers follow the ensemble check, one after another (so a change rolls through them one broker at a time, each
+ * waiting for zero under-replicated partitions), then the broker check and the smoke test. A service's link to its
+ * version switches inside its own configure step, just before its restart, so a service not yet restarted (or
+ * restarted by systemd after a crash meanwhile) stays on the old version. In existing-hosts mode every service also
+ * gets a `service` step whose delete stops it.
  */
 export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): Step[] {
     const steps: Step[] = [];
@@ -88,8 +90,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
 
     for (const n of nodes) {
-        steps.push({ name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [], create: (hostCommand("wait-ready.sh", {})) });
-        steps.push({ name: `${n.name}-java`, node: n.name, phase: "java", dependsOn: [`${n.name}-ready`], create: (hostCommand("install-java.sh", {})) });
+        steps.push({ name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [], create: hostCommand("wait-ready.sh", {}) });
+        steps.push({ name: `${n.name}-java`, node: n.name, phase: "java", dependsOn: [`${n.name}-ready`], create: hostCommand("install-java.sh", {}) });
         const dirs = [PATHS.kafkaData, ...(n.brokerId !== undefined ? [PATHS.kafkaLogDirs, PATHS.kafkaLogs] : []),
             ...(n.zookeeperId !== undefined ? [PATHS.zookeeperData, PATHS.zookeeperLogs] : [])];
         const installDeps = [`${n.name}-java`];
@@ -102,12 +104,14 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             });
             installDeps.push(`${n.name}-storage`);
         }
+        // Download and verify only: each service's link switches to the new version in its own configure step.
+        const links = [...(n.brokerId !== undefined ? [PATHS.current] : []), ...(n.zookeeperId !== undefined ? [PATHS.zookeeperCurrent] : [])];
         steps.push({
             name: `${n.name}-install`, node: n.name, phase: "install", dependsOn: installDeps,
-            create: (hostCommand("install-kafka.sh", {
-                KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, KAFKA_HOME: PATHS.current,
+            create: hostCommand("install-kafka.sh", {
+                KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, SERVICE_LINKS: links.join(" "),
                 CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
-            })),
+            }),
         });
     }
 
@@ -117,6 +121,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {
                 SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, ns)), CONFIG_DIR: PATHS.configDir,
+                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.zookeeperCurrent,
                 SELF_ADDRESS: n.privateAddress, ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
             });
         },
@@ -140,12 +145,13 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {
                 SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, ns)), CONFIG_DIR: PATHS.configDir,
+                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.current,
                 SELF_BOOTSTRAP: internalEndpoint(n), ...kafkaTools,
             });
         },
     }));
-    /** Changes whenever any broker's server.properties does, so the checks after the brokers run again. */
-    const brokerDigest = (ns: ClusterNode[]) => digest(...brokerNodes(ns).map((n) => renderServerProperties(cfg, n, ns)));
+    /** Changes whenever any broker's server.properties or the version does, so the checks after the brokers run again. */
+    const brokerDigest = (ns: ClusterNode[]) => digest(...brokerNodes(ns).map((n) => renderServerProperties(cfg, n, ns)), dist);
     const { factor, minIsr } = replication(brokers.length);
     steps.push({
         name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokers.map((n) => `${n}-broker`),
@@ -169,9 +175,9 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     if (cfg.mode !== "hosts") return steps;
     const zkServiceSteps = zks.map((n) => `${n}-zookeeper-service`);
     const teardown = (services: string, wipe: string[]) =>
-        (hostCommand("teardown.sh", {
+        hostCommand("teardown.sh", {
             SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" "), UNIT_DIR: PATHS.unitDir,
-        }));
+        });
     // Whichever step stops last on a host also removes the shared install and configuration when wiping.
     const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
     for (const n of nodes) {

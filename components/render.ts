@@ -111,7 +111,7 @@ WantedBy=multi-user.target
 
 export function renderZookeeperUnit(): string {
     return unit("Apache ZooKeeper (kafka-cluster)", "network-online.target", `${PATHS.configDir}/zookeeper.env`,
-        `${PATHS.current}/bin/zookeeper-server-start.sh ${PATHS.configDir}/zookeeper.properties`);
+        `${PATHS.zookeeperCurrent}/bin/zookeeper-server-start.sh ${PATHS.configDir}/zookeeper.properties`);
 }
 
 export function renderKafkaUnit(): string {

@@ -2,8 +2,9 @@
 // every parameter arrives through the environment and is listed in the script's `# Env:` header, no layout path or
 // port is written into a script, destructive paths pass the allow-list, a bad manifest fails the step.
 import * as assert from "assert";
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand } from "../../components/host-command";
@@ -151,7 +152,10 @@ describe("host scripts", () => {
     it("a manifest that is not valid base64 fails the configure step before any file is written", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "manifest-test-"));
         try {
-            const base = { SERVICE: "zookeeper", CONFIG_DIR: dir, SELF_ADDRESS: "127.0.0.1", ZK_CLIENT_PORT: "2181" };
+            fs.mkdirSync(path.join(dir, "kafka_2.13-3.9.2"));
+            fs.writeFileSync(path.join(dir, "kafka_2.13-3.9.2", ".verified"), "");
+            const base = { SERVICE: "zookeeper", CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: "kafka_2.13-3.9.2", DIST_LINK: `${dir}/zk`,
+                SELF_ADDRESS: "127.0.0.1", ZK_CLIENT_PORT: "2181" };
             const outer = runLocally(hostCommand("configure-service.sh", { ...base, MANIFEST_B64: "not*base64!" }), {});
             assert.notStrictEqual(outer.status, 0);
             assert.match(outer.stderr, /MANIFEST_B64 is not valid base64/);
@@ -164,5 +168,74 @@ describe("host scripts", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    describe("version switch in configure-service (systemctl and Kafka's tools replaced by stand-ins)", () => {
+        let dir: string;
+        const OLD = "kafka_2.13-3.9.1";
+        const NEW = "kafka_2.13-3.9.2";
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "switch-test-"));
+            fs.mkdirSync(path.join(dir, "stubs"));
+            // A running, enabled service; each restart is logged with the version the service's link names at that moment.
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), [
+                "#!/bin/sh",
+                'case "$1" in is-active) exit 0 ;; is-enabled) echo enabled ;; *) echo "$* link=$(readlink "$DIST_LINK")" >> "$CALLS" ;; esac',
+            ].join("\n") + "\n", { mode: 0o755 });
+            for (const d of [OLD, NEW]) {
+                fs.mkdirSync(path.join(dir, d, "bin"), { recursive: true });
+                fs.writeFileSync(path.join(dir, d, ".verified"), "");
+                // The cluster never reports healthy: a broker must not restart (and must not switch) while it is not.
+                fs.writeFileSync(path.join(dir, d, "bin", "kafka-broker-api-versions.sh"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+            }
+            fs.symlinkSync(OLD, path.join(dir, "current"));
+            fs.symlinkSync(OLD, path.join(dir, "zookeeper-current"));
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        const run = (service: "kafka" | "zookeeper", zkPort = "1") => {
+            const link = path.join(dir, service === "kafka" ? "current" : "zookeeper-current");
+            const file = path.join(dir, `${service}.version`);
+            const line = hostCommand("configure-service.sh", {
+                SERVICE: service, MANIFEST_B64: Buffer.from(`${file} 0644 ${os.userInfo().username} ${Buffer.from(`${NEW}\n`).toString("base64")}\n`).toString("base64"),
+                CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: NEW, DIST_LINK: link, SELF_BOOTSTRAP: "127.0.0.1:1", KAFKA_HOME: link,
+                TOOLS_LOG_DIR: dir, SELF_ADDRESS: "127.0.0.1", ZK_CLIENT_PORT: zkPort,
+            });
+            return new Promise<{ status: number | null; stderr: string; calls: string; link: string }>((resolve) => {
+                const { env, script } = parseHostCommand(line);
+                const child = spawn("bash", ["-c", script], {
+                    env: { PATH: `${dir}/stubs:${process.env.PATH}`, ...env, ROLL_TIMEOUT: "3", CALLS: path.join(dir, "calls") },
+                });
+                let stderr = "";
+                child.stderr.on("data", (d) => (stderr += d));
+                child.on("close", (status) => resolve({
+                    status, stderr, link: fs.readlinkSync(link),
+                    calls: fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "",
+                }));
+            });
+        };
+
+        it("a broker that cannot restart yet keeps its link on the old version (a crash meanwhile comes back on it)", async () => {
+            const r = await run("kafka");
+            assert.notStrictEqual(r.status, 0);
+            assert.match(r.stderr, /under-replicated partitions after 3s; not restarting kafka/);
+            assert.strictEqual(r.link, OLD);
+            assert.doesNotMatch(r.calls, /restart/);
+        });
+
+        it("a ZooKeeper member switches its own link right before its restart, and not the broker's", async () => {
+            // A member that answers srvr, so the restart is seen healthy.
+            const server = net.createServer((c) => c.once("data", () => c.end("Zookeeper version: test\nMode: follower\n")));
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+            try {
+                const r = await run("zookeeper", String((server.address() as net.AddressInfo).port));
+                assert.strictEqual(r.status, 0, r.stderr);
+                assert.deepStrictEqual(r.calls.trim().split("\n"), [`daemon-reload link=${OLD}`, `restart zookeeper link=${NEW}`]);
+                assert.match(r.stderr, new RegExp(`switched \\S+/zookeeper-current from ${OLD} to ${NEW}`));
+                assert.strictEqual(fs.readlinkSync(path.join(dir, "current")), OLD, "the broker's link is untouched");
+            } finally {
+                server.close();
+            }
+        });
     });
 });

@@ -71,6 +71,21 @@ describe("provisioning plan", () => {
         assert.deepStrictEqual(changed, ["zk-1-zookeeper", "zk-2-zookeeper", "zk-3-zookeeper"]);
     });
 
+    it("a version change: every install downloads it (in parallel), each service switches in its own one-at-a-time step", () => {
+        const before = cluster(3, 3, "dedicated");
+        const after = cluster(3, 3, "dedicated", { kafkaVersion: "3.9.1" });
+        const a = renderPlan(before.cfg, before.nodes);
+        const b = renderPlan(after.cfg, after.nodes);
+        const changed = a.filter((s, i) => s.create !== b[i].create);
+        assert.deepStrictEqual(changed.map((s) => s.phase).sort(), [...Array(6).fill("install"), ...Array(3).fill("zookeeper"),
+            ...Array(3).fill("broker"), "brokers", "smoke"].sort());
+        const env = (name: string) => parseHostCommand(b.find((s) => s.name === name)!.create).env;
+        assert.strictEqual(env("zk-1-zookeeper").DIST_LINK, "/opt/kafka/zookeeper-current");
+        assert.strictEqual(env("broker-1-broker").DIST_LINK, "/opt/kafka/current");
+        for (const n of ["zk-1-zookeeper", "broker-1-broker", "broker-1-install"]) assert.strictEqual(env(n).KAFKA_DIST, "kafka_2.13-3.9.1");
+        assert.strictEqual(env("broker-1-install").DIST_LINK, undefined, "the install step switches nothing");
+    });
+
     it("adding a broker host changes no existing broker or ZooKeeper command", () => {
         const three = cluster(3, 3, "colocated");
         const four = cluster(4, 3, "colocated");
