@@ -4,18 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "./components/config";
 import { KafkaCluster } from "./components/cluster";
 
-const raw: RawConfig = {};
+// Pulumi holds every value as text (structures as JSON); parseConfig reads each as its key's type says.
 const prefix = "kafka:";
-for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-    if (!key.startsWith(prefix)) continue;
-    let v: unknown = value;
-    try {
-        v = JSON.parse(value);
-    } catch {
-        /* plain string */
-    }
-    raw[key.slice(prefix.length)] = typeof v === "number" || typeof v === "boolean" || typeof v === "object" ? v : value;
-}
+const raw: RawConfig = Object.fromEntries(Object.entries(pulumi.runtime.allConfig())
+    .filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
 
 const config = parseConfig(raw, pulumi.getStack());
 const cluster = new KafkaCluster(config.clusterName, { config });

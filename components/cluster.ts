@@ -1,102 +1,103 @@
-// KafkaCluster: the one component users build. EC2 mode creates the AWS layer and feeds its hosts to the
-// provisioning layer; existing-hosts mode feeds it the addresses from config and creates no AWS resource.
+// KafkaCluster: the one component users build. A thin class over createKafkaCluster, which wires the layers: EC2
+// mode creates the AWS layer and feeds its nodes to the provisioning layer; existing-hosts mode feeds it the hosts
+// from config and creates no AWS resource.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { ClusterConfig } from "./config";
-import { HostNode, provision } from "./provision";
-import { clientEndpoint } from "./plan";
-import { zookeeperConnect } from "./render";
-import { brokerNodes, planNodes, resolveExistingHosts } from "./topology";
+import { ClusterConfig, Ec2Cluster, isValidated } from "./config";
+import { NodeOutput, clusterOutputs } from "./layout";
+import { ProvisionArgs, provision } from "./provision";
+import { ec2Nodes, hostNodes } from "./topology";
 
 export interface KafkaClusterArgs {
-    /** Validated configuration (see parseConfig). */
+    /** The validated configuration: what parseConfig returns (the component refuses anything else). */
     config: ClusterConfig;
 }
 
-export interface NodeOutput {
-    name: string;
-    roles: string[];
-    brokerId?: number;
-    zookeeperId?: number;
-    publicAddress: string;
-    privateAddress: string;
-    instanceId?: string;
-    ssh: string;
+/** What a cluster gives back: its addresses for clients, its nodes and the results of its checks. */
+export interface KafkaClusterOutputs {
+    /** Client-reachable bootstrap servers, "host:9092,...". */
+    bootstrapServers: pulumi.Output<string>;
+    /** ZooKeeper connect string with chroot (private addresses). */
+    zookeeperConnect: pulumi.Output<string>;
+    /** Every node: name, roles, ids, addresses, instance id (EC2) and an `ssh` command line. */
+    nodes: pulumi.Output<NodeOutput[]>;
+    /** Result of the final produce/consume check. */
+    smokeTest: pulumi.Output<string>;
+    /** Result of the ZooKeeper ensemble check. */
+    ensemble: pulumi.Output<string>;
+    /** Result of the broker registration check. */
+    brokers: pulumi.Output<string>;
+    /** The SSH private key the program uses (secret). */
+    sshPrivateKey: pulumi.Output<string>;
 }
 
-export class KafkaCluster extends pulumi.ComponentResource {
-    /** Client-reachable bootstrap servers, "host:9092,...". */
+export class KafkaCluster extends pulumi.ComponentResource implements KafkaClusterOutputs {
     public readonly bootstrapServers: pulumi.Output<string>;
-    /** ZooKeeper connect string with chroot (private addresses). */
     public readonly zookeeperConnect: pulumi.Output<string>;
     public readonly nodes: pulumi.Output<NodeOutput[]>;
-    /** Result of the final produce/consume check. */
     public readonly smokeTest: pulumi.Output<string>;
     public readonly ensemble: pulumi.Output<string>;
     public readonly brokers: pulumi.Output<string>;
-    /** The SSH private key the program uses (secret). */
     public readonly sshPrivateKey: pulumi.Output<string>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
-        const cfg = args.config;
-
-        let hosts: HostNode[];
-        let privateKey: pulumi.Input<string>;
-        let instanceIds: Record<string, pulumi.Output<string>> = {};
-        if (cfg.mode === "hosts") {
-            privateKey = pulumi.secret(cfg.sshPrivateKey!);
-            hosts = resolveExistingHosts(cfg).map((n) => ({
-                spec: n, sshAddress: n.sshAddress, clientAddress: n.clientAddress, privateAddress: n.privateAddress, rack: n.rack,
-            }));
-        } else {
-            const key = sshKey(cfg, this);
-            privateKey = key.privateKey;
-            // Loaded here so that existing-hosts mode never touches the AWS SDK.
-            // eslint-disable-next-line @typescript-eslint/no-var-requires
-            const { createAwsHosts } = require("./aws") as typeof import("./aws");
-            const awsHosts = createAwsHosts({ config: cfg, nodes: planNodes(cfg), publicKey: key.publicKey, parent: this });
-            hosts = awsHosts.hosts;
-            instanceIds = Object.fromEntries(Object.entries(awsHosts.instances).map(([n, i]) => [n, i.id]));
-        }
-
-        const result = provision({
-            config: cfg, hosts, privateKey, parent: this,
-            // EC2 instances refuse SSH for a minute or two after boot; existing hosts should answer at once.
-            dialErrorLimit: cfg.mode === "ec2" ? 60 : 5,
-        });
-
-        this.bootstrapServers = result.nodes.apply((nodes) => brokerNodes(nodes).map(clientEndpoint).join(","));
-        this.zookeeperConnect = result.nodes.apply((nodes) => zookeeperConnect(cfg, nodes));
-        this.nodes = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) =>
-            nodes.map((n): NodeOutput => ({
-                name: n.name,
-                roles: n.roles,
-                ...(n.brokerId !== undefined ? { brokerId: n.brokerId } : {}),
-                ...(n.zookeeperId !== undefined ? { zookeeperId: n.zookeeperId } : {}),
-                publicAddress: n.sshAddress,
-                privateAddress: n.privateAddress,
-                ...(ids[n.name] ? { instanceId: ids[n.name] } : {}),
-                ssh: `ssh -i <private-key-file> ${cfg.sshPort !== 22 ? `-p ${cfg.sshPort} ` : ""}${n.user}@${n.sshAddress}`,
-            })));
-        this.smokeTest = result.smokeTest;
-        this.ensemble = result.ensemble;
-        this.brokers = result.brokers;
-        this.sshPrivateKey = pulumi.secret(privateKey);
-        this.registerOutputs({
-            bootstrapServers: this.bootstrapServers, zookeeperConnect: this.zookeeperConnect, nodes: this.nodes,
-            smokeTest: this.smokeTest, ensemble: this.ensemble, brokers: this.brokers, sshPrivateKey: this.sshPrivateKey,
-        });
+        const out = createKafkaCluster(name, args, this);
+        this.bootstrapServers = out.bootstrapServers;
+        this.zookeeperConnect = out.zookeeperConnect;
+        this.nodes = out.nodes;
+        this.smokeTest = out.smokeTest;
+        this.ensemble = out.ensemble;
+        this.brokers = out.brokers;
+        this.sshPrivateKey = out.sshPrivateKey;
+        this.registerOutputs({ ...out });
     }
+}
+
+/** Builds a cluster's resources under `parent`; refuses a configuration that did not come from parseConfig. */
+export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent: pulumi.Resource): KafkaClusterOutputs {
+    const cfg = args.config;
+    if (!isValidated(cfg)) {
+        throw new Error(`KafkaCluster ${name}: args.config must be the result of parseConfig(raw, stack), which validates every ` +
+            "setting before anything is created; build it with parseConfig instead of by hand");
+    }
+
+    let target: Pick<ProvisionArgs, "nodes" | "nodeDependencies" | "privateKey" | "dialErrorLimit">;
+    let instanceIds: Record<string, pulumi.Output<string>> = {};
+    if (cfg.mode === "hosts") {
+        // Existing hosts should answer at once.
+        target = { nodes: hostNodes(cfg), privateKey: pulumi.secret(cfg.hosts.sshPrivateKey), dialErrorLimit: 5 };
+    } else {
+        const key = sshKey(cfg, parent);
+        // Loaded here so that existing-hosts mode never touches the AWS SDK.
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const { createAwsHosts } = require("./aws") as typeof import("./aws");
+        const aws = createAwsHosts({ config: cfg, nodes: ec2Nodes(cfg), publicKey: key.publicKey, parent });
+        instanceIds = Object.fromEntries(Object.entries(aws.instances).map(([n, i]) => [n, i.id]));
+        // EC2 instances refuse SSH for a minute or two after boot.
+        target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, privateKey: key.privateKey, dialErrorLimit: 60 };
+    }
+
+    const result = provision({ config: cfg, ...target, parent });
+    const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) => clusterOutputs(cfg, nodes, ids));
+    return {
+        bootstrapServers: outputs.bootstrapServers,
+        zookeeperConnect: outputs.zookeeperConnect,
+        nodes: outputs.nodes,
+        smokeTest: result.smokeTest,
+        ensemble: result.ensemble,
+        brokers: result.brokers,
+        sshPrivateKey: pulumi.secret(target.privateKey),
+    };
 }
 
 /**
  * The SSH key for EC2 mode: the configured private key, or one generated once and kept (encrypted) in state.
  * The public half is derived locally with ssh-keygen; the private key never appears in a command line.
  */
-function sshKey(cfg: ClusterConfig, parent: pulumi.Resource): { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> } {
-    const privateKey = cfg.sshPrivateKey !== undefined
-        ? pulumi.secret(cfg.sshPrivateKey)
+function sshKey(cfg: Ec2Cluster, parent: pulumi.Resource): { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> } {
+    const privateKey = cfg.ec2.sshPrivateKey !== undefined
+        ? pulumi.secret(cfg.ec2.sshPrivateKey)
         : new command.local.Command(`${cfg.clusterName}-ssh-key`, {
             create: `set -eu; d=$(mktemp -d); trap 'rm -rf "$d"' EXIT; ssh-keygen -q -t ed25519 -N '' -C ${cfg.clusterName} -f "$d/key"; cat "$d/key"`,
             logging: "none",
@@ -108,4 +109,3 @@ function sshKey(cfg: ClusterConfig, parent: pulumi.Resource): { privateKey: pulu
     }, { parent }).stdout;
     return { privateKey, publicKey };
 }
-

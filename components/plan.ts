@@ -1,17 +1,26 @@
-// The host-agnostic provisioning plan: resolved nodes in, an ordered list of shell commands out. Pure, so the
-// Pulumi layer (provision.ts) turns each step into one remote.Command and the real-host tests run the very
-// same command text over SSH.
+// The host-agnostic provisioning plan: nodes in, an ordered list of steps out, each a shell command on one host.
+// Pure. The structure (names, hosts, dependencies) comes from what the nodes run, so it is known before any EC2
+// instance exists; each step's command text comes from the resolved nodes (addresses appear only there). The
+// Pulumi layer (provision.ts) turns each step into one remote.Command.
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
 import { ClusterConfig } from "./config";
+import { ManagedFile, hostCommand, manifest } from "./host-command";
+import { PATHS, PORTS, internalEndpoint, kafkaTarballName, kafkaTarballUrl, replication, zookeeperConnect } from "./layout";
 import {
-    PATHS, PORTS, kafkaTarballName, kafkaTarballUrl, renderEnvFile, renderKafkaUnit, renderMyid,
-    renderServerProperties, renderZookeeperProperties, renderZookeeperUnit, replication, zookeeperConnect,
+    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties, renderZookeeperUnit,
 } from "./render";
-import { ResolvedNode, brokerNodes, zookeeperNodes } from "./topology";
+import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
 export type Phase = "ready" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "broker" | "brokers" | "smoke" | "service";
+
+/**
+ * Command text for a step: fixed, or made from every node's resolved addresses. (Fixed text does not wait for any
+ * address, so on EC2 a node's first commands start as soon as its own instance is up.)
+ */
+export type CommandText = string | ((nodes: ClusterNode[]) => string);
+
+/** A step's command text for resolved nodes. */
+export const commandText = (text: CommandText, nodes: ClusterNode[]): string => (typeof text === "string" ? text : text(nodes));
 
 export interface Step {
     /** Unique, stable resource name: "<node>-<phase>" or "cluster-<phase>". */
@@ -22,87 +31,63 @@ export interface Step {
     /** Names of steps that must finish first. */
     dependsOn: string[];
     /** Shell command line, run by the SSH user's login shell (it calls sudo itself). */
+    create: CommandText;
+    /** Shell command line to run on the host on `pulumi destroy` (service steps only). */
+    delete?: CommandText;
+}
+
+/** A step with its command text for one set of resolved nodes. */
+export interface RenderedStep extends Omit<Step, "create" | "delete"> {
     create: string;
-    /** Shell command line to run on the host on `pulumi destroy` (service step only). */
     delete?: string;
 }
 
 export const SMOKE_TOPIC = "_kafka_cluster_smoke";
-export const HOST_SCRIPTS_DIR = path.join(__dirname, "..", "scripts", "host");
 
-const scriptCache = new Map<string, string>();
-function hostScript(name: string): string {
-    let text = scriptCache.get(name);
-    if (text === undefined) {
-        text = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, name), "utf8");
-        scriptCache.set(name, text);
-    }
-    return text;
-}
-
-export function shellQuote(s: string): string {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
-/**
- * The command line for one host script: `sudo -n env K=V ... bash -c '<lib.sh + script>'`. Parameters travel
- * in the environment; nothing secret ever goes in here.
- */
-export function hostCommand(script: string, env: Record<string, string>): string {
-    const vars = Object.entries({ KC_STEP: script.replace(/\.sh$/, ""), ...env })
-        .map(([k, v]) => `${k}=${shellQuote(v)}`).join(" ");
-    return `sudo -n env ${vars} bash -c ${shellQuote(hostScript("lib.sh") + "\n" + hostScript(script))}`;
-}
-
-/** One manifest line per file: "path mode owner base64". */
-function manifest(files: [string, string, string, string][]): string {
-    return b64(files.map(([p, mode, owner, content]) => `${p} ${mode} ${owner} ${b64(content)}`).join("\n") + "\n");
-}
-
 /** Everything a ZooKeeper member's configure step writes, in order. */
-export function zookeeperFiles(cfg: ClusterConfig, node: ResolvedNode, nodes: ResolvedNode[]): [string, string, string, string][] {
+export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[]): ManagedFile[] {
     const group = `root:${PATHS.serviceUser}`;
     return [
         [`${PATHS.configDir}/zookeeper.properties`, "0640", group, renderZookeeperProperties(nodes)],
         [`${PATHS.zookeeperData}/myid`, "0644", `${PATHS.serviceUser}:${PATHS.serviceUser}`, renderMyid(node)],
         [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs)],
         [`${PATHS.configDir}/zookeeper.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
-        ["/etc/systemd/system/zookeeper.service", "0644", "root:root", renderZookeeperUnit()],
+        [`${PATHS.unitDir}/zookeeper.service`, "0644", "root:root", renderZookeeperUnit()],
     ];
 }
 
 /** Everything a broker's configure step writes, in order. */
-export function brokerFiles(cfg: ClusterConfig, node: ResolvedNode, nodes: ResolvedNode[]): [string, string, string, string][] {
+export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[]): ManagedFile[] {
     const group = `root:${PATHS.serviceUser}`;
     return [
         [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes)],
         [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs)],
         [`${PATHS.configDir}/kafka.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
-        ["/etc/systemd/system/kafka.service", "0644", "root:root", renderKafkaUnit()],
+        [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit()],
     ];
 }
 
-export const internalEndpoint = (n: ResolvedNode) => `${n.privateAddress}:${PORTS.internal}`;
-export const clientEndpoint = (n: ResolvedNode) => `${n.clientAddress}:${PORTS.client}`;
-
 /**
- * The ordered steps for a cluster. The structure (names, hosts, dependencies) depends only on the node specs;
- * addresses appear only inside command text.
+ * The ordered steps for a cluster. `nodes` may carry addresses of any kind (or still unknown ones): the structure
+ * reads only names, roles, ids and whether a node has a data volume.
  *
- * Per host: ready -> java -> install (-> storage) -> zookeeper / broker. ZooKeeper members are configured one
- * after another, then the ensemble check; brokers follow the ensemble check, one after another (so a change
- * rolls through them one broker at a time, each waiting for zero under-replicated partitions), then the
- * broker check and the smoke test. In existing-hosts mode every service also gets a `service` step whose delete
- * stops it.
+ * Per host: ready -> java -> install (-> storage) -> zookeeper / broker. The install steps download and verify a
+ * version on every host in parallel; ZooKeeper members are configured one after another, then the ensemble check;
+ * brokers follow the ensemble check, one after another (so a change rolls through them one broker at a time, each
+ * waiting for zero under-replicated partitions), then the broker check and the smoke test. A service's link to its
+ * version switches inside its own configure step, just before its restart, so a service not yet restarted (or
+ * restarted by systemd after a crash meanwhile) stays on the old version. In existing-hosts mode every service also
+ * gets a `service` step whose delete stops it.
  */
-export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
+export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): Step[] {
     const steps: Step[] = [];
-    const zks = zookeeperNodes(nodes);
-    const brokers = brokerNodes(nodes);
+    const zks = zookeeperNodes(nodes).map((n) => n.name);
+    const brokers = brokerNodes(nodes).map((n) => n.name);
     const dist = kafkaTarballName(cfg).replace(/\.tgz$/, "");
+    const serviceUser = { SERVICE_USER: PATHS.serviceUser, SERVICE_HOME: PATHS.kafkaData };
+    const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
 
     for (const n of nodes) {
         steps.push({ name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [], create: hostCommand("wait-ready.sh", {}) });
@@ -110,65 +95,76 @@ export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
         const dirs = [PATHS.kafkaData, ...(n.brokerId !== undefined ? [PATHS.kafkaLogDirs, PATHS.kafkaLogs] : []),
             ...(n.zookeeperId !== undefined ? [PATHS.zookeeperData, PATHS.zookeeperLogs] : [])];
         const installDeps = [`${n.name}-java`];
-        if (n.dataVolumeId && n.brokerId !== undefined) {
+        if (n.dataVolumeId !== undefined && n.brokerId !== undefined) {
             steps.push({
                 name: `${n.name}-storage`, node: n.name, phase: "storage", dependsOn: [`${n.name}-ready`],
-                create: hostCommand("mount-data-volume.sh", { VOLUME_ID: n.dataVolumeId, MOUNT_POINT: PATHS.kafkaData, SERVICE_USER: PATHS.serviceUser }),
+                create: (ns) => hostCommand("mount-data-volume.sh", {
+                    VOLUME_ID: String(nodeNamed(ns, n.name).dataVolumeId), MOUNT_POINT: PATHS.kafkaData, ...serviceUser,
+                }),
             });
             installDeps.push(`${n.name}-storage`);
         }
+        // Download and verify only: each service's link switches to the new version in its own configure step.
+        const links = [...(n.brokerId !== undefined ? [PATHS.current] : []), ...(n.zookeeperId !== undefined ? [PATHS.zookeeperCurrent] : [])];
         steps.push({
             name: `${n.name}-install`, node: n.name, phase: "install", dependsOn: installDeps,
             create: hostCommand("install-kafka.sh", {
-                KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot,
-                SERVICE_USER: PATHS.serviceUser, DATA_DIRS: dirs.join(" "),
+                KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, SERVICE_LINKS: links.join(" "),
+                CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
             }),
         });
     }
 
-    let previous: string | undefined;
-    for (const n of zks) {
-        const name = `${n.name}-zookeeper`;
-        steps.push({
-            name, node: n.name, phase: "zookeeper", dependsOn: [`${n.name}-install`, ...(previous ? [previous] : [])],
-            create: hostCommand("configure-service.sh", {
-                SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, nodes)), SELF_ADDRESS: n.privateAddress,
-            }),
-        });
-        previous = name;
-    }
-    const zkProperties = renderZookeeperProperties(nodes);
-    const zkDigest = digest(...zks.map((n) => zkProperties + n.name));
+    zks.forEach((name, i) => steps.push({
+        name: `${name}-zookeeper`, node: name, phase: "zookeeper", dependsOn: [`${name}-install`, ...(i > 0 ? [`${zks[i - 1]}-zookeeper`] : [])],
+        create: (ns) => {
+            const n = nodeNamed(ns, name);
+            return hostCommand("configure-service.sh", {
+                SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, ns)), CONFIG_DIR: PATHS.configDir,
+                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.zookeeperCurrent,
+                SELF_ADDRESS: n.privateAddress, ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
+            });
+        },
+    }));
     steps.push({
-        name: "cluster-ensemble", node: zks[0].name, phase: "ensemble", dependsOn: zks.map((n) => `${n.name}-zookeeper`),
-        create: hostCommand("check-ensemble.sh", { ZK_MEMBERS: zks.map((n) => n.privateAddress).join(" "), CONFIG_DIGEST: zkDigest }),
+        name: "cluster-ensemble", node: zks[0], phase: "ensemble", dependsOn: zks.map((n) => `${n}-zookeeper`),
+        create: (ns) => {
+            const members = zookeeperNodes(ns);
+            const properties = renderZookeeperProperties(ns);
+            return hostCommand("check-ensemble.sh", {
+                ZK_MEMBERS: members.map((n) => n.privateAddress).join(" "), ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
+                RERUN_DIGEST: digest(...members.map((n) => properties + n.name)),
+            });
+        },
     });
 
-    previous = undefined;
-    for (const n of brokers) {
-        const name = `${n.name}-broker`;
-        steps.push({
-            name, node: n.name, phase: "broker", dependsOn: [`${n.name}-install`, "cluster-ensemble", ...(previous ? [previous] : [])],
-            create: hostCommand("configure-service.sh", {
-                SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, nodes)), SELF_BOOTSTRAP: internalEndpoint(n),
-            }),
-        });
-        previous = name;
-    }
-    const brokerDigest = digest(...brokers.map((n) => renderServerProperties(cfg, n, nodes)));
+    brokers.forEach((name, i) => steps.push({
+        name: `${name}-broker`, node: name, phase: "broker",
+        dependsOn: [`${name}-install`, "cluster-ensemble", ...(i > 0 ? [`${brokers[i - 1]}-broker`] : [])],
+        create: (ns) => {
+            const n = nodeNamed(ns, name);
+            return hostCommand("configure-service.sh", {
+                SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, ns)), CONFIG_DIR: PATHS.configDir,
+                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.current,
+                SELF_BOOTSTRAP: internalEndpoint(n), ...kafkaTools,
+            });
+        },
+    }));
+    /** Changes whenever any broker's server.properties or the version does, so the checks after the brokers run again. */
+    const brokerDigest = (ns: ClusterNode[]) => digest(...brokerNodes(ns).map((n) => renderServerProperties(cfg, n, ns)), dist);
     const { factor, minIsr } = replication(brokers.length);
     steps.push({
-        name: "cluster-brokers", node: brokers[0].name, phase: "brokers", dependsOn: brokers.map((n) => `${n.name}-broker`),
-        create: hostCommand("check-brokers.sh", {
-            ZK_CONNECT: zookeeperConnect(cfg, nodes), BROKER_IDS: brokers.map((n) => String(n.brokerId)).join(" "),
-            BROKER_ENDPOINTS: brokers.map(internalEndpoint).join(" "), CONFIG_DIGEST: brokerDigest,
+        name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokers.map((n) => `${n}-broker`),
+        create: (ns) => hostCommand("check-brokers.sh", {
+            ZK_CONNECT: zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
+            BROKER_ENDPOINTS: brokerNodes(ns).map(internalEndpoint).join(" "), ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
     steps.push({
-        name: "cluster-smoke", node: brokers[0].name, phase: "smoke", dependsOn: ["cluster-brokers"],
-        create: hostCommand("smoke-test.sh", {
-            BOOTSTRAP: brokers.map(internalEndpoint).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
-            REPLICATION: String(factor), MIN_ISR: String(minIsr), CONFIG_DIGEST: brokerDigest,
+        name: "cluster-smoke", node: brokers[0], phase: "smoke", dependsOn: ["cluster-brokers"],
+        create: (ns) => hostCommand("smoke-test.sh", {
+            BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
+            REPLICATION: String(factor), MIN_ISR: String(minIsr), ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
 
@@ -177,9 +173,11 @@ export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
     // depends on every ZooKeeper member's, so destroy stops all brokers before any ZooKeeper member (a broker
     // needs ZooKeeper for its controlled shutdown).
     if (cfg.mode !== "hosts") return steps;
-    const zkServiceSteps = zks.map((n) => `${n.name}-zookeeper-service`);
+    const zkServiceSteps = zks.map((n) => `${n}-zookeeper-service`);
     const teardown = (services: string, wipe: string[]) =>
-        hostCommand("teardown.sh", { SERVICES: services, WIPE: String(cfg.wipeOnDestroy), WIPE_PATHS: wipe.join(" ") });
+        hostCommand("teardown.sh", {
+            SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" "), UNIT_DIR: PATHS.unitDir,
+        });
     // Whichever step stops last on a host also removes the shared install and configuration when wiping.
     const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
     for (const n of nodes) {
@@ -200,11 +198,18 @@ export function planSteps(cfg: ClusterConfig, nodes: ResolvedNode[]): Step[] {
     return steps;
 }
 
+/** The plan with every step's command text for resolved nodes (what the tests and local tooling read). */
+export function renderPlan(cfg: ClusterConfig, nodes: ClusterNode[]): RenderedStep[] {
+    return planSteps(cfg, nodes).map(({ create, delete: del, ...s }) => ({
+        ...s, create: commandText(create, nodes), ...(del !== undefined ? { delete: commandText(del, nodes) } : {}),
+    }));
+}
+
 /** Steps grouped into waves: every step's dependencies are in earlier waves. */
-export function waves(steps: Step[]): Step[][] {
+export function waves<S extends { name: string; dependsOn: string[] }>(steps: S[]): S[][] {
     const done = new Set<string>();
     const left = [...steps];
-    const out: Step[][] = [];
+    const out: S[][] = [];
     while (left.length > 0) {
         const wave = left.filter((s) => s.dependsOn.every((d) => done.has(d)));
         if (wave.length === 0) throw new Error(`dependency cycle or unknown step among: ${left.map((s) => s.name).join(", ")}`);

@@ -1,49 +1,17 @@
 // Pure renderers: configuration in, file text out. Unit tests call these directly; the provisioning layer
 // passes their output to the hosts as command inputs, so a change in rendered text updates exactly the
-// commands that carry it.
-import { ClusterConfig } from "./config";
-import { ResolvedNode, brokerNodes, zookeeperNodes } from "./topology";
-
-/** Where things live on a host. The host scripts receive these through their environment. */
-export const PATHS = {
-    installRoot: "/opt/kafka",
-    current: "/opt/kafka/current",
-    configDir: "/etc/kafka",
-    kafkaData: "/var/lib/kafka",
-    kafkaLogDirs: "/var/lib/kafka/data",
-    zookeeperData: "/var/lib/zookeeper",
-    kafkaLogs: "/var/log/kafka",
-    zookeeperLogs: "/var/log/zookeeper",
-    serviceUser: "kafka",
-} as const;
-
-export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888 } as const;
+// commands that carry it. Paths and ports come from the layout.
+import { KafkaSettings } from "./config";
+import { PATHS, PORTS, replication, zookeeperConnect } from "./layout";
+import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
 const HEADER = "# Managed by kafka-cluster (Pulumi). Local edits are overwritten by the next `pulumi up`.\n";
-
-/** Replication defaults: min(3, brokers) replicas, min.insync.replicas min(2, that). */
-export function replication(brokerCount: number): { factor: number; minIsr: number } {
-    const factor = Math.min(3, brokerCount);
-    return { factor, minIsr: Math.min(2, factor) };
-}
-
-export function kafkaTarballName(cfg: Pick<ClusterConfig, "kafkaVersion" | "scalaVersion">): string {
-    return `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}.tgz`;
-}
-
-export function kafkaTarballUrl(cfg: Pick<ClusterConfig, "kafkaVersion" | "scalaVersion" | "downloadUrl">): string {
-    return `${cfg.downloadUrl}/${cfg.kafkaVersion}/${kafkaTarballName(cfg)}`;
-}
 
 function properties(entries: [string, string | number | boolean][]): string {
     return entries.map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
 
-export function zookeeperConnect(cfg: Pick<ClusterConfig, "zookeeperChroot">, nodes: ResolvedNode[], address: (n: ResolvedNode) => string = (n) => n.privateAddress): string {
-    return zookeeperNodes(nodes).map((n) => `${address(n)}:${PORTS.zookeeperClient}`).join(",") + cfg.zookeeperChroot;
-}
-
-export function renderZookeeperProperties(nodes: ResolvedNode[]): string {
+export function renderZookeeperProperties(nodes: ClusterNode[]): string {
     const members = zookeeperNodes(nodes);
     return HEADER + properties([
         ["tickTime", 2000],
@@ -64,12 +32,12 @@ export function renderZookeeperProperties(nodes: ResolvedNode[]): string {
     ]);
 }
 
-export function renderMyid(node: ResolvedNode): string {
+export function renderMyid(node: ClusterNode): string {
     if (node.zookeeperId === undefined) throw new Error(`${node.name} is not a ZooKeeper member`);
     return `${node.zookeeperId}\n`;
 }
 
-export function renderServerProperties(cfg: ClusterConfig, node: ResolvedNode, nodes: ResolvedNode[]): string {
+export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerProperties" | "zookeeperChroot">, node: ClusterNode, nodes: ClusterNode[]): string {
     if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
     const { factor, minIsr } = replication(brokerNodes(nodes).length);
     const managed: [string, string | number | boolean][] = [
@@ -143,7 +111,7 @@ WantedBy=multi-user.target
 
 export function renderZookeeperUnit(): string {
     return unit("Apache ZooKeeper (kafka-cluster)", "network-online.target", `${PATHS.configDir}/zookeeper.env`,
-        `${PATHS.current}/bin/zookeeper-server-start.sh ${PATHS.configDir}/zookeeper.properties`);
+        `${PATHS.zookeeperCurrent}/bin/zookeeper-server-start.sh ${PATHS.configDir}/zookeeper.properties`);
 }
 
 export function renderKafkaUnit(): string {

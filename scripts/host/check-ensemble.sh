@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Step 5 check: every ZooKeeper member answers `srvr`, with exactly one leader and the rest followers
-# (a single member reports standalone). Env: ZK_MEMBERS (space-separated addresses), ENSEMBLE_TIMEOUT (300)
+# Phase `ensemble` (once, after every ZooKeeper member is configured): every member answers `srvr`, with exactly one
+# leader and the rest followers (a single member reports standalone).
+# Env:
+#   ZK_MEMBERS        space-separated member addresses
+#   ZK_CLIENT_PORT    the members' client port
+#   ENSEMBLE_TIMEOUT  seconds to wait for the ensemble (default 300)
+#   RERUN_DIGEST      not read: a digest of the ensemble's configuration, in the command text so that Pulumi runs
+#                     this check again whenever that configuration changes
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${ZK_MEMBERS:?}"
+: "${ZK_MEMBERS:?}" "${ZK_CLIENT_PORT:?}"
 read -r -a members <<<"$ZK_MEMBERS"
 
 summary=""
@@ -11,7 +17,7 @@ ensemble_ok() {
   local leaders=0 followers=0 standalone=0 m mode
   summary=""
   for m in "${members[@]}"; do
-    mode=$(zk_mode "$m")
+    mode=$(zk_mode "$m" "$ZK_CLIENT_PORT")
     summary+="$m=${mode:-no-answer} "
     case $mode in
       leader) leaders=$((leaders + 1)) ;;

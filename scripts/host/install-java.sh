@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Step 2: Java 17 or newer (apt on Debian/Ubuntu, dnf on Amazon Linux 2023); nothing to do when one exists.
+# Phase `java` (every host): Java 17 or newer (apt on Debian/Ubuntu, dnf on Amazon Linux 2023); nothing to do when
+# one exists.
+# Env: none
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
 

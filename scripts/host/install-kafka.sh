@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# Step 3: the Kafka distribution, verified against Apache's .sha512, unpacked into a versioned directory, with
-# the stable symlink switched atomically. A failed download or checksum leaves the current install untouched.
-# Also the service user and the directories every role uses.
-# Env: KAFKA_URL, KAFKA_DIST (e.g. kafka_2.13-3.9.2), INSTALL_ROOT, SERVICE_USER, DATA_DIRS (space-separated)
+# Phase `install` (every host, in parallel): the Kafka distribution, verified against Apache's .sha512 and unpacked
+# into a versioned directory next to the running one. Nothing switches to it here: each service's link moves to the
+# new version in that service's own configure step, just before its restart. A failed download or checksum leaves
+# everything as it was. Also the service user and the directories every role uses.
+# Env:
+#   KAFKA_URL      the release tarball; KAFKA_URL.sha512 is its checksum file
+#   KAFKA_DIST     the tarball's top directory, e.g. kafka_2.13-3.9.2 (installed as INSTALL_ROOT/KAFKA_DIST)
+#   INSTALL_ROOT   where versioned installs live (must pass the removal allow-list, see lib.sh)
+#   SERVICE_LINKS  space-separated symlinks the node's services run from (named in messages only)
+#   CONFIG_DIR     the configuration directory
+#   SERVICE_USER   the user the services run as
+#   SERVICE_HOME   that user's home directory, if the user has to be created
+#   DATA_DIRS      space-separated directories the node's services write to, owned by SERVICE_USER
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${KAFKA_URL:?}" "${KAFKA_DIST:?}" "${INSTALL_ROOT:?}" "${SERVICE_USER:?}"
+: "${KAFKA_URL:?}" "${KAFKA_DIST:?}" "${INSTALL_ROOT:?}" "${SERVICE_LINKS:?}" "${CONFIG_DIR:?}" "${SERVICE_USER:?}" "${SERVICE_HOME:?}" "${DATA_DIRS:?}"
+removable "$INSTALL_ROOT" || die "INSTALL_ROOT=$INSTALL_ROOT is not on the allow-list of directories this program may replace"
+[[ $KAFKA_DIST =~ ^kafka_[0-9.]+-[0-9A-Za-z.-]+$ ]] || die "KAFKA_DIST=$KAFKA_DIST is not a Kafka release directory name"
 
-ensure_user "$SERVICE_USER"
-for d in ${DATA_DIRS:-}; do
+# running: the version the node's services run now (for messages).
+running() {
+  local link
+  for link in $SERVICE_LINKS; do readlink "$link" 2>/dev/null && return 0; done
+  echo none
+}
+
+ensure_user "$SERVICE_USER" "$SERVICE_HOME"
+read -r -a dirs <<<"$DATA_DIRS"
+for d in "${dirs[@]}"; do
   [[ -d $d ]] || { mkdir -p "$d"; log "created $d"; }
   [[ "$(stat -c %U "$d")" == "$SERVICE_USER" ]] || chown "$SERVICE_USER:$SERVICE_USER" "$d"
 done
-[[ -d /etc/kafka ]] || mkdir -p /etc/kafka
+[[ -d $CONFIG_DIR ]] || mkdir -p "$CONFIG_DIR"
 mkdir -p "$INSTALL_ROOT"
 
 target=$INSTALL_ROOT/$KAFKA_DIST
@@ -29,7 +48,7 @@ if [[ ! -f $target/.verified ]]; then
   [[ $expected =~ ^[0-9a-f]{128}$ ]] || expected=$(awk '{print $1}' "$work/dist.tgz.sha512" | tr 'A-F' 'a-f')
   actual=$(sha512sum "$work/dist.tgz" | awk '{print $1}')
   if [[ $expected != "$actual" ]]; then
-    die "checksum mismatch for $KAFKA_URL: the .sha512 says ${expected:0:16}..., the download is ${actual:0:16}...; nothing was installed and the current install ($(readlink "$INSTALL_ROOT/current" 2>/dev/null || echo none)) is untouched"
+    die "checksum mismatch for $KAFKA_URL: the .sha512 says ${expected:0:16}..., the download is ${actual:0:16}...; nothing was installed and the current install ($(running)) is untouched"
   fi
   log "sha512 verified"
   mkdir "$work/unpack"
@@ -40,9 +59,4 @@ if [[ ! -f $target/.verified ]]; then
   touch "$target/.verified"
   log "unpacked $KAFKA_DIST into $target"
 fi
-if [[ "$(readlink "$INSTALL_ROOT/current" 2>/dev/null)" != "$KAFKA_DIST" ]]; then
-  ln -sfn "$KAFKA_DIST" "$INSTALL_ROOT/.current.new"
-  mv -Tf "$INSTALL_ROOT/.current.new" "$INSTALL_ROOT/current"
-  log "switched $INSTALL_ROOT/current -> $KAFKA_DIST"
-fi
-log "kafka $KAFKA_DIST installed"
+log "kafka $KAFKA_DIST installed next to the running $(running)"

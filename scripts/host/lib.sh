@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Shared helpers for the host scripts. kafka-cluster prepends this file to every host script it runs, so the
 # scripts stay self-contained on the wire; run by hand, a script sources it from its own directory.
+# Env (all optional):
+#   KC_STEP          the step's name, for log lines (default: the script's name)
+#   TOOLS_LOG_DIR    LOG_DIR for Kafka's command-line tools (scripts that run them require it)
+#   TOOLS_HEAP_OPTS  KAFKA_HEAP_OPTS for Kafka's command-line tools (default -Xmx256m)
+# Every other path and port arrives through the calling script's environment; nothing here hard-codes one.
 set -euo pipefail
 
 KC_STEP=${KC_STEP:-$(basename "${0:-host-script}")}
-export LOG_DIR=${TOOLS_LOG_DIR:-/tmp/kafka-cluster-tools}
+if [[ -n ${TOOLS_LOG_DIR:-} ]]; then export LOG_DIR=$TOOLS_LOG_DIR; fi
 export KAFKA_HEAP_OPTS=${TOOLS_HEAP_OPTS:--Xmx256m}
 # The Kafka tools these scripts run live for seconds: the C1 compiler and the serial collector start them with a
 # fraction of the CPU that the launcher's server defaults (G1, tiered C2) take, which matters while brokers start.
@@ -27,11 +32,13 @@ wait_until() {
 }
 
 # put_file DEST MODE OWNER BASE64: write DEST only when its content differs. Sets CHANGED=1 when it wrote.
+# Content that is not valid base64 fails the step.
 # shellcheck disable=SC2034 # read by the scripts that call put_file
 CHANGED=0
 put_file() {
   local dest=$1 mode=$2 owner=$3 content tmp
-  content=$(printf '%s' "$4" | base64 -d; printf x)
+  # The trailing x keeps trailing newlines through the command substitution; it is only printed when decoding worked.
+  content=$(printf '%s' "$4" | base64 -d && printf x) || die "content for $dest is not valid base64"
   content=${content%x}
   if [[ -f $dest ]] && [[ "$(cat "$dest"; printf x)" == "${content}x" ]]; then
     return 0
@@ -46,21 +53,23 @@ put_file() {
   CHANGED=1
 }
 
-# ensure_user NAME: the system user (and group) the services run as, created once, without a login shell.
+# ensure_user NAME HOME: the system user (and group) the services run as, created once, without a login shell.
 ensure_user() {
   id "$1" >/dev/null 2>&1 && return 0
-  useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /usr/sbin/nologin "$1" 2>/dev/null ||
-    useradd --system --user-group --home-dir /var/lib/kafka --no-create-home --shell /sbin/nologin "$1"
+  useradd --system --user-group --home-dir "$2" --no-create-home --shell /usr/sbin/nologin "$1" 2>/dev/null ||
+    useradd --system --user-group --home-dir "$2" --no-create-home --shell /sbin/nologin "$1"
   log "created user $1"
 }
 
-kafka_bin() { printf '%s/bin/%s' "${KAFKA_HOME:-/opt/kafka/current}" "$1"; }
+# kafka_bin TOOL: path of one of Kafka's command-line tools under KAFKA_HOME.
+kafka_bin() { printf '%s/bin/%s' "${KAFKA_HOME:?KAFKA_HOME is not set}" "$1"; }
 
-# srvr HOST: ZooKeeper's mode on HOST:2181 (leader, follower, standalone), empty when it does not answer.
+# zk_mode HOST PORT: ZooKeeper's mode (leader, follower, standalone) from `srvr` on HOST:PORT, empty when it does not
+# answer.
 zk_mode() {
   local out
-  # shellcheck disable=SC2016 # $1 expands in the inner shell
-  out=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/2181" && printf srvr >&3 && cat <&3' _ "$1" 2>/dev/null) || true
+  # shellcheck disable=SC2016 # $1 and $2 expand in the inner shell
+  out=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf srvr >&3 && cat <&3' _ "$1" "$2" 2>/dev/null) || true
   sed -n 's/^Mode: //p' <<<"$out"
 }
 
@@ -69,4 +78,11 @@ under_replicated() {
   local out
   out=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "$1" --describe --under-replicated-partitions 2>/dev/null) || return 1
   grep -c 'Partition:' <<<"$out" || true
+}
+
+# removable PATH: the allow-list for anything a script deletes recursively. Only absolute, normalised paths (no ., ..,
+# // or trailing /) below /opt, /etc, /var/lib or /var/log whose first directory there names kafka or zookeeper:
+# /opt/kafka, /etc/kafka, /var/lib/kafka/data, /var/log/zookeeper pass; /, /etc, /var/lib, /home/kafka do not.
+removable() {
+  [[ $1 =~ ^/(opt|etc|var/lib|var/log)/[^/]*(kafka|zookeeper)[^/]*(/[^/]+)*$ ]] && ! [[ $1 =~ (^|/)\.\.?(/|$) ]]
 }

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# EC2 brokers: format the data volume only when it is blank and mount it by UUID (nofail) at MOUNT_POINT, so
-# a replaced instance finds its broker's data again. Env: VOLUME_ID (vol-...), MOUNT_POINT, SERVICE_USER
+# Phase `storage` (EC2 brokers with a data volume): format the volume only when it is blank and mount it by UUID
+# (nofail) at MOUNT_POINT, so a replaced instance finds its broker's data again.
+# Env:
+#   VOLUME_ID      the EBS volume id (vol-...)
+#   MOUNT_POINT    where it is mounted (the Kafka data directory)
+#   SERVICE_USER   the user that owns it
+#   SERVICE_HOME   that user's home directory, if the user has to be created
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${VOLUME_ID:?}" "${MOUNT_POINT:?}" "${SERVICE_USER:?}"
+: "${VOLUME_ID:?}" "${MOUNT_POINT:?}" "${SERVICE_USER:?}" "${SERVICE_HOME:?}"
 
 serial=${VOLUME_ID/-/}
 find_device() {
@@ -27,6 +32,6 @@ if ! grep -q "UUID=$uuid" /etc/fstab; then
   log "added $MOUNT_POINT to /etc/fstab"
 fi
 mountpoint -q "$MOUNT_POINT" || mount "$MOUNT_POINT"
-ensure_user "$SERVICE_USER"
+ensure_user "$SERVICE_USER" "$SERVICE_HOME"
 [[ "$(stat -c %U "$MOUNT_POINT")" == "$SERVICE_USER" ]] || chown "$SERVICE_USER:$SERVICE_USER" "$MOUNT_POINT"
 echo "data volume $VOLUME_ID ($dev, UUID $uuid) mounted at $MOUNT_POINT"

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Step 7: a replicated topic can be created, written with acks=all and read back.
-# Env: BOOTSTRAP, TOPIC, PARTITIONS, REPLICATION, MIN_ISR, SMOKE_TIMEOUT (120)
+# Phase `smoke` (once, last): a replicated topic can be created, written with acks=all and read back.
+# Env:
+#   BOOTSTRAP      comma-separated internal host:port of the brokers
+#   TOPIC          prefix of the topic created (and deleted again) for the test
+#   PARTITIONS     its partitions
+#   REPLICATION    its replication factor
+#   MIN_ISR        its min.insync.replicas
+#   KAFKA_HOME     the Kafka install whose tools run the test
+#   TOOLS_LOG_DIR  LOG_DIR for those tools
+#   SMOKE_TIMEOUT  seconds for producing and for consuming (default 120)
+#   RERUN_DIGEST   not read: a digest of every broker's configuration, in the command text so that Pulumi runs the
+#                  test again whenever a broker's configuration changes
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${BOOTSTRAP:?}" "${TOPIC:?}" "${PARTITIONS:?}" "${REPLICATION:?}" "${MIN_ISR:?}"
+: "${BOOTSTRAP:?}" "${TOPIC:?}" "${PARTITIONS:?}" "${REPLICATION:?}" "${MIN_ISR:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
 limit=${SMOKE_TIMEOUT:-120}
 start=$SECONDS
 nonce="$(date +%s)-$RANDOM$RANDOM"

@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
-# On `pulumi destroy` (or when a host leaves the config): stop and disable a service. Data, configuration and
-# the install stay unless WIPE=true. Env: SERVICES (kafka and/or zookeeper), WIPE (true|false), WIPE_PATHS
+# Phase `service` delete (existing hosts, on `pulumi destroy` or when a host leaves the config): stop and disable
+# services. Data, configuration and the install stay unless WIPE=true; what WIPE removes must pass the removal
+# allow-list in lib.sh (a path that does not fails the step before anything is removed).
+# Env:
+#   SERVICES    space-separated services to stop: kafka and/or zookeeper
+#   UNIT_DIR    where their systemd units are
+#   WIPE        true to also remove WIPE_PATHS and the units (default false)
+#   WIPE_PATHS  space-separated directories to remove when WIPE=true
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${SERVICES:?}"
-for svc in $SERVICES; do
-  if systemctl list-unit-files "$svc.service" >/dev/null 2>&1 && [[ -f /etc/systemd/system/$svc.service ]]; then
+: "${SERVICES:?}" "${UNIT_DIR:?}"
+read -r -a services <<<"$SERVICES"
+for svc in "${services[@]}"; do
+  [[ $svc == kafka || $svc == zookeeper ]] || die "SERVICES may name kafka and zookeeper only, not $svc"
+done
+[[ $UNIT_DIR =~ ^/(etc|run|usr/lib|lib)/systemd/system$ ]] || die "UNIT_DIR=$UNIT_DIR is not a systemd unit directory"
+
+for svc in "${services[@]}"; do
+  if systemctl list-unit-files "$svc.service" >/dev/null 2>&1 && [[ -f $UNIT_DIR/$svc.service ]]; then
     systemctl disable --now "$svc" 2>/dev/null || true
     log "stopped and disabled $svc"
   fi
 done
 if [[ ${WIPE:-false} == true ]]; then
-  for p in ${WIPE_PATHS:-}; do
+  read -r -a paths <<<"${WIPE_PATHS:-}"
+  for p in "${paths[@]}"; do
+    removable "$p" || die "refusing to remove $p: not on the allow-list (see removable in lib.sh); nothing was removed"
+  done
+  for p in "${paths[@]}"; do
     rm -rf -- "$p"
     log "removed $p"
   done
-  for svc in $SERVICES; do rm -f "/etc/systemd/system/$svc.service"; done
+  for svc in "${services[@]}"; do rm -f "$UNIT_DIR/$svc.service"; done
   systemctl daemon-reload
 else
   log "data and configuration kept (set kafka:wipeOnDestroy true to remove them)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Step 1: the host is up, cloud-init has finished and no package manager holds its lock.
-# Env: READY_TIMEOUT (seconds, default 600)
+# Phase `ready` (every host): the host is up, cloud-init has finished and no package manager holds its lock.
+# Env:
+#   READY_TIMEOUT  seconds to wait for cloud-init and the package manager (default 600)
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
 

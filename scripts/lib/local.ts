@@ -1,10 +1,7 @@
 // Shared by the real-host tests, the e2e test and the benchmark: the test lab's hosts (systemd-nspawn on a private
 // bridge of their own, scripts/local/hosts.sh with KAFKA_CLUSTER_LAB=test, never the quick start's hosts), the Kafka
-// tarball stand-in, SSH, and a local Kafka client.
-import { ChildProcess, execFileSync, spawn } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
+// tarball stand-in and SSH. Helpers only the tests use (a Kafka client, poll, zkMode) live in tests/support.
+import { execFileSync, spawn } from "child_process";
 import * as path from "path";
 import { DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, RawConfig } from "../../components/config";
 
@@ -111,125 +108,5 @@ export class Ssh {
         const r = await this.exec(address, `${journal} --since -15min | grep -E '\\] (WARN|ERROR|FATAL) |systemd\\[1\\]:' | ` +
             `tail -n ${lines}; echo '--- last lines ---'; ${journal} -n 15`, 30_000);
         return r.stdout + r.stderr;
-    }
-}
-
-/** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
-export async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, everyMs = 2000): Promise<T> {
-    const start = Date.now();
-    let last: unknown;
-    for (let i = 0; Date.now() - start < timeoutMs && i < 10_000; i++) {
-        try {
-            const v = await check();
-            if (v) return v;
-        } catch (e) {
-            last = e;
-        }
-        await new Promise((r) => setTimeout(r, everyMs));
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
-}
-
-/** ZooKeeper's `srvr` mode of a member (leader, follower, standalone), or undefined. */
-export function zkMode(address: string, timeoutMs = 3000): Promise<string | undefined> {
-    return new Promise((resolve) => {
-        const sock = net.connect({ host: address, port: 2181, timeout: timeoutMs });
-        let data = "";
-        sock.on("connect", () => sock.write("srvr"));
-        sock.on("data", (d) => (data += d));
-        sock.on("error", () => resolve(undefined));
-        sock.on("timeout", () => { sock.destroy(); resolve(undefined); });
-        sock.on("close", () => resolve(/^Mode: (\w+)/m.exec(data)?.[1]));
-    });
-}
-
-/** A Kafka client on this machine, unpacked from the same tarball the hosts install. */
-export class KafkaClient {
-    readonly home: string;
-    private readonly children = new Set<ChildProcess>();
-
-    constructor(tarball: string) {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-client-"));
-        execFileSync("tar", ["-xzf", tarball, "-C", dir]);
-        const top = fs.readdirSync(dir).find((d) => d.startsWith("kafka_"))!;
-        this.home = path.join(dir, top);
-    }
-
-    private env(): NodeJS.ProcessEnv {
-        return { ...process.env, LOG_DIR: path.join(this.home, "logs"), KAFKA_HEAP_OPTS: "-Xmx256m" };
-    }
-
-    /** Runs a tool to completion (bounded). */
-    tool(name: string, args: string[], timeoutMs = 120_000, input?: string): Promise<RunResult> {
-        return new Promise((resolve) => {
-            const child = spawn(path.join(this.home, "bin", name), args, { env: this.env(), stdio: ["pipe", "pipe", "pipe"] });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (d) => (stdout += d));
-            child.stderr.on("data", (d) => (stderr += d));
-            child.stdin.end(input ?? "");
-            const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-            child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
-        });
-    }
-
-    async must(name: string, args: string[], timeoutMs?: number, input?: string): Promise<string> {
-        const r = await this.tool(name, args, timeoutMs, input);
-        if (r.code !== 0) throw new Error(`${name} ${args.join(" ")} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
-        return r.stdout;
-    }
-
-    /** Starts a long-running tool; stop it with stop(). */
-    start(name: string, args: string[]): { child: ChildProcess; output: () => string } {
-        const child = spawn(path.join(this.home, "bin", name), args, { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
-        this.children.add(child);
-        let out = "";
-        child.stdout!.on("data", (d) => (out += d));
-        child.stderr!.on("data", () => undefined);
-        child.on("close", () => this.children.delete(child));
-        return { child, output: () => out };
-    }
-
-    /** Stops a started tool by its PID: SIGTERM, then SIGKILL after a bounded wait. */
-    async stop(child: ChildProcess, graceMs = 30_000): Promise<void> {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const done = new Promise<void>((r) => child.once("close", () => r()));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-        await done;
-        clearTimeout(timer);
-    }
-
-    async close(): Promise<void> {
-        for (const c of [...this.children]) await this.stop(c, 5000);
-        fs.rmSync(path.dirname(this.home), { recursive: true, force: true });
-    }
-
-    async underReplicated(bootstrap: string): Promise<number | undefined> {
-        const r = await this.tool("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--under-replicated-partitions"], 60_000);
-        if (r.code !== 0) return undefined;
-        return (r.stdout.match(/Partition:/g) ?? []).length;
-    }
-
-    /** How many records a topic holds (the sum of its partitions' latest offsets; no transactions are used here). */
-    async recordCount(bootstrap: string, topic: string): Promise<number> {
-        const out = await this.must("kafka-get-offsets.sh", ["--bootstrap-server", bootstrap, "--topic", topic, "--time", "-1"], 60_000);
-        return out.split("\n").filter((l) => l.startsWith(`${topic}:`)).reduce((sum, l) => sum + Number(l.split(":")[2]), 0);
-    }
-
-    /**
-     * The ZooKeeper session that owns broker `id`'s registration (its znode's ephemeralOwner), or undefined when the
-     * broker is not registered. After a crash the old session's znode outlives the process until the session times
-     * out, so "registered" alone does not mean "the new process is up": compare owners.
-     */
-    async brokerSession(zkConnect: string, id: number): Promise<string | undefined> {
-        const r = await this.tool("zookeeper-shell.sh", [zkConnect, "stat", `/brokers/ids/${id}`], 60_000);
-        return /^ephemeralOwner = (0x[0-9a-f]+)$/m.exec(r.stdout)?.[1];
-    }
-
-    async registeredBrokers(zkConnect: string): Promise<number[]> {
-        const out = await this.must("zookeeper-shell.sh", [zkConnect, "ls", "/brokers/ids"], 60_000);
-        const line = out.split("\n").filter((l) => l.startsWith("[")).pop() ?? "[]";
-        return line.replace(/[\[\]\s]/g, "").split(",").filter(Boolean).map(Number).sort((a, b) => a - b);
     }
 }

@@ -2,28 +2,20 @@
 // hosts. up from empty, no-op preview/up, a rolling broker change, scale-out, bad credentials and an unreachable
 // port, destroy.
 import * as assert from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
-import { KafkaClient, LocalEnv, ROOT, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll } from "../../scripts/lib/local";
+import { LocalEnv, ROOT, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { checkpointFile, programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { upWithOps } from "../support/engine";
+import { KafkaClient } from "../support/kafka";
+import { generateKeyPair } from "../support/loopback-sshd";
+import { poll } from "../support/poll";
 import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
+import { stopwatch } from "../support/timing";
 
-const durations: string[] = [];
-async function step<T>(name: string, f: () => Promise<T>): Promise<T> {
-    const t = Date.now();
-    try {
-        return await f();
-    } finally {
-        const s = ((Date.now() - t) / 1000).toFixed(1);
-        durations.push(`${name}=${s}s`);
-        log(`[timing] e2e ${name}: ${s} s`);
-    }
-}
+const { timed: step, summary } = stopwatch("e2e ");
 
 describe("e2e: pulumi up / destroy on local hosts", function () {
     let env: LocalEnv;
@@ -73,7 +65,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         } finally {
             await client?.close();
             if (process.env.KEEP_HOSTS !== "1") hostsDown();
-            log(`[timing] e2e steps: ${durations.join(", ")}`);
+            log(`[timing] e2e steps: ${summary()}`);
         }
     });
 
@@ -166,23 +158,17 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
     });
 
     it("5. a wrong SSH key or an unreachable port fails within bounded time naming the host; a good up converges", async () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wrong-key-"));
-        try {
-            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "key")]);
-            for (const [what, bad] of [["wrong-key", { sshPrivateKey: fs.readFileSync(path.join(dir, "key"), "utf8") }], ["unreachable-port", { sshPort: 2222 }]] as const) {
-                await setStackConfig(stack, { ...raw, ...bad });
-                const t = Date.now();
-                const err = await step(what, () => stack.up({ onOutput: () => undefined }).then(() => undefined, (e) => e as Error));
-                const secs = (Date.now() - t) / 1000;
-                assert.ok(err, `${what}: up must fail`);
-                assert.ok(secs < 600, `${what}: failed after ${secs} s`);
-                const msg = String(err);
-                assert.ok(/host-[1-4]-/.test(msg) || addresses().some((a) => msg.includes(a)), `${what}: message names no host:\n${msg.slice(-2000)}`);
-                if (what === "unreachable-port") assert.ok(addresses().some((a) => msg.includes(`${a}:2222`)), `${what}: no host:2222 in\n${msg.slice(-2000)}`);
-                log(`${what}: failed in ${secs.toFixed(1)} s: ${(/error: .*/.exec(msg) ?? [""])[0].slice(0, 300)}`);
-            }
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
+        for (const [what, bad] of [["wrong-key", { sshPrivateKey: generateKeyPair().privateKey }], ["unreachable-port", { sshPort: 2222 }]] as const) {
+            await setStackConfig(stack, { ...raw, ...bad });
+            const t = Date.now();
+            const err = await step(what, () => stack.up({ onOutput: () => undefined }).then(() => undefined, (e) => e as Error));
+            const secs = (Date.now() - t) / 1000;
+            assert.ok(err, `${what}: up must fail`);
+            assert.ok(secs < 600, `${what}: failed after ${secs} s`);
+            const msg = String(err);
+            assert.ok(/host-[1-4]-/.test(msg) || addresses().some((a) => msg.includes(a)), `${what}: message names no host:\n${msg.slice(-2000)}`);
+            if (what === "unreachable-port") assert.ok(addresses().some((a) => msg.includes(`${a}:2222`)), `${what}: no host:2222 in\n${msg.slice(-2000)}`);
+            log(`${what}: failed in ${secs.toFixed(1)} s: ${(/error: .*/.exec(msg) ?? [""])[0].slice(0, 300)}`);
         }
         await setStackConfig(stack, raw);
         const kafkaBefore = await services("kafka");

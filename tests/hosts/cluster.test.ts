@@ -7,23 +7,17 @@ import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
-import { PATHS } from "../../components/render";
-import { ResolvedNode, brokerNodes, resolveExistingHosts } from "../../components/topology";
-import { CACHE, KafkaClient, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log, poll, zkMode } from "../../scripts/lib/local";
+import { PATHS } from "../../components/layout";
+import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
+import { CACHE, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { commandStates, upWithOps } from "../support/engine";
+import { KafkaClient, zkMode } from "../support/kafka";
+import { poll } from "../support/poll";
 import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
+import { stopwatch } from "../support/timing";
 
-const timings: [string, number][] = [];
-async function timed<T>(what: string, f: () => Promise<T> | T): Promise<T> {
-    const t = Date.now();
-    try {
-        return await f();
-    } finally {
-        timings.push([what, (Date.now() - t) / 1000]);
-        log(`[timing] ${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    }
-}
+const { timed, summary } = stopwatch();
 
 interface Acked { value: number; partition: number; offset: number; key?: string }
 
@@ -43,7 +37,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
     let ssh: Ssh;
     let raw: RawConfig;
     let cfg: ClusterConfig;
-    let nodes: ResolvedNode[];
+    let nodes: ClusterNode[];
     let stack: Stack;
     let client: KafkaClient;
     let tarball: string;
@@ -57,7 +51,8 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         ssh = new Ssh(env);
         raw = localStackConfig(env, 3);
         cfg = parseConfig(raw, "hosts-test");
-        nodes = resolveExistingHosts(cfg);
+        if (cfg.mode !== "hosts") throw new Error("the real-host suite runs existing-hosts mode");
+        nodes = hostNodes(cfg);
         client = new KafkaClient(tarball);
         stack = await timed("setup: engine and stack", () => programStack("hosts-test", raw));
         // A leftover from an interrupted run would make the first `up` a partial one.
@@ -78,7 +73,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             await client?.close();
             if (process.env.KEEP_HOSTS !== "1") hostsDown();
         }
-        log(`[timing] summary: ${timings.map(([w, s]) => `${w}=${s.toFixed(1)}s`).join(", ")}`);
+        log(`[timing] summary: ${summary()}`);
     });
 
     it("pulumi up from empty: Java from apt, verified Kafka, ensemble, brokers, smoke test", async () => {
@@ -202,7 +197,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         await poll(`${what}: under-replicated partitions back to 0`, 300_000, async () => (await client.underReplicated(bootstrap)) === 0, 3000);
     }
 
-    async function ensembleHealthy(members: ResolvedNode[]) {
+    async function ensembleHealthy(members: ClusterNode[]) {
         return poll("one leader and the rest followers", 180_000, async () => {
             const modes = await Promise.all(members.map((n) => zkMode(n.privateAddress)));
             return modes.filter((m) => m === "leader").length === 1 && modes.filter((m) => m === "follower").length === members.length - 1 && modes;
@@ -210,7 +205,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
     }
 
     /** Waits until `victim`'s broker is registered under a session other than `old` and answers ApiVersions. */
-    async function reregistered(victim: ResolvedNode, old: string) {
+    async function reregistered(victim: ClusterNode, old: string) {
         const id = victim.brokerId!;
         await poll(`broker ${id} registered again under a new ZooKeeper session`, 180_000, async () => {
             const now = await client.brokerSession(zk, id);
@@ -220,7 +215,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.deepStrictEqual(await client.registeredBrokers(zk), brokerNodes(nodes).map((n) => n.brokerId));
     }
 
-    async function mainPid(n: ResolvedNode, svc: string): Promise<number> {
+    async function mainPid(n: ClusterNode, svc: string): Promise<number> {
         return Number((await ssh.must(n.sshAddress, `systemctl show -p MainPID --value ${svc}`)).trim());
     }
 
@@ -339,7 +334,8 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
         const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
         const monitor = urpMonitor(client, bootstrap);
-        await setStackConfig(stack, { ...raw, brokerProperties: { "log.retention.hours": 72 } });
+        raw = { ...raw, brokerProperties: { "log.retention.hours": 72 } };
+        await setStackConfig(stack, raw);
         let ops: Map<string, string[]>;
         try {
             ({ ops } = await timed("rolling broker change", () => upWithOps(stack)));
@@ -352,6 +348,94 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "ZooKeeper was not restarted");
         for (const a of addrs) assert.match(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
         log(`URP samples during the roll: ${monitor.samples.map((x) => x.urp ?? "?").join(" ")}`);
+    });
+
+    /** Which install a running service's JVM has its jars open from (the versioned directory, links resolved). */
+    async function runningDist(n: ClusterNode, svc: "kafka" | "zookeeper"): Promise<string[]> {
+        const out = await ssh.must(n.sshAddress, `sudo -n sh -c 'readlink /proc/$(systemctl show -p MainPID --value ${svc})/fd/*' 2>/dev/null || true`);
+        return [...new Set(out.split("\n").map((l) => l.startsWith(`${PATHS.installRoot}/`) ? l.slice(PATHS.installRoot.length + 1).split("/")[0] : "")
+            .filter((d) => d.startsWith("kafka_")))];
+    }
+
+    it("a version change downloads everywhere in parallel and switches each host inside its own restart; hosts not yet restarting keep the old version", async () => {
+        const nodeNamed = (name: string) => nodes.find((n) => n.name === name)!;
+        const next = cfg.kafkaVersion === "3.9.1" ? "3.9.2" : "3.9.1";
+        await timed(`setup: Kafka ${next} tarball`, () => kafkaDist(next, cfg.scalaVersion));
+        const oldDist = `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}`;
+        const newDist = `kafka_${cfg.scalaVersion}-${next}`;
+        const addrs = nodes.map((n) => n.sshAddress);
+        for (const n of nodes) assert.deepStrictEqual(await runningDist(n, "kafka"), [oldDist], `${n.name}: broker runs ${oldDist} before`);
+        const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
+        const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
+
+        // Every host's links, whether the new version is unpacked, and its services' PIDs, sampled while the update runs.
+        interface Sample { round: number; at: number; host: string; kafkaLink: string; zkLink: string; installed: boolean; kafkaPid: number; zkPid: number }
+        const samples: Sample[] = [];
+        let watching = true;
+        const probe = `readlink ${PATHS.current} || echo -; readlink ${PATHS.zookeeperCurrent} || echo -; ` +
+            `test -f ${PATHS.installRoot}/${newDist}/.verified && echo yes || echo no; ` +
+            "systemctl show -p MainPID --value kafka; systemctl show -p MainPID --value zookeeper";
+        const watcher = (async () => {
+            for (let i = 0; watching && i < 5000; i++) {
+                await Promise.all(nodes.map(async (n) => {
+                    const r = await ssh.exec(n.sshAddress, probe, 10_000);
+                    const [kafkaLink, zkLink, installed, kafkaPid, zkPid] = r.stdout.split("\n");
+                    if (r.code === 0) samples.push({ round: i, at: Date.now(), host: n.name, kafkaLink, zkLink, installed: installed === "yes", kafkaPid: Number(kafkaPid), zkPid: Number(zkPid) });
+                }));
+                await new Promise((r) => setTimeout(r, 300));
+            }
+        })();
+        const monitor = urpMonitor(client, bootstrap);
+        raw = { ...raw, kafkaVersion: next };
+        await setStackConfig(stack, raw);
+        let ops: Map<string, string[]>;
+        try {
+            ({ ops } = await timed(`version change ${cfg.kafkaVersion} -> ${next}`, () => upWithOps(stack)));
+        } finally {
+            watching = false;
+            await watcher;
+            await monitor.stop();
+        }
+        // Each ZooKeeper step waits for its member to rejoin; the broker check and the smoke test run again.
+        assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-smoke",
+            ...nodes.flatMap((n) => [`${n.name}-broker`, `${n.name}-install`, `${n.name}-zookeeper`])].sort());
+        log(`version change: ${samples.length} samples of ${nodes.length} hosts`);
+        assert.ok(samples.length > 6 * nodes.length, `only ${samples.length} samples`);
+        const rounds = [...new Set(samples.map((x) => x.round))].map((r) => samples.filter((x) => x.round === r));
+        for (const svc of ["kafka", "zookeeper"] as const) {
+            const before = svc === "kafka" ? kafkaBefore : zkBefore;
+            const oldPid = (x: Sample) => (svc === "kafka" ? x.kafkaPid : x.zkPid) === before.get(nodeNamed(x.host).sshAddress)!.pid;
+            const link = (x: Sample) => (svc === "kafka" ? x.kafkaLink : x.zkLink);
+            // A service's link switches inside its own restart step, right before `systemctl restart` stops the old
+            // process: so at any moment at most one host's old process runs with its link already switched (the one
+            // being restarted), and every other host whose service has not been restarted still points at the old
+            // version, where systemd would bring it back after a crash.
+            for (const round of rounds) {
+                const switching = round.filter((x) => oldPid(x) && link(x) === newDist).map((x) => x.host);
+                assert.ok(switching.length <= 1, `${svc}: links of ${switching.join(", ")} switched while their old processes still ran`);
+                for (const x of round) assert.ok(link(x) === oldDist || link(x) === newDist, `${x.host}: ${svc} link ${link(x)}`);
+            }
+            for (const n of nodes) {
+                const mine = samples.filter((x) => x.host === n.name);
+                // And it switches only once that host's own restart is under way: its old process is gone soon after.
+                const switched = mine.findIndex((x) => link(x) === newDist);
+                const replaced = mine.findIndex((x) => !oldPid(x));
+                assert.ok(switched > 0 && replaced >= switched, `${n.name}: ${svc} switched at sample ${switched}, old process gone at ${replaced}`);
+                // Bounded by the stop timeout of the units (TimeoutStopSec=180).
+                assert.ok(mine[replaced].at - mine[switched].at < 190_000, `${n.name}: ${svc}'s old process ran on long after its link switched`);
+                // The new version was unpacked and verified before the link switched to it.
+                assert.ok(mine.slice(0, switched).some((x) => x.installed), `${n.name}: not seen installed before the switch`);
+                assert.deepStrictEqual(await runningDist(n, svc), [newDist], `${n.name}: ${svc} runs ${newDist} after`);
+            }
+        }
+        // Downloads run in parallel: every host had the new version while most brokers still ran the old one.
+        assert.ok(nodes.every((n) => samples.some((x) => x.host === n.name && x.installed && x.kafkaLink === oldDist)),
+            "some host switched before it had downloaded, or never had the old version alongside the new");
+        assertRolled(addrs, kafkaBefore, await serviceStates(ssh, addrs, "kafka"), monitor.samples);
+        const zkAfter = await serviceStates(ssh, addrs, "zookeeper");
+        for (const a of addrs) assert.notStrictEqual(zkAfter.get(a)!.pid, zkBefore.get(a)!.pid, `ZooKeeper at ${a} restarted onto ${newDist}`);
+        const versions = await client.must("kafka-broker-api-versions.sh", ["--bootstrap-server", bootstrap], 60_000);
+        assert.strictEqual((versions.match(/\(id: \d+ rack: /g) ?? []).length, nodes.length);
     });
 
     it("pulumi destroy on existing hosts: brokers stop before ZooKeeper, all disabled, data kept", async () => {

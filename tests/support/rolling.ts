@@ -1,7 +1,8 @@
 // Shared by the real-host and e2e tests: service start/stop times from systemd, an outside monitor of
 // under-replicated partitions, and the assertion that a change rolled through the brokers one at a time.
 import * as assert from "assert";
-import { KafkaClient, Ssh } from "../../scripts/lib/local";
+import { Ssh } from "../../scripts/lib/local";
+import { KafkaClient } from "./kafka";
 
 export interface ServiceState { pid: number; start: bigint; stop: bigint }
 

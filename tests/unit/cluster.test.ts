@@ -4,9 +4,8 @@ import { recorded, reset, settle, value, SUBNETS } from "./mocks";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "../../components/config";
 import { KafkaCluster } from "../../components/cluster";
-import { SSH, stackConfig } from "./stacks";
+import { KEY, SSH, stackConfig } from "./stacks";
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
 
 async function build(raw: RawConfig, stack: string) {
     reset();
@@ -119,10 +118,30 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         assert.ok(install.dialErrorLimit >= 30, "fresh instances get many SSH dial attempts");
     });
 
+    it("every command waits for its plan dependencies and its own instance and data volume attachment", async () => {
+        const { of } = await build(stackConfig("prod", SSH), "prod");
+        // Resource names (the data volume and its attachment share one) of what a command was registered to wait for:
+        // its dependsOn and, implicitly, the resources its inputs come from (the key, the addresses in its text).
+        const deps = (name: string) => [...new Set(of("command:remote:Command").find((c) => c.name === name)!.options.dependencies
+            .map((u) => u.split("::").pop()))].sort();
+        // Fixed command text: only its own instance (its address), the key and the plan's dependencies.
+        assert.deepStrictEqual(deps("zk-1-ready"), ["kafka-prod-ssh-key", "kafka-prod-zk-1"]);
+        assert.deepStrictEqual(deps("broker-2-install"), ["broker-2-java", "broker-2-storage", "kafka-prod-broker-2", "kafka-prod-broker-2-data", "kafka-prod-ssh-key"]);
+        for (const d of ["broker-1-broker", "broker-2-install", "cluster-ensemble", "kafka-prod-broker-2", "kafka-prod-broker-2-data"]) {
+            assert.ok(deps("broker-2-broker").includes(d), `broker-2-broker waits for ${d}`);
+        }
+        for (const c of of("command:remote:Command")) {
+            assert.deepStrictEqual(c.options.customTimeouts, { create: "40m", update: "40m", delete: "" }, c.name);
+            assert.match(c.options.parent, /kafka:index:KafkaCluster::test$/, `${c.name} is a child of the component`);
+        }
+    });
+
     it("pins the AMI: a new image release never replaces instances", async () => {
-        // ignoreChanges is a resource option, so check the registration code path by reading it back.
-        const src = require("fs").readFileSync(require.resolve("../../components/aws"), "utf8");
-        assert.match(src, /ignoreChanges: \["ami"\]/);
+        const { of } = await build(stackConfig("prod", SSH), "prod");
+        const instances = of("aws:ec2/instance:Instance");
+        assert.strictEqual(instances.length, 6);
+        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["ami"], `${i.name} registered with ignoreChanges ["ami"]`);
+        for (const v of of("aws:ebs/volume:Volume")) assert.deepStrictEqual(v.options.ignoreChanges, [], `${v.name} ignores nothing`);
     });
 });
 
@@ -173,6 +192,17 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
         const { out } = await build({ ...raw, hosts: [...(raw.hosts as object[])].reverse() }, "local");
         assert.deepStrictEqual(out.nodes.map((n) => [n.name, n.brokerId, n.publicAddress]),
             [["host-1", 1, "192.0.2.11"], ["host-2", 2, "192.0.2.12"], ["host-3", 3, "192.0.2.13"]]);
+    });
+});
+
+describe("KafkaCluster validation", () => {
+    it("refuses a configuration that did not come from parseConfig, before registering anything under it", async () => {
+        reset();
+        const valid = parseConfig({ ...SSH }, "dev");
+        const handMade = { ...valid, brokerCount: 0 } as unknown as typeof valid;
+        assert.throws(() => new KafkaCluster("hand-made", { config: handMade }), /args\.config must be the result of parseConfig/);
+        await settle();
+        assert.deepStrictEqual(recorded.filter((r) => r.type !== "kafka:index:KafkaCluster"), []);
     });
 });
 

@@ -1,10 +1,27 @@
 import * as assert from "assert";
-import { ConfigError, DEFAULT_KAFKA_VERSION, RawConfig, heapMiB, parseConfig } from "../../components/config";
-import { SSH, stackConfig } from "./stacks";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, KEYS, RawConfig, configTableMarkdown, heapMiB, parseConfig,
+} from "../../components/config";
+import { KEY, SSH, stackConfig, withKeyFile } from "./stacks";
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1, address: `192.0.2.${i + 11}` }));
 const HOSTS_BASE: RawConfig = { hosts: hosts(3), sshUser: "admin", sshPrivateKey: KEY };
+
+/** The EC2 part of a configuration that must be in EC2 mode. */
+function ec2Of(c: ClusterConfig) {
+    assert.strictEqual(c.mode, "ec2");
+    if (c.mode !== "ec2") throw new Error("unreachable");
+    return c.ec2;
+}
+
+/** The hosts part of a configuration that must be in existing-hosts mode. */
+function hostsOf(c: ClusterConfig) {
+    assert.strictEqual(c.mode, "hosts");
+    if (c.mode !== "hosts") throw new Error("unreachable");
+    return c.hosts;
+}
 
 function problems(raw: RawConfig): string[] {
     try {
@@ -23,32 +40,28 @@ describe("config validation", () => {
         assert.strictEqual(c.brokerCount, 3);
         assert.strictEqual(c.zookeeperCount, 3);
         assert.strictEqual(c.zookeeperPlacement, "colocated");
-        assert.strictEqual(c.brokerInstanceType, "t3.small");
+        assert.strictEqual(ec2Of(c).brokerInstanceType, "t3.small");
         assert.strictEqual(c.brokerHeap, "400m");
         assert.strictEqual(c.kafkaVersion, DEFAULT_KAFKA_VERSION);
-        assert.strictEqual(c.sshUser, "ubuntu");
+        assert.strictEqual(ec2Of(c).sshUser, "ubuntu");
         assert.strictEqual(c.clusterName, "kafka-dev");
     });
 
     it("accepts the prod stack: dedicated ensemble, gp3 data volumes, 3 AZs", () => {
         const c = parseConfig(stackConfig("prod", SSH), "prod");
         assert.strictEqual(c.zookeeperPlacement, "dedicated");
-        assert.deepStrictEqual(c.dataVolume, { sizeGb: 500, type: "gp3", iops: 6000, throughputMiBps: 250 });
-        assert.strictEqual(c.maxAzs, 3);
-        assert.strictEqual(c.zookeeperInstanceType, "t3.medium");
+        assert.deepStrictEqual(ec2Of(c).dataVolume, { sizeGb: 500, type: "gp3", iops: 6000, throughputMiBps: 250 });
+        assert.strictEqual(ec2Of(c).maxAzs, 3);
+        assert.strictEqual(ec2Of(c).zookeeperInstanceType, "t3.medium");
     });
 
     it("accepts the local stack: existing hosts, no AWS settings needed", () => {
-        const tmp = require("path").join(require("os").tmpdir(), `kc-local-key-${process.pid}`);
-        require("fs").writeFileSync(tmp, KEY, { mode: 0o600 });
-        try {
-            const c = parseConfig(stackConfig("local", { sshPrivateKeyPath: tmp }), "local");
+        withKeyFile(KEY, (file) => {
+            const c = parseConfig(stackConfig("local", { sshPrivateKeyPath: file }), "local");
             assert.strictEqual(c.mode, "hosts");
-            assert.deepStrictEqual(c.hosts.map((h) => [h.id, h.address, h.user]), [[1, "10.77.0.11", "admin"], [2, "10.77.0.12", "admin"], [3, "10.77.0.13", "admin"]]);
+            assert.deepStrictEqual(hostsOf(c).machines.map((h) => [h.id, h.address, h.user]), [[1, "10.77.0.11", "admin"], [2, "10.77.0.12", "admin"], [3, "10.77.0.13", "admin"]]);
             assert.strictEqual(c.downloadUrl, "http://10.77.0.1:8089/kafka");
-        } finally {
-            require("fs").unlinkSync(tmp);
-        }
+        });
     });
 
     it("both stacks fail without sshCidrs, and only for sshCidrs", () => {
@@ -68,7 +81,7 @@ describe("config validation", () => {
         assert.strictEqual(c.zookeeperChroot, "/kafka");
         assert.strictEqual(c.brokerCount, 3);
         assert.strictEqual(c.zookeeperCount, 3);
-        assert.strictEqual(c.wipeOnDestroy, false);
+        assert.strictEqual(hostsOf(parseConfig(HOSTS_BASE)).wipeOnDestroy, false);
     });
 
     it("reports every problem at once, each naming its key and a fix", () => {
@@ -79,14 +92,52 @@ describe("config validation", () => {
     });
 
     it("reads the SSH key from kafka:sshPrivateKeyPath, keeping its text exactly", () => {
-        const tmp = require("path").join(require("os").tmpdir(), `kc-key-${process.pid}`);
-        require("fs").writeFileSync(tmp, KEY, { mode: 0o600 });
-        try {
-            const c = parseConfig({ ...HOSTS_BASE, sshPrivateKey: undefined, sshPrivateKeyPath: tmp });
-            assert.strictEqual(c.sshPrivateKey, KEY);
-        } finally {
-            require("fs").unlinkSync(tmp);
-        }
+        withKeyFile(KEY, (file) => {
+            const c = parseConfig({ ...HOSTS_BASE, sshPrivateKey: undefined, sshPrivateKeyPath: file });
+            assert.strictEqual(hostsOf(c).sshPrivateKey, KEY);
+        });
+    });
+
+    it("settings of the other mode are refused with their removal as the fix; sshPort 22 is fine on EC2", () => {
+        assert.strictEqual(parseConfig({ ...SSH, sshPort: 22 }).mode, "ec2");
+        assert.strictEqual(hostsOf(parseConfig({ ...HOSTS_BASE, sshPort: 2222 })).sshPort, 2222);
+        const p = problems({ ...HOSTS_BASE, instanceType: "t3.small", os: "amazon-linux-2023", maxAzs: 2 });
+        assert.deepStrictEqual(p.map((l) => l.split(":")[1]), ["instanceType", "os", "maxAzs"]);
+        for (const line of p) assert.match(line, /Fix: remove it: pulumi config rm kafka:\w+$/);
+    });
+
+    it("a parsed configuration is the union of shared settings and one mode's part, frozen", () => {
+        const e = parseConfig({ ...SSH });
+        assert.deepStrictEqual(Object.keys(e).filter((k) => k === "ec2" || k === "hosts"), ["ec2"]);
+        const h = parseConfig(HOSTS_BASE);
+        assert.deepStrictEqual(Object.keys(h).filter((k) => k === "ec2" || k === "hosts"), ["hosts"]);
+        assert.ok(Object.isFrozen(h) && Object.isFrozen(hostsOf(h).machines[0]), "validated config cannot be changed afterwards");
+        assert.throws(() => { (hostsOf(h).machines as any).push({}); }, TypeError);
+    });
+
+    it("reads Pulumi's text values once, by each key's type (no guessing from JSON)", () => {
+        const typed: RawConfig = { ...HOSTS_BASE, brokerCount: 3, wipeOnDestroy: true, brokerProperties: { "log.retention.hours": 72 }, sshPort: 2222 };
+        const text = Object.fromEntries(Object.entries(typed).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+        assert.deepStrictEqual(parseConfig(text, "t"), parseConfig(typed, "t"));
+        // A string setting keeps its text even when it looks like JSON.
+        const h = hostsOf(parseConfig({ ...text, sshUser: "null", zookeeperChroot: "/1" }, "t"));
+        assert.strictEqual(h.machines[0].user, "null");
+        assert.strictEqual(parseConfig({ ...text, zookeeperChroot: "/1" }, "t").zookeeperChroot, "/1");
+        assert.deepStrictEqual(ec2Of(parseConfig({ sshCidrs: '["198.51.100.7/32","203.0.113.0/24"]' })).sshCidrs, ["198.51.100.7/32", "203.0.113.0/24"]);
+        assert.deepStrictEqual(ec2Of(parseConfig({ sshCidrs: "198.51.100.7/32, 203.0.113.0/24" })).sshCidrs, ["198.51.100.7/32", "203.0.113.0/24"]);
+    });
+
+    it("the README's configuration table is the key table (regenerate it from configTableMarkdown())", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+        const section = readme.split(/^## Configuration reference.*$/m)[1];
+        assert.ok(section, "README.md has a Configuration reference section");
+        const lines = section.split("\n");
+        const start = lines.findIndex((l) => l.startsWith("|"));
+        const end = lines.findIndex((l, i) => i > start && !l.startsWith("|"));
+        const table = lines.slice(start, end);
+        const expected = configTableMarkdown();
+        assert.strictEqual(table.join("\n") + "\n", expected, `README.md's table differs from KEYS; it should read:\n${expected}`);
+        assert.deepStrictEqual(expected.split("\n").slice(2, -1).map((l) => /^\| `(\w+)`/.exec(l)?.[1]), Object.keys(KEYS));
     });
 
     it("parses heap sizes", () => {
@@ -99,10 +150,11 @@ describe("config validation", () => {
     it("existing-hosts mode: ids are stable, roles go to the lowest ids", () => {
         const c = parseConfig({ ...HOSTS_BASE, hosts: [...hosts(4)].reverse(), brokerCount: 4 });
         assert.strictEqual(c.mode, "hosts");
-        assert.deepStrictEqual(c.hosts.map((h) => h.id), [1, 2, 3, 4]);
-        assert.deepStrictEqual(c.hosts.map((h) => h.roles), [["zookeeper", "broker"], ["zookeeper", "broker"], ["zookeeper", "broker"], ["broker"]]);
-        assert.strictEqual(c.hosts[0].user, "admin");
-        assert.strictEqual(c.hosts[0].privateAddress, "192.0.2.11");
+        const machines = hostsOf(c).machines;
+        assert.deepStrictEqual(machines.map((h) => h.id), [1, 2, 3, 4]);
+        assert.deepStrictEqual(machines.map((h) => h.roles), [["zookeeper", "broker"], ["zookeeper", "broker"], ["zookeeper", "broker"], ["broker"]]);
+        assert.strictEqual(machines[0].user, "admin");
+        assert.strictEqual(machines[0].privateAddress, "192.0.2.11");
     });
 
     // One case per bad input: [description, raw config, key the message must name, text it must contain]
@@ -161,6 +213,11 @@ describe("config validation", () => {
             "brokerCount", /is 2 but 1 host/],
         ["existing hosts without an SSH key", { hosts: hosts(3), sshUser: "admin" }, "sshPrivateKey", /required with kafka:hosts/],
         ["existing hosts without an SSH user", { hosts: hosts(3), sshPrivateKey: KEY }, "hosts[0].user", /no SSH user/],
+        ["a data volume with existing hosts", { ...HOSTS_BASE, dataVolume: { sizeGb: 100 } }, "dataVolume", /EC2 setting.*would be ignored/],
+        ["an instance type with existing hosts", { ...HOSTS_BASE, instanceType: "m6i.xlarge" }, "instanceType", /EC2 setting.*would be ignored/],
+        ["SSH CIDRs with existing hosts", { ...HOSTS_BASE, ...SSH }, "sshCidrs", /EC2 setting/],
+        ["an SSH port other than 22 on EC2", { ...SSH, sshPort: 2222 }, "sshPort", /must be 22 in EC2 mode.*security group opens only 22/],
+        ["wipeOnDestroy on EC2", { ...SSH, wipeOnDestroy: true }, "wipeOnDestroy", /only to existing hosts/],
     ];
     for (const [what, raw, key, text] of cases) {
         it(`rejects ${what} (kafka:${key})`, () => {

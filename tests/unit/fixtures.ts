@@ -1,18 +1,33 @@
-// Resolved clusters for renderer and plan tests: N nodes, co-located or dedicated, plain addresses.
+// Resolved clusters for renderer and plan tests: N nodes, co-located or dedicated, plain addresses; the bash syntax check.
+import { execFileSync } from "child_process";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
-import { ResolvedNode, planNodes } from "../../components/topology";
+import { ClusterNode, NodeIdentity, ec2Nodes, hostNodes } from "../../components/topology";
+import { SSH } from "./stacks";
 
 export function cluster(brokers: number, zks: number, placement: "colocated" | "dedicated", extra: RawConfig = {}):
-    { cfg: ClusterConfig; nodes: ResolvedNode[] } {
+    { cfg: ClusterConfig; nodes: ClusterNode[] } {
     const cfg = parseConfig({
-        ...(extra.hosts ? {} : { sshCidrs: ["198.51.100.7/32"] }), brokerCount: brokers, zookeeperCount: zks, zookeeperPlacement: placement, ...extra,
+        ...(extra.hosts ? {} : SSH), brokerCount: brokers, zookeeperCount: zks, zookeeperPlacement: placement, ...extra,
     }, "test");
-    const nodes = planNodes(cfg).map((n, i): ResolvedNode => ({
-        ...n,
+    const specs: (NodeIdentity & { dataVolume?: boolean })[] = cfg.mode === "hosts" ? hostNodes(cfg) : ec2Nodes(cfg);
+    const nodes = specs.map(({ name, roles, brokerId, zookeeperId, user, dataVolume }, i): ClusterNode => ({
+        name, roles, user,
+        ...(brokerId !== undefined ? { brokerId } : {}),
+        ...(zookeeperId !== undefined ? { zookeeperId } : {}),
         sshAddress: `203.0.113.${i + 1}`,
         clientAddress: `203.0.113.${i + 1}`,
         privateAddress: `10.0.0.${i + 1}`,
         rack: `us-east-1${"abc"[i % 3]}`,
+        ...(dataVolume ? { dataVolumeId: `vol-0${brokerId}` } : {}),
     }));
     return { cfg, nodes };
+}
+
+/** `bash -n` on a script's text (from stdin); throws with bash's message when it does not parse. */
+export function bashSyntax(script: string): void {
+    try {
+        execFileSync("bash", ["-n"], { input: script, stdio: ["pipe", "pipe", "pipe"] });
+    } catch (e: any) {
+        throw new Error(`bash -n: ${String(e.stderr).trim()}`);
+    }
 }

@@ -1,10 +1,22 @@
-// Pulumi mocks for the unit tests: record every registered resource, answer the AWS lookups the program makes.
+// Pulumi mocks for the unit tests: record every registered resource with its inputs and the resource options it was
+// registered with, answer the AWS lookups the program makes.
 import * as pulumi from "@pulumi/pulumi";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+
+/** Resource options as the SDK sent them to the (mock) engine. */
+export interface RegisteredOptions {
+    ignoreChanges: string[];
+    /** URNs of the resources it depends on. */
+    dependencies: string[];
+    parent: string;
+    customTimeouts?: { create: string; update: string; delete: string };
+}
 
 export interface Recorded {
     type: string;
     name: string;
     inputs: any;
+    options: RegisteredOptions;
 }
 
 export const recorded: Recorded[] = [];
@@ -19,7 +31,7 @@ export const SUBNETS: Record<string, string> = {
 let counter = 0;
 pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, options: sentOptions.get(`${args.type}::${args.name}`)! });
         const state: any = { ...args.inputs };
         if (args.type === "aws:ec2/instance:Instance") {
             counter++;
@@ -49,6 +61,22 @@ pulumi.runtime.setMocks({
         }
     },
 }, "kafka-cluster", "test", false);
+
+// The mock monitor hands newResource only type, name and inputs; the rest of each registration request (the resource
+// options) is taken here, on its way in.
+const sentOptions = new Map<string, RegisteredOptions>();
+const monitor = getMonitor() as any;
+const registerResource = monitor.registerResource.bind(monitor);
+monitor.registerResource = (req: any, callback: unknown) => {
+    const timeouts = req.getCustomtimeouts();
+    sentOptions.set(`${req.getType()}::${req.getName()}`, {
+        ignoreChanges: req.getIgnorechangesList(),
+        dependencies: req.getDependenciesList(),
+        parent: req.getParent(),
+        ...(timeouts ? { customTimeouts: { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } } : {}),
+    });
+    return registerResource(req, callback);
+};
 
 /** Resolves an Output in a test. */
 export function value<T>(o: pulumi.Output<T>): Promise<T> {

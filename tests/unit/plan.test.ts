@@ -1,12 +1,11 @@
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { execFileSync } from "child_process";
-import { Step, planSteps, waves } from "../../components/plan";
-import { cluster } from "./fixtures";
+import { parseHostCommand } from "../../components/host-command";
+import { RenderedStep, renderPlan, waves } from "../../components/plan";
+import { bashSyntax, cluster } from "./fixtures";
+import { KEY } from "./stacks";
 
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
-const wave = (steps: Step[]) => {
+const wave = (steps: RenderedStep[]) => {
     const w = waves(steps);
     return (name: string) => w.findIndex((ws) => ws.some((s) => s.name === name));
 };
@@ -14,7 +13,7 @@ const wave = (steps: Step[]) => {
 describe("provisioning plan", () => {
     it("orders every host: ready -> java -> install -> service configuration", () => {
         const { cfg, nodes } = cluster(3, 3, "colocated");
-        const at = wave(planSteps(cfg, nodes));
+        const at = wave(renderPlan(cfg, nodes));
         for (const n of nodes) {
             assert.ok(at(`${n.name}-ready`) < at(`${n.name}-java`));
             assert.ok(at(`${n.name}-java`) < at(`${n.name}-install`));
@@ -26,7 +25,7 @@ describe("provisioning plan", () => {
     for (const placement of ["colocated", "dedicated"] as const) {
         it(`no broker starts before the ensemble check (${placement})`, () => {
             const { cfg, nodes } = cluster(3, 3, placement);
-            const steps = planSteps(cfg, nodes);
+            const steps = renderPlan(cfg, nodes);
             const at = wave(steps);
             const ensemble = at("cluster-ensemble");
             for (const s of steps.filter((x) => x.phase === "zookeeper")) assert.ok(at(s.name) < ensemble);
@@ -40,14 +39,14 @@ describe("provisioning plan", () => {
 
     it("brokers are configured one at a time (a change rolls broker by broker)", () => {
         const { cfg, nodes } = cluster(5, 3, "colocated");
-        const at = wave(planSteps(cfg, nodes));
+        const at = wave(renderPlan(cfg, nodes));
         const order = [1, 2, 3, 4, 5].map((i) => at(`node-${i}-broker`));
         for (let i = 1; i < order.length; i++) assert.ok(order[i] > order[i - 1], `broker ${i + 1} after broker ${i}`);
     });
 
     it("host work runs in parallel: all hosts' install steps share one wave", () => {
         const { cfg, nodes } = cluster(3, 3, "dedicated");
-        const steps = planSteps(cfg, nodes);
+        const steps = renderPlan(cfg, nodes);
         const w = waves(steps);
         const installWave = w.find((ws) => ws.some((s) => s.phase === "install"))!;
         assert.strictEqual(installWave.filter((s) => s.phase === "install").length, 6);
@@ -56,8 +55,8 @@ describe("provisioning plan", () => {
     it("changing one broker setting changes only broker commands", () => {
         const before = cluster(3, 3, "colocated");
         const after = cluster(3, 3, "colocated", { brokerProperties: { "log.retention.hours": 24 } });
-        const a = new Map(planSteps(before.cfg, before.nodes).map((s) => [s.name, s]));
-        const b = new Map(planSteps(after.cfg, after.nodes).map((s) => [s.name, s]));
+        const a = new Map(renderPlan(before.cfg, before.nodes).map((s) => [s.name, s]));
+        const b = new Map(renderPlan(after.cfg, after.nodes).map((s) => [s.name, s]));
         assert.deepStrictEqual([...a.keys()], [...b.keys()]);
         const changed = [...a.keys()].filter((k) => a.get(k)!.create !== b.get(k)!.create);
         assert.deepStrictEqual(changed.sort(), ["cluster-brokers", "cluster-smoke", "node-1-broker", "node-2-broker", "node-3-broker"]);
@@ -66,17 +65,32 @@ describe("provisioning plan", () => {
     it("changing a ZooKeeper setting (heap) changes only ZooKeeper commands", () => {
         const before = cluster(3, 3, "dedicated");
         const after = cluster(3, 3, "dedicated", { zookeeperHeap: "768m" });
-        const a = planSteps(before.cfg, before.nodes);
-        const b = planSteps(after.cfg, after.nodes);
+        const a = renderPlan(before.cfg, before.nodes);
+        const b = renderPlan(after.cfg, after.nodes);
         const changed = a.filter((s, i) => s.create !== b[i].create).map((s) => s.name);
         assert.deepStrictEqual(changed, ["zk-1-zookeeper", "zk-2-zookeeper", "zk-3-zookeeper"]);
+    });
+
+    it("a version change: every install downloads it (in parallel), each service switches in its own one-at-a-time step", () => {
+        const before = cluster(3, 3, "dedicated");
+        const after = cluster(3, 3, "dedicated", { kafkaVersion: "3.9.1" });
+        const a = renderPlan(before.cfg, before.nodes);
+        const b = renderPlan(after.cfg, after.nodes);
+        const changed = a.filter((s, i) => s.create !== b[i].create);
+        assert.deepStrictEqual(changed.map((s) => s.phase).sort(), [...Array(6).fill("install"), ...Array(3).fill("zookeeper"),
+            ...Array(3).fill("broker"), "brokers", "smoke"].sort());
+        const env = (name: string) => parseHostCommand(b.find((s) => s.name === name)!.create).env;
+        assert.strictEqual(env("zk-1-zookeeper").DIST_LINK, "/opt/kafka/zookeeper-current");
+        assert.strictEqual(env("broker-1-broker").DIST_LINK, "/opt/kafka/current");
+        for (const n of ["zk-1-zookeeper", "broker-1-broker", "broker-1-install"]) assert.strictEqual(env(n).KAFKA_DIST, "kafka_2.13-3.9.1");
+        assert.strictEqual(env("broker-1-install").DIST_LINK, undefined, "the install step switches nothing");
     });
 
     it("adding a broker host changes no existing broker or ZooKeeper command", () => {
         const three = cluster(3, 3, "colocated");
         const four = cluster(4, 3, "colocated");
-        const a = new Map(planSteps(three.cfg, three.nodes).map((s) => [s.name, s.create]));
-        const b = planSteps(four.cfg, four.nodes);
+        const a = new Map(renderPlan(three.cfg, three.nodes).map((s) => [s.name, s.create]));
+        const b = renderPlan(four.cfg, four.nodes);
         for (const s of b) {
             if (!a.has(s.name) || s.phase === "brokers" || s.phase === "smoke") continue;
             assert.strictEqual(s.create, a.get(s.name), `${s.name} unchanged`);
@@ -88,13 +102,13 @@ describe("provisioning plan", () => {
         const hosts = { hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY };
         const keep = cluster(3, 3, "colocated", hosts);
         const wipe = cluster(3, 3, "colocated", { ...hosts, wipeOnDestroy: true });
-        assert.strictEqual(planSteps(cluster(3, 3, "colocated").cfg, cluster(3, 3, "colocated").nodes).filter((s) => s.phase === "service").length, 0,
+        assert.strictEqual(renderPlan(cluster(3, 3, "colocated").cfg, cluster(3, 3, "colocated").nodes).filter((s) => s.phase === "service").length, 0,
             "EC2 instances are destroyed with the stack: no teardown step");
-        const k = planSteps(keep.cfg, keep.nodes).filter((s) => s.phase === "service");
+        const k = renderPlan(keep.cfg, keep.nodes).filter((s) => s.phase === "service");
         assert.deepStrictEqual(k.map((s) => s.name).sort(), ["host-1-kafka-service", "host-1-zookeeper-service", "host-2-kafka-service",
             "host-2-zookeeper-service", "host-3-kafka-service", "host-3-zookeeper-service"]);
         for (const s of k) assert.match(s.delete!, /WIPE='false'/);
-        for (const s of planSteps(wipe.cfg, wipe.nodes).filter((x) => x.phase === "service")) assert.match(s.delete!, /WIPE='true'/);
+        for (const s of renderPlan(wipe.cfg, wipe.nodes).filter((x) => x.phase === "service")) assert.match(s.delete!, /WIPE='true'/);
         // Destroy runs dependents first: every broker stops before any ZooKeeper member does.
         for (const s of k.filter((x) => x.name.endsWith("kafka-service"))) {
             assert.deepStrictEqual(s.dependsOn.filter((d) => d.endsWith("zookeeper-service")).sort(),
@@ -106,46 +120,29 @@ describe("provisioning plan", () => {
     it("no secret in any command text", () => {
         const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRETKEYMATERIAL\n-----END OPENSSH PRIVATE KEY-----\n";
         const { cfg, nodes } = cluster(3, 3, "colocated", { sshPrivateKey: key });
-        for (const s of planSteps(cfg, nodes)) {
+        for (const s of renderPlan(cfg, nodes)) {
             assert.doesNotMatch(s.create + (s.delete ?? ""), /SECRETKEYMATERIAL|PRIVATE KEY/);
         }
     });
 
     it("command text is valid bash that carries its parameters in the environment", () => {
         const { cfg, nodes } = cluster(3, 3, "colocated");
-        const step = planSteps(cfg, nodes).find((s) => s.name === "node-1-install")!;
+        const step = renderPlan(cfg, nodes).find((s) => s.name === "node-1-install")!;
         assert.match(step.create, /^sudo -n env KC_STEP='install-kafka' KAFKA_URL='https:\/\/archive\.apache\.org\/dist\/kafka\/3\.9\.\d+\/kafka_2\.13-3\.9\.\d+\.tgz'/);
         execFileSync("bash", ["-n", "-c", step.create]);
+        // The outer line parses whatever the script inside says; the script text itself is checked too (and every
+        // step's, in host-scripts.test.ts).
+        bashSyntax(parseHostCommand(step.create).script);
     });
 
     it("data volumes get a storage step before the install (EC2 brokers with dataVolume)", () => {
         const { cfg, nodes } = cluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 } });
         const withVol = nodes.map((n) => (n.brokerId ? { ...n, dataVolumeId: `vol-0${n.brokerId}` } : n));
-        const steps = planSteps(cfg, withVol);
+        const steps = renderPlan(cfg, withVol);
         const at = wave(steps);
         const storage = steps.filter((s) => s.phase === "storage");
         assert.deepStrictEqual(storage.map((s) => s.node), ["broker-1", "broker-2", "broker-3"]);
         for (const s of storage) assert.ok(at(s.name) < at(`${s.node}-install`));
         assert.match(storage[0].create, /VOLUME_ID='vol-01'/);
-    });
-});
-
-describe("host scripts", () => {
-    const dir = path.join(__dirname, "..", "..", "scripts");
-    const scripts = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
-        e.isDirectory() ? scripts(path.join(d, e.name)) : e.name.endsWith(".sh") ? [path.join(d, e.name)] : []);
-
-    it("shellcheck passes on every script in scripts/", () => {
-        const files = scripts(dir);
-        assert.ok(files.length >= 10, `found ${files.length} scripts`);
-        try {
-            execFileSync("shellcheck", ["-x", "-P", "SCRIPTDIR", ...files], { stdio: "pipe" });
-        } catch (e: any) {
-            assert.fail(`shellcheck failed:\n${e.stdout}${e.stderr}`);
-        }
-    });
-
-    it("every host script is strict (set -euo pipefail)", () => {
-        for (const f of scripts(path.join(dir, "host"))) assert.match(fs.readFileSync(f, "utf8"), /^set -euo pipefail$/m, f);
     });
 });

@@ -1,7 +1,7 @@
 import * as assert from "assert";
+import { kafkaTarballUrl, replication } from "../../components/layout";
 import {
-    kafkaTarballUrl, renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties,
-    renderZookeeperUnit, replication,
+    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties, renderZookeeperUnit,
 } from "../../components/render";
 import { brokerNodes, zookeeperNodes } from "../../components/topology";
 import { cluster } from "./fixtures";
@@ -101,15 +101,16 @@ describe("renderers", () => {
     });
 
     it("systemd units: Type=simple, no -daemon, restart on failure, high LimitNOFILE, enabled at boot", () => {
-        for (const [unit, start, conf] of [[renderKafkaUnit(), "kafka-server-start.sh", "server.properties"],
-            [renderZookeeperUnit(), "zookeeper-server-start.sh", "zookeeper.properties"]]) {
+        // Each service starts from its own link to its version (switched in its own rolling restart).
+        for (const [unit, start, conf, link] of [[renderKafkaUnit(), "kafka-server-start.sh", "server.properties", "current"],
+            [renderZookeeperUnit(), "zookeeper-server-start.sh", "zookeeper.properties", "zookeeper-current"]]) {
             assert.match(unit, /^Type=simple$/m);
             assert.match(unit, /^Restart=on-failure$/m);
             assert.match(unit, /^User=kafka$/m);
             assert.match(unit, /^WantedBy=multi-user\.target$/m);
             assert.ok(Number(/^LimitNOFILE=(\d+)$/m.exec(unit)![1]) >= 100000);
             assert.ok(Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]) >= 120);
-            assert.match(unit, new RegExp(`^ExecStart=/opt/kafka/current/bin/${start} /etc/kafka/${conf}$`, "m"));
+            assert.match(unit, new RegExp(`^ExecStart=/opt/kafka/${link}/bin/${start} /etc/kafka/${conf}$`, "m"));
             assert.doesNotMatch(unit, /-daemon/);
         }
         assert.match(renderKafkaUnit(), /^After=.*zookeeper\.service/m);

@@ -1,0 +1,111 @@
+// Rules for existing-hosts mode: the host list (stable ids, addresses, roles, racks), the SSH user of each host and
+// the key that logs in to all of them.
+import { Values } from "./decode";
+import { Bad, ExistingHost, HostsSettings, KafkaSettings, Role, ZookeeperPlacement } from "./types";
+
+/** A host as listed in kafka:hosts, before its roles and SSH user are resolved. */
+type ListedHost = Omit<ExistingHost, "roles" | "user"> & { user: string; roles?: Role[] };
+
+export function isHostAddress(s: string): boolean {
+    return /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(s) || /^[0-9a-fA-F:]+$/.test(s);
+}
+
+export function hostsSettings(v: Values, kafka: KafkaSettings, sshPrivateKey: string | undefined, bad: Bad): HostsSettings {
+    const listed = parseHosts(v.hosts, bad);
+    const roles = hostRoles(listed, kafka.brokerCount, kafka.zookeeperCount, kafka.zookeeperPlacement, bad);
+    if (sshPrivateKey === undefined) {
+        bad("sshPrivateKey", "is required with kafka:hosts (existing hosts need the key that logs in to them)",
+            `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519 (or kafka:sshPrivateKeyPath ~/.ssh/id_ed25519)`);
+    }
+    const machines = listed.map((h, i): ExistingHost => {
+        const user = h.user || v.sshUser || "";
+        if (!user) bad(`hosts[${i}].user`, "no SSH user for this host", `set kafka:sshUser (for all hosts) or "user" on the host`);
+        return { id: h.id, address: h.address, privateAddress: h.privateAddress, user, roles: roles[i] ?? [], ...(h.rack !== undefined ? { rack: h.rack } : {}) };
+    });
+    return { machines, sshPort: v.sshPort ?? 22, sshPrivateKey: sshPrivateKey ?? "", wipeOnDestroy: v.wipeOnDestroy ?? false };
+}
+
+function parseHosts(v: unknown, bad: Bad): ListedHost[] {
+    const example = `pulumi config set --path 'kafka:hosts[0].id' 1 && pulumi config set --path 'kafka:hosts[0].address' 203.0.113.10`;
+    if (!Array.isArray(v) || v.length === 0) {
+        bad("hosts", "must be a non-empty list of { id, address, privateAddress?, user?, roles?, rack? }", example);
+        return [];
+    }
+    const out: ListedHost[] = [];
+    const ids = new Set<number>();
+    const addrs = new Set<string>();
+    v.forEach((h: unknown, i: number) => {
+        const key = `hosts[${i}]`;
+        if (typeof h !== "object" || h === null || Array.isArray(h)) {
+            bad(key, "must be an object { id, address, ... }", example);
+            return;
+        }
+        const f = h as Record<string, unknown>;
+        for (const k of Object.keys(f)) {
+            if (!["id", "address", "privateAddress", "user", "roles", "rack"].includes(k)) {
+                bad(`${key}.${k}`, "unknown host field", "use only id, address, privateAddress, user, roles, rack");
+            }
+        }
+        const id = typeof f.id === "string" && /^\d+$/.test(f.id) ? Number(f.id) : f.id;
+        if (typeof id !== "number" || !Number.isInteger(id) || id < 1 || id > 999) {
+            bad(`${key}.id`, `needs a stable whole-number id from 1 to 999 (got ${JSON.stringify(f.id)}); it becomes broker.id and myid and must never change`,
+                `pulumi config set --path 'kafka:${key}.id' ${i + 1}`);
+        } else if (ids.has(id)) {
+            bad(`${key}.id`, `id ${id} is used by two hosts`, "give every host its own id");
+        } else ids.add(id);
+        const address = typeof f.address === "string" ? f.address.trim() : "";
+        if (!address || !isHostAddress(address)) {
+            bad(`${key}.address`, `needs the host's SSH address (got ${JSON.stringify(f.address)})`, `pulumi config set --path 'kafka:${key}.address' <ip-or-dns>`);
+        } else if (addrs.has(address)) {
+            bad(`${key}.address`, `address ${address} is listed twice`, "list every host once");
+        } else addrs.add(address);
+        const privateAddress = typeof f.privateAddress === "string" && f.privateAddress.trim() ? f.privateAddress.trim() : address;
+        if (!isHostAddress(privateAddress)) {
+            bad(`${key}.privateAddress`, `"${privateAddress}" is not an address`, `pulumi config set --path 'kafka:${key}.privateAddress' <ip>`);
+        }
+        let roles: Role[] | undefined;
+        if (f.roles !== undefined) {
+            if (!Array.isArray(f.roles) || f.roles.length === 0 || !f.roles.every((r: unknown) => r === "zookeeper" || r === "broker")) {
+                bad(`${key}.roles`, `must be a list of "zookeeper" and/or "broker" (got ${JSON.stringify(f.roles)})`,
+                    `pulumi config set --path 'kafka:${key}.roles[0]' broker`);
+            } else roles = [...new Set(f.roles as Role[])];
+        }
+        let rack: string | undefined;
+        if (f.rack !== undefined) {
+            if (typeof f.rack !== "string" || !/^[A-Za-z0-9_.-]+$/.test(f.rack)) {
+                bad(`${key}.rack`, `must be a rack name like us-east-1a (got ${JSON.stringify(f.rack)})`, `pulumi config set --path 'kafka:${key}.rack' rack-1`);
+            } else rack = f.rack;
+        }
+        out.push({ id: id as number, address, privateAddress, user: typeof f.user === "string" ? f.user : "", roles, ...(rack !== undefined ? { rack } : {}) });
+    });
+    return out.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Each host's roles, by position: the explicit ones, or (when no host sets any) the lowest ids take ZooKeeper and,
+ * co-located, brokers too.
+ */
+function hostRoles(hosts: ListedHost[], brokers: number, zks: number, placement: ZookeeperPlacement, bad: Bad): Role[][] {
+    if (hosts.length === 0) return [];
+    if (!hosts.some((h) => h.roles !== undefined)) {
+        const need = placement === "colocated" ? Math.max(brokers, zks) : brokers + zks;
+        if (hosts.length < need) {
+            bad("hosts", `${hosts.length} host(s) listed, but ${placement} placement of ${brokers} broker(s) and ${zks} ZooKeeper member(s) needs ${need}`,
+                "add hosts to kafka:hosts or lower kafka:brokerCount / kafka:zookeeperCount");
+            return [];
+        }
+        return hosts.map((_, i): Role[] => {
+            if (placement === "colocated") return [...(i < zks ? ["zookeeper" as const] : []), ...(i < brokers ? ["broker" as const] : [])];
+            if (i < zks) return ["zookeeper"];
+            return i < zks + brokers ? ["broker"] : [];
+        });
+    }
+    hosts.forEach((h, i) => {
+        if (h.roles === undefined) bad(`hosts[${i}].roles`, "some hosts set roles, so every host must", `pulumi config set --path 'kafka:hosts[${i}].roles[0]' broker`);
+    });
+    const nb = hosts.filter((h) => h.roles?.includes("broker")).length;
+    const nz = hosts.filter((h) => h.roles?.includes("zookeeper")).length;
+    if (nb !== brokers) bad("brokerCount", `is ${brokers} but ${nb} host(s) have the broker role`, `pulumi config set kafka:brokerCount ${nb}`);
+    if (nz !== zks) bad("zookeeperCount", `is ${zks} but ${nz} host(s) have the zookeeper role`, `pulumi config set kafka:zookeeperCount ${nz}`);
+    return hosts.map((h) => h.roles ?? []);
+}

@@ -1,0 +1,47 @@
+// Typed stack configuration for kafka-cluster, and the one place it is validated.
+//
+// parseConfig() takes the raw values of the `kafka:` namespace, reads each as the key table says (keys.ts,
+// decode.ts), decides the mode (kafka:hosts set: existing hosts, else EC2), refuses settings of the other mode, runs
+// the rules of the shared settings (kafka.ts) and of the mode (ec2.ts or hosts.ts), and throws one ConfigError naming
+// every problem's key and fix. Nothing here touches Pulumi resources, so a bad stack fails before anything is
+// registered; the only I/O is reading kafka:sshPrivateKeyPath (ssh-key.ts).
+import { decode } from "./decode";
+import { ec2Settings } from "./ec2";
+import { hostsSettings } from "./hosts";
+import { kafkaSettings } from "./kafka";
+import { KEYS, KeySpec } from "./keys";
+import { sshPrivateKey } from "./ssh-key";
+import { Bad, ClusterConfig, ConfigError, RawConfig, issue } from "./types";
+
+export * from "./types";
+export { ConfigKey, KEYS, KeySpec, KeyType, configTableMarkdown } from "./keys";
+export { INSTANCE_MEMORY_MIB, MAX_HEAP_SHARE, isCidr } from "./ec2";
+export { MANAGED_BROKER_KEYS, heapMiB } from "./kafka";
+
+/** Validates and normalises raw `kafka:` config; `stack` names the stack (for defaults like clusterName). */
+export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
+    const problems: string[] = [];
+    const bad: Bad = (key, msg, fix) => problems.push(`kafka:${key}: ${msg}. Fix: ${fix}`);
+    const v = decode(raw, bad);
+    const mode = v.hosts !== undefined ? "hosts" : "ec2";
+
+    // A setting that means something in one mode only is refused in the other, instead of being silently ignored.
+    for (const [key, spec] of Object.entries(KEYS) as [keyof typeof v, KeySpec][]) {
+        if (v[key] === undefined || spec.modes === "both" || spec.modes === mode) continue;
+        if (spec.modes === "ec2") {
+            bad(key, "is an EC2 setting, and with kafka:hosts no instance, volume or security group is created, so it would be ignored",
+                `remove it: pulumi config rm kafka:${key}`);
+        } else {
+            bad(key, "applies only to existing hosts (kafka:hosts); EC2 instances and their volumes are deleted with the stack",
+                `remove it: pulumi config rm kafka:${key}`);
+        }
+    }
+
+    const kafka = kafkaSettings(v, stack, bad);
+    const key = sshPrivateKey(v, bad);
+    const cfg = mode === "hosts"
+        ? { ...kafka, mode, hosts: hostsSettings(v, kafka, key, bad) } as const
+        : { ...kafka, mode, ec2: ec2Settings(v, kafka, key, bad) } as const;
+    if (problems.length > 0) throw new ConfigError(problems);
+    return issue(cfg);
+}

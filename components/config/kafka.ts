@@ -1,0 +1,118 @@
+// Rules for the settings both modes share: the Kafka distribution, the cluster's shape, the JVM heaps, the chroot and
+// the broker's own properties.
+import { Values } from "./decode";
+import { Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, KafkaSettings, ZookeeperPlacement } from "./types";
+
+/** server.properties keys the program owns; brokerProperties may not set them. */
+export const MANAGED_BROKER_KEYS = [
+    "broker.id", "zookeeper.connect", "log.dirs", "listeners", "advertised.listeners",
+    "listener.security.protocol.map", "inter.broker.listener.name", "broker.rack",
+];
+
+/** Parses "512m" / "1g" / "1536M" into MiB; undefined when it does not parse. */
+export function heapMiB(heap: string): number | undefined {
+    const m = /^([1-9][0-9]*)([mMgG])$/.exec(heap);
+    if (!m) return undefined;
+    const n = Number(m[1]);
+    return m[2].toLowerCase() === "g" ? n * 1024 : n;
+}
+
+export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings {
+    // --- Distribution ---------------------------------------------------------------------------------------------
+    const kafkaVersion = v.kafkaVersion ?? DEFAULT_KAFKA_VERSION;
+    const vm = /^(\d+)\.(\d+)\.(\d+)$/.exec(kafkaVersion);
+    if (!vm) {
+        bad("kafkaVersion", `"${kafkaVersion}" is not a release version like ${DEFAULT_KAFKA_VERSION}`,
+            `pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}`);
+    } else if (Number(vm[1]) >= 4) {
+        bad("kafkaVersion", `Kafka ${kafkaVersion} has no ZooKeeper mode (Kafka 4.0 removed it; this program runs a ZooKeeper ensemble)`,
+            `use the last ZooKeeper-mode line: pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}`);
+    } else if (Number(vm[1]) < 3) {
+        bad("kafkaVersion", `Kafka ${kafkaVersion} is older than 3.0 and is not supported on Java 17`,
+            `pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}`);
+    }
+    const scalaVersion = v.scalaVersion ?? DEFAULT_SCALA_VERSION;
+    if (!["2.12", "2.13"].includes(scalaVersion)) {
+        bad("scalaVersion", `must be 2.13 or 2.12 (got "${scalaVersion}")`, `pulumi config set kafka:scalaVersion ${DEFAULT_SCALA_VERSION}`);
+    }
+    const downloadUrl = (v.downloadUrl ?? DEFAULT_DOWNLOAD_URL).replace(/\/+$/, "");
+    if (!/^https?:\/\/[^\s'"]+$/.test(downloadUrl)) {
+        bad("downloadUrl", `must be an http(s) base URL under which <version>/kafka_<scala>-<version>.tgz and its .sha512 live (got "${downloadUrl}")`,
+            `pulumi config set kafka:downloadUrl ${DEFAULT_DOWNLOAD_URL}`);
+    }
+
+    // --- Shape ----------------------------------------------------------------------------------------------------
+    const brokerCount = v.brokerCount ?? 3;
+    const placement = v.zookeeperPlacement ?? "colocated";
+    if (placement !== "colocated" && placement !== "dedicated") {
+        bad("zookeeperPlacement", `must be "colocated" (ZooKeeper on the broker hosts) or "dedicated" (own instances), got "${placement}"`,
+            `pulumi config set kafka:zookeeperPlacement colocated`);
+    }
+    const zookeeperPlacement: ZookeeperPlacement = placement === "dedicated" ? "dedicated" : "colocated";
+    // Default: the largest odd ensemble up to 3 that fits on the broker hosts (always 3 when dedicated).
+    const zookeeperCount = v.zookeeperCount ??
+        (zookeeperPlacement === "dedicated" ? 3 : Math.min(3, brokerCount % 2 === 0 ? brokerCount - 1 : brokerCount));
+    if (![1, 3, 5, 7].includes(zookeeperCount)) {
+        bad("zookeeperCount", `must be odd (1, 3, 5 or 7) so the ensemble keeps a majority (got ${zookeeperCount})`,
+            `pulumi config set kafka:zookeeperCount ${Math.max(1, zookeeperCount - 1)}`);
+    }
+
+    // --- JVMs -----------------------------------------------------------------------------------------------------
+    const brokerHeap = v.brokerHeap ?? "1g";
+    const zookeeperHeap = v.zookeeperHeap ?? "512m";
+    const bh = heapMiB(brokerHeap);
+    const zh = heapMiB(zookeeperHeap);
+    if (bh === undefined || bh < 128) {
+        bad("brokerHeap", `"${brokerHeap}" is not a heap size of at least 128m (a number followed by m or g, like 1g or 768m)`,
+            `pulumi config set kafka:brokerHeap 1g`);
+    }
+    if (zh === undefined || zh < 64) {
+        bad("zookeeperHeap", `"${zookeeperHeap}" is not a heap size of at least 64m (a number followed by m or g, like 512m)`,
+            `pulumi config set kafka:zookeeperHeap 512m`);
+    }
+
+    // --- Kafka's own settings -------------------------------------------------------------------------------------
+    const zookeeperChroot = v.zookeeperChroot ?? "/kafka";
+    if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(zookeeperChroot) || /\/\.\.?(\/|$)/.test(zookeeperChroot)) {
+        bad("zookeeperChroot", `"${zookeeperChroot}" is not a ZooKeeper path like /kafka (leading slash, no trailing slash)`,
+            `pulumi config set kafka:zookeeperChroot /kafka`);
+    }
+    const brokerProperties = parseBrokerProperties(v.brokerProperties, bad);
+    const clusterName = v.clusterName ?? `kafka-${stack}`;
+    if (!/^[a-z][a-z0-9-]{0,39}$/.test(clusterName)) {
+        bad("clusterName", `"${clusterName}" must be lower-case letters, digits and dashes, starting with a letter, at most 40 characters`,
+            `pulumi config set kafka:clusterName kafka-${stack.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`);
+    }
+    return {
+        clusterName, kafkaVersion, scalaVersion, downloadUrl, brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
+        zookeeperHeap, zookeeperChroot, brokerProperties,
+    };
+}
+
+function parseBrokerProperties(v: unknown, bad: Bad): Record<string, string> {
+    if (v === undefined) return {};
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        bad("brokerProperties", `must be a map of server.properties keys to values (got ${JSON.stringify(v)})`,
+            `pulumi config set --path 'kafka:brokerProperties["log.retention.hours"]' 72`);
+        return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(v)) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(k)) {
+            bad(`brokerProperties["${k}"]`, "is not a server.properties key", "use dotted keys like log.retention.hours");
+            continue;
+        }
+        if (MANAGED_BROKER_KEYS.includes(k)) {
+            bad(`brokerProperties["${k}"]`, `${k} is managed by kafka-cluster (it is derived from the host list and config)`,
+                `remove it: pulumi config rm --path 'kafka:brokerProperties["${k}"]'`);
+            continue;
+        }
+        if (!["string", "number", "boolean"].includes(typeof val) || /[\r\n]/.test(String(val))) {
+            bad(`brokerProperties["${k}"]`, `value must be a single-line string, number or boolean (got ${JSON.stringify(val)})`,
+                `pulumi config set --path 'kafka:brokerProperties["${k}"]' <value>`);
+            continue;
+        }
+        out[k] = String(val);
+    }
+    return out;
+}

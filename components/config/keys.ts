@@ -1,0 +1,129 @@
+// The one table of `kafka:` settings. It decides which keys exist, how each raw value is read (decode.ts), in which
+// mode it means something (others are refused), and it is the README's configuration table (a unit test compares
+// them; configTableMarkdown() prints the table to paste).
+import { DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION } from "./types";
+
+/**
+ * How a raw value is read: `string` (trimmed; a number is taken as its text), `int` (a number or its digits, within
+ * min..max), `bool` (true/false or their text), `list` (strings; or a JSON array / comma-separated text), `json` (a
+ * structure, parsed from JSON text once when given as text), `text` (kept as it is, like a key file's content).
+ */
+export type KeyType = "string" | "int" | "bool" | "list" | "json" | "text";
+
+export interface KeySpec {
+    type: KeyType;
+    /** The mode(s) that read the setting; set in the other mode it is refused. */
+    modes: "both" | "ec2" | "hosts";
+    /** Bounds of an `int`. */
+    min?: number;
+    max?: number;
+    /** The value a fix suggests when the given one has the wrong type. */
+    example: string;
+    /** README: the default. */
+    default: string;
+    /** README: what it means. */
+    meaning: string;
+    /** Set it with `pulumi config set --secret`. */
+    secret?: boolean;
+}
+
+export const KEYS = {
+    kafkaVersion: {
+        type: "string", modes: "both", example: DEFAULT_KAFKA_VERSION, default: `\`${DEFAULT_KAFKA_VERSION}\``,
+        meaning: "Kafka release; 3.x only (4.0 removed ZooKeeper mode)",
+    },
+    scalaVersion: {
+        type: "string", modes: "both", example: DEFAULT_SCALA_VERSION, default: `\`${DEFAULT_SCALA_VERSION}\``,
+        meaning: "`2.13` or `2.12`",
+    },
+    downloadUrl: {
+        type: "string", modes: "both", example: DEFAULT_DOWNLOAD_URL, default: `\`${DEFAULT_DOWNLOAD_URL}\``,
+        meaning: "base URL holding `<version>/kafka_<scala>-<version>.tgz` and `.sha512`; the checksum is always verified",
+    },
+    brokerCount: { type: "int", modes: "both", min: 1, max: 100, example: "3", default: "`3`", meaning: "number of brokers (>= 1)" },
+    zookeeperCount: {
+        type: "int", modes: "both", min: 1, max: 7, example: "3", default: "`3` (fewer with 1-2 brokers)",
+        meaning: "ensemble size: 1, 3, 5 or 7; co-located needs that many brokers",
+    },
+    zookeeperPlacement: {
+        type: "string", modes: "both", example: "colocated", default: "`colocated`",
+        meaning: "`colocated` (ZooKeeper on broker hosts) or `dedicated` (own instances/hosts)",
+    },
+    brokerHeap: {
+        type: "string", modes: "both", example: "1g", default: "`1g`",
+        meaning: "broker JVM heap (`400m`, `6g`); on EC2 the heaps on one instance may use at most 75% of its memory",
+    },
+    zookeeperHeap: { type: "string", modes: "both", example: "512m", default: "`512m`", meaning: "ZooKeeper JVM heap (`256m`, `1g`)" },
+    instanceType: { type: "string", modes: "ec2", example: "t3.large", default: "`t3.large`", meaning: "instance type for all nodes" },
+    brokerInstanceType: {
+        type: "string", modes: "ec2", example: "t3.large", default: "`instanceType`",
+        meaning: "instance type of brokers (and of co-located ZooKeeper members)",
+    },
+    zookeeperInstanceType: {
+        type: "string", modes: "ec2", example: "t3.medium", default: "`t3.medium` when dedicated",
+        meaning: "instance type of dedicated ZooKeeper nodes",
+    },
+    os: { type: "string", modes: "ec2", example: "ubuntu-24.04", default: "`ubuntu-24.04`", meaning: "`ubuntu-24.04` or `amazon-linux-2023`" },
+    ami: { type: "string", modes: "ec2", example: "<ami-id>", default: "newest image of `os`", meaning: "pin an AMI id" },
+    rootVolumeGb: {
+        type: "int", modes: "ec2", min: 8, max: 16384, example: "20", default: "`20`", meaning: "encrypted gp3 root volume size",
+    },
+    dataVolume: {
+        type: "json", modes: "ec2", example: "{ sizeGb: 100 }", default: "none",
+        meaning: "`{ sizeGb, type: gp3, iops?, throughputMiBps? }`: a separate encrypted EBS volume per broker at `/var/lib/kafka`",
+    },
+    clientCidrs: { type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR", meaning: "who may reach the client listener 9092" },
+    sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH; no default, `/0` refused" },
+    publicAccess: { type: "bool", modes: "ec2", example: "false", default: "`false`", meaning: "advertise public addresses to clients" },
+    associatePublicIp: {
+        type: "bool", modes: "ec2", example: "true", default: "`true`", meaning: "give instances public IPs (SSH from this program uses them)",
+    },
+    subnetIds: {
+        type: "list", modes: "ec2", example: "subnet-0123456789abcdef0", default: "default VPC's default subnets",
+        meaning: "subnets to spread over (one per AZ is used)",
+    },
+    maxAzs: { type: "int", modes: "ec2", min: 1, max: 6, example: "3", default: "`3`", meaning: "how many AZs to spread over" },
+    zookeeperChroot: { type: "string", modes: "both", example: "/kafka", default: "`/kafka`", meaning: "chroot in `zookeeper.connect`" },
+    brokerProperties: {
+        type: "json", modes: "both", example: "{}", default: "`{}`",
+        meaning: "extra or overriding `server.properties` entries (identity, listeners, ZooKeeper and `log.dirs` are managed)",
+    },
+    sshUser: {
+        type: "string", modes: "both", example: "ubuntu", default: "`ubuntu` / `ec2-user` on EC2",
+        meaning: "SSH user (required with `hosts` unless set per host)",
+    },
+    sshPort: {
+        type: "int", modes: "both", min: 1, max: 65535, example: "22", default: "`22`",
+        meaning: "SSH port of existing hosts (EC2 accepts only 22, the port its security group opens)",
+    },
+    sshPrivateKey: {
+        type: "text", modes: "both", secret: true, example: "< ~/.ssh/id_ed25519", default: "generated on EC2",
+        meaning: "the SSH private key (required with `hosts`, or `sshPrivateKeyPath`)",
+    },
+    sshPrivateKeyPath: {
+        type: "string", modes: "both", example: "~/.ssh/id_ed25519", default: "none", meaning: "a file holding the SSH private key, instead of `sshPrivateKey`",
+    },
+    hosts: {
+        type: "json", modes: "hosts", example: "[]", default: "none",
+        meaning: "existing-hosts mode: `[{ id, address, privateAddress?, user?, roles?, rack? }]`",
+    },
+    wipeOnDestroy: {
+        type: "bool", modes: "hosts", example: "false", default: "`false`",
+        meaning: "on destroy, also delete data, config and the install on existing hosts",
+    },
+    clusterName: { type: "string", modes: "both", example: "kafka-dev", default: "`kafka-<stack>`", meaning: "name prefix and tag value" },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof KEYS;
+
+export function isConfigKey(k: string): k is ConfigKey {
+    return Object.prototype.hasOwnProperty.call(KEYS, k);
+}
+
+/** The README's configuration table, generated from KEYS. */
+export function configTableMarkdown(): string {
+    const modes = { both: "both", ec2: "EC2", hosts: "hosts" } as const;
+    const rows = Object.entries(KEYS).map(([key, spec]: [string, KeySpec]) =>
+        `| \`${key}\`${spec.secret ? " (secret)" : ""} | ${modes[spec.modes]} | ${spec.default} | ${spec.meaning} |`);
+    return ["| key | modes | default | meaning |", "| --- | --- | --- | --- |", ...rows].join("\n") + "\n";
+}

@@ -1,0 +1,165 @@
+// The configuration's data model: the shared Kafka settings, the part of each mode, the validated union only
+// parseConfig issues, and the error that lists every problem. No logic beyond issuing and freezing.
+
+export const DEFAULT_KAFKA_VERSION = "3.9.2";
+export const DEFAULT_SCALA_VERSION = "2.13";
+export const DEFAULT_DOWNLOAD_URL = "https://archive.apache.org/dist/kafka";
+
+export type ZookeeperPlacement = "colocated" | "dedicated";
+export type HostOs = "ubuntu-24.04" | "amazon-linux-2023";
+export type Role = "zookeeper" | "broker";
+
+export interface DataVolumeConfig {
+    /** Size in GiB (1 to 16384). */
+    sizeGb: number;
+    /** Volume type; only gp3. */
+    type: "gp3";
+    /** Provisioned IOPS (gp3: 3000 to 16000); the gp3 baseline when unset. */
+    iops?: number;
+    /** Provisioned throughput in MiB/s (gp3: 125 to 1000); the gp3 baseline when unset. */
+    throughputMiBps?: number;
+}
+
+export interface ExistingHost {
+    /** Stable id: becomes broker.id and ZooKeeper myid; never derived from list order. */
+    id: number;
+    /** Address this program (and `ssh`) connects to; clients are told this address too. */
+    address: string;
+    /** Address the cluster members use among themselves (default: `address`). */
+    privateAddress: string;
+    /** SSH user (the host's own `user`, else kafka:sshUser). */
+    user: string;
+    /** Roles this host runs: given per host, or derived from the counts (lowest ids first). Empty: the host is unused. */
+    roles: Role[];
+    /** broker.rack for this host. */
+    rack?: string;
+}
+
+/** Settings both modes share: the Kafka distribution, the cluster's shape, the JVMs and the broker configuration. */
+export interface KafkaSettings {
+    /** Name prefix of every resource and the value of the `kafka-cluster` tag. */
+    clusterName: string;
+    /** Kafka release, 3.x (the last line with ZooKeeper mode). */
+    kafkaVersion: string;
+    /** Scala build of the release: 2.13 or 2.12. */
+    scalaVersion: string;
+    /** Base URL holding `<version>/kafka_<scala>-<version>.tgz` and its `.sha512` (no trailing slash). */
+    downloadUrl: string;
+    /** Number of brokers (>= 1). */
+    brokerCount: number;
+    /** ZooKeeper ensemble size: 1, 3, 5 or 7. */
+    zookeeperCount: number;
+    /** ZooKeeper on the broker hosts (`colocated`) or on hosts of its own (`dedicated`). */
+    zookeeperPlacement: ZookeeperPlacement;
+    /** Broker JVM heap, like `1g` or `768m`. */
+    brokerHeap: string;
+    /** ZooKeeper JVM heap, like `512m`. */
+    zookeeperHeap: string;
+    /** Chroot path in `zookeeper.connect`, like `/kafka`. */
+    zookeeperChroot: string;
+    /** Extra or overriding server.properties entries (never the managed keys). */
+    brokerProperties: Record<string, string>;
+}
+
+/** EC2 mode: the instances, their network and how this program logs in to them. */
+export interface Ec2Settings {
+    /** Instance type of broker nodes (and of co-located ZooKeeper members). */
+    brokerInstanceType: string;
+    /** Instance type of dedicated ZooKeeper nodes. */
+    zookeeperInstanceType: string;
+    /** Operating system image family. */
+    os: HostOs;
+    /** A pinned AMI id; the newest image of `os` when unset. */
+    ami?: string;
+    /** Size of the encrypted gp3 root volume, GiB. */
+    rootVolumeGb: number;
+    /** A separate encrypted EBS data volume per broker, mounted at the Kafka data directory. */
+    dataVolume?: DataVolumeConfig;
+    /** Who may reach the client listener; the VPC's CIDR when unset. */
+    clientCidrs?: string[];
+    /** Who may reach SSH (port 22); never /0. */
+    sshCidrs: string[];
+    /** Advertise public addresses to clients. */
+    publicAccess: boolean;
+    /** Give instances public IPs (this program then connects to them). */
+    associatePublicIp: boolean;
+    /** Subnets to spread over (one per AZ is used); the default VPC's default subnets when unset. */
+    subnetIds?: string[];
+    /** How many availability zones to spread over. */
+    maxAzs: number;
+    /** SSH user of the image. */
+    sshUser: string;
+    /** The SSH private key; generated (and kept encrypted in state) when unset. */
+    sshPrivateKey?: string;
+}
+
+/** Existing-hosts mode: the machines and how this program logs in to them. */
+export interface HostsSettings {
+    /** The hosts, sorted by id, each with its roles and SSH user resolved. */
+    machines: ExistingHost[];
+    /** SSH port of every host. */
+    sshPort: number;
+    /** The SSH private key that logs in to every host. */
+    sshPrivateKey: string;
+    /** On destroy, also delete data, configuration and the install. */
+    wipeOnDestroy: boolean;
+}
+
+export interface Ec2Cluster extends KafkaSettings {
+    mode: "ec2";
+    ec2: Ec2Settings;
+}
+
+export interface HostsCluster extends KafkaSettings {
+    mode: "hosts";
+    hosts: HostsSettings;
+}
+
+declare const validated: unique symbol;
+
+/**
+ * A validated configuration: the shared Kafka settings plus the part of one mode. Only parseConfig makes these (the
+ * brand cannot be written by hand, and KafkaCluster checks at run time that it got parseConfig's output).
+ */
+export type ClusterConfig = (Ec2Cluster | HostsCluster) & { readonly [validated]: true };
+
+const issued = new WeakSet<object>();
+
+/** True for configurations parseConfig returned (frozen, so they stay as validated). */
+export function isValidated(cfg: unknown): cfg is ClusterConfig {
+    return typeof cfg === "object" && cfg !== null && issued.has(cfg);
+}
+
+/** Marks a configuration that passed every rule as validated and freezes it (parseConfig's last step). */
+export function issue(cfg: Ec2Cluster | HostsCluster): ClusterConfig {
+    issued.add(cfg);
+    return deepFreeze(cfg) as ClusterConfig;
+}
+
+function deepFreeze<T>(v: T): T {
+    if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+        Object.freeze(v);
+        for (const x of Object.values(v)) deepFreeze(x);
+    }
+    return v;
+}
+
+/**
+ * Raw `kafka:` values: the strings Pulumi's config holds (index.ts), or the values of a YAML stack file or a test
+ * (numbers, booleans, lists, objects). parseConfig reads each as its key's type says (keys.ts).
+ */
+export type RawConfig = Record<string, unknown>;
+
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(
+            `kafka-cluster: invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}); ` +
+                `nothing was created:\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/** Records one problem: the key it names, what is wrong, and the fix. */
+export type Bad = (key: string, msg: string, fix: string) => void;

@@ -1,0 +1,51 @@
+// How a host script travels: `sudo -n env K=V ... bash -c '<lib.sh + script>'`, one command line per step. The
+// scripts' parameters go in the environment (each script lists them in its `# Env:` header); nothing secret ever
+// goes in here.
+import * as fs from "fs";
+import * as path from "path";
+
+export const HOST_SCRIPTS_DIR = path.join(__dirname, "..", "scripts", "host");
+
+const scriptCache = new Map<string, string>();
+
+/** The text of scripts/host/<name>. */
+export function hostScript(name: string): string {
+    let text = scriptCache.get(name);
+    if (text === undefined) {
+        text = fs.readFileSync(path.join(HOST_SCRIPTS_DIR, name), "utf8");
+        scriptCache.set(name, text);
+    }
+    return text;
+}
+
+export function shellQuote(s: string): string {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line for one host script with its environment. */
+export function hostCommand(script: string, env: Record<string, string>): string {
+    const vars = Object.entries({ KC_STEP: script.replace(/\.sh$/, ""), ...env })
+        .map(([k, v]) => `${k}=${shellQuote(v)}`).join(" ");
+    return `sudo -n env ${vars} bash -c ${shellQuote(hostScript("lib.sh") + "\n" + hostScript(script))}`;
+}
+
+/** What a hostCommand line carries: its environment and the script text `bash -c` runs. */
+export function parseHostCommand(line: string): { env: Record<string, string>; script: string } {
+    const quoted = "'((?:[^']|'\\\\'')*)'";
+    const m = new RegExp(`^sudo -n env ((?:[A-Z_][A-Z0-9_]*=${quoted} )*)bash -c ${quoted}$`, "s").exec(line);
+    if (!m) throw new Error(`not a host command line: ${line.slice(0, 80)}...`);
+    const unquote = (q: string) => q.replace(/'\\''/g, "'");
+    const env: Record<string, string> = {};
+    for (const v of m[1].matchAll(new RegExp(`([A-Z_][A-Z0-9_]*)=${quoted} `, "gs"))) env[v[1]] = unquote(v[2]);
+    return { env, script: unquote(m[m.length - 1]) };
+}
+
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+
+/** A file a configure step writes: path, mode, owner, content. */
+export type ManagedFile = [path: string, mode: string, owner: string, content: string];
+
+/** The files for configure-service.sh's MANIFEST_B64: one line per file, "path mode owner base64", all base64. */
+export function manifest(files: ManagedFile[]): string {
+    return b64(files.map(([p, mode, owner, content]) => `${p} ${mode} ${owner} ${b64(content)}`).join("\n") + "\n");
+}

@@ -1,0 +1,103 @@
+// The cluster's layout: where things live on a host, which ports they use, how nodes are reached and what a
+// client is told. Pure and below the renderers, the plan, the AWS layer and the component, which all read it from
+// here; the stack outputs are computed by one function (clusterOutputs) for the component and any tooling.
+import { ClusterConfig, KafkaSettings } from "./config";
+import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
+
+/**
+ * Where things live on a host. The host scripts receive every one of these they use through their environment
+ * (see each script's `# Env:` header); none is written into a script.
+ */
+export const PATHS = {
+    /** Versioned installs: <installRoot>/kafka_<scala>-<version>. */
+    installRoot: "/opt/kafka",
+    /**
+     * The broker's stable symlink to its version (the tools use it too), inside installRoot. ZooKeeper has a link of
+     * its own, so that each service switches version only in its own rolling restart step.
+     */
+    current: "/opt/kafka/current",
+    /** ZooKeeper's stable symlink to its version, inside installRoot. */
+    zookeeperCurrent: "/opt/kafka/zookeeper-current",
+    configDir: "/etc/kafka",
+    /** The service user's home; the data volume's mount point on EC2. */
+    kafkaData: "/var/lib/kafka",
+    kafkaLogDirs: "/var/lib/kafka/data",
+    zookeeperData: "/var/lib/zookeeper",
+    kafkaLogs: "/var/log/kafka",
+    zookeeperLogs: "/var/log/zookeeper",
+    /** systemd units. */
+    unitDir: "/etc/systemd/system",
+    /** LOG_DIR of the Kafka tools the checks run. */
+    toolsLogDir: "/tmp/kafka-cluster-tools",
+    serviceUser: "kafka",
+} as const;
+
+export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22 } as const;
+
+/** The port this program connects to over SSH: kafka:sshPort on existing hosts, 22 on EC2 (all the security group opens). */
+export function sshPort(cfg: ClusterConfig): number {
+    return cfg.mode === "hosts" ? cfg.hosts.sshPort : PORTS.ssh;
+}
+
+/** Replication defaults: min(3, brokers) replicas, min.insync.replicas min(2, that). */
+export function replication(brokerCount: number): { factor: number; minIsr: number } {
+    const factor = Math.min(3, brokerCount);
+    return { factor, minIsr: Math.min(2, factor) };
+}
+
+export function kafkaTarballName(cfg: Pick<KafkaSettings, "kafkaVersion" | "scalaVersion">): string {
+    return `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}.tgz`;
+}
+
+export function kafkaTarballUrl(cfg: Pick<KafkaSettings, "kafkaVersion" | "scalaVersion" | "downloadUrl">): string {
+    return `${cfg.downloadUrl}/${cfg.kafkaVersion}/${kafkaTarballName(cfg)}`;
+}
+
+/** The broker listener cluster members use among themselves. */
+export const internalEndpoint = (n: ClusterNode) => `${n.privateAddress}:${PORTS.internal}`;
+/** The broker listener clients are told to use. */
+export const clientEndpoint = (n: ClusterNode) => `${n.clientAddress}:${PORTS.client}`;
+
+export function zookeeperConnect(cfg: Pick<KafkaSettings, "zookeeperChroot">, nodes: ClusterNode[], address: (n: ClusterNode) => string = (n) => n.privateAddress): string {
+    return zookeeperNodes(nodes).map((n) => `${address(n)}:${PORTS.zookeeperClient}`).join(",") + cfg.zookeeperChroot;
+}
+
+/** One entry of the `nodes` stack output. */
+export interface NodeOutput {
+    name: string;
+    roles: string[];
+    brokerId?: number;
+    zookeeperId?: number;
+    publicAddress: string;
+    privateAddress: string;
+    instanceId?: string;
+    ssh: string;
+}
+
+/** The stack outputs that describe the cluster (everything but the smoke test result and the key). */
+export interface ClusterOutputs {
+    /** Client-reachable bootstrap servers, "host:9092,...". */
+    bootstrapServers: string;
+    /** ZooKeeper connect string with chroot (private addresses). */
+    zookeeperConnect: string;
+    nodes: NodeOutput[];
+}
+
+/** The outputs for resolved nodes; `instanceIds` by node name (EC2 mode). */
+export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanceIds: Record<string, string> = {}): ClusterOutputs {
+    const port = sshPort(cfg);
+    return {
+        bootstrapServers: brokerNodes(nodes).map(clientEndpoint).join(","),
+        zookeeperConnect: zookeeperConnect(cfg, nodes),
+        nodes: nodes.map((n): NodeOutput => ({
+            name: n.name,
+            roles: n.roles,
+            ...(n.brokerId !== undefined ? { brokerId: n.brokerId } : {}),
+            ...(n.zookeeperId !== undefined ? { zookeeperId: n.zookeeperId } : {}),
+            publicAddress: n.sshAddress,
+            privateAddress: n.privateAddress,
+            ...(instanceIds[n.name] ? { instanceId: instanceIds[n.name] } : {}),
+            ssh: `ssh -i <private-key-file> ${port !== 22 ? `-p ${port} ` : ""}${n.user}@${n.sshAddress}`,
+        })),
+    };
+}

@@ -1,0 +1,241 @@
+// The host scripts and their contract with the plan: strict bash, shellcheck-clean, every embedded script text parses,
+// every parameter arrives through the environment and is listed in the script's `# Env:` header, no layout path or
+// port is written into a script, destructive paths pass the allow-list, a bad manifest fails the step.
+import * as assert from "assert";
+import { execFileSync, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand } from "../../components/host-command";
+import { PATHS, PORTS } from "../../components/layout";
+import { RenderedStep, renderPlan } from "../../components/plan";
+import { bashSyntax, cluster } from "./fixtures";
+import { KEY } from "./stacks";
+
+const SCRIPTS = path.join(__dirname, "..", "..", "scripts");
+
+/** Every command line of plans that use every host script: EC2 with dedicated ZooKeeper and data volumes, existing hosts that wipe. */
+function allCommandLines(): { step: RenderedStep; line: string }[] {
+    const ec2 = cluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 } });
+    const hosts = cluster(3, 3, "colocated", {
+        hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true,
+    });
+    const steps = [...renderPlan(ec2.cfg, ec2.nodes), ...renderPlan(hosts.cfg, hosts.nodes)];
+    return steps.flatMap((step) => [step.create, step.delete].filter((l): l is string => l !== undefined && l !== "true").map((line) => ({ step, line })));
+}
+
+/** The variables a script's `# Env:` header lists (lines "#   NAME  description" after "# Env:"). */
+function envHeader(name: string): string[] {
+    const lines = hostScript(name).split("\n");
+    const start = lines.findIndex((l) => /^# Env:/.test(l));
+    assert.ok(start >= 0, `${name} has no "# Env:" header`);
+    const names: string[] = [];
+    for (const l of lines.slice(start + 1)) {
+        const m = /^#\s{2,}([A-Z][A-Z0-9_]*)\s/.exec(l);
+        if (m) names.push(m[1]);
+        else if (!/^#\s{4,}/.test(l)) break;
+    }
+    return names;
+}
+
+/** Runs a host script as its command line would, without sudo and with `env` overriding the line's environment. */
+function runLocally(line: string, env: Record<string, string>, extraPath?: string) {
+    const { env: lineEnv, script } = parseHostCommand(line);
+    return spawnSync("bash", ["-c", script], {
+        encoding: "utf8", env: { PATH: `${extraPath ? extraPath + ":" : ""}${process.env.PATH}`, HOME: os.tmpdir(), ...lineEnv, ...env },
+    });
+}
+
+describe("host scripts", () => {
+    const scripts = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? scripts(path.join(d, e.name)) : e.name.endsWith(".sh") ? [path.join(d, e.name)] : []);
+
+    it("shellcheck passes on every script in scripts/", () => {
+        const files = scripts(SCRIPTS);
+        assert.ok(files.length >= 10, `found ${files.length} scripts`);
+        try {
+            execFileSync("shellcheck", ["-x", "-P", "SCRIPTDIR", ...files], { stdio: "pipe" });
+        } catch (e: any) {
+            assert.fail(`shellcheck failed:\n${e.stdout}${e.stderr}`);
+        }
+    });
+
+    it("every host script is strict (set -euo pipefail) and names its phase, not a step number", () => {
+        for (const f of scripts(HOST_SCRIPTS_DIR)) {
+            const text = fs.readFileSync(f, "utf8");
+            assert.match(text, /^set -euo pipefail$/m, f);
+            assert.doesNotMatch(text, /\bStep \d/, `${f} says "Step N"`);
+        }
+    });
+
+    it("every embedded script text parses (bash -n on the script itself, not on the sudo line around it)", () => {
+        const lines = allCommandLines();
+        const used = new Set(lines.map(({ line }) => parseHostCommand(line).env.KC_STEP));
+        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "configure-service", "install-java", "install-kafka",
+            "mount-data-volume", "smoke-test", "teardown", "wait-ready"]);
+        for (const { step, line } of lines) {
+            const { script } = parseHostCommand(line);
+            assert.ok(script.startsWith(hostScript("lib.sh")), `${step.name}: lib.sh comes first`);
+            assert.doesNotThrow(() => bashSyntax(script), `${step.name}`);
+        }
+    });
+
+    it("the syntax check fails on a broken script even when the sudo line around it is valid bash", () => {
+        const line = allCommandLines().find(({ step }) => step.phase === "install")!.line;
+        const broken = line.replace(/\nfi\n/, "\nfy\n");
+        assert.notStrictEqual(broken, line);
+        execFileSync("bash", ["-n", "-c", broken]); // the outer line still parses: that check alone cannot fail
+        assert.throws(() => bashSyntax(parseHostCommand(broken).script), /bash -n: .*(syntax error|unexpected end of file)/);
+    });
+
+    it("every parameter a step passes is in its script's # Env: header, and every required (:?) one is passed", () => {
+        const passed = new Map<string, Set<string>>();
+        for (const { line } of allCommandLines()) {
+            const { env } = parseHostCommand(line);
+            const script = `${env.KC_STEP}.sh`;
+            if (!passed.has(script)) passed.set(script, new Set());
+            for (const k of Object.keys(env)) if (k !== "KC_STEP") passed.get(script)!.add(k);
+        }
+        for (const [script, vars] of passed) {
+            const header = envHeader(script);
+            const text = hostScript(script);
+            for (const v of vars) assert.ok(header.includes(v), `${script}: ${v} is passed but not in its # Env: header (${header.join(", ")})`);
+            for (const [, v] of text.matchAll(/\$\{([A-Z][A-Z0-9_]*):\?/g)) {
+                assert.ok(header.includes(v), `${script}: ${v} is required but not in its # Env: header`);
+                assert.ok(vars.has(v), `${script}: ${v} is required but no step passes it`);
+            }
+            for (const v of header) {
+                const optional = new RegExp(`\\$\\{${v}:-`).test(text) || /^RERUN_DIGEST$/.test(v);
+                assert.ok(vars.has(v) || optional, `${script}: ${v} is in the header but neither passed nor optional`);
+            }
+        }
+        assert.deepStrictEqual(envHeader("install-java.sh"), []);
+    });
+
+    it("no layout path or port is written into a host script; they all arrive through the environment", () => {
+        const code = (f: string) => fs.readFileSync(f, "utf8").split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+        const layout = [...Object.entries(PATHS).filter(([k]) => k !== "serviceUser").map(([, v]) => v),
+            ...Object.entries(PORTS).filter(([k]) => k !== "ssh").map(([, v]) => String(v))];
+        for (const f of scripts(HOST_SCRIPTS_DIR)) {
+            const text = code(f);
+            for (const v of layout) assert.ok(!text.includes(v), `${path.basename(f)} hard-codes ${v}`);
+        }
+    });
+
+    it("the removal allow-list takes the layout's directories and nothing outside a kafka or zookeeper directory", () => {
+        const check = (p: string) => spawnSync("bash", ["-c", `${hostScript("lib.sh")}\nremovable "$1"`, "_", p]).status === 0;
+        for (const p of [PATHS.installRoot, PATHS.configDir, PATHS.kafkaData, PATHS.kafkaLogDirs, PATHS.zookeeperData, PATHS.kafkaLogs,
+            PATHS.zookeeperLogs]) assert.ok(check(p), `${p} is refused`);
+        for (const p of ["/", "/etc", "/var/lib", "/opt", "/home/kafka", "/etc/kafka/../..", "/etc/kafka/", "//etc/kafka", "etc/kafka",
+            "/var/lib/kafka/../../etc", "/usr/lib/kafka", "/etc/ssh", "/var/lib/kafka/./x", ""]) assert.ok(!check(p), `${p} is allowed`);
+    });
+
+    it("teardown refuses a wipe path outside the allow-list before removing anything", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "teardown-test-"));
+        try {
+            // Stand-ins for the commands teardown runs, so nothing on this machine is stopped or removed.
+            for (const cmd of ["systemctl", "rm"]) {
+                fs.writeFileSync(path.join(dir, cmd), `#!/bin/sh\necho "${cmd} $*" >> "${dir}/calls"\n`, { mode: 0o755 });
+            }
+            const line = hostCommand("teardown.sh", { SERVICES: "kafka", WIPE: "true", WIPE_PATHS: `${PATHS.kafkaLogDirs} /etc`, UNIT_DIR: PATHS.unitDir });
+            const r = runLocally(line, {}, dir);
+            assert.notStrictEqual(r.status, 0);
+            assert.match(r.stderr, /refusing to remove \/etc: not on the allow-list/);
+            const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "";
+            assert.doesNotMatch(calls, /^rm /m, "nothing was removed");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("a manifest that is not valid base64 fails the configure step before any file is written", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "manifest-test-"));
+        try {
+            fs.mkdirSync(path.join(dir, "kafka_2.13-3.9.2"));
+            fs.writeFileSync(path.join(dir, "kafka_2.13-3.9.2", ".verified"), "");
+            const base = { SERVICE: "zookeeper", CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: "kafka_2.13-3.9.2", DIST_LINK: `${dir}/zk`,
+                SELF_ADDRESS: "127.0.0.1", ZK_CLIENT_PORT: "2181" };
+            const outer = runLocally(hostCommand("configure-service.sh", { ...base, MANIFEST_B64: "not*base64!" }), {});
+            assert.notStrictEqual(outer.status, 0);
+            assert.match(outer.stderr, /MANIFEST_B64 is not valid base64/);
+            const file = path.join(dir, "zookeeper.properties");
+            const manifest = Buffer.from(`${file} 0640 root:root not*base64!\n`).toString("base64");
+            const inner = runLocally(hostCommand("configure-service.sh", { ...base, MANIFEST_B64: manifest }), {});
+            assert.notStrictEqual(inner.status, 0);
+            assert.match(inner.stderr, new RegExp(`content for ${file} is not valid base64`));
+            assert.ok(!fs.existsSync(file), "nothing written");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    describe("version switch in configure-service (systemctl and Kafka's tools replaced by stand-ins)", () => {
+        let dir: string;
+        const OLD = "kafka_2.13-3.9.1";
+        const NEW = "kafka_2.13-3.9.2";
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "switch-test-"));
+            fs.mkdirSync(path.join(dir, "stubs"));
+            // A running, enabled service; each restart is logged with the version the service's link names at that moment.
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), [
+                "#!/bin/sh",
+                'case "$1" in is-active) exit 0 ;; is-enabled) echo enabled ;; *) echo "$* link=$(readlink "$DIST_LINK")" >> "$CALLS" ;; esac',
+            ].join("\n") + "\n", { mode: 0o755 });
+            for (const d of [OLD, NEW]) {
+                fs.mkdirSync(path.join(dir, d, "bin"), { recursive: true });
+                fs.writeFileSync(path.join(dir, d, ".verified"), "");
+                // The cluster never reports healthy: a broker must not restart (and must not switch) while it is not.
+                fs.writeFileSync(path.join(dir, d, "bin", "kafka-broker-api-versions.sh"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+            }
+            fs.symlinkSync(OLD, path.join(dir, "current"));
+            fs.symlinkSync(OLD, path.join(dir, "zookeeper-current"));
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        const run = (service: "kafka" | "zookeeper", zkPort = "1") => {
+            const link = path.join(dir, service === "kafka" ? "current" : "zookeeper-current");
+            const file = path.join(dir, `${service}.version`);
+            const line = hostCommand("configure-service.sh", {
+                SERVICE: service, MANIFEST_B64: Buffer.from(`${file} 0644 ${os.userInfo().username} ${Buffer.from(`${NEW}\n`).toString("base64")}\n`).toString("base64"),
+                CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: NEW, DIST_LINK: link, SELF_BOOTSTRAP: "127.0.0.1:1", KAFKA_HOME: link,
+                TOOLS_LOG_DIR: dir, SELF_ADDRESS: "127.0.0.1", ZK_CLIENT_PORT: zkPort,
+            });
+            return new Promise<{ status: number | null; stderr: string; calls: string; link: string }>((resolve) => {
+                const { env, script } = parseHostCommand(line);
+                const child = spawn("bash", ["-c", script], {
+                    env: { PATH: `${dir}/stubs:${process.env.PATH}`, ...env, ROLL_TIMEOUT: "3", CALLS: path.join(dir, "calls") },
+                });
+                let stderr = "";
+                child.stderr.on("data", (d) => (stderr += d));
+                child.on("close", (status) => resolve({
+                    status, stderr, link: fs.readlinkSync(link),
+                    calls: fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "",
+                }));
+            });
+        };
+
+        it("a broker that cannot restart yet keeps its link on the old version (a crash meanwhile comes back on it)", async () => {
+            const r = await run("kafka");
+            assert.notStrictEqual(r.status, 0);
+            assert.match(r.stderr, /under-replicated partitions after 3s; not restarting kafka/);
+            assert.strictEqual(r.link, OLD);
+            assert.doesNotMatch(r.calls, /restart/);
+        });
+
+        it("a ZooKeeper member switches its own link right before its restart, and not the broker's", async () => {
+            // A member that answers srvr, so the restart is seen healthy.
+            const server = net.createServer((c) => c.once("data", () => c.end("Zookeeper version: test\nMode: follower\n")));
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+            try {
+                const r = await run("zookeeper", String((server.address() as net.AddressInfo).port));
+                assert.strictEqual(r.status, 0, r.stderr);
+                assert.deepStrictEqual(r.calls.trim().split("\n"), [`daemon-reload link=${OLD}`, `restart zookeeper link=${NEW}`]);
+                assert.match(r.stderr, new RegExp(`switched \\S+/zookeeper-current from ${OLD} to ${NEW}`));
+                assert.strictEqual(fs.readlinkSync(path.join(dir, "current")), OLD, "the broker's link is untouched");
+            } finally {
+                server.close();
+            }
+        });
+    });
+});
