@@ -1,15 +1,13 @@
 // Reads the stack's `kafka:` configuration, validates all of it before anything is registered, builds one
 // KafkaCluster and exports its outputs. Nothing else lives here.
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig, RawConfig } from "./components/config";
+import { parseConfig, splitNamespaces } from "./components/config";
 import { KafkaCluster } from "./components/cluster";
 
 // Pulumi holds every value as text (structures as JSON); parseConfig reads each as its key's type says.
-const prefix = "kafka:";
-const raw: RawConfig = Object.fromEntries(Object.entries(pulumi.runtime.allConfig())
-    .filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
-
-const config = parseConfig(raw, pulumi.getStack());
+// Settings of ours under another namespace are errors, not silently ignored.
+const { raw, others } = splitNamespaces(pulumi.runtime.allConfig());
+const config = parseConfig(raw, pulumi.getStack(), others);
 const cluster = new KafkaCluster(config.clusterName, { config });
 
 export const bootstrapServers = cluster.bootstrapServers;

@@ -2,11 +2,12 @@
 // with every problem, each naming its key and the fix. The quick start runs it first, so a bad value fails within
 // seconds, before any host boots or the engine is built.   Usage: ts-node scripts/check-config.ts <stack>
 import { ConfigError, parseConfig } from "../components/config";
-import { stackConfig } from "./lib/stack";
+import { stackConfigAll } from "./lib/stack";
 
 const stack = process.argv[2] ?? "local";
 try {
-    parseConfig(stackConfig(stack), stack);
+    const { raw, others } = stackConfigAll(stack);
+    parseConfig(raw, stack, others);
 } catch (e) {
     console.error(e instanceof ConfigError ? `Pulumi.${stack}.yaml: ${e.message}` : String(e));
     process.exit(1);

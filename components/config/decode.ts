@@ -9,6 +9,38 @@ type Decoded<T extends KeySpec["type"]> =
 /** Every set key with its value read as its type. */
 export type Values = { -readonly [K in ConfigKey]?: Decoded<(typeof KEYS)[K]["type"]> };
 
+/** Edit distance between two keys, case-insensitive (typos like brokerCont, BrokerCount, zookeperCount). */
+function distance(a: string, b: string): number {
+    a = a.toLowerCase();
+    b = b.toLowerCase();
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        row = next;
+    }
+    return row[b.length];
+}
+
+/** The known key a mistyped one most likely meant: within a third of its length in edits, or undefined. */
+export function closestKey(key: string): ConfigKey | undefined {
+    let best: ConfigKey | undefined;
+    let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
+    for (const k of Object.keys(KEYS) as ConfigKey[]) {
+        const d = distance(key, k);
+        if (d < bestDistance) [best, bestDistance] = [k, d];
+    }
+    return best;
+}
+
+/** The commands that move a value set under the wrong name to kafka:<key> (the value shown only when it is plain). */
+export function moveCommand(from: string, key: ConfigKey, value: unknown): string {
+    const spec: KeySpec = KEYS[key];
+    const plain = !spec.secret && (typeof value === "string" || typeof value === "number" || typeof value === "boolean") &&
+        !String(value).includes("\n");
+    return `pulumi config set ${spec.secret ? "--secret " : ""}kafka:${key} ${plain ? q(String(value)) : "<value>"} && pulumi config rm ${from}`;
+}
+
 /** Copy of `s` quoted for a shell command line in `pulumi config set`. */
 export function q(s: string): string {
     return /^[A-Za-z0-9._\/:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -18,7 +50,9 @@ export function decode(raw: RawConfig, bad: Bad): Values {
     const values: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(raw)) {
         if (!isConfigKey(key)) {
-            bad(key, "unknown setting", `remove it (pulumi config rm kafka:${key}); known settings are listed in README.md`);
+            const near = closestKey(key);
+            bad(key, near ? `unknown setting; did you mean kafka:${near}?` : "unknown setting",
+                near ? `${moveCommand(`kafka:${key}`, near, v)}` : `remove it (pulumi config rm kafka:${key}); known settings are listed in README.md`);
             continue;
         }
         if (v === undefined || v === null || v === "") continue;

@@ -5,11 +5,11 @@
 // the rules of the shared settings (kafka.ts) and of the mode (ec2.ts or hosts.ts), and throws one ConfigError naming
 // every problem's key and fix. Nothing here touches Pulumi resources, so a bad stack fails before anything is
 // registered; the only I/O is reading kafka:sshPrivateKeyPath (ssh-key.ts).
-import { decode } from "./decode";
+import { decode, moveCommand } from "./decode";
 import { ec2Settings } from "./ec2";
 import { hostsSettings } from "./hosts";
 import { kafkaSettings } from "./kafka";
-import { KEYS, KeySpec } from "./keys";
+import { ConfigKey, KEYS, KeySpec } from "./keys";
 import { sshPrivateKey } from "./ssh-key";
 import { Bad, ClusterConfig, ConfigError, RawConfig, issue } from "./types";
 
@@ -18,10 +18,35 @@ export { ConfigKey, KEYS, KeySpec, KeyType, configTableMarkdown } from "./keys";
 export { INSTANCE_MEMORY_MIB, MAX_HEAP_SHARE, isCidr } from "./ec2";
 export { MANAGED_BROKER_KEYS, heapMiB } from "./kafka";
 
-/** Validates and normalises raw `kafka:` config; `stack` names the stack (for defaults like clusterName). */
-export function parseConfig(raw: RawConfig, stack = "dev"): ClusterConfig {
+/** The namespace every setting lives in. */
+export const NAMESPACE = "kafka";
+
+/** Splits a stack's whole configuration ("namespace:key" -> value) into the `kafka:` values and everything else. */
+export function splitNamespaces(all: Record<string, unknown>): { raw: RawConfig; others: Record<string, unknown> } {
+    const raw: RawConfig = {};
+    const others: Record<string, unknown> = {};
+    for (const [full, value] of Object.entries(all)) {
+        if (full.startsWith(`${NAMESPACE}:`)) raw[full.slice(NAMESPACE.length + 1)] = value;
+        else others[full] = value;
+    }
+    return { raw, others };
+}
+
+/**
+ * Validates and normalises raw `kafka:` config; `stack` names the stack (for defaults like clusterName). `others` is
+ * the rest of the stack's configuration: a setting of ours under another namespace (e.g. `kafka-cluster:brokerCount`,
+ * what `pulumi config set brokerCount 2` writes) would be silently ignored, so it is an error naming the right key.
+ */
+export function parseConfig(raw: RawConfig, stack = "dev", others: Record<string, unknown> = {}): ClusterConfig {
     const problems: string[] = [];
-    const bad: Bad = (key, msg, fix) => problems.push(`kafka:${key}: ${msg}. Fix: ${fix}`);
+    const bad: Bad = (key, msg, fix) => problems.push(`${NAMESPACE}:${key}: ${msg}. Fix: ${fix}`);
+    for (const full of Object.keys(others)) {
+        const key = full.slice(full.indexOf(":") + 1);
+        if (!(key in KEYS)) continue; // another provider's or the program's own setting
+        problems.push(`${full}: is not read: kafka-cluster takes its settings from the ${NAMESPACE}: namespace, so this value ` +
+            `is ignored. Fix: ${moveCommand(full, key as ConfigKey, others[full])}` +
+            (raw[key] !== undefined ? ` (${NAMESPACE}:${key} is set too: keep one, pulumi config rm ${full})` : ""));
+    }
     const v = decode(raw, bad);
     const mode = v.hosts !== undefined ? "hosts" : "ec2";
 

@@ -54,7 +54,8 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
         (zookeeperPlacement === "dedicated" ? 3 : Math.min(3, brokerCount % 2 === 0 ? brokerCount - 1 : brokerCount));
     if (![1, 3, 5, 7].includes(zookeeperCount)) {
         bad("zookeeperCount", `must be odd (1, 3, 5 or 7) so the ensemble keeps a majority (got ${zookeeperCount})`,
-            `pulumi config set kafka:zookeeperCount ${Math.max(1, zookeeperCount - 1)}`);
+            // An even count wants the next odd size up (2 -> 3 tolerates a failure, 2 -> 1 tolerates none).
+            `pulumi config set kafka:zookeeperCount ${Math.min(7, zookeeperCount % 2 ? zookeeperCount : zookeeperCount + 1)}`);
     }
 
     // --- JVMs -----------------------------------------------------------------------------------------------------
