@@ -40,7 +40,7 @@ export function parseHostCommand(line: string): { env: Record<string, string>; s
     return { env, script: unquote(m[m.length - 1]) };
 }
 
-const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+export const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
 /** A file a configure step writes: path, mode, owner, content. */
 export type ManagedFile = [path: string, mode: string, owner: string, content: string];

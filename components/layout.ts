@@ -29,6 +29,8 @@ export const PATHS = {
     unitDir: "/etc/systemd/system",
     /** LOG_DIR of the Kafka tools the checks run. */
     toolsLogDir: "/tmp/kafka-cluster-tools",
+    /** Login-shell profile that puts Kafka's tools on PATH for the SSH user, with their logs in a writable LOG_DIR. */
+    toolsProfile: "/etc/profile.d/kafka-cluster.sh",
     serviceUser: "kafka",
 } as const;
 

@@ -4,10 +4,10 @@
 // Pulumi layer (provision.ts) turns each step into one remote.Command.
 import * as crypto from "crypto";
 import { ClusterConfig } from "./config";
-import { ManagedFile, hostCommand, manifest } from "./host-command";
+import { ManagedFile, b64, hostCommand, manifest } from "./host-command";
 import { PATHS, PORTS, internalEndpoint, kafkaTarballName, kafkaTarballUrl, replication, zookeeperConnect } from "./layout";
 import {
-    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties, renderZookeeperUnit,
+    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile, renderZookeeperProperties, renderZookeeperUnit,
 } from "./render";
 import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
@@ -111,6 +111,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             create: hostCommand("install-kafka.sh", {
                 KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, SERVICE_LINKS: links.join(" "),
                 CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
+                TOOLS_PROFILE: PATHS.toolsProfile, TOOLS_PROFILE_B64: b64(renderToolsProfile()),
             }),
         });
     }

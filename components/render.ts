@@ -80,6 +80,24 @@ export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerPropertie
 }
 
 /** Environment file read by a service's unit: heap and log directory. */
+/**
+ * /etc/profile.d script for people who log in: Kafka's tools on PATH (the broker's install, or ZooKeeper's on a
+ * dedicated member), and LOG_DIR in the user's home, because Apache's launchers default it to <install>/logs, which
+ * only root may write (the tools log to the terminal; LOG_DIR only has to be writable). A LOG_DIR already set wins.
+ */
+export function renderToolsProfile(): string {
+    return "# shellcheck shell=sh\n" + HEADER +
+        `for kc_bin in ${PATHS.current}/bin ${PATHS.zookeeperCurrent}/bin; do\n` +
+        `  if [ -d "$kc_bin" ]; then\n` +
+        `    case ":$PATH:" in *":$kc_bin:"*) ;; *) PATH="$PATH:$kc_bin" ;; esac\n` +
+        `    break\n` +
+        `  fi\n` +
+        `done\n` +
+        `unset kc_bin\n` +
+        `export PATH\n` +
+        `if [ -z "\${LOG_DIR:-}" ] && [ -n "\${HOME:-}" ]; then LOG_DIR="$HOME/.kafka/logs"; export LOG_DIR; fi\n`;
+}
+
 export function renderEnvFile(heap: string, logDir: string): string {
     return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n`;
 }

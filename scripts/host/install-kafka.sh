@@ -12,9 +12,12 @@
 #   SERVICE_USER   the user the services run as
 #   SERVICE_HOME   that user's home directory, if the user has to be created
 #   DATA_DIRS      space-separated directories the node's services write to, owned by SERVICE_USER
+#   TOOLS_PROFILE      login-shell profile putting Kafka's tools on PATH for people who log in (e.g. /etc/profile.d/…)
+#   TOOLS_PROFILE_B64  its content, base64
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${KAFKA_URL:?}" "${KAFKA_DIST:?}" "${INSTALL_ROOT:?}" "${SERVICE_LINKS:?}" "${CONFIG_DIR:?}" "${SERVICE_USER:?}" "${SERVICE_HOME:?}" "${DATA_DIRS:?}"
+: "${KAFKA_URL:?}" "${KAFKA_DIST:?}" "${INSTALL_ROOT:?}" "${SERVICE_LINKS:?}" "${CONFIG_DIR:?}" "${SERVICE_USER:?}" "${SERVICE_HOME:?}" "${DATA_DIRS:?}" \
+  "${TOOLS_PROFILE:?}" "${TOOLS_PROFILE_B64:?}"
 removable "$INSTALL_ROOT" || die "INSTALL_ROOT=$INSTALL_ROOT is not on the allow-list of directories this program may replace"
 [[ $KAFKA_DIST =~ ^kafka_[0-9.]+-[0-9A-Za-z.-]+$ ]] || die "KAFKA_DIST=$KAFKA_DIST is not a Kafka release directory name"
 
@@ -32,6 +35,8 @@ for d in "${dirs[@]}"; do
   [[ "$(stat -c %U "$d")" == "$SERVICE_USER" ]] || chown "$SERVICE_USER:$SERVICE_USER" "$d"
 done
 [[ -d $CONFIG_DIR ]] || mkdir -p "$CONFIG_DIR"
+mkdir -p "$(dirname "$TOOLS_PROFILE")"
+put_file "$TOOLS_PROFILE" 0644 root:root "$TOOLS_PROFILE_B64"
 mkdir -p "$INSTALL_ROOT"
 
 target=$INSTALL_ROOT/$KAFKA_DIST

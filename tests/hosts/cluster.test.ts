@@ -8,6 +8,7 @@ import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
 import { PATHS } from "../../components/layout";
+import { shellQuote } from "../../components/host-command";
 import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
 import { CACHE, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
@@ -112,6 +113,25 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             const out = await client.must("kafka-broker-api-versions.sh", ["--bootstrap-server", `${n.clientAddress}:9092`], 60_000);
             assert.match(out, new RegExp(`${n.clientAddress.replace(/\./g, "\\.")}:9092 \\(id: ${n.brokerId} rack: `));
         }
+    });
+
+    it("Kafka's tools work for the SSH user in a login shell: on PATH, logs in a writable LOG_DIR, no permission errors", async () => {
+        const n = nodes[0];
+        const topic = "ssh-user-tools";
+        const script = [
+            "set -e",
+            `kafka-topics.sh --bootstrap-server ${n.privateAddress}:9092 --create --topic ${topic} --partitions 1 --replication-factor 3`,
+            `echo hello-from-$(id -un) | kafka-console-producer.sh --bootstrap-server ${n.privateAddress}:9092 --topic ${topic} --producer-property acks=all`,
+            `kafka-console-consumer.sh --bootstrap-server ${n.privateAddress}:9092 --topic ${topic} --from-beginning --max-messages 1 --timeout-ms 60000`,
+            `zookeeper-shell.sh ${n.privateAddress}:2181 ls /kafka/brokers/ids`,
+            'echo "LOG_DIR=$LOG_DIR"',
+        ].join("\n");
+        const r = await ssh.exec(n.sshAddress, `bash -lc ${shellQuote(script)}`, 180_000);
+        assert.strictEqual(r.code, 0, `tools failed for ${env.sshUser}:\n${r.stdout}\n${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /Permission denied|cannot create/);
+        assert.match(r.stdout, new RegExp(`^hello-from-${env.sshUser}$`, "m"));
+        assert.match(r.stdout, /^\[1, 2, 3\]$/m);
+        assert.match(r.stdout, new RegExp(`^LOG_DIR=/home/${env.sshUser}/\.kafka/logs$`, "m"));
     });
 
     it("a 6-partition, RF 3 topic round-trips 10,000 keyed acks=all messages, per-partition order kept", async function () {

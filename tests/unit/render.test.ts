@@ -1,7 +1,12 @@
 import * as assert from "assert";
-import { kafkaTarballUrl, replication } from "../../components/layout";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PATHS, kafkaTarballUrl, replication } from "../../components/layout";
 import {
-    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderZookeeperProperties, renderZookeeperUnit,
+    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile, renderZookeeperProperties,
+    renderZookeeperUnit,
 } from "../../components/render";
 import { brokerNodes, zookeeperNodes } from "../../components/topology";
 import { cluster } from "./fixtures";
@@ -124,5 +129,29 @@ describe("renderers", () => {
     it("download URL follows the Apache archive layout", () => {
         const { cfg } = cluster(1, 1, "colocated", { kafkaVersion: "3.9.1" });
         assert.strictEqual(kafkaTarballUrl(cfg), "https://archive.apache.org/dist/kafka/3.9.1/kafka_2.13-3.9.1.tgz");
+    });
+});
+
+describe("the tools profile (/etc/profile.d) for people who log in", () => {
+    const run = (env: Record<string, string>) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "profile-"));
+        try {
+            const file = path.join(dir, "kafka-cluster.sh");
+            fs.writeFileSync(file, renderToolsProfile());
+            return execFileSync("sh", ["-c", `. ${file}; echo "LOG_DIR=\${LOG_DIR:-}"`], { encoding: "utf8", env: { PATH: "/usr/bin:/bin", ...env } });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    };
+
+    it("is shellcheck-clean POSIX sh naming both installs' bin directories", () => {
+        const text = renderToolsProfile();
+        assert.ok(text.includes(`${PATHS.current}/bin`) && text.includes(`${PATHS.zookeeperCurrent}/bin`));
+        execFileSync("shellcheck", ["-"], { input: text });
+    });
+
+    it("puts LOG_DIR in the user's home, and keeps a LOG_DIR the user set", () => {
+        assert.match(run({ HOME: "/home/alice" }), /^LOG_DIR=\/home\/alice\/\.kafka\/logs$/m);
+        assert.match(run({ HOME: "/home/alice", LOG_DIR: "/srv/logs" }), /^LOG_DIR=\/srv\/logs$/m);
     });
 });

@@ -37,7 +37,9 @@ done
 [ -n "$name" ] || name=kafka
 
 LOG_DIR=${LOG_DIR:-$base_dir/logs}
-mkdir -p "$LOG_DIR"
+# Like Apache's script: a LOG_DIR that cannot be created (a user who may not write the install) is reported by mkdir
+# and the tool runs anyway (tools log to the terminal).
+[ -d "$LOG_DIR" ] || mkdir -p "$LOG_DIR" || true
 
 # Classpath: caller's CLASSPATH first, then every jar in libs/ in byte order.
 classpath=${CLASSPATH:-}
