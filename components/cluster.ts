@@ -1,5 +1,6 @@
-// KafkaCluster: the one component users build. EC2 mode creates the AWS layer and feeds its nodes to the
-// provisioning layer; existing-hosts mode feeds it the hosts from config and creates no AWS resource.
+// KafkaCluster: the one component users build. A thin class over createKafkaCluster, which wires the layers: EC2
+// mode creates the AWS layer and feeds its nodes to the provisioning layer; existing-hosts mode feeds it the hosts
+// from config and creates no AWS resource.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig, Ec2Cluster, isValidated } from "./config";
@@ -12,60 +13,82 @@ export interface KafkaClusterArgs {
     config: ClusterConfig;
 }
 
-export class KafkaCluster extends pulumi.ComponentResource {
+/** What a cluster gives back: its addresses for clients, its nodes and the results of its checks. */
+export interface KafkaClusterOutputs {
     /** Client-reachable bootstrap servers, "host:9092,...". */
-    public readonly bootstrapServers: pulumi.Output<string>;
+    bootstrapServers: pulumi.Output<string>;
     /** ZooKeeper connect string with chroot (private addresses). */
-    public readonly zookeeperConnect: pulumi.Output<string>;
+    zookeeperConnect: pulumi.Output<string>;
     /** Every node: name, roles, ids, addresses, instance id (EC2) and an `ssh` command line. */
-    public readonly nodes: pulumi.Output<NodeOutput[]>;
+    nodes: pulumi.Output<NodeOutput[]>;
     /** Result of the final produce/consume check. */
-    public readonly smokeTest: pulumi.Output<string>;
+    smokeTest: pulumi.Output<string>;
     /** Result of the ZooKeeper ensemble check. */
-    public readonly ensemble: pulumi.Output<string>;
+    ensemble: pulumi.Output<string>;
     /** Result of the broker registration check. */
-    public readonly brokers: pulumi.Output<string>;
+    brokers: pulumi.Output<string>;
     /** The SSH private key the program uses (secret). */
+    sshPrivateKey: pulumi.Output<string>;
+}
+
+export class KafkaCluster extends pulumi.ComponentResource implements KafkaClusterOutputs {
+    public readonly bootstrapServers: pulumi.Output<string>;
+    public readonly zookeeperConnect: pulumi.Output<string>;
+    public readonly nodes: pulumi.Output<NodeOutput[]>;
+    public readonly smokeTest: pulumi.Output<string>;
+    public readonly ensemble: pulumi.Output<string>;
+    public readonly brokers: pulumi.Output<string>;
     public readonly sshPrivateKey: pulumi.Output<string>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
-        const cfg = args.config;
-        if (!isValidated(cfg)) {
-            throw new Error(`KafkaCluster ${name}: args.config must be the result of parseConfig(raw, stack), which validates every ` +
-                "setting before anything is created; build it with parseConfig instead of by hand");
-        }
-
-        let target: Pick<ProvisionArgs, "nodes" | "nodeDependencies" | "privateKey" | "dialErrorLimit">;
-        let instanceIds: Record<string, pulumi.Output<string>> = {};
-        if (cfg.mode === "hosts") {
-            // Existing hosts should answer at once.
-            target = { nodes: hostNodes(cfg), privateKey: pulumi.secret(cfg.hosts.sshPrivateKey), dialErrorLimit: 5 };
-        } else {
-            const key = sshKey(cfg, this);
-            // Loaded here so that existing-hosts mode never touches the AWS SDK.
-            // eslint-disable-next-line @typescript-eslint/no-var-requires
-            const { createAwsHosts } = require("./aws") as typeof import("./aws");
-            const aws = createAwsHosts({ config: cfg, nodes: ec2Nodes(cfg), publicKey: key.publicKey, parent: this });
-            instanceIds = Object.fromEntries(Object.entries(aws.instances).map(([n, i]) => [n, i.id]));
-            // EC2 instances refuse SSH for a minute or two after boot.
-            target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, privateKey: key.privateKey, dialErrorLimit: 60 };
-        }
-
-        const result = provision({ config: cfg, ...target, parent: this });
-        const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) => clusterOutputs(cfg, nodes, ids));
-        this.bootstrapServers = outputs.bootstrapServers;
-        this.zookeeperConnect = outputs.zookeeperConnect;
-        this.nodes = outputs.nodes;
-        this.smokeTest = result.smokeTest;
-        this.ensemble = result.ensemble;
-        this.brokers = result.brokers;
-        this.sshPrivateKey = pulumi.secret(target.privateKey);
-        this.registerOutputs({
-            bootstrapServers: this.bootstrapServers, zookeeperConnect: this.zookeeperConnect, nodes: this.nodes,
-            smokeTest: this.smokeTest, ensemble: this.ensemble, brokers: this.brokers, sshPrivateKey: this.sshPrivateKey,
-        });
+        const out = createKafkaCluster(name, args, this);
+        this.bootstrapServers = out.bootstrapServers;
+        this.zookeeperConnect = out.zookeeperConnect;
+        this.nodes = out.nodes;
+        this.smokeTest = out.smokeTest;
+        this.ensemble = out.ensemble;
+        this.brokers = out.brokers;
+        this.sshPrivateKey = out.sshPrivateKey;
+        this.registerOutputs({ ...out });
     }
+}
+
+/** Builds a cluster's resources under `parent`; refuses a configuration that did not come from parseConfig. */
+export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent: pulumi.Resource): KafkaClusterOutputs {
+    const cfg = args.config;
+    if (!isValidated(cfg)) {
+        throw new Error(`KafkaCluster ${name}: args.config must be the result of parseConfig(raw, stack), which validates every ` +
+            "setting before anything is created; build it with parseConfig instead of by hand");
+    }
+
+    let target: Pick<ProvisionArgs, "nodes" | "nodeDependencies" | "privateKey" | "dialErrorLimit">;
+    let instanceIds: Record<string, pulumi.Output<string>> = {};
+    if (cfg.mode === "hosts") {
+        // Existing hosts should answer at once.
+        target = { nodes: hostNodes(cfg), privateKey: pulumi.secret(cfg.hosts.sshPrivateKey), dialErrorLimit: 5 };
+    } else {
+        const key = sshKey(cfg, parent);
+        // Loaded here so that existing-hosts mode never touches the AWS SDK.
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const { createAwsHosts } = require("./aws") as typeof import("./aws");
+        const aws = createAwsHosts({ config: cfg, nodes: ec2Nodes(cfg), publicKey: key.publicKey, parent });
+        instanceIds = Object.fromEntries(Object.entries(aws.instances).map(([n, i]) => [n, i.id]));
+        // EC2 instances refuse SSH for a minute or two after boot.
+        target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, privateKey: key.privateKey, dialErrorLimit: 60 };
+    }
+
+    const result = provision({ config: cfg, ...target, parent });
+    const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) => clusterOutputs(cfg, nodes, ids));
+    return {
+        bootstrapServers: outputs.bootstrapServers,
+        zookeeperConnect: outputs.zookeeperConnect,
+        nodes: outputs.nodes,
+        smokeTest: result.smokeTest,
+        ensemble: result.ensemble,
+        brokers: result.brokers,
+        sshPrivateKey: pulumi.secret(target.privateKey),
+    };
 }
 
 /**
