@@ -1,18 +1,8 @@
 // Config mistakes a new user makes: a setting under the wrong namespace, a misspelled key, an even ensemble size.
 // Each is an error naming the right key and a fix that works as written.
 import * as assert from "assert";
-import { ConfigError, RawConfig, parseConfig, splitNamespaces } from "../../components/config";
-import { SSH } from "./stacks";
-
-function problems(raw: RawConfig, others: Record<string, unknown> = {}): string[] {
-    try {
-        parseConfig(raw, "test", others);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-        return (e as ConfigError).problems;
-    }
-    assert.fail("expected the configuration to be rejected");
-}
+import { parseConfig, splitNamespaces } from "../../components/config";
+import { SSH, problems } from "./stacks";
 
 describe("config mistakes", () => {
     it("a known setting under the project's namespace is an error naming kafka:<key> and the commands to move it", () => {

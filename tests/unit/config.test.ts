@@ -4,7 +4,7 @@ import * as path from "path";
 import {
     ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, KEYS, RawConfig, configTableMarkdown, heapMiB, parseConfig,
 } from "../../components/config";
-import { KEY, SSH, stackConfig, withKeyFile } from "./stacks";
+import { KEY, SSH, problems, stackConfig, withKeyFile } from "./stacks";
 
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1, address: `192.0.2.${i + 11}` }));
 const HOSTS_BASE: RawConfig = { hosts: hosts(3), sshUser: "admin", sshPrivateKey: KEY };
@@ -21,16 +21,6 @@ function hostsOf(c: ClusterConfig) {
     assert.strictEqual(c.mode, "hosts");
     if (c.mode !== "hosts") throw new Error("unreachable");
     return c.hosts;
-}
-
-function problems(raw: RawConfig): string[] {
-    try {
-        parseConfig(raw, "test");
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-        return (e as ConfigError).problems;
-    }
-    assert.fail("expected the configuration to be rejected");
 }
 
 describe("config validation", () => {

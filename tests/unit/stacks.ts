@@ -1,9 +1,23 @@
 // Inputs the unit tests share: the committed stacks, the SSH source range the AWS stacks leave to the user, a key.
+import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
+import { ConfigError, RawConfig, parseConfig } from "../../components/config";
+
 export { stackConfig } from "../../scripts/lib/stack";
+
+/** The problems parseConfig reports for a configuration that must be rejected (`others`: other namespaces). */
+export function problems(raw: RawConfig, others: Record<string, unknown> = {}): string[] {
+    try {
+        parseConfig(raw, "test", others);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+        return (e as ConfigError).problems;
+    }
+    assert.fail("expected the configuration to be rejected");
+}
 
 /** The user-set value both AWS stacks leave out on purpose. */
 export const SSH = { sshCidrs: ["198.51.100.7/32"] };
