@@ -7,8 +7,8 @@ import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
 import { LocalEnv, ROOT, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
-import { checkpointFile, programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
-import { upWithOps } from "../support/engine";
+import { checkpointFile, programStack, setStackConfig } from "../../scripts/lib/pulumi";
+import { destroyIfAny, disposeStack, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { generateKeyPair } from "../support/loopback-sshd";
 import { poll } from "../support/poll";
@@ -55,13 +55,12 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         raw = { ...rest, sshPrivateKey: fs.readFileSync(String(sshPrivateKeyPath), "utf8") };
         stack = await programStack("e2e", raw);
         // A leftover from an interrupted run must not make the first `up` look like a no-op.
-        if (((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
+        await destroyIfAny(stack);
     });
 
     after(async () => {
         try {
-            if (stack && ((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
-            if (stack) await removeStack(stack);
+            await disposeStack(stack);
         } finally {
             await client?.close();
             if (process.env.KEEP_HOSTS !== "1") hostsDown();
@@ -188,7 +187,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
             assert.ok(enabled.stdout.split("\n").filter(Boolean).every((l) => l !== "enabled"), `${a}: ${enabled.stdout}`);
             assert.strictEqual((await ssh.exec(a, "test -f /var/lib/kafka/data/meta.properties", 30_000)).code, 0, "data kept");
         }
-        assert.strictEqual(((await stack.exportStack()).deployment.resources ?? []).length, 0);
+        assert.strictEqual(await resourceCount(stack), 0);
         await poll("nothing listens on 9092 any more", 30_000, async () =>
             (await client.tool("kafka-broker-api-versions.sh", ["--bootstrap-server", `${addresses()[0]}:9092`], 30_000)).code !== 0);
     });

@@ -11,8 +11,8 @@ import { PATHS } from "../../components/layout";
 import { shellQuote } from "../../components/host-command";
 import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
 import { CACHE, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
-import { programStack, removeStack, setStackConfig } from "../../scripts/lib/pulumi";
-import { commandStates, upWithOps } from "../support/engine";
+import { programStack, setStackConfig } from "../../scripts/lib/pulumi";
+import { commandStates, destroyIfAny, disposeStack, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient, zkMode } from "../support/kafka";
 import { poll } from "../support/poll";
 import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
@@ -57,7 +57,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         client = new KafkaClient(tarball);
         stack = await timed("setup: engine and stack", () => programStack("hosts-test", raw));
         // A leftover from an interrupted run would make the first `up` a partial one.
-        if (((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
+        await destroyIfAny(stack);
         log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
     });
 
@@ -68,8 +68,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
 
     after(async () => {
         try {
-            if (stack && ((await stack.exportStack()).deployment.resources ?? []).length > 0) await stack.destroy({ onOutput: () => undefined });
-            if (stack) await removeStack(stack);
+            await disposeStack(stack);
         } finally {
             await client?.close();
             if (process.env.KEEP_HOSTS !== "1") hostsDown();
@@ -460,7 +459,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
 
     it("pulumi destroy on existing hosts: brokers stop before ZooKeeper, all disabled, data kept", async () => {
         await timed("teardown: pulumi destroy", () => stack.destroy({ onOutput: () => undefined }));
-        assert.strictEqual(((await stack.exportStack()).deployment.resources ?? []).length, 0);
+        assert.strictEqual(await resourceCount(stack), 0);
         for (const n of nodes) {
             const show = await ssh.must(n.sshAddress,
                 "systemctl show -p ActiveState -p UnitFileState -p InactiveEnterTimestampMonotonic kafka zookeeper");

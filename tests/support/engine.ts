@@ -2,6 +2,7 @@
 // and the state the engine recorded for each command.
 import * as assert from "assert";
 import { EngineEvent, Stack, UpOptions, UpResult } from "@pulumi/pulumi/automation";
+import { removeStack } from "../../scripts/lib/pulumi";
 
 /** Names of resources per operation (create, update, replace, delete, same) seen in an update's events. */
 export function opsOf(events: EngineEvent[]): Map<string, string[]> {
@@ -32,4 +33,21 @@ export async function commandStates(stack: Stack): Promise<Map<string, CommandSt
     const resources = ((await stack.exportStack()).deployment.resources ?? []) as { urn: string; type: string; outputs?: Record<string, unknown> }[];
     return new Map(resources.filter((r) => r.type.startsWith("command:"))
         .map((r) => [r.urn.split("::").pop()!, { urn: r.urn, type: r.type, name: r.urn.split("::").pop()!, outputs: r.outputs ?? {} }]));
+}
+
+/** How many resources the stack's state holds. */
+export async function resourceCount(stack: Stack): Promise<number> {
+    return ((await stack.exportStack()).deployment.resources ?? []).length;
+}
+
+/** `pulumi destroy` when the stack holds anything (a leftover of an interrupted run, or a suite's cluster). */
+export async function destroyIfAny(stack: Stack): Promise<void> {
+    if ((await resourceCount(stack)) > 0) await stack.destroy({ onOutput: () => undefined });
+}
+
+/** A suite's stack gone for good: its resources destroyed, then the stack and its Pulumi.<name>.yaml removed. */
+export async function disposeStack(stack: Stack | undefined): Promise<void> {
+    if (!stack) return;
+    await destroyIfAny(stack);
+    await removeStack(stack);
 }
