@@ -79,7 +79,8 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     }
 
     const result = provision({ config: cfg, ...target, parent });
-    const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds)]).apply(([nodes, ids]) => clusterOutputs(cfg, nodes, ids));
+    const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds), result.hostKeys])
+        .apply(([nodes, ids, hostKeys]) => clusterOutputs(cfg, nodes, ids, hostKeys));
     return {
         bootstrapServers: outputs.bootstrapServers,
         zookeeperConnect: outputs.zookeeperConnect,

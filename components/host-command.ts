@@ -1,6 +1,7 @@
-// How a host script travels: `sudo -n env K=V ... bash -c '<lib.sh + script>'`, one command line per step. The
-// scripts' parameters go in the environment (each script lists them in its `# Env:` header); nothing secret ever
-// goes in here.
+// How a host script travels. The plan describes each step as one command line, `sudo -n env K=V ... bash -c
+// '<lib.sh + script>'` (what the tests read and run); over SSH it goes as `remoteInvocation`: a short command that
+// names the step, with the environment and the script on its standard input. The scripts' parameters go in the
+// environment (each script lists them in its `# Env:` header); nothing secret ever goes in here.
 import * as fs from "fs";
 import * as path from "path";
 
@@ -27,6 +28,26 @@ export function hostCommand(script: string, env: Record<string, string>): string
     const vars = Object.entries({ KC_STEP: script.replace(/\.sh$/, ""), ...env })
         .map(([k, v]) => `${k}=${shellQuote(v)}`).join(" ");
     return `sudo -n env ${vars} bash -c ${shellQuote(hostScript("lib.sh") + "\n" + hostScript(script))}`;
+}
+
+/**
+ * What remote.Command runs for a step's command line: `sudo -n bash -c 'eval "$(cat)"' <step>`, with the
+ * environment (as exports, KC_STEP set to the step's name) and the script on standard input. The provider quotes the
+ * command in its error message, so a failure reads "running "sudo -n bash -c ... <step>"" followed by the step's own
+ * report, not tens of kilobytes of script; and no parameter shows in any process's command line on the host.
+ * `$(cat)` reads all of stdin before the script starts, so a program in the script that reads stdin sees its end,
+ * never the script.
+ */
+export function remoteInvocation(line: string, step: string): { command: string; stdin: string } {
+    const { env, script } = parseHostCommand(line);
+    const exports = Object.entries({ ...env, KC_STEP: step }).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join("");
+    return { command: stepCommand(step), stdin: exports + script + "\n" };
+}
+
+/** The command part of remoteInvocation: fixed per step, so it is known before any address is. */
+export function stepCommand(step: string): string {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(step)) throw new Error(`step name ${JSON.stringify(step)} must be lower-case letters, digits and dashes`);
+    return `sudo -n bash -c 'eval "$(cat)"' ${step}`;
 }
 
 /** What a hostCommand line carries: its environment and the script text `bash -c` runs. */

@@ -32,6 +32,8 @@ export const PATHS = {
     /** Login-shell profile that puts Kafka's tools on PATH for the SSH user, with their logs in a writable LOG_DIR. */
     toolsProfile: "/etc/profile.d/kafka-cluster.sh",
     serviceUser: "kafka",
+    /** The host's SSH host key the `ssh` output line pins (sshd's ed25519 key, on every current image). */
+    sshHostKey: "/etc/ssh/ssh_host_ed25519_key.pub",
 } as const;
 
 export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22 } as const;
@@ -73,7 +75,26 @@ export interface NodeOutput {
     publicAddress: string;
     privateAddress: string;
     instanceId?: string;
+    /** The SSH host key seen when the host was last provisioned ("ssh-ed25519 AAAA..."). */
+    hostKey?: string;
+    /**
+     * An ssh command line that works without a terminal: it trusts exactly `hostKey` (through KnownHostsCommand, with
+     * the known_hosts files out of the way, so an old key of a rebuilt host there does not matter).
+     */
     ssh: string;
+}
+
+/** The host key a ready step printed ("host-key: <type> <key>"), if any. */
+export function hostKeyFrom(readyStdout: string): string | undefined {
+    return /^host-key: (\S+ \S+)$/m.exec(readyStdout)?.[1];
+}
+
+/** The `ssh` line of one node; `<private-key-file>` is where the user keeps the key (see README). */
+export function sshLine(port: number, user: string, address: string, hostKey?: string): string {
+    const pin = hostKey
+        ? `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o 'KnownHostsCommand=/bin/echo %H ${hostKey}' `
+        : "";
+    return `ssh -i <private-key-file> -o IdentitiesOnly=yes ${pin}${port !== 22 ? `-p ${port} ` : ""}${user}@${address}`;
 }
 
 /** The stack outputs that describe the cluster (everything but the smoke test result and the key). */
@@ -85,8 +106,9 @@ export interface ClusterOutputs {
     nodes: NodeOutput[];
 }
 
-/** The outputs for resolved nodes; `instanceIds` by node name (EC2 mode). */
-export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanceIds: Record<string, string> = {}): ClusterOutputs {
+/** The outputs for resolved nodes; `instanceIds` by node name (EC2 mode), `hostKeys` by node name. */
+export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanceIds: Record<string, string> = {},
+    hostKeys: Record<string, string | undefined> = {}): ClusterOutputs {
     const port = sshPort(cfg);
     return {
         bootstrapServers: brokerNodes(nodes).map(clientEndpoint).join(","),
@@ -99,7 +121,8 @@ export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanc
             publicAddress: n.sshAddress,
             privateAddress: n.privateAddress,
             ...(instanceIds[n.name] ? { instanceId: instanceIds[n.name] } : {}),
-            ssh: `ssh -i <private-key-file> ${port !== 22 ? `-p ${port} ` : ""}${n.user}@${n.sshAddress}`,
+            ...(hostKeys[n.name] ? { hostKey: hostKeys[n.name] } : {}),
+            ssh: sshLine(port, n.user, n.sshAddress, hostKeys[n.name]),
         })),
     };
 }

@@ -3,7 +3,7 @@
 // instance exists; each step's command text comes from the resolved nodes (addresses appear only there). The
 // Pulumi layer (provision.ts) turns each step into one remote.Command.
 import * as crypto from "crypto";
-import { ClusterConfig } from "./config";
+import { ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { ManagedFile, b64, hostCommand, manifest } from "./host-command";
 import { PATHS, PORTS, internalEndpoint, kafkaTarballName, kafkaTarballUrl, replication, zookeeperConnect } from "./layout";
 import {
@@ -11,7 +11,7 @@ import {
 } from "./render";
 import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
-export type Phase = "ready" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "broker" | "brokers" | "smoke" | "service";
+export type Phase = "ready" | "memory" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "broker" | "brokers" | "smoke" | "service";
 
 /**
  * Command text for a step: fixed, or made from every node's resolved addresses. (Fixed text does not wait for any
@@ -73,7 +73,8 @@ export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cluste
  * The ordered steps for a cluster. `nodes` may carry addresses of any kind (or still unknown ones): the structure
  * reads only names, roles, ids and whether a node has a data volume.
  *
- * Per host: ready -> java -> install (-> storage) -> zookeeper / broker. The install steps download and verify a
+ * Per host: ready -> java -> install (-> storage) -> zookeeper / broker; ready -> memory, where every host's memory
+ * check comes before the first ZooKeeper and the first broker step (so a heap that does not fit restarts nothing). The install steps download and verify a
  * version on every host in parallel; ZooKeeper members are configured one after another, then the ensemble check;
  * brokers follow the ensemble check, one after another (so a change rolls through them one broker at a time, each
  * waiting for zero under-replicated partitions), then the broker check and the smoke test. A service's link to its
@@ -90,7 +91,17 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
 
     for (const n of nodes) {
-        steps.push({ name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [], create: hostCommand("wait-ready.sh", {}) });
+        steps.push({
+            name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [],
+            create: hostCommand("wait-ready.sh", { HOST_KEY_FILE: PATHS.sshHostKey }),
+        });
+        // Memory for the heaps this host runs, checked on every host before any service anywhere (re)starts.
+        const heaps = [...(n.brokerId !== undefined ? [`kafka:brokerHeap=${heapMiB(cfg.brokerHeap)}`] : []),
+            ...(n.zookeeperId !== undefined ? [`kafka:zookeeperHeap=${heapMiB(cfg.zookeeperHeap)}`] : [])];
+        steps.push({
+            name: `${n.name}-memory`, node: n.name, phase: "memory", dependsOn: [`${n.name}-ready`],
+            create: hostCommand("check-memory.sh", { NODE_NAME: n.name, HEAPS: heaps.join(" "), MAX_HEAP_PERCENT: String(MAX_HEAP_SHARE * 100) }),
+        });
         steps.push({ name: `${n.name}-java`, node: n.name, phase: "java", dependsOn: [`${n.name}-ready`], create: hostCommand("install-java.sh", {}) });
         const dirs = [PATHS.kafkaData, ...(n.brokerId !== undefined ? [PATHS.kafkaLogDirs, PATHS.kafkaLogs] : []),
             ...(n.zookeeperId !== undefined ? [PATHS.zookeeperData, PATHS.zookeeperLogs] : [])];
@@ -116,8 +127,11 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         });
     }
 
+    // The first service step of each kind waits for every host's memory check (the others follow it).
+    const memoryChecks = nodes.map((n) => `${n.name}-memory`);
     zks.forEach((name, i) => steps.push({
-        name: `${name}-zookeeper`, node: name, phase: "zookeeper", dependsOn: [`${name}-install`, ...(i > 0 ? [`${zks[i - 1]}-zookeeper`] : [])],
+        name: `${name}-zookeeper`, node: name, phase: "zookeeper",
+        dependsOn: [`${name}-install`, ...(i > 0 ? [`${zks[i - 1]}-zookeeper`] : memoryChecks)],
         create: (ns) => {
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {
@@ -141,7 +155,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
 
     brokers.forEach((name, i) => steps.push({
         name: `${name}-broker`, node: name, phase: "broker",
-        dependsOn: [`${name}-install`, "cluster-ensemble", ...(i > 0 ? [`${brokers[i - 1]}-broker`] : [])],
+        dependsOn: [`${name}-install`, "cluster-ensemble", ...(i > 0 ? [`${brokers[i - 1]}-broker`] : memoryChecks)],
         create: (ns) => {
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {

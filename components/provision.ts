@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
-import { sshPort } from "./layout";
+import { hostKeyFrom, sshPort } from "./layout";
+import { remoteInvocation, stepCommand } from "./host-command";
 import { CommandText, planSteps, waves } from "./plan";
 import { ClusterNode, nodeNamed } from "./topology";
 
@@ -27,6 +28,8 @@ export interface Provisioned {
     ensemble: pulumi.Output<string>;
     brokers: pulumi.Output<string>;
     smokeTest: pulumi.Output<string>;
+    /** Per node name: the SSH host key its ready step saw. */
+    hostKeys: pulumi.Output<Record<string, string | undefined>>;
 }
 
 export function provision(args: ProvisionArgs): Provisioned {
@@ -50,7 +53,10 @@ export function provision(args: ProvisionArgs): Provisioned {
                 dialErrorLimit: args.dialErrorLimit,
                 perDialTimeout: 15,
             },
-            create: typeof step.create === "string" ? step.create : nodes.apply(step.create),
+            // A short command naming the step; the script and its environment on stdin (see remoteInvocation).
+            create: stepCommand(step.name),
+            stdin: (typeof step.create === "string" ? pulumi.output(step.create) : nodes.apply(step.create))
+                .apply((line) => remoteInvocation(line, step.name).stdin),
             // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
             // provider warns on each update where it is missing).
             addPreviousOutputInEnv: false,
@@ -66,6 +72,8 @@ export function provision(args: ProvisionArgs): Provisioned {
         ensemble: (commands["cluster-ensemble"] as command.remote.Command).stdout,
         brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
         smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
+        hostKeys: pulumi.all(Object.fromEntries(args.nodes.map((n) =>
+            [n.name, (commands[`${n.name}-ready`] as command.remote.Command).stdout.apply(hostKeyFrom)]))),
     };
 }
 

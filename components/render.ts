@@ -108,6 +108,10 @@ Description=${description}
 Documentation=https://kafka.apache.org/documentation/
 Wants=network-online.target
 After=${after}
+# A service that fails 10 times within 10 minutes stays down instead of crash-looping for ever; pulumi up (or
+# systemctl reset-failed, then start) starts it again.
+StartLimitIntervalSec=600
+StartLimitBurst=10
 
 [Service]
 Type=simple

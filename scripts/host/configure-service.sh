@@ -5,6 +5,10 @@
 # waits until it has rejoined the ensemble. The service's link (DIST_LINK) switches to KAFKA_DIST right before the
 # restart, so until then a crash brings it back on the old version. Unchanged files and version mean no restart. A
 # restart interrupted half-way is finished by the next run (a marker file in CONFIG_DIR).
+# After every start the step watches the service: when its process exits before it answers on its port (a bad
+# setting, a heap the JVM cannot map), the step stops the unit (no crash loop), and fails at once with the service's
+# first error line and its journal since the step began. Brokers after it are not touched (the plan runs them after
+# this step), so they keep their old configuration.
 # Env:
 #   SERVICE          zookeeper or kafka
 #   MANIFEST_B64     base64 of lines "path mode owner base64-content", one per file; invalid base64 fails the step
@@ -17,7 +21,9 @@
 #   TOOLS_LOG_DIR    kafka: LOG_DIR for those tools
 #   SELF_ADDRESS     zookeeper: this member's address
 #   ZK_CLIENT_PORT   zookeeper: the member's client port (it answers `srvr` there)
-#   ROLL_TIMEOUT     seconds to wait for health before and after a restart (default 900)
+#   ROLL_TIMEOUT     seconds to wait for health before and after a restart, and for a live process to answer on its
+#                    port (a broker recovering its logs can take long; a process that exits fails the step at once)
+#                    (default 900)
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
 : "${SERVICE:?}" "${MANIFEST_B64:?}" "${CONFIG_DIR:?}" "${INSTALL_ROOT:?}" "${KAFKA_DIST:?}" "${DIST_LINK:?}"
@@ -69,9 +75,40 @@ healthy() {
   fi
 }
 
+# The address the service answers on once it is up (before quorum or under-replication checks).
+if [[ $SERVICE == kafka ]]; then listen=$SELF_BOOTSTRAP; else listen=$SELF_ADDRESS:$ZK_CLIENT_PORT; fi
+# shellcheck disable=SC2016 # $1 expands in the inner shell
+listening() { timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$listen" 2>/dev/null; }
+
+# start_watched: (re)start the service, then wait until it answers on its port. Fails the step, with the service
+# stopped, as soon as its process is gone (exited, or systemd is about to restart it).
+start_watched() {
+  local pid now state t0=$SECONDS
+  # A unit that hit its start limit before refuses to start until its failure is reset.
+  systemctl reset-failed "$SERVICE" 2>/dev/null || true
+  systemctl restart "$SERVICE"
+  pid=$(systemctl show -p MainPID --value "$SERVICE")
+  while :; do
+    state=$(systemctl show -p ActiveState --value "$SERVICE")
+    now=$(systemctl show -p MainPID --value "$SERVICE")
+    if [[ $state != active || $now == 0 || $now != "$pid" ]]; then
+      systemctl stop "$SERVICE" 2>/dev/null || true
+      fail_unit "$SERVICE" "$SERVICE exited $((SECONDS - t0))s after its start and was stopped (no restart loop); fix the cause and run pulumi up again"
+    fi
+    if listening; then
+      log "$SERVICE answering on $listen after $((SECONDS - t0))s"
+      return 0
+    fi
+    if (( SECONDS - t0 >= limit )); then
+      fail_unit "$SERVICE" "$SERVICE runs but did not answer on $listen within ${limit}s"
+    fi
+    sleep 1
+  done
+}
+
 if ! $active; then
   switch_version
-  systemctl restart "$SERVICE"
+  start_watched
   rm -f "$marker"
   log "started $SERVICE"
 elif [[ -f $marker ]]; then
@@ -81,9 +118,9 @@ elif [[ -f $marker ]]; then
   fi
   switch_version
   log "restarting $SERVICE for changed configuration"
-  systemctl restart "$SERVICE"
+  start_watched
   wait_until "$limit" "$SERVICE healthy after restart" healthy ||
-    die "$SERVICE did not become healthy within ${limit}s after restart; see: journalctl -u $SERVICE"
+    fail_unit "$SERVICE" "$SERVICE did not become healthy within ${limit}s after restart"
   rm -f "$marker"
 else
   log "$SERVICE running, configuration unchanged"

@@ -5,10 +5,61 @@
 #   KC_STEP          the step's name, for log lines (default: the script's name)
 #   TOOLS_LOG_DIR    LOG_DIR for Kafka's command-line tools (scripts that run them require it)
 #   TOOLS_HEAP_OPTS  KAFKA_HEAP_OPTS for Kafka's command-line tools (default -Xmx256m)
+#   KC_LIVE_OUTPUT   1: print the step's output as it comes instead of holding it until the step ends
 # Every other path and port arrives through the calling script's environment; nothing here hard-codes one.
+#
+# A failing step reports, in this order: one line with the error, the step and the host; the journal of the service
+# it was starting (only lines since the step began); then the step's own log. Its output is held until it ends for
+# that (the provider shows a failed command's output after the command line, so what comes first is what is read).
 set -euo pipefail
 
 KC_STEP=${KC_STEP:-$(basename "${0:-host-script}")}
+KC_STEP_START=$(date +%s)
+KC_ERROR=''
+KC_JOURNAL_UNIT=''
+# The first failing command, for failures that do not go through die.
+trap 'KC_ERROR=${KC_ERROR:-"command failed with status $? at line $LINENO: $BASH_COMMAND"}' ERR
+
+# unit_journal UNIT: the unit's journal since this step began (its last 40 lines).
+unit_journal() { journalctl -u "$1" --since "@$KC_STEP_START" --no-pager -o short-iso 2>/dev/null | tail -n 40 || true; }
+
+# first_error UNIT: the first line the service itself logged since this step began that reads like its reason to
+# stop (a Java exception, the JVM's memory errors), else the first ERROR line.
+first_error() {
+  local lines
+  lines=$(journalctl -u "$1" --since "@$KC_STEP_START" --no-pager -o cat 2>/dev/null |
+    grep -v -E "^($1(\.service)?: |Started |Stopped |Stopping |Starting )" || true)
+  grep -m1 -E '[A-Za-z.]+(Exception|Error): |insufficient memory|commit_memory|Could not|Invalid' <<<"$lines" ||
+    grep -m1 -E 'ERROR|FATAL|[Ff]ailed' <<<"$lines" || true
+}
+
+kc_finish() {
+  local rc=$?
+  if [[ -n ${KC_OUT_DIR:-} ]]; then
+    exec 1>&3 2>&4
+    if (( rc == 0 )); then
+      cat "$KC_OUT_DIR/err" >&2
+      cat "$KC_OUT_DIR/out"
+    else
+      {
+        printf 'ERROR [%s on %s]: %s\n' "$KC_STEP" "$(hostname)" "${KC_ERROR:-exit status $rc}"
+        if [[ -n $KC_JOURNAL_UNIT ]]; then
+          printf -- '--- journal of %s since the step began (%s) ---\n' "$KC_JOURNAL_UNIT" "$(date -u -d "@$KC_STEP_START" +%H:%M:%S)"
+          unit_journal "$KC_JOURNAL_UNIT"
+        fi
+        printf -- '--- step log ---\n'
+        cat "$KC_OUT_DIR/err" "$KC_OUT_DIR/out"
+      } >&2
+    fi
+    command -p rm -rf "$KC_OUT_DIR"  # the standard rm, whatever PATH says
+  fi
+  exit "$rc"
+}
+if [[ ${KC_LIVE_OUTPUT:-0} != 1 ]]; then
+  KC_OUT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kc-step.XXXXXX")
+  exec 3>&1 4>&2 1>"$KC_OUT_DIR/out" 2>"$KC_OUT_DIR/err"
+  trap kc_finish EXIT
+fi
 if [[ -n ${TOOLS_LOG_DIR:-} ]]; then export LOG_DIR=$TOOLS_LOG_DIR; fi
 export KAFKA_HEAP_OPTS=${TOOLS_HEAP_OPTS:--Xmx256m}
 # The Kafka tools these scripts run live for seconds: the C1 compiler and the serial collector start them with a
@@ -16,7 +67,16 @@ export KAFKA_HEAP_OPTS=${TOOLS_HEAP_OPTS:--Xmx256m}
 export KAFKA_JVM_PERFORMANCE_OPTS=${TOOLS_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true}
 
 log() { printf '%s [%s@%s] %s\n' "$(date -u +%H:%M:%S)" "$KC_STEP" "$(hostname)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+die() { KC_ERROR=$*; log "ERROR: $*"; exit 1; }
+
+# fail_unit UNIT MESSAGE: fails the step for a service that did not come up: MESSAGE with the unit's first error line,
+# then (see kc_finish) its journal since the step began.
+fail_unit() {
+  local first
+  KC_JOURNAL_UNIT=$1
+  first=$(first_error "$1")
+  die "$2${first:+: $first}"
+}
 
 # wait_until SECONDS DESCRIPTION COMMAND...: retry COMMAND every 2 s until it succeeds or SECONDS pass.
 wait_until() {

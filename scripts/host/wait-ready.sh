@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Phase `ready` (every host): the host is up, cloud-init has finished and no package manager holds its lock.
+# Prints the host's SSH host key (the `ssh` output line pins it), so a rebuilt host gets its new key into the outputs.
 # Env:
+#   HOST_KEY_FILE  sshd's public host key file (its key type and key are printed on stdout)
 #   READY_TIMEOUT  seconds to wait for cloud-init and the package manager (default 600)
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
+: "${HOST_KEY_FILE:?}"
 
 timeout_s=${READY_TIMEOUT:-600}
 if command -v cloud-init >/dev/null 2>&1; then
@@ -23,3 +26,5 @@ fi
 # shellcheck disable=SC1091
 . /etc/os-release
 log "ready: ${PRETTY_NAME:-unknown OS}, $(nproc) CPU, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB"
+read -r key_type key _ < "$HOST_KEY_FILE" || die "cannot read the SSH host key $HOST_KEY_FILE"
+echo "host-key: $key_type $key"

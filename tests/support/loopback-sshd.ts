@@ -31,6 +31,8 @@ export interface LoopbackSshd {
     user: string;
     /** Private key authorized on this server. */
     privateKey: string;
+    /** The server's host key, "ssh-ed25519 AAAA...". */
+    hostKey: string;
     /** The server's log (sshd -e). */
     log(): string;
     stop(): Promise<void>;
@@ -159,5 +161,6 @@ export async function startLoopbackSshd(opts: { acceptEnv?: string[]; authorized
         }
         await sleep(50);
     }
-    return { host: "127.0.0.1", port, pid: child.pid!, user, privateKey: client.privateKey, log, stop };
+    const hostKey = fs.readFileSync(file("host_ed25519.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    return { host: "127.0.0.1", port, pid: child.pid!, user, privateKey: client.privateKey, hostKey, log, stop };
 }

@@ -46,7 +46,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         assert.match(out.bootstrap, /^203\.0\.113\.\d+:9092(,203\.0\.113\.\d+:9092){2}$/, "publicAccess advertises public addresses");
         assert.match(out.zk, /^10\.0\.\d+\.10:2181(,10\.0\.\d+\.10:2181){2}\/kafka$/);
         assert.deepStrictEqual(out.nodes.map((n) => n.brokerId), [1, 2, 3]);
-        assert.ok(out.nodes.every((n) => n.instanceId && /^ssh -i \S+ ubuntu@203\.0\.113\.\d+$/.test(n.ssh)));
+        assert.ok(out.nodes.every((n) => n.instanceId && /^ssh -i \S+ -o IdentitiesOnly=yes ubuntu@203\.0\.113\.\d+$/.test(n.ssh)));
     });
 
     it("prod: 3 dedicated ZooKeeper + 3 brokers with gp3 data volumes, each AZ used once per role", async () => {

@@ -72,7 +72,7 @@ describe("host scripts", () => {
     it("every embedded script text parses (bash -n on the script itself, not on the sudo line around it)", () => {
         const lines = allCommandLines();
         const used = new Set(lines.map(({ line }) => parseHostCommand(line).env.KC_STEP));
-        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "configure-service", "install-java", "install-kafka",
+        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-memory", "configure-service", "install-java", "install-kafka",
             "mount-data-volume", "smoke-test", "teardown", "wait-ready"]);
         for (const { step, line } of lines) {
             const { script } = parseHostCommand(line);
@@ -180,7 +180,9 @@ describe("host scripts", () => {
             // A running, enabled service; each restart is logged with the version the service's link names at that moment.
             fs.writeFileSync(path.join(dir, "stubs", "systemctl"), [
                 "#!/bin/sh",
-                'case "$1" in is-active) exit 0 ;; is-enabled) echo enabled ;; *) echo "$* link=$(readlink "$DIST_LINK")" >> "$CALLS" ;; esac',
+                'case "$1" in is-active) exit 0 ;; is-enabled) echo enabled ;;',
+                '  show) case "$3" in MainPID) echo 4242 ;; ActiveState) echo active ;; esac ;;',
+                '  *) echo "$* link=$(readlink "$DIST_LINK")" >> "$CALLS" ;; esac',
             ].join("\n") + "\n", { mode: 0o755 });
             for (const d of [OLD, NEW]) {
                 fs.mkdirSync(path.join(dir, d, "bin"), { recursive: true });
@@ -230,7 +232,7 @@ describe("host scripts", () => {
             try {
                 const r = await run("zookeeper", String((server.address() as net.AddressInfo).port));
                 assert.strictEqual(r.status, 0, r.stderr);
-                assert.deepStrictEqual(r.calls.trim().split("\n"), [`daemon-reload link=${OLD}`, `restart zookeeper link=${NEW}`]);
+                assert.deepStrictEqual(r.calls.trim().split("\n"), [`daemon-reload link=${OLD}`, `reset-failed zookeeper link=${NEW}`, `restart zookeeper link=${NEW}`]);
                 assert.match(r.stderr, new RegExp(`switched \\S+/zookeeper-current from ${OLD} to ${NEW}`));
                 assert.strictEqual(fs.readlinkSync(path.join(dir, "current")), OLD, "the broker's link is untouched");
             } finally {

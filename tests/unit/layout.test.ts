@@ -26,7 +26,7 @@ describe("layout", () => {
         assert.strictEqual(out.zookeeperConnect, "10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/kafka");
         assert.deepStrictEqual(out.nodes.map((n) => n.name), ["zk-1", "zk-2", "zk-3", "broker-1", "broker-2", "broker-3"]);
         assert.deepStrictEqual(out.nodes[0], { name: "zk-1", roles: ["zookeeper"], zookeeperId: 1, publicAddress: "203.0.113.1",
-            privateAddress: "10.0.0.1", ssh: "ssh -i <private-key-file> ubuntu@203.0.113.1" });
+            privateAddress: "10.0.0.1", ssh: "ssh -i <private-key-file> -o IdentitiesOnly=yes ubuntu@203.0.113.1" });
         assert.strictEqual(out.nodes[3].instanceId, "i-0123");
         assert.strictEqual(out.nodes[3].brokerId, 1);
     });

@@ -62,13 +62,13 @@ describe("provisioning plan", () => {
         assert.deepStrictEqual(changed.sort(), ["cluster-brokers", "cluster-smoke", "node-1-broker", "node-2-broker", "node-3-broker"]);
     });
 
-    it("changing a ZooKeeper setting (heap) changes only ZooKeeper commands", () => {
+    it("changing a ZooKeeper setting (heap) changes only ZooKeeper commands and the memory checks of their hosts", () => {
         const before = cluster(3, 3, "dedicated");
         const after = cluster(3, 3, "dedicated", { zookeeperHeap: "768m" });
         const a = renderPlan(before.cfg, before.nodes);
         const b = renderPlan(after.cfg, after.nodes);
         const changed = a.filter((s, i) => s.create !== b[i].create).map((s) => s.name);
-        assert.deepStrictEqual(changed, ["zk-1-zookeeper", "zk-2-zookeeper", "zk-3-zookeeper"]);
+        assert.deepStrictEqual(changed, ["zk-1-memory", "zk-2-memory", "zk-3-memory", "zk-1-zookeeper", "zk-2-zookeeper", "zk-3-zookeeper"]);
     });
 
     it("a version change: every install downloads it (in parallel), each service switches in its own one-at-a-time step", () => {

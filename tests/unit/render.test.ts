@@ -105,7 +105,7 @@ describe("renderers", () => {
         assert.match(renderServerProperties(cfg, n, nodes), /advertised\.listeners=INTERNAL:\/\/10\.0\.0\.1:9093,CLIENT:\/\/54\.0\.0\.1:9092/);
     });
 
-    it("systemd units: Type=simple, no -daemon, restart on failure, high LimitNOFILE, enabled at boot", () => {
+    it("systemd units: Type=simple, no -daemon, restart on failure within start limits, high LimitNOFILE, enabled at boot", () => {
         // Each service starts from its own link to its version (switched in its own rolling restart).
         for (const [unit, start, conf, link] of [[renderKafkaUnit(), "kafka-server-start.sh", "server.properties", "current"],
             [renderZookeeperUnit(), "zookeeper-server-start.sh", "zookeeper.properties", "zookeeper-current"]]) {
@@ -115,6 +115,13 @@ describe("renderers", () => {
             assert.match(unit, /^WantedBy=multi-user\.target$/m);
             assert.ok(Number(/^LimitNOFILE=(\d+)$/m.exec(unit)![1]) >= 100000);
             assert.ok(Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]) >= 120);
+            // Start limits end a crash loop: they belong in [Unit] (systemd ignores them in [Service]), and the burst
+            // must be reachable within the interval at the restart delay.
+            const unitSection = unit.split("[Service]")[0];
+            const interval = Number(/^StartLimitIntervalSec=(\d+)$/m.exec(unitSection)?.[1]);
+            const burst = Number(/^StartLimitBurst=(\d+)$/m.exec(unitSection)?.[1]);
+            const restartSec = Number(/^RestartSec=(\d+)$/m.exec(unit)?.[1]);
+            assert.ok(burst >= 3 && burst * restartSec < interval, `burst ${burst} x RestartSec ${restartSec} within ${interval}s`);
             assert.match(unit, new RegExp(`^ExecStart=/opt/kafka/${link}/bin/${start} /etc/kafka/${conf}$`, "m"));
             assert.doesNotMatch(unit, /-daemon/);
         }
