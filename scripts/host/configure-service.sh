@@ -6,9 +6,10 @@
 # restart, so until then a crash brings it back on the old version. Unchanged files and version mean no restart. A
 # restart interrupted half-way is finished by the next run (a marker file in CONFIG_DIR).
 # After every start the step watches the service: when its process exits before it answers on its port (a bad
-# setting, a heap the JVM cannot map), the step stops the unit (no crash loop), and fails at once with the service's
-# first error line and its journal since the step began. Brokers after it are not touched (the plan runs them after
-# this step), so they keep their old configuration.
+# setting, a heap the JVM cannot map), the step stops the unit (no crash loop) and fails at once with the service's
+# first error line and its journal since the step began. A service that was running goes back to the files and
+# version it ran with (kept in CONFIG_DIR until the restart succeeds) and is started on them again. Brokers after it
+# are not touched (the plan runs them after this step), so they keep their old configuration.
 # Env:
 #   SERVICE          zookeeper or kafka
 #   MANIFEST_B64     base64 of lines "path mode owner base64-content", one per file; invalid base64 fails the step
@@ -49,6 +50,19 @@ switch_version() {
 
 # Decoded whole first, so that a bad manifest fails here instead of vanishing in a process substitution.
 manifest=$(printf '%s' "$MANIFEST_B64" | base64 -d) || die "MANIFEST_B64 is not valid base64"
+
+# What the running service was started with (its files and version), kept until its restart succeeds, so that a
+# restart that fails can go back to it. A pending restart (marker) keeps the copy made before the files changed.
+prev=$CONFIG_DIR/.$SERVICE.previous
+if [[ ! -f $marker ]]; then
+  command -p rm -rf "$prev"
+  mkdir -p "$prev/files"
+  while read -r path _; do
+    if [[ -n $path && -f $path ]]; then mkdir -p "$prev/files$(dirname "$path")" && cp -p "$path" "$prev/files$path"; fi
+  done <<<"$manifest"
+  readlink "$DIST_LINK" > "$prev/dist" 2>/dev/null || true
+fi
+
 while read -r path mode owner content; do
   [[ -n $path ]] || continue
   mkdir -p "$(dirname "$path")"
@@ -80,8 +94,9 @@ if [[ $SERVICE == kafka ]]; then listen=$SELF_BOOTSTRAP; else listen=$SELF_ADDRE
 # shellcheck disable=SC2016 # $1 expands in the inner shell
 listening() { timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$listen" 2>/dev/null; }
 
-# start_watched: (re)start the service, then wait until it answers on its port. Fails the step, with the service
-# stopped, as soon as its process is gone (exited, or systemd is about to restart it).
+# start_watched: (re)start the service, then wait until it answers on its port. Returns 1 as soon as its process is
+# gone (it exited, or systemd is about to start it again), with the unit stopped so that it does not loop; 2 when
+# it runs but does not answer within the limit. Sets started_after to the seconds it took.
 start_watched() {
   local pid now state t0=$SECONDS
   # A unit that hit its start limit before refuses to start until its failure is reset.
@@ -89,27 +104,67 @@ start_watched() {
   systemctl restart "$SERVICE"
   pid=$(systemctl show -p MainPID --value "$SERVICE")
   while :; do
+    started_after=$((SECONDS - t0))
     state=$(systemctl show -p ActiveState --value "$SERVICE")
     now=$(systemctl show -p MainPID --value "$SERVICE")
     if [[ $state != active || $now == 0 || $now != "$pid" ]]; then
       systemctl stop "$SERVICE" 2>/dev/null || true
-      fail_unit "$SERVICE" "$SERVICE exited $((SECONDS - t0))s after its start and was stopped (no restart loop); fix the cause and run pulumi up again"
+      return 1
     fi
     if listening; then
-      log "$SERVICE answering on $listen after $((SECONDS - t0))s"
+      log "$SERVICE answering on $listen after ${started_after}s"
       return 0
     fi
-    if (( SECONDS - t0 >= limit )); then
-      fail_unit "$SERVICE" "$SERVICE runs but did not answer on $listen within ${limit}s"
-    fi
+    (( started_after < limit )) || return 2
     sleep 1
   done
 }
 
+# rollback: the files and version the service ran with before this step, and a start on them.
+rollback() {
+  local path dist
+  [[ -d $prev/files ]] || return 1
+  while read -r path _; do
+    [[ -n $path ]] || continue
+    if [[ -f $prev/files$path ]]; then cp -p "$prev/files$path" "$path"; else command -p rm -f "$path"; fi
+  done <<<"$manifest"
+  systemctl daemon-reload
+  dist=$(cat "$prev/dist" 2>/dev/null || true)
+  if [[ -n $dist && -d $INSTALL_ROOT/$dist ]]; then KAFKA_DIST=$dist switch_version; fi
+  start_watched
+}
+
+# start_or_fail WHAT: start_watched, and on failure the step fails with the service's first error. After a restart
+# of a running service (WHAT=restart) it first goes back to the previous configuration and starts that, so the
+# service keeps running as before and the next `pulumi up` finds it as its state says.
+start_or_fail() {
+  local rc=0 first
+  start_watched || rc=$?
+  (( rc != 0 )) || return 0
+  if (( rc == 2 )); then
+    fail_unit "$SERVICE" "$SERVICE runs but did not answer on $listen within ${limit}s"
+  fi
+  first=$(first_error "$SERVICE")
+  # The journal as it is now: what a rollback start logs next is not the failure.
+  KC_JOURNAL_TEXT=$(unit_journal "$SERVICE")
+  local why="$SERVICE exited ${started_after}s after its start${first:+: $first}"
+  if [[ $1 == restart ]]; then
+    if rollback; then
+      KC_JOURNAL_UNIT=$SERVICE
+      command -p rm -f "$marker"
+      die "$why -- it runs its previous configuration again. Fix the setting and run pulumi up again"
+    fi
+    die "$why -- going back to its previous configuration failed too, so it is stopped (no restart loop). Fix the setting and run pulumi up again"
+  fi
+  KC_JOURNAL_UNIT=$SERVICE
+  die "$why -- it is stopped (no restart loop). Fix the setting and run pulumi up again"
+}
+
 if ! $active; then
   switch_version
-  start_watched
-  rm -f "$marker"
+  start_or_fail start
+  command -p rm -f "$marker"
+  command -p rm -rf "$prev"
   log "started $SERVICE"
 elif [[ -f $marker ]]; then
   if [[ $SERVICE == kafka ]]; then
@@ -118,10 +173,12 @@ elif [[ -f $marker ]]; then
   fi
   switch_version
   log "restarting $SERVICE for changed configuration"
-  start_watched
+  start_or_fail restart
   wait_until "$limit" "$SERVICE healthy after restart" healthy ||
     fail_unit "$SERVICE" "$SERVICE did not become healthy within ${limit}s after restart"
-  rm -f "$marker"
+  command -p rm -f "$marker"
+  command -p rm -rf "$prev"
 else
+  command -p rm -rf "$prev"
   log "$SERVICE running, configuration unchanged"
 fi

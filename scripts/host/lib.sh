@@ -17,6 +17,7 @@ KC_STEP=${KC_STEP:-$(basename "${0:-host-script}")}
 KC_STEP_START=$(date +%s)
 KC_ERROR=''
 KC_JOURNAL_UNIT=''
+KC_JOURNAL_TEXT=''
 # The first failing command, for failures that do not go through die.
 trap 'KC_ERROR=${KC_ERROR:-"command failed with status $? at line $LINENO: $BASH_COMMAND"}' ERR
 
@@ -45,7 +46,7 @@ kc_finish() {
         printf 'ERROR [%s on %s]: %s\n' "$KC_STEP" "$(hostname)" "${KC_ERROR:-exit status $rc}"
         if [[ -n $KC_JOURNAL_UNIT ]]; then
           printf -- '--- journal of %s since the step began (%s) ---\n' "$KC_JOURNAL_UNIT" "$(date -u -d "@$KC_STEP_START" +%H:%M:%S)"
-          unit_journal "$KC_JOURNAL_UNIT"
+          if [[ -n $KC_JOURNAL_TEXT ]]; then printf '%s\n' "$KC_JOURNAL_TEXT"; else unit_journal "$KC_JOURNAL_UNIT"; fi
         fi
         printf -- '--- step log ---\n'
         cat "$KC_OUT_DIR/err" "$KC_OUT_DIR/out"

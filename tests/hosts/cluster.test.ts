@@ -3,11 +3,13 @@
 // host command, a bad checksum, a rolling change and `pulumi destroy`. Nothing here is mocked: real engine, sshd,
 // systemd, apt, ZooKeeper, Kafka brokers and Kafka clients.
 import * as assert from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
-import { PATHS } from "../../components/layout";
+import { NodeOutput, PATHS } from "../../components/layout";
 import { shellQuote } from "../../components/host-command";
 import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
 import { CACHE, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
@@ -367,6 +369,120 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "ZooKeeper was not restarted");
         for (const a of addrs) assert.match(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
         log(`URP samples during the roll: ${monitor.samples.map((x) => x.urp ?? "?").join(" ")}`);
+    });
+
+    /** The text the engine reports for a failed `pulumi up`, from the first error on. */
+    function engineError(err: unknown): string {
+        const msg = String(err);
+        const i = msg.indexOf("error: ");
+        return i >= 0 ? msg.slice(i) : msg;
+    }
+
+    it("a heap too large for the hosts fails pulumi up within 2 minutes, naming the host, its memory and the heap; nothing restarts", async () => {
+        const addrs = nodes.map((n) => n.sshAddress);
+        const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
+        const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
+        const envBefore = await Promise.all(addrs.map((a) => ssh.must(a, "sudo -n cat /etc/kafka/kafka.env")));
+        await setStackConfig(stack, { ...raw, brokerHeap: "100g" });
+        const t = Date.now();
+        let err: unknown;
+        try {
+            err = await timed("heap too large: pulumi up", () => stack.up({ onOutput: () => undefined }).then(() => undefined, (e) => e));
+        } finally {
+            await setStackConfig(stack, raw);
+        }
+        const secs = (Date.now() - t) / 1000;
+        assert.ok(err, "pulumi up with a 100g broker heap must fail");
+        const msg = engineError(err);
+        log(`heap too large: failed after ${secs.toFixed(1)} s:\n${msg.split("\n").slice(0, 6).join("\n")}`);
+        assert.ok(secs < 120, `failed after ${secs.toFixed(1)} s`);
+        assert.match(msg, /ERROR \[host-\d-memory on kct\d\]: host-\d \(kct\d\) has \d+ MiB of memory \(MemTotal|cgroup/);
+        assert.match(msg, /kafka:brokerHeap 102400 MiB \+ kafka:zookeeperHeap \d+ MiB/);
+        assert.match(msg, /Nothing was restarted/);
+        assert.deepStrictEqual(await serviceStates(ssh, addrs, "kafka"), kafkaBefore, "no broker restarted");
+        assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "no ZooKeeper member restarted");
+        assert.deepStrictEqual(await Promise.all(addrs.map((a) => ssh.must(a, "sudo -n cat /etc/kafka/kafka.env"))), envBefore, "no env file written");
+        const preview = await stack.preview({ onOutput: () => undefined });
+        assert.deepStrictEqual(Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0), [],
+            "with the heap back, the stack is as it was");
+    });
+
+    it("a broker that cannot start fails its step within a minute with its own error first, goes back to its old configuration; the roll stops there", async () => {
+        const addrs = nodes.map((n) => n.sshAddress);
+        const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
+        const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
+        const propsBefore = await ssh.must(addrs[0], "sudo -n cat /etc/kafka/server.properties");
+        await setStackConfig(stack, { ...raw, brokerProperties: { ...(raw.brokerProperties as object), "num.network.threads": "lots" } });
+        const t = Date.now();
+        let err: unknown;
+        try {
+            err = await timed("broker that cannot start: pulumi up", () => stack.up({ onOutput: () => undefined }).then(() => undefined, (e) => e));
+        } finally {
+            await setStackConfig(stack, raw);
+        }
+        const secs = (Date.now() - t) / 1000;
+        assert.ok(err, "pulumi up with an invalid broker setting must fail");
+        const msg = engineError(err);
+        log(`broker that cannot start: failed after ${secs.toFixed(1)} s:\n${msg.split("\n").slice(0, 8).join("\n")}`);
+        // The whole up (URP gate, restart, failure, start on the old configuration) within about a minute and a half.
+        assert.ok(secs < 120, `failed after ${secs.toFixed(1)} s`);
+        const header = /ERROR \[host-1-broker on kct1\]: kafka exited (\d+)s after its start: (.*) -- it runs its previous configuration again\./.exec(msg);
+        assert.ok(header, `no error line for host-1-broker in:\n${msg.slice(0, 3000)}`);
+        assert.ok(Number(header[1]) <= 60, `kafka seen exiting ${header[1]} s after its start`);
+        assert.match(header[2], /ConfigException: Invalid value lots for configuration num\.network\.threads/);
+        // The error line comes right after the command line the provider quotes; then only kafka's journal since the
+        // step began; then the step's log.
+        assert.match(msg, /running "sudo -n bash -c 'eval \\"\$\(cat\)\\"' host-1-broker":\s*\n\s*ERROR \[host-1-broker/);
+        const journal = msg.slice(msg.indexOf("--- journal of kafka"), msg.indexOf("--- step log ---"));
+        assert.ok(msg.indexOf(header[0]) < msg.indexOf("--- journal of kafka") && journal.includes("ConfigException"), "error, journal, step log in this order");
+        assert.doesNotMatch(journal, /zookeeper-server-start|QuorumPeer/, "no ZooKeeper lines in the journal part");
+        // Broker 1 runs its old configuration again and stays up (no crash loop); the others never restarted.
+        await new Promise((r) => setTimeout(r, 10_000));
+        assert.strictEqual(await ssh.must(addrs[0], "sudo -n cat /etc/kafka/server.properties"), propsBefore);
+        const after = await serviceStates(ssh, addrs, "kafka");
+        assert.notStrictEqual(after.get(addrs[0])!.pid, kafkaBefore.get(addrs[0])!.pid, "broker 1 was restarted (twice)");
+        assert.match(await ssh.must(addrs[0], "systemctl is-active kafka"), /^active/);
+        for (const a of addrs.slice(1)) {
+            assert.deepStrictEqual(after.get(a), kafkaBefore.get(a), `broker at ${a} untouched`);
+            assert.doesNotMatch(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /num\.network\.threads/);
+        }
+        assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "ZooKeeper untouched");
+        await urpZero("after broker 1 went back to its old configuration");
+        // The hosts are as the state says: with the setting back, nothing is left to do.
+        const preview = await stack.preview({ onOutput: () => undefined });
+        assert.deepStrictEqual(Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0), []);
+    });
+
+    it("the ssh output line works without a terminal, and again after the host's SSH key changed (host rebuilt)", async () => {
+        const keyFile = env.sshKeyPath;
+        const run = (line: string) => new Promise<{ code: number | null; out: string }>((resolve) => {
+            const child = spawn("bash", ["-c", `${line.replace("<private-key-file>", keyFile)} -o BatchMode=yes -o ConnectTimeout=10 hostname`],
+                { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, HOME: os.tmpdir() } });
+            let out = "";
+            child.stdout!.on("data", (d) => (out += d));
+            child.stderr!.on("data", (d) => (out += d));
+            const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+            child.on("close", (code) => { clearTimeout(timer); resolve({ code, out }); });
+        });
+        const outputs = async () => (await stack.outputs()).nodes.value as NodeOutput[];
+        const victim = nodes[1];
+        const before = (await outputs()).find((n) => n.name === victim.name)!;
+        assert.match(before.hostKey ?? "", /^ssh-ed25519 \S+$/);
+        const first = await run(before.ssh);
+        assert.strictEqual(first.code, 0, first.out);
+        // "Rebuild": the host gets new SSH host keys; the old line must now refuse it, not trust it.
+        await ssh.must(victim.sshAddress, "sudo -n sh -c 'rm -f /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null; systemctl restart ssh'");
+        const stale = await run(before.ssh);
+        assert.notStrictEqual(stale.code, 0);
+        assert.match(stale.out, /Host key verification failed/);
+        // Provisioning the rebuilt host again (its ready step) records the new key.
+        const ready = [...(await commandStates(stack)).values()].find((c) => c.name === `${victim.name}-ready`)!;
+        await timed("rebuilt host: pulumi up --replace of its ready step", () => upWithOps(stack, { replace: [ready.urn] }));
+        const after = (await outputs()).find((n) => n.name === victim.name)!;
+        assert.notStrictEqual(after.hostKey, before.hostKey);
+        const again = await run(after.ssh);
+        assert.strictEqual(again.code, 0, again.out);
+        assert.strictEqual(again.out.trim(), (await ssh.must(victim.sshAddress, "hostname")).trim());
     });
 
     /** Which install a running service's JVM has its jars open from (the versioned directory, links resolved). */

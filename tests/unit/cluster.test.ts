@@ -166,7 +166,11 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
         const cmds = recorded.filter((r) => r.type === "command:remote:Command");
         assert.ok(cmds.length > 0);
         for (const c of cmds) {
-            assert.doesNotMatch(String(c.inputs.create) + String(c.inputs.delete ?? ""), /PRIVATE KEY/);
+            assert.doesNotMatch(String(c.inputs.create) + String(c.inputs.stdin) + String(c.inputs.delete ?? ""), /PRIVATE KEY/);
+            // One short command naming the step (the provider quotes it in its errors); the script comes on stdin.
+            assert.strictEqual(c.inputs.create, `sudo -n bash -c 'eval "$(cat)"' ${c.name}`);
+            assert.match(c.inputs.stdin, new RegExp(`^export KC_STEP='${c.name}'$`, "m"));
+            assert.match(c.inputs.stdin, /^set -euo pipefail$/m);
             assert.ok(isSecretValue(c.inputs.connection), `${c.name}: connection (with the key) is not marked secret`);
             assert.strictEqual(connectionOf(c).privateKey, KEY);
         }

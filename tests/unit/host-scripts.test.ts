@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand } from "../../components/host-command";
+import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand, remoteInvocation, shellQuote } from "../../components/host-command";
 import { PATHS, PORTS } from "../../components/layout";
 import { RenderedStep, renderPlan } from "../../components/plan";
 import { bashSyntax, cluster } from "./fixtures";
@@ -195,7 +195,7 @@ describe("host scripts", () => {
         });
         afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-        const run = (service: "kafka" | "zookeeper", zkPort = "1") => {
+        const run = (service: "kafka" | "zookeeper", zkPort = "1", extraEnv: Record<string, string> = {}) => {
             const link = path.join(dir, service === "kafka" ? "current" : "zookeeper-current");
             const file = path.join(dir, `${service}.version`);
             const line = hostCommand("configure-service.sh", {
@@ -206,7 +206,7 @@ describe("host scripts", () => {
             return new Promise<{ status: number | null; stderr: string; calls: string; link: string }>((resolve) => {
                 const { env, script } = parseHostCommand(line);
                 const child = spawn("bash", ["-c", script], {
-                    env: { PATH: `${dir}/stubs:${process.env.PATH}`, ...env, ROLL_TIMEOUT: "3", CALLS: path.join(dir, "calls") },
+                    env: { PATH: `${dir}/stubs:${process.env.PATH}`, ...env, ROLL_TIMEOUT: "3", CALLS: path.join(dir, "calls"), ...extraEnv },
                 });
                 let stderr = "";
                 child.stderr.on("data", (d) => (stderr += d));
@@ -238,6 +238,89 @@ describe("host scripts", () => {
             } finally {
                 server.close();
             }
+        });
+
+        it("a restart whose process exits fails at once with the service's error first, and the service goes back to its old files and version", async () => {
+            const server = net.createServer((c) => c.once("data", () => c.end("Mode: follower\n")));
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+            const versionFile = path.join(dir, "zookeeper.version");
+            fs.writeFileSync(versionFile, `${OLD}\n`);
+            // The first restart's process is gone at once (MainPID 0); the second (on the old files) runs.
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), [
+                "#!/bin/sh",
+                'n=$(cat "$CALLS.n" 2>/dev/null || echo 0)',
+                'case "$1" in is-active) exit 0 ;; is-enabled) echo enabled ;;',
+                '  show) if [ "$n" = 1 ]; then case "$3" in MainPID) echo 0 ;; ActiveState) echo activating ;; esac;',
+                '        else case "$3" in MainPID) echo 4242 ;; ActiveState) echo active ;; esac; fi ;;',
+                '  restart) echo $((n + 1)) > "$CALLS.n"; echo "restart link=$(readlink "$DIST_LINK") file=$(cat "$VERSION_FILE")" >> "$CALLS" ;;',
+                '  *) echo "$*" >> "$CALLS" ;; esac',
+            ].join("\n") + "\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "stubs", "journalctl"), [
+                "#!/bin/sh",
+                'echo "INFO Reading configuration"',
+                'echo "java.lang.IllegalArgumentException: bad value for tickTime"',
+                'echo "ERROR Unexpected exception, exiting abnormally"',
+            ].join("\n") + "\n", { mode: 0o755 });
+            try {
+                const r = await run("zookeeper", String((server.address() as net.AddressInfo).port), { VERSION_FILE: versionFile });
+                assert.notStrictEqual(r.status, 0);
+                const lines = r.stderr.split("\n").filter((l) => !l.includes(".bashrc"));
+                assert.match(lines[0], new RegExp("^ERROR \\[configure-service on [^\\]]+\\]: zookeeper exited \\d+s after its start: " +
+                    "java\\.lang\\.IllegalArgumentException: bad value for tickTime -- it runs its previous configuration again\\."));
+                assert.match(lines[1], /^--- journal of zookeeper since the step began/);
+                assert.ok(lines.indexOf("--- step log ---") > 1, r.stderr);
+                assert.deepStrictEqual(r.calls.split("\n").filter((l) => l.startsWith("restart")),
+                    [`restart link=${NEW} file=${NEW}`, `restart link=${OLD} file=${OLD}`]);
+                assert.match(r.calls, /^stop zookeeper$/m, "the failed start was stopped before going back");
+                assert.strictEqual(fs.readFileSync(versionFile, "utf8"), `${OLD}\n`);
+                assert.strictEqual(r.link, OLD);
+                assert.ok(!fs.existsSync(path.join(dir, ".zookeeper.restart-pending")), "no restart left pending: the old configuration runs");
+            } finally {
+                server.close();
+            }
+        });
+    });
+
+    describe("a step over SSH (remoteInvocation) and its report on failure", () => {
+        const runRemote = (line: string, step: string) => {
+            const { command, stdin } = remoteInvocation(line, step);
+            return spawnSync("bash", ["-c", command.replace(/^sudo -n /, "")], {
+                input: stdin, encoding: "utf8", env: { PATH: process.env.PATH, HOME: os.tmpdir() },
+            });
+        };
+        const memMiB = Math.floor(os.totalmem() / 1048576);
+
+        it("the command is one short line naming the step; the parameters and the script travel on stdin", () => {
+            const line = hostCommand("check-memory.sh", { NODE_NAME: "node-1", HEAPS: "kafka:brokerHeap=256", MAX_HEAP_PERCENT: "75" });
+            const { command, stdin } = remoteInvocation(line, "node-1-memory");
+            assert.strictEqual(command, `sudo -n bash -c 'eval "$(cat)"' node-1-memory`);
+            assert.match(stdin, /^export NODE_NAME='node-1'$/m);
+            assert.match(stdin, /^export KC_STEP='node-1-memory'$/m);
+            assert.throws(() => remoteInvocation(line, "a b"), /step name/);
+            const r = runRemote(line, "node-1-memory");
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stdout, /^memory ok on node-1: heaps 256 MiB of \d+ MiB/);
+        });
+
+        it("a program in the script that reads stdin gets its end, never the rest of the script", () => {
+            const line = `sudo -n env KC_STEP='t' bash -c ${shellQuote('if read -r x; then echo "read: $x"; else echo eof; fi\necho after')}`;
+            const r = runRemote(line, "t");
+            assert.strictEqual(r.stdout, "eof\nafter\n", r.stderr);
+        });
+
+        it("check-memory: heaps over 75% of the host's memory fail with the error first, naming host, memory, heaps and fix", () => {
+            const line = hostCommand("check-memory.sh", {
+                NODE_NAME: "node-2", HEAPS: `kafka:brokerHeap=${memMiB} kafka:zookeeperHeap=512`, MAX_HEAP_PERCENT: "75",
+            });
+            const r = runRemote(line, "node-2-memory");
+            assert.notStrictEqual(r.status, 0);
+            const lines = r.stderr.split("\n").filter((l) => !l.includes(".bashrc"));
+            assert.match(lines[0], new RegExp(`^ERROR \\[node-2-memory on \\S+\\]: node-2 \\(\\S+\\) has \\d+ MiB of memory ` +
+                `\\((MemTotal|cgroup memory\\.max)\\); the heaps asked for \\(kafka:brokerHeap ${memMiB} MiB \\+ kafka:zookeeperHeap 512 MiB = ` +
+                `${memMiB + 512} MiB\\) exceed the 75% \\(\\d+ MiB\\)`));
+            assert.match(lines[0], /Nothing was restarted\. Fix: lower the heap\(s\) so they add up to at most \d+ MiB, or use a host with at least \d+ MiB$/);
+            assert.strictEqual(lines[1], "--- step log ---");
+            assert.strictEqual(r.stdout, "");
         });
     });
 });

@@ -37,6 +37,30 @@ describe("provisioning plan", () => {
         });
     }
 
+    for (const placement of ["colocated", "dedicated"] as const) {
+        it(`every host's memory check comes before any service step on any host, with the heaps that host runs (${placement})`, () => {
+            const { cfg, nodes } = cluster(3, 3, placement, { brokerHeap: "2g", zookeeperHeap: "768m" });
+            const steps = renderPlan(cfg, nodes);
+            const byName = new Map(steps.map((s) => [s.name, s]));
+            const ancestors = (name: string, seen = new Set<string>()): Set<string> => {
+                for (const d of byName.get(name)!.dependsOn) if (!seen.has(d)) { seen.add(d); ancestors(d, seen); }
+                return seen;
+            };
+            const checks = nodes.map((n) => `${n.name}-memory`);
+            for (const s of steps.filter((x) => x.phase === "zookeeper" || x.phase === "broker")) {
+                const before = ancestors(s.name);
+                assert.deepStrictEqual(checks.filter((c) => !before.has(c)), [], `${s.name} waits for every memory check`);
+            }
+            for (const n of nodes) {
+                const { env } = parseHostCommand(byName.get(`${n.name}-memory`)!.create);
+                const want = [...(n.brokerId !== undefined ? ["kafka:brokerHeap=2048"] : []), ...(n.zookeeperId !== undefined ? ["kafka:zookeeperHeap=768"] : [])];
+                assert.deepStrictEqual(env.HEAPS.split(" "), want, n.name);
+                assert.strictEqual(env.NODE_NAME, n.name);
+                assert.strictEqual(env.MAX_HEAP_PERCENT, "75");
+            }
+        });
+    }
+
     it("brokers are configured one at a time (a change rolls broker by broker)", () => {
         const { cfg, nodes } = cluster(5, 3, "colocated");
         const at = wave(renderPlan(cfg, nodes));
