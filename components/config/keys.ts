@@ -51,7 +51,7 @@ export const KEYS = {
     },
     brokerHeap: {
         type: "string", modes: "both", example: "1g", default: "`1g`",
-        meaning: "broker JVM heap (`400m`, `6g`); on EC2 the heaps on one instance may use at most 75% of its memory",
+        meaning: "broker JVM heap (`400m`, `6g`); the heaps on one host may use at most 75% of its memory (checked on every host before anything restarts)",
     },
     zookeeperHeap: { type: "string", modes: "both", example: "512m", default: "`512m`", meaning: "ZooKeeper JVM heap (`256m`, `1g`)" },
     instanceType: { type: "string", modes: "ec2", example: "t3.large", default: "`t3.large`", meaning: "instance type for all nodes" },

@@ -101,8 +101,11 @@ start_watched() {
   local pid now state t0=$SECONDS
   # A unit that hit its start limit before refuses to start until its failure is reset.
   systemctl reset-failed "$SERVICE" 2>/dev/null || true
+  KC_JOURNAL_SINCE=$(date +%s)
   systemctl restart "$SERVICE"
   pid=$(systemctl show -p MainPID --value "$SERVICE")
+  # What a failure report shows: this process's own lines (not the stopped one's shutdown).
+  KC_JOURNAL_PID=$pid
   while :; do
     started_after=$((SECONDS - t0))
     state=$(systemctl show -p ActiveState --value "$SERVICE")
@@ -147,16 +150,18 @@ start_or_fail() {
   first=$(first_error "$SERVICE")
   # The journal as it is now: what a rollback start logs next is not the failure.
   KC_JOURNAL_TEXT=$(unit_journal "$SERVICE")
-  local why="$SERVICE exited ${started_after}s after its start${first:+: $first}"
+  local why="$SERVICE exited ${started_after}s after its start${first:+: $first}" failed_pid=$KC_JOURNAL_PID failed_since=$KC_JOURNAL_SINCE
+  KC_JOURNAL_UNIT=$SERVICE
   if [[ $1 == restart ]]; then
-    if rollback; then
-      KC_JOURNAL_UNIT=$SERVICE
+    local back=0
+    rollback || back=$?
+    KC_JOURNAL_PID=$failed_pid KC_JOURNAL_SINCE=$failed_since
+    if (( back == 0 )); then
       command -p rm -f "$marker"
       die "$why -- it runs its previous configuration again. Fix the setting and run pulumi up again"
     fi
     die "$why -- going back to its previous configuration failed too, so it is stopped (no restart loop). Fix the setting and run pulumi up again"
   fi
-  KC_JOURNAL_UNIT=$SERVICE
   die "$why -- it is stopped (no restart loop). Fix the setting and run pulumi up again"
 }
 

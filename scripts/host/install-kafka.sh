@@ -42,7 +42,8 @@ mkdir -p "$INSTALL_ROOT"
 target=$INSTALL_ROOT/$KAFKA_DIST
 if [[ ! -f $target/.verified ]]; then
   work=$(mktemp -d "$INSTALL_ROOT/.download.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
+  # shellcheck disable=SC2016 # expands when the step ends
+  on_exit 'rm -rf "$work"'
   log "downloading $KAFKA_URL"
   curl -fsSL --retry 5 --retry-delay 3 --connect-timeout 20 --max-time 900 -o "$work/dist.tgz" "$KAFKA_URL" ||
     die "download of $KAFKA_URL failed; check kafka:downloadUrl and kafka:kafkaVersion"

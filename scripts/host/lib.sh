@@ -21,22 +21,40 @@ KC_JOURNAL_TEXT=''
 # The first failing command, for failures that do not go through die.
 trap 'KC_ERROR=${KC_ERROR:-"command failed with status $? at line $LINENO: $BASH_COMMAND"}' ERR
 
-# unit_journal UNIT: the unit's journal since this step began (its last 40 lines).
-unit_journal() { journalctl -u "$1" --since "@$KC_STEP_START" --no-pager -o short-iso 2>/dev/null | tail -n 40 || true; }
+# KC_JOURNAL_PID / KC_JOURNAL_SINCE: the process a failure is about and when it was started (set by the caller);
+# without them, the unit's lines since the step began.
+KC_JOURNAL_PID=''
+KC_JOURNAL_SINCE=''
+service_journal() {
+  local unit=$1 format=$2
+  if [[ -n $KC_JOURNAL_PID && $KC_JOURNAL_PID != 0 ]]; then
+    journalctl "_SYSTEMD_UNIT=$unit.service" "_PID=$KC_JOURNAL_PID" --since "@${KC_JOURNAL_SINCE:-$KC_STEP_START}" --no-pager -o "$format" 2>/dev/null || true
+  else
+    journalctl -u "$unit" --since "@${KC_JOURNAL_SINCE:-$KC_STEP_START}" --no-pager -o "$format" 2>/dev/null || true
+  fi
+}
 
-# first_error UNIT: the first line the service itself logged since this step began that reads like its reason to
-# stop (a Java exception, the JVM's memory errors), else the first ERROR line.
+# unit_journal UNIT: the journal of the failed process (its last 40 lines).
+unit_journal() { service_journal "$1" short-iso | tail -n 40; }
+
+# first_error UNIT: the first line the failed process logged that reads like its reason to stop (a Java exception,
+# the JVM's memory errors), else its first ERROR line.
 first_error() {
   local lines
-  lines=$(journalctl -u "$1" --since "@$KC_STEP_START" --no-pager -o cat 2>/dev/null |
-    grep -v -E "^($1(\.service)?: |Started |Stopped |Stopping |Starting )" || true)
+  lines=$(service_journal "$1" cat | grep -v -E "^($1(\.service)?: |Started |Stopped |Stopping |Starting )" || true)
   grep -m1 -E '[A-Za-z.]+(Exception|Error): |insufficient memory|commit_memory|Could not|Invalid' <<<"$lines" ||
     grep -m1 -E 'ERROR|FATAL|[Ff]ailed' <<<"$lines" || true
 }
 
+# on_exit COMMAND: run COMMAND (a string, eval'd) when the step ends, before its report; scripts use this instead of
+# their own EXIT trap, which would replace the one that delivers the step's output.
+KC_EXIT_HOOKS=()
+on_exit() { KC_EXIT_HOOKS+=("$1"); }
+
 kc_finish() {
-  local rc=$?
-  if [[ -n ${KC_OUT_DIR:-} ]]; then
+  local rc=$? hook
+  for hook in "${KC_EXIT_HOOKS[@]}"; do eval "$hook" || true; done
+  if [[ -n $KC_OUT_DIR ]]; then
     exec 1>&3 2>&4
     if (( rc == 0 )); then
       cat "$KC_OUT_DIR/err" >&2
@@ -45,7 +63,9 @@ kc_finish() {
       {
         printf 'ERROR [%s on %s]: %s\n' "$KC_STEP" "$(hostname)" "${KC_ERROR:-exit status $rc}"
         if [[ -n $KC_JOURNAL_UNIT ]]; then
-          printf -- '--- journal of %s since the step began (%s) ---\n' "$KC_JOURNAL_UNIT" "$(date -u -d "@$KC_STEP_START" +%H:%M:%S)"
+          local which=''
+          if [[ -n $KC_JOURNAL_PID && $KC_JOURNAL_PID != 0 ]]; then which=" (process $KC_JOURNAL_PID)"; fi
+          printf -- '--- journal of %s%s since %s ---\n' "$KC_JOURNAL_UNIT" "$which" "$(date -u -d "@${KC_JOURNAL_SINCE:-$KC_STEP_START}" +%H:%M:%S)"
           if [[ -n $KC_JOURNAL_TEXT ]]; then printf '%s\n' "$KC_JOURNAL_TEXT"; else unit_journal "$KC_JOURNAL_UNIT"; fi
         fi
         printf -- '--- step log ---\n'
@@ -56,11 +76,12 @@ kc_finish() {
   fi
   exit "$rc"
 }
+KC_OUT_DIR=''
 if [[ ${KC_LIVE_OUTPUT:-0} != 1 ]]; then
   KC_OUT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kc-step.XXXXXX")
   exec 3>&1 4>&2 1>"$KC_OUT_DIR/out" 2>"$KC_OUT_DIR/err"
-  trap kc_finish EXIT
 fi
+trap kc_finish EXIT
 if [[ -n ${TOOLS_LOG_DIR:-} ]]; then export LOG_DIR=$TOOLS_LOG_DIR; fi
 export KAFKA_HEAP_OPTS=${TOOLS_HEAP_OPTS:--Xmx256m}
 # The Kafka tools these scripts run live for seconds: the C1 compiler and the serial collector start them with a

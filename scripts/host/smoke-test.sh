@@ -20,7 +20,8 @@ nonce="$(date +%s)-$RANDOM$RANDOM"
 topic="${TOPIC}_${nonce}"
 topics() { "$(kafka_bin kafka-topics.sh)" --bootstrap-server "$BOOTSTRAP" "$@"; }
 # A fresh topic each run proves creation works; it is deleted again however the run ends.
-trap 'topics --delete --topic "$topic" >/dev/null 2>&1 || log "could not delete $topic"' EXIT
+# shellcheck disable=SC2016 # expands when the step ends
+on_exit 'topics --delete --topic "$topic" >/dev/null 2>&1 || log "could not delete $topic"'
 topics --create --topic "$topic" --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
   --config min.insync.replicas="$MIN_ISR" >/dev/null
 printf 'smoke-%s\n' "$nonce" | timeout "$limit" "$(kafka_bin kafka-console-producer.sh)" --bootstrap-server "$BOOTSTRAP" \
