@@ -127,6 +127,7 @@ start_watched() {
 rollback() {
   local path dist
   [[ -d $prev/files ]] || return 1
+  log "going back to the files and version $SERVICE ran with before this step"
   while read -r path _; do
     [[ -n $path ]] || continue
     if [[ -f $prev/files$path ]]; then cp -p "$prev/files$path" "$path"; else command -p rm -f "$path"; fi
