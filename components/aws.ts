@@ -120,8 +120,13 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         }, {
             parent,
             // A new AMI release must never replace a running broker. Roll to a new image on purpose, one node at a
-            // time, with `pulumi up --replace <instance urn>` (see README).
-            ignoreChanges: ["ami"],
+            // time, with `pulumi up --replace <instance urn>` (see README). A new SSH key (keyName) or a changed subnet
+            // list (subnetId) must not replace it either: the key reaches existing hosts as the README says, and a
+            // node stays in the subnet and AZ it was created in (new nodes use the current list).
+            ignoreChanges: ["ami", "keyName", "subnetId"],
+            // A replaced node with a data volume: the old instance goes first, so that its volume is free (detached
+            // by the termination; the attachment below only leaves the state) for the new instance to attach.
+            ...(node.dataVolume && ec2.dataVolume ? { deleteBeforeReplace: true } : {}),
         });
         instances[node.name] = instance;
         let dataVolumeId: pulumi.Output<string> | undefined;
@@ -135,10 +140,24 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
                 iops: dataVolume.iops,
                 throughput: dataVolume.throughputMiBps,
                 encrypted: true,
-                tags: tags({ Name: `${cfg.clusterName}-${node.name}-data`, role: "kafka-data", ...(node.brokerId !== undefined ? { "broker-id": String(node.brokerId) } : {}) }),
-            }, { parent });
+                tags: tags({
+                    Name: `${cfg.clusterName}-${node.name}-data`, role: node.brokerId !== undefined ? "kafka-data" : "zookeeper-data",
+                    ...(node.brokerId !== undefined ? { "broker-id": String(node.brokerId) } : {}),
+                    ...(node.brokerId === undefined && node.zookeeperId !== undefined ? { "zookeeper-id": String(node.zookeeperId) } : {}),
+                }),
+            }, {
+                parent,
+                // Stays in the AZ it was created in, like its instance (a new subnet list moves neither).
+                ignoreChanges: ["availabilityZone"],
+                // kafka:protectData: Pulumi refuses to delete or replace the volume, and a volume removed from the
+                // stack anyway (`pulumi state unprotect`) stays in the account.
+                protect: ec2.protectData,
+                retainOnDelete: ec2.protectData,
+            });
             const attachment = new aws.ec2.VolumeAttachment(`${cfg.clusterName}-${node.name}-data`, {
-                deviceName: "/dev/sdf", volumeId: volume.id, instanceId: instance.id, stopInstanceBeforeDetaching: true,
+                // Deleting the attachment never detaches the volume from a running node (and never stops the instance):
+                // it only leaves the state. The volume detaches when its instance terminates.
+                deviceName: "/dev/sdf", volumeId: volume.id, instanceId: instance.id, skipDestroy: true,
             }, { parent });
             dataVolumeId = volume.id;
             dependsOn.push(attachment);
@@ -149,7 +168,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             sshAddress: ec2.associatePublicIp ? instance.publicIp : instance.privateIp,
             clientAddress: ec2.publicAccess ? instance.publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
-            rack: subnet.availabilityZone,
+            // The AZ the instance is in (an existing node keeps its subnet when the subnet list changes).
+            rack: instance.availabilityZone,
             ...(dataVolumeId !== undefined ? { dataVolumeId } : {}),
         };
     });
