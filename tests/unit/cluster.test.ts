@@ -272,12 +272,20 @@ function serverProperties(create: string): string {
 describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
     const PROD = stackConfig("prod", SSH);
 
-    it("a new SSH key (generated -> kafka:sshPrivateKey) replaces no instance: keyName changes and is ignored", async () => {
+    it("a new SSH key (generated -> kafka:sshPrivateKey) replaces the key pair's content under its name, no instance", async () => {
         const before = await snapshot(PROD, "prod");
         const after = await snapshot({ ...PROD, sshPrivateKey: KEY }, "prod");
-        const keyNames = (rs: Recorded[]) => rs.filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => r.inputs.keyName);
-        assert.notDeepStrictEqual(keyNames(after), keyNames(before), "the new key is a new key pair");
-        assert.deepStrictEqual(changedForceNew(before, after).filter((c) => !c.endsWith(".keyName")), []);
+        const keyPair = (rs: Recorded[]) => rs.find((r) => r.type === "aws:ec2/keyPair:KeyPair")!;
+        assert.notStrictEqual(keyPair(after).inputs.publicKey, keyPair(before).inputs.publicKey, "a new public key");
+        assert.strictEqual(keyPair(after).inputs.keyName, "kafka-prod-ssh");
+        assert.strictEqual(keyPair(before).inputs.keyName, "kafka-prod-ssh");
+        assert.strictEqual(keyPair(after).options.deleteBeforeReplace, true, "same name: the old key pair goes first");
+        // A resource of its own, not the auto-named `kafka-prod-key` of older stacks replaced (which would replace instances).
+        assert.strictEqual(keyPair(after).name, "kafka-prod-ssh");
+        const instances = after.filter((r) => r.type === "aws:ec2/instance:Instance");
+        assert.ok(instances.every((i) => i.inputs.keyName === "kafka-prod-ssh"), "instances name the key pair, whatever key it holds");
+        // Not even an ignored change: an instance replaced later (which takes ignored inputs from its old state) gets the current key.
+        assert.deepStrictEqual(changedForceNew(before, after), []);
         assert.deepStrictEqual(replacements(before, after), []);
     });
 

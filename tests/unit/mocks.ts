@@ -53,8 +53,8 @@ pulumi.runtime.setMocks({
             state.publicIp = `203.0.113.${counter}`;
             state.availabilityZone = SUBNETS[args.inputs.subnetId];
         }
-        // Like an auto-named key pair: a new public key is a new key pair with a new name.
-        if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = `${args.name}-${hash(args.inputs.publicKey)}`;
+        // An unnamed key pair is auto-named: a new public key is a new key pair with a new name.
+        if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = args.inputs.keyName ?? `${args.name}-${hash(args.inputs.publicKey)}`;
         if (args.type === "command:local:Command") {
             // The public half depends on the private key it was derived from (stdin), as ssh-keygen -y's does.
             state.stdout = args.name.endsWith("public-key") ? `ssh-ed25519 AAAA${hash(args.inputs.stdin)} kafka` : GENERATED_KEY;
