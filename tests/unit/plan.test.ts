@@ -149,6 +149,15 @@ describe("provisioning plan", () => {
         assert.ok(storage.every((s) => parseHostCommand(s.create).env.SIZE_GB === "100"));
     });
 
+    it("a lower broker count reruns the broker check (before Pulumi deletes the removed brokers) with the new ids", () => {
+        const four = cluster(4, 3, "colocated");
+        const three = cluster(3, 3, "colocated");
+        const check = (c: typeof four) => renderPlan(c.cfg, c.nodes).find((s) => s.name === "cluster-brokers")!.create;
+        assert.notStrictEqual(check(three), check(four));
+        assert.strictEqual(parseHostCommand(check(three)).env.BROKER_IDS, "1 2 3");
+        assert.strictEqual(parseHostCommand(check(four)).env.BROKER_IDS, "1 2 3 4");
+    });
+
     it("co-located nodes mount their volume at the broker's data directory only", () => {
         const { cfg, nodes } = cluster(3, 3, "colocated", { dataVolume: { sizeGb: 100 } });
         const storage = renderPlan(cfg, nodes).filter((s) => s.phase === "storage");
