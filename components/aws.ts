@@ -96,7 +96,12 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         owners: AMI_FILTERS[ec2.os].owners,
         filters: [{ name: "name", values: [AMI_FILTERS[ec2.os].name] }, { name: "architecture", values: ["x86_64"] }],
     }, opts).id;
-    const keyPair = new aws.ec2.KeyPair(`${cfg.clusterName}-key`, { publicKey: args.publicKey, tags: tags() }, opts);
+    // One key pair name for the cluster's life: a new key replaces the key pair's content under the same name (delete
+    // first, as names are unique), so instances never see a keyName change, and any instance created or replaced later
+    // gets the current key. (Stacks from before this had an auto-named key pair, resource `<cluster>-key`: this is a
+    // new resource rather than a replacement of that one, so that upgrading replaces no instance; see README.)
+    const keyPair = new aws.ec2.KeyPair(`${cfg.clusterName}-ssh`, { keyName: `${cfg.clusterName}-ssh`, publicKey: args.publicKey, tags: tags() },
+        { parent, deleteBeforeReplace: true });
 
     const instances: Record<string, aws.ec2.Instance> = {};
     const dependencies: Record<string, pulumi.Resource[]> = {};
@@ -120,8 +125,15 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         }, {
             parent,
             // A new AMI release must never replace a running broker. Roll to a new image on purpose, one node at a
-            // time, with `pulumi up --replace <instance urn>` (see README).
-            ignoreChanges: ["ami"],
+            // time, with `pulumi up --replace <instance urn>` (see README). A changed subnet list (subnetId) must not
+            // replace it either: a node stays in the subnet and AZ it was created in (new nodes use the current list).
+            // keyName: it no longer changes (above), but the key pair's delete-first replacement makes the engine ask
+            // whether each instance, whose keyName then reads as unknown, would be replaced too: only an ignored keyName
+            // says no. It also keeps instances of stacks whose key pair was auto-named.
+            ignoreChanges: ["ami", "keyName", "subnetId"],
+            // A replaced node with a data volume: the old instance goes first, so that its volume is free (detached
+            // by the termination; the attachment below only leaves the state) for the new instance to attach.
+            ...(node.dataVolume && ec2.dataVolume ? { deleteBeforeReplace: true } : {}),
         });
         instances[node.name] = instance;
         let dataVolumeId: pulumi.Output<string> | undefined;
@@ -135,10 +147,24 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
                 iops: dataVolume.iops,
                 throughput: dataVolume.throughputMiBps,
                 encrypted: true,
-                tags: tags({ Name: `${cfg.clusterName}-${node.name}-data`, role: "kafka-data", ...(node.brokerId !== undefined ? { "broker-id": String(node.brokerId) } : {}) }),
-            }, { parent });
+                tags: tags({
+                    Name: `${cfg.clusterName}-${node.name}-data`, role: node.brokerId !== undefined ? "kafka-data" : "zookeeper-data",
+                    ...(node.brokerId !== undefined ? { "broker-id": String(node.brokerId) } : {}),
+                    ...(node.brokerId === undefined && node.zookeeperId !== undefined ? { "zookeeper-id": String(node.zookeeperId) } : {}),
+                }),
+            }, {
+                parent,
+                // Stays in the AZ it was created in, like its instance (a new subnet list moves neither).
+                ignoreChanges: ["availabilityZone"],
+                // kafka:protectData: Pulumi refuses to delete or replace the volume, and a volume removed from the
+                // stack anyway (`pulumi state unprotect`) stays in the account.
+                protect: ec2.protectData,
+                retainOnDelete: ec2.protectData,
+            });
             const attachment = new aws.ec2.VolumeAttachment(`${cfg.clusterName}-${node.name}-data`, {
-                deviceName: "/dev/sdf", volumeId: volume.id, instanceId: instance.id, stopInstanceBeforeDetaching: true,
+                // Deleting the attachment never detaches the volume from a running node (and never stops the instance):
+                // it only leaves the state. The volume detaches when its instance terminates.
+                deviceName: "/dev/sdf", volumeId: volume.id, instanceId: instance.id, skipDestroy: true,
             }, { parent });
             dataVolumeId = volume.id;
             dependsOn.push(attachment);
@@ -149,7 +175,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             sshAddress: ec2.associatePublicIp ? instance.publicIp : instance.privateIp,
             clientAddress: ec2.publicAccess ? instance.publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
-            rack: subnet.availabilityZone,
+            // The AZ the instance is in (an existing node keeps its subnet when the subnet list changes).
+            rack: instance.availabilityZone,
             ...(dataVolumeId !== undefined ? { dataVolumeId } : {}),
         };
     });

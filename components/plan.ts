@@ -106,11 +106,16 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         const dirs = [PATHS.kafkaData, ...(n.brokerId !== undefined ? [PATHS.kafkaLogDirs, PATHS.kafkaLogs] : []),
             ...(n.zookeeperId !== undefined ? [PATHS.zookeeperData, PATHS.zookeeperLogs] : [])];
         const installDeps = [`${n.name}-java`];
-        if (n.dataVolumeId !== undefined && n.brokerId !== undefined) {
+        if (n.dataVolumeId !== undefined) {
+            // A broker's volume holds its log dirs; a dedicated ZooKeeper node's holds its snapshots and logs. SIZE_GB
+            // makes the step run again when the volume grows, to grow the filesystem.
+            const broker = n.brokerId !== undefined;
+            const sizeGb = cfg.mode === "ec2" && cfg.ec2.dataVolume ? String(cfg.ec2.dataVolume.sizeGb) : "";
             steps.push({
                 name: `${n.name}-storage`, node: n.name, phase: "storage", dependsOn: [`${n.name}-ready`],
                 create: (ns) => hostCommand("mount-data-volume.sh", {
-                    VOLUME_ID: String(nodeNamed(ns, n.name).dataVolumeId), MOUNT_POINT: PATHS.kafkaData, ...serviceUser,
+                    VOLUME_ID: String(nodeNamed(ns, n.name).dataVolumeId), MOUNT_POINT: broker ? PATHS.kafkaData : PATHS.zookeeperData,
+                    SERVICES: broker ? "kafka" : "zookeeper", ...(sizeGb ? { SIZE_GB: sizeGb } : {}), ...serviceUser,
                 }),
             });
             installDeps.push(`${n.name}-storage`);

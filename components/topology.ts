@@ -23,7 +23,7 @@ export interface Ec2NodeSpec extends NodeIdentity {
     instanceType: string;
     /** Spreads nodes of one role across availability zones. */
     azIndex: number;
-    /** Whether the node gets a data volume of its own (brokers, with kafka:dataVolume). */
+    /** Whether the node gets a data volume of its own (every node, with kafka:dataVolume). */
     dataVolume: boolean;
 }
 
@@ -77,7 +77,7 @@ export function ec2Nodes(cfg: Ec2Cluster): Ec2NodeSpec[] {
         return nodes;
     }
     for (let i = 1; i <= cfg.zookeeperCount; i++) {
-        nodes.push({ name: `zk-${i}`, roles: ["zookeeper"], zookeeperId: i, user, instanceType: cfg.ec2.zookeeperInstanceType, azIndex: i - 1, dataVolume: false });
+        nodes.push({ name: `zk-${i}`, roles: ["zookeeper"], zookeeperId: i, user, instanceType: cfg.ec2.zookeeperInstanceType, azIndex: i - 1, dataVolume });
     }
     for (let i = 1; i <= cfg.brokerCount; i++) {
         nodes.push({ name: `broker-${i}`, roles: ["broker"], brokerId: i, user, instanceType: cfg.ec2.brokerInstanceType, azIndex: i - 1, dataVolume });

@@ -27,7 +27,10 @@ export function isCidr(s: string): boolean {
     return !!v6 && v6[1].includes(":") && Number(v6[2]) <= 128;
 }
 
-export function ec2Settings(v: Values, kafka: KafkaSettings, sshPrivateKey: string | undefined, bad: Bad): Ec2Settings {
+/** Stacks whose data volumes are not protected unless kafka:protectData says so: throwaway ones. */
+export const UNPROTECTED_STACK = /^(dev|local|test)/;
+
+export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshPrivateKey: string | undefined, bad: Bad): Ec2Settings {
     const { brokerCount, zookeeperCount, zookeeperPlacement } = kafka;
     if (zookeeperPlacement === "colocated" && zookeeperCount > brokerCount) {
         bad("zookeeperCount", `${zookeeperCount} ZooKeeper members cannot be co-located on ${brokerCount} broker host(s)`,
@@ -54,6 +57,7 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, sshPrivateKey: stri
     }
     const rootVolumeGb = v.rootVolumeGb ?? 20;
     const dataVolume = parseDataVolume(v.dataVolume, bad);
+    const protectData = v.protectData ?? !UNPROTECTED_STACK.test(stack);
 
     // --- Network --------------------------------------------------------------------------------------------------
     const clientCidrs = v.clientCidrs;
@@ -85,7 +89,7 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, sshPrivateKey: stri
     }
     const sshUser = v.sshUser || (os === "amazon-linux-2023" ? "ec2-user" : "ubuntu");
     return {
-        brokerInstanceType, zookeeperInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, clientCidrs, sshCidrs,
+        brokerInstanceType, zookeeperInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, protectData, clientCidrs, sshCidrs,
         publicAccess, associatePublicIp, subnetIds, maxAzs, sshUser, sshPrivateKey,
     };
 }

@@ -66,7 +66,7 @@ export function parseConfig(raw: RawConfig, stack = "dev", others: Record<string
     const key = sshPrivateKey(v, bad);
     const cfg = mode === "hosts"
         ? { ...kafka, mode, hosts: hostsSettings(v, kafka, key, bad) } as const
-        : { ...kafka, mode, ec2: ec2Settings(v, kafka, key, bad) } as const;
+        : { ...kafka, mode, ec2: ec2Settings(v, kafka, stack, key, bad) } as const;
     if (problems.length > 0) throw new ConfigError(problems);
     return issue(cfg);
 }

@@ -70,7 +70,12 @@ export const KEYS = {
     },
     dataVolume: {
         type: "json", modes: "ec2", example: "{ sizeGb: 100 }", default: "none",
-        meaning: "`{ sizeGb, type: gp3, iops?, throughputMiBps? }`: a separate encrypted EBS volume per broker at `/var/lib/kafka`",
+        meaning: "`{ sizeGb, type: gp3, iops?, throughputMiBps? }`: a separate encrypted EBS volume per broker at `/var/lib/kafka` " +
+            "and per dedicated ZooKeeper node at `/var/lib/zookeeper`; a larger `sizeGb` grows the filesystem online",
+    },
+    protectData: {
+        type: "bool", modes: "ec2", example: "true", default: "`true` (`false` on stacks named `dev*`, `local*`, `test*`)",
+        meaning: "data volumes are `protect`ed (Pulumi refuses to delete or replace them) and `retainOnDelete` (kept in the account when removed from the stack)",
     },
     clientCidrs: { type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR", meaning: "who may reach the client listener 9092" },
     sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH; no default, `/0` refused" },

@@ -73,8 +73,10 @@ export interface Ec2Settings {
     ami?: string;
     /** Size of the encrypted gp3 root volume, GiB. */
     rootVolumeGb: number;
-    /** A separate encrypted EBS data volume per broker, mounted at the Kafka data directory. */
+    /** A separate encrypted EBS data volume per broker (and dedicated ZooKeeper node), mounted at its data directory. */
     dataVolume?: DataVolumeConfig;
+    /** Data volumes are protected (never deleted or replaced by Pulumi) and retained in the account on delete. */
+    protectData: boolean;
     /** Who may reach the client listener; the VPC's CIDR when unset. */
     clientCidrs?: string[];
     /** Who may reach SSH (port 22); never /0. */

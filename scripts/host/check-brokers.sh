@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Phase `brokers` (once, after every broker is configured): every broker id is registered under the ZooKeeper chroot
-# and every broker answers ApiVersions.
+# Phase `brokers` (once, after every broker is configured): every broker id is registered under the ZooKeeper chroot,
+# every broker answers ApiVersions, and no partition has a replica on a broker outside BROKER_IDS. The last check
+# refuses a lower kafka:brokerCount (or a host dropped from kafka:hosts) while the brokers to be removed still hold
+# replicas: Pulumi runs this step (its BROKER_IDS changed) before it deletes anything of a removed broker.
 # Env:
 #   ZK_CONNECT        the ZooKeeper connect string, with chroot
 #   BROKER_IDS        space-separated broker ids
@@ -39,4 +41,23 @@ all_answer() {
   [[ -z $missing ]]
 }
 wait_until "$limit" "every broker answers ApiVersions" all_answer || die "no ApiVersions answer from: ${missing% }"
-echo "brokers ok: ids [$registered] registered under $ZK_CONNECT; ApiVersions answered by $BROKER_ENDPOINTS"
+
+# Replicas on brokers that are no longer configured: "<ids> <partitions>", or "- 0".
+described=""
+describe_topics() { described=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "${BROKER_ENDPOINTS// /,}" --describe 2>/dev/null); }
+wait_until "$limit" "topics described" describe_topics || die "could not describe the topics through ${BROKER_ENDPOINTS// /,}"
+read -r stray partitions < <(awk -v keep=" $BROKER_IDS " '
+  /Partition: / && match($0, /Replicas: [0-9,]+/) {
+    n = split(substr($0, RSTART + 10, RLENGTH - 10), r, ","); hit = 0
+    for (i = 1; i <= n; i++) if (index(keep, " " r[i] " ") == 0) { s[r[i]] = 1; hit = 1 }
+    parts += hit
+  }
+  END { out = ""; for (id in s) out = out (out == "" ? "" : ",") id; print (out == "" ? "-" : out), parts + 0 }' <<<"$described")
+if [[ $stray != - ]]; then
+  stray=$(tr ',' '\n' <<<"$stray" | sort -n | paste -sd, -)
+  die "broker(s) $stray still hold replicas of $partitions partition(s) but are not among the configured brokers [$want]" \
+    "(kafka:brokerCount lowered, or a host removed from kafka:hosts): removing them now would lose those replicas." \
+    "Fix: move every partition (internal topics too) onto brokers $want first, with kafka-reassign-partitions.sh" \
+    "--generate --broker-list $want, then --execute and --verify until done, and run pulumi up again; or restore kafka:brokerCount"
+fi
+echo "brokers ok: ids [$registered] registered under $ZK_CONNECT; ApiVersions answered by $BROKER_ENDPOINTS; no replica outside [$want]"

@@ -13,6 +13,7 @@ const HOSTS_SH = path.join(ROOT, "scripts", "local", "hosts.sh");
  * KAFKA_CLUSTER_TEST_LAB=test2 picks a second one, for running the suites from a second checkout at the same time.
  */
 export const LAB = process.env.KAFKA_CLUSTER_TEST_LAB ?? "test";
+export type TestLab = "test" | "test2";
 if (LAB !== "test" && LAB !== "test2") throw new Error(`KAFKA_CLUSTER_TEST_LAB must be test or test2 (the quick start's lab is never used by tests), not ${LAB}`);
 
 export interface LocalEnv {
@@ -28,21 +29,23 @@ export function log(msg: string): void {
     process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-/** Runs a local tool, inheriting stderr; returns stdout. */
-function run(cmd: string, args: string[], timeoutMs = 40 * 60_000): string {
+/** Runs a local tool (in `lab`, for hosts.sh), inheriting stderr; returns stdout. */
+function run(cmd: string, args: string[], timeoutMs = 40 * 60_000, lab: TestLab = LAB as TestLab): string {
+    if (lab !== "test" && lab !== "test2") throw new Error(`a test lab is test or test2, not ${lab}`);
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: timeoutMs, maxBuffer: 64 << 20,
-        env: { ...process.env, KAFKA_CLUSTER_LAB: LAB } });
+        env: { ...process.env, KAFKA_CLUSTER_LAB: lab } });
 }
 
-export function hostsUp(n: number): LocalEnv {
-    run(HOSTS_SH, ["up", String(n)]);
-    return hostsEnv();
+/** Boots `n` hosts of a test lab (the suite's LAB unless a test file picks one of its own). */
+export function hostsUp(n: number, lab: TestLab = LAB as TestLab): LocalEnv {
+    run(HOSTS_SH, ["up", String(n)], undefined, lab);
+    return hostsEnv(lab);
 }
-export function hostsEnv(): LocalEnv {
-    return JSON.parse(run(HOSTS_SH, ["env"], 60_000));
+export function hostsEnv(lab: TestLab = LAB as TestLab): LocalEnv {
+    return JSON.parse(run(HOSTS_SH, ["env"], 60_000, lab));
 }
-export function hostsDown(): void {
-    run(HOSTS_SH, ["down"], 5 * 60_000);
+export function hostsDown(lab: TestLab = LAB as TestLab): void {
+    run(HOSTS_SH, ["down"], 5 * 60_000, lab);
 }
 
 /** Builds (or reuses) the Kafka tarball stand-in for `version`; returns its path. */

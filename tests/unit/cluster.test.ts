@@ -1,6 +1,8 @@
 // KafkaCluster under Pulumi mocks: which resources a stack registers, with what inputs.
 import * as assert from "assert";
-import { recorded, reset, settle, value, SUBNETS } from "./mocks";
+import { Recorded, recorded, reset, settle, stateOverrides, value, SUBNETS } from "./mocks";
+import { parseHostCommand } from "../../components/host-command";
+import { PATHS } from "../../components/layout";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "../../components/config";
 import { KafkaCluster } from "../../components/cluster";
@@ -49,7 +51,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         assert.ok(out.nodes.every((n) => n.instanceId && /^ssh -i \S+ -o IdentitiesOnly=yes ubuntu@203\.0\.113\.\d+$/.test(n.ssh)));
     });
 
-    it("prod: 3 dedicated ZooKeeper + 3 brokers with gp3 data volumes, each AZ used once per role", async () => {
+    it("prod: 3 dedicated ZooKeeper + 3 brokers, each with a gp3 data volume, each AZ used once per role", async () => {
         const { of, out } = await build(stackConfig("prod", SSH), "prod");
         const instances = of("aws:ec2/instance:Instance");
         const zk = instances.filter((i) => i.inputs.tags.role === "zookeeper");
@@ -60,16 +62,19 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         assert.ok(brokers.every((i) => i.inputs.instanceType === "m6i.xlarge"));
         for (const group of [zk, brokers]) assert.strictEqual(new Set(group.map((i) => SUBNETS[i.inputs.subnetId])).size, 3);
         const volumes = of("aws:ebs/volume:Volume");
-        assert.strictEqual(volumes.length, 3);
+        assert.strictEqual(volumes.length, 6);
         for (const v of volumes) {
             assert.strictEqual(v.inputs.type, "gp3");
             assert.strictEqual(v.inputs.size, 500);
             assert.strictEqual(v.inputs.encrypted, true);
         }
-        assert.strictEqual(of("aws:ec2/volumeAttachment:VolumeAttachment").length, 3);
+        assert.deepStrictEqual(volumes.map((v) => v.inputs.tags.role).sort(), ["kafka-data", "kafka-data", "kafka-data",
+            "zookeeper-data", "zookeeper-data", "zookeeper-data"]);
+        assert.strictEqual(of("aws:ec2/volumeAttachment:VolumeAttachment").length, 6);
         assert.match(out.bootstrap, /^10\.0\.\d+\.10:9092/, "without publicAccess clients get private addresses");
         const storage = of("command:remote:Command").filter((c) => /-storage$/.test(c.name));
-        assert.deepStrictEqual(storage.map((c) => c.name).sort(), ["broker-1-storage", "broker-2-storage", "broker-3-storage"]);
+        assert.deepStrictEqual(storage.map((c) => c.name).sort(), ["broker-1-storage", "broker-2-storage", "broker-3-storage",
+            "zk-1-storage", "zk-2-storage", "zk-3-storage"]);
     });
 
     it("security group: cluster ports only from the group itself, 9092 from client CIDRs, 22 from sshCidrs", async () => {
@@ -101,7 +106,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         const { of } = await build({ ...SSH }, "dev");
         const local = of("command:local:Command").map((c) => c.name).sort();
         assert.deepStrictEqual(local, ["kafka-dev-ssh-key", "kafka-dev-ssh-public-key"]);
-        assert.strictEqual(of("aws:ec2/keyPair:KeyPair")[0].inputs.publicKey, "ssh-ed25519 AAAATEST kafka");
+        assert.match(of("aws:ec2/keyPair:KeyPair")[0].inputs.publicKey, /^ssh-ed25519 AAAA[0-9a-f]{8} kafka$/);
     });
 
     it("registers one remote command per planned step, each connecting to its own host", async () => {
@@ -125,7 +130,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         const deps = (name: string) => [...new Set(of("command:remote:Command").find((c) => c.name === name)!.options.dependencies
             .map((u) => u.split("::").pop()))].sort();
         // Fixed command text: only its own instance (its address), the key and the plan's dependencies.
-        assert.deepStrictEqual(deps("zk-1-ready"), ["kafka-prod-ssh-key", "kafka-prod-zk-1"]);
+        assert.deepStrictEqual(deps("zk-1-ready"), ["kafka-prod-ssh-key", "kafka-prod-zk-1", "kafka-prod-zk-1-data"]);
         assert.deepStrictEqual(deps("broker-2-install"), ["broker-2-java", "broker-2-storage", "kafka-prod-broker-2", "kafka-prod-broker-2-data", "kafka-prod-ssh-key"]);
         for (const d of ["broker-1-broker", "broker-2-install", "cluster-ensemble", "kafka-prod-broker-2", "kafka-prod-broker-2-data"]) {
             assert.ok(deps("broker-2-broker").includes(d), `broker-2-broker waits for ${d}`);
@@ -136,12 +141,12 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         }
     });
 
-    it("pins the AMI: a new image release never replaces instances", async () => {
+    it("pins the AMI, the key pair and the subnet: a new image, key or subnet list never replaces instances", async () => {
         const { of } = await build(stackConfig("prod", SSH), "prod");
         const instances = of("aws:ec2/instance:Instance");
         assert.strictEqual(instances.length, 6);
-        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["ami"], `${i.name} registered with ignoreChanges ["ami"]`);
-        for (const v of of("aws:ebs/volume:Volume")) assert.deepStrictEqual(v.options.ignoreChanges, [], `${v.name} ignores nothing`);
+        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["ami", "keyName", "subnetId"], i.name);
+        for (const v of of("aws:ebs/volume:Volume")) assert.deepStrictEqual(v.options.ignoreChanges, ["availabilityZone"], v.name);
     });
 });
 
@@ -221,5 +226,154 @@ describe("index.ts", () => {
         await settle();
         assert.strictEqual(recorded.length, 0);
         pulumi.runtime.setAllConfig({});
+    });
+});
+
+/**
+ * Inputs that make the AWS provider replace a resource (ForceNew in its schema), for the resources a node is made of.
+ * A change to one of these on an existing node must be ignored (ignoreChanges) or not happen at all.
+ */
+const FORCE_NEW: Record<string, string[]> = {
+    "aws:ec2/instance:Instance": ["ami", "availabilityZone", "subnetId", "keyName", "associatePublicIpAddress", "privateIp",
+        "rootBlockDevice.encrypted", "placementGroup", "tenancy"],
+    "aws:ebs/volume:Volume": ["availabilityZone", "encrypted", "snapshotId", "kmsKeyId", "outpostArn"],
+    "aws:ec2/volumeAttachment:VolumeAttachment": ["deviceName", "instanceId", "volumeId"],
+};
+const at = (o: any, dotted: string) => dotted.split(".").reduce((v, k) => (v === undefined ? undefined : v[k]), o);
+
+/** Per resource of `before` that `after` registers again: the replacing inputs that changed and are not ignored. */
+function replacements(before: Recorded[], after: Recorded[]): string[] {
+    const out: string[] = [];
+    for (const b of before.filter((r) => FORCE_NEW[r.type])) {
+        const a = after.find((r) => r.type === b.type && r.name === b.name);
+        assert.ok(a, `${b.name} is no longer registered`);
+        for (const f of FORCE_NEW[b.type]) {
+            const changed = JSON.stringify(at(b.inputs, f)) !== JSON.stringify(at(a.inputs, f));
+            if (changed && !a.options.ignoreChanges.includes(f.split(".")[0])) out.push(`${b.name}.${f}`);
+        }
+    }
+    return out;
+}
+/** The replacing inputs that changed, ignored or not (to show a test's change really reaches the resources). */
+function changedForceNew(before: Recorded[], after: Recorded[]): string[] {
+    return before.filter((r) => FORCE_NEW[r.type]).flatMap((b) => {
+        const a = after.find((r) => r.type === b.type && r.name === b.name)!;
+        return FORCE_NEW[b.type].filter((f) => JSON.stringify(at(b.inputs, f)) !== JSON.stringify(at(a.inputs, f))).map((f) => `${b.name}.${f}`);
+    });
+}
+const snapshot = async (raw: RawConfig, stack: string) => {
+    await build(raw, stack);
+    return recorded.map((r) => ({ ...r, inputs: JSON.parse(JSON.stringify(r.inputs)) }));
+};
+const aws = (rs: Recorded[]) => rs.filter((r) => FORCE_NEW[r.type]);
+/** server.properties as a broker's configure step writes it. */
+function serverProperties(create: string): string {
+    const manifestLines = Buffer.from(parseHostCommand(create).env.MANIFEST_B64, "base64").toString("utf8").split("\n");
+    const line = manifestLines.find((l) => l.startsWith(`${PATHS.configDir}/server.properties `))!;
+    return Buffer.from(line.split(" ")[3], "base64").toString("utf8");
+}
+
+describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
+    const PROD = stackConfig("prod", SSH);
+
+    it("a new SSH key (generated -> kafka:sshPrivateKey) replaces the key pair's content under its name, no instance", async () => {
+        const before = await snapshot(PROD, "prod");
+        const after = await snapshot({ ...PROD, sshPrivateKey: KEY }, "prod");
+        const keyPair = (rs: Recorded[]) => rs.find((r) => r.type === "aws:ec2/keyPair:KeyPair")!;
+        assert.notStrictEqual(keyPair(after).inputs.publicKey, keyPair(before).inputs.publicKey, "a new public key");
+        assert.strictEqual(keyPair(after).inputs.keyName, "kafka-prod-ssh");
+        assert.strictEqual(keyPair(before).inputs.keyName, "kafka-prod-ssh");
+        assert.strictEqual(keyPair(after).options.deleteBeforeReplace, true, "same name: the old key pair goes first");
+        // A resource of its own, not the auto-named `kafka-prod-key` of older stacks replaced (which would replace instances).
+        assert.strictEqual(keyPair(after).name, "kafka-prod-ssh");
+        const instances = after.filter((r) => r.type === "aws:ec2/instance:Instance");
+        assert.ok(instances.every((i) => i.inputs.keyName === "kafka-prod-ssh"), "instances name the key pair, whatever key it holds");
+        // Not even an ignored change: an instance replaced later (which takes ignored inputs from its old state) gets the current key.
+        assert.deepStrictEqual(changedForceNew(before, after), []);
+        assert.deepStrictEqual(replacements(before, after), []);
+    });
+
+    it("a subnet added in an AZ that sorts first moves no existing node (subnetId and the volume's AZ are ignored)", async () => {
+        const before = await snapshot({ ...PROD, subnetIds: ["subnet-0000000b", "subnet-0000000c", "subnet-0000000d"] }, "prod");
+        const racks = new Map(recorded.filter((r) => r.type === "command:remote:Command" && r.name.endsWith("-broker"))
+            .map((r) => [r.name, /^broker\.rack=(.*)$/m.exec(serverProperties(r.inputs.create))![1]]));
+        // The engine keeps an ignored subnetId, so the instance reports the AZ it has always been in.
+        for (const r of before.filter((x) => x.type === "aws:ec2/instance:Instance")) stateOverrides[r.name] = { availabilityZone: SUBNETS[r.inputs.subnetId] };
+        const overrides = { ...stateOverrides };
+        reset();
+        Object.assign(stateOverrides, overrides);
+        const c = new KafkaCluster("test", { config: parseConfig({ ...PROD, subnetIds: Object.keys(SUBNETS) }, "prod") });
+        await value(c.nodes);
+        await settle();
+        const after = recorded.map((r) => ({ ...r, inputs: JSON.parse(JSON.stringify(r.inputs)) }));
+        assert.ok(changedForceNew(before, after).some((x) => x.endsWith(".subnetId")), "the recomputed placement differs");
+        assert.deepStrictEqual(replacements(aws(before), aws(after)), []);
+        // broker.rack follows the instance's own AZ, so no broker restarts either.
+        for (const [name, rack] of racks) {
+            const cmd = after.find((r) => r.type === "command:remote:Command" && r.name === name)!;
+            assert.strictEqual(/^broker\.rack=(.*)$/m.exec(serverProperties(cmd.inputs.create))![1], rack, name);
+        }
+    });
+
+    it("lowering kafka:maxAzs moves no existing node", async () => {
+        const before = await snapshot(PROD, "prod");
+        const after = await snapshot({ ...PROD, maxAzs: 2 }, "prod");
+        assert.ok(changedForceNew(before, after).length > 0);
+        assert.deepStrictEqual(replacements(before, after), []);
+    });
+
+    it("adding a broker leaves every existing instance, volume and attachment exactly as it was", async () => {
+        const before = await snapshot(PROD, "prod");
+        const after = await snapshot({ ...PROD, brokerCount: 4 }, "prod");
+        for (const b of aws(before)) {
+            assert.deepStrictEqual(after.find((a) => a.type === b.type && a.name === b.name)!.inputs, b.inputs, b.name);
+        }
+        assert.deepStrictEqual(aws(after).filter((a) => !before.some((b) => b.name === a.name)).map((a) => a.name).sort(),
+            ["kafka-prod-broker-4", "kafka-prod-broker-4-data", "kafka-prod-broker-4-data"]);
+    });
+
+    it("a larger data volume is an in-place update of the volumes (size), no replacement", async () => {
+        const before = await snapshot(PROD, "prod");
+        const after = await snapshot({ ...PROD, dataVolume: { ...(PROD.dataVolume as object), sizeGb: 750 } }, "prod");
+        assert.deepStrictEqual(replacements(before, after), []);
+        const volumes = after.filter((r) => r.type === "aws:ebs/volume:Volume");
+        assert.ok(volumes.every((v) => v.inputs.size === 750));
+    });
+
+    it("data volumes (brokers and dedicated ZooKeeper) are protected and retained on delete on prod", async () => {
+        const { of } = await build(PROD, "prod");
+        const volumes = of("aws:ebs/volume:Volume");
+        assert.strictEqual(volumes.length, 6);
+        for (const v of volumes) {
+            assert.strictEqual(v.options.protect, true, `${v.name} protect`);
+            assert.strictEqual(v.options.retainOnDelete, true, `${v.name} retainOnDelete`);
+        }
+        for (const i of of("aws:ec2/instance:Instance")) assert.strictEqual(i.options.protect, false, `${i.name}: instances are not protected`);
+    });
+
+    it("kafka:protectData: off by default on dev stacks, and the setting wins over the default", async () => {
+        const cases: [RawConfig, string, boolean][] = [
+            [{ ...SSH, dataVolume: { sizeGb: 10 } }, "dev", false],
+            [{ ...PROD, protectData: false }, "prod", false],
+            [{ ...SSH, dataVolume: { sizeGb: 10 }, protectData: true }, "dev", true],
+        ];
+        for (const [raw, stack, want] of cases) {
+            const { of } = await build(raw, stack);
+            const volumes = of("aws:ebs/volume:Volume");
+            assert.ok(volumes.length > 0);
+            for (const v of volumes) assert.deepStrictEqual([v.options.protect, v.options.retainOnDelete], [want, want], `${stack} ${v.name}`);
+        }
+    });
+
+    it("removing an attachment never detaches under a running node or stops an instance; a replaced node frees its volume first", async () => {
+        const { of } = await build(PROD, "prod");
+        for (const a of of("aws:ec2/volumeAttachment:VolumeAttachment")) {
+            assert.strictEqual(a.inputs.skipDestroy, true, a.name);
+            assert.strictEqual(a.inputs.stopInstanceBeforeDetaching, undefined, a.name);
+            assert.strictEqual(a.inputs.forceDetach, undefined, a.name);
+        }
+        for (const i of of("aws:ec2/instance:Instance")) assert.strictEqual(i.options.deleteBeforeReplace, true, i.name);
+        const dev = await build(stackConfig("dev", SSH), "dev");
+        for (const i of dev.of("aws:ec2/instance:Instance")) assert.strictEqual(i.options.deleteBeforeReplace, false, `${i.name} has no volume`);
     });
 });

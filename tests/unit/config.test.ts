@@ -130,6 +130,15 @@ describe("config validation", () => {
         assert.deepStrictEqual(expected.split("\n").slice(2, -1).map((l) => /^\| `(\w+)`/.exec(l)?.[1]), Object.keys(KEYS));
     });
 
+    it("kafka:protectData defaults to true, false on stacks named dev*, local* or test*; a set value wins", () => {
+        const protect = (stack: string, raw: RawConfig = {}) => ec2Of(parseConfig({ ...SSH, ...raw }, stack)).protectData;
+        for (const stack of ["prod", "staging", "kafka-dev", "production"]) assert.strictEqual(protect(stack), true, stack);
+        for (const stack of ["dev", "dev-alice", "development", "local", "test", "test2"]) assert.strictEqual(protect(stack), false, stack);
+        assert.strictEqual(protect("dev", { protectData: true }), true);
+        assert.strictEqual(protect("prod", { protectData: "false" }), false, "Pulumi's text value");
+        assert.match(problems({ ...SSH, protectData: "maybe" }).join("\n"), /kafka:protectData/);
+    });
+
     it("parses heap sizes", () => {
         assert.strictEqual(heapMiB("400m"), 400);
         assert.strictEqual(heapMiB("2g"), 2048);

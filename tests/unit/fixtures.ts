@@ -18,7 +18,7 @@ export function cluster(brokers: number, zks: number, placement: "colocated" | "
         clientAddress: `203.0.113.${i + 1}`,
         privateAddress: `10.0.0.${i + 1}`,
         rack: `us-east-1${"abc"[i % 3]}`,
-        ...(dataVolume ? { dataVolumeId: `vol-0${brokerId}` } : {}),
+        ...(dataVolume ? { dataVolumeId: `vol-0${i + 1}` } : {}),
     }));
     return { cfg, nodes };
 }

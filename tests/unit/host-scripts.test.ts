@@ -170,6 +170,46 @@ describe("host scripts", () => {
         }
     });
 
+    describe("check-brokers: replicas on a broker that is no longer configured (Kafka's tools replaced by stand-ins)", () => {
+        let dir: string;
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "check-brokers-test-"));
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            const tool = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+            // Brokers 1-5 are registered and answer; the topics' layout is the test's.
+            tool("zookeeper-shell.sh", "echo 'WATCHER::'; echo '[1, 2, 3, 4, 5]'");
+            tool("kafka-broker-api-versions.sh", "for i in 1 2 3; do echo \"10.0.0.$i:9093 (id: $i rack: null) -> (\"; done");
+            tool("kafka-topics.sh", `cat "${dir}/describe"`);
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        const describe = (replicas: string[]) => [
+            "Topic: __consumer_offsets\tTopicId: abc\tPartitionCount: 2\tReplicationFactor: 3\tConfigs: compression.type=producer",
+            ...replicas.map((r, i) => `\tTopic: __consumer_offsets\tPartition: ${i}\tLeader: ${r[0]}\tReplicas: ${r}\tIsr: ${r}\tElr: N/A\tLastKnownElr: N/A`),
+        ].join("\n") + "\n";
+        const run = (replicas: string[]) => {
+            fs.writeFileSync(path.join(dir, "describe"), describe(replicas));
+            return runLocally(hostCommand("check-brokers.sh", {
+                ZK_CONNECT: "10.0.0.1:2181/kafka", BROKER_IDS: "1 2 3", BROKER_ENDPOINTS: "10.0.0.1:9093 10.0.0.2:9093 10.0.0.3:9093",
+                KAFKA_HOME: dir, TOOLS_LOG_DIR: dir, BROKERS_TIMEOUT: "1",
+            }), {});
+        };
+
+        it("refuses when brokers to be removed (kafka:brokerCount lowered) still hold replicas, naming them and the fix", () => {
+            const r = run(["1,2,3", "3,4,5", "5,1,2"]);
+            assert.notStrictEqual(r.status, 0);
+            assert.match(r.stderr, /broker\(s\) 4,5 still hold replicas of 2 partition\(s\) but are not among the configured brokers \[1,2,3\]/);
+            assert.match(r.stderr, /kafka:brokerCount lowered.*kafka-reassign-partitions\.sh --generate --broker-list 1,2,3/s);
+        });
+
+        it("passes once every replica is on a configured broker (the extra brokers may still be registered)", () => {
+            const r = run(["1,2,3", "3,1,2", "2,3,1"]);
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stdout, /no replica outside \[1,2,3\]/);
+        });
+    });
+
     describe("version switch in configure-service (systemctl and Kafka's tools replaced by stand-ins)", () => {
         let dir: string;
         const OLD = "kafka_2.13-3.9.1";

@@ -1,5 +1,6 @@
 // Pulumi mocks for the unit tests: record every registered resource with its inputs and the resource options it was
 // registered with, answer the AWS lookups the program makes.
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { getMonitor } from "@pulumi/pulumi/runtime/settings";
 
@@ -10,6 +11,9 @@ export interface RegisteredOptions {
     dependencies: string[];
     parent: string;
     customTimeouts?: { create: string; update: string; delete: string };
+    protect: boolean;
+    retainOnDelete: boolean;
+    deleteBeforeReplace: boolean;
 }
 
 export interface Recorded {
@@ -21,12 +25,22 @@ export interface Recorded {
 
 export const recorded: Recorded[] = [];
 
+/**
+ * Outputs a test wants a resource (by name) to report, over what the mock would compute from its inputs: what the
+ * engine would keep from the previous deployment, e.g. an instance's availabilityZone when its subnetId is ignored.
+ */
+export const stateOverrides: Record<string, Record<string, unknown>> = {};
+
 export const SUBNETS: Record<string, string> = {
     "subnet-0000000a": "us-east-1a",
     "subnet-0000000b": "us-east-1b",
     "subnet-0000000c": "us-east-1c",
     "subnet-0000000d": "us-east-1d",
 };
+
+/** The private key the mocked key generation returns. */
+export const GENERATED_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTEST\n-----END OPENSSH PRIVATE KEY-----\n";
+const hash = (s: unknown) => crypto.createHash("sha256").update(String(s)).digest("hex").slice(0, 8);
 
 let counter = 0;
 pulumi.runtime.setMocks({
@@ -39,11 +53,14 @@ pulumi.runtime.setMocks({
             state.publicIp = `203.0.113.${counter}`;
             state.availabilityZone = SUBNETS[args.inputs.subnetId];
         }
-        if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = args.name;
+        // An unnamed key pair is auto-named: a new public key is a new key pair with a new name.
+        if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = args.inputs.keyName ?? `${args.name}-${hash(args.inputs.publicKey)}`;
         if (args.type === "command:local:Command") {
-            state.stdout = args.name.endsWith("public-key") ? "ssh-ed25519 AAAATEST kafka" : "-----BEGIN OPENSSH PRIVATE KEY-----\nTEST\n-----END OPENSSH PRIVATE KEY-----\n";
+            // The public half depends on the private key it was derived from (stdin), as ssh-keygen -y's does.
+            state.stdout = args.name.endsWith("public-key") ? `ssh-ed25519 AAAA${hash(args.inputs.stdin)} kafka` : GENERATED_KEY;
         }
         if (args.type === "command:remote:Command") state.stdout = `${args.name} ok`;
+        Object.assign(state, stateOverrides[args.name] ?? {});
         return { id: `${args.name}-id`, state };
     },
     call(args: pulumi.runtime.MockCallArgs) {
@@ -74,6 +91,9 @@ monitor.registerResource = (req: any, callback: unknown) => {
         dependencies: req.getDependenciesList(),
         parent: req.getParent(),
         ...(timeouts ? { customTimeouts: { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } } : {}),
+        protect: req.getProtect() === true,
+        retainOnDelete: req.getRetainondelete() === true,
+        deleteBeforeReplace: req.getDeletebeforereplace() === true,
     });
     return registerResource(req, callback);
 };
@@ -91,4 +111,6 @@ export async function settle(): Promise<void> {
 
 export function reset(): void {
     recorded.length = 0;
+    counter = 0; // instance addresses follow registration order, the same in every build
+    for (const k of Object.keys(stateOverrides)) delete stateOverrides[k];
 }

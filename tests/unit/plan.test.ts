@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import { parseHostCommand } from "../../components/host-command";
+import { PATHS } from "../../components/layout";
 import { RenderedStep, renderPlan, waves } from "../../components/plan";
 import { bashSyntax, cluster } from "./fixtures";
 import { KEY } from "./stacks";
@@ -159,14 +160,42 @@ describe("provisioning plan", () => {
         bashSyntax(parseHostCommand(step.create).script);
     });
 
-    it("data volumes get a storage step before the install (EC2 brokers with dataVolume)", () => {
+    it("data volumes get a storage step before the install, at the broker's or ZooKeeper's data directory", () => {
         const { cfg, nodes } = cluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 } });
-        const withVol = nodes.map((n) => (n.brokerId ? { ...n, dataVolumeId: `vol-0${n.brokerId}` } : n));
-        const steps = renderPlan(cfg, withVol);
+        const steps = renderPlan(cfg, nodes);
         const at = wave(steps);
         const storage = steps.filter((s) => s.phase === "storage");
-        assert.deepStrictEqual(storage.map((s) => s.node), ["broker-1", "broker-2", "broker-3"]);
+        assert.deepStrictEqual(storage.map((s) => s.node), ["zk-1", "zk-2", "zk-3", "broker-1", "broker-2", "broker-3"]);
         for (const s of storage) assert.ok(at(s.name) < at(`${s.node}-install`));
-        assert.match(storage[0].create, /VOLUME_ID='vol-01'/);
+        const env = (node: string) => parseHostCommand(storage.find((s) => s.node === node)!.create).env;
+        assert.deepStrictEqual([env("zk-1").VOLUME_ID, env("zk-1").MOUNT_POINT, env("zk-1").SERVICES], ["vol-01", PATHS.zookeeperData, "zookeeper"]);
+        assert.deepStrictEqual([env("broker-1").VOLUME_ID, env("broker-1").MOUNT_POINT, env("broker-1").SERVICES], ["vol-04", PATHS.kafkaData, "kafka"]);
+        assert.ok(storage.every((s) => parseHostCommand(s.create).env.SIZE_GB === "100"));
+    });
+
+    it("a lower broker count reruns the broker check (before Pulumi deletes the removed brokers) with the new ids", () => {
+        const four = cluster(4, 3, "colocated");
+        const three = cluster(3, 3, "colocated");
+        const check = (c: typeof four) => renderPlan(c.cfg, c.nodes).find((s) => s.name === "cluster-brokers")!.create;
+        assert.notStrictEqual(check(three), check(four));
+        assert.strictEqual(parseHostCommand(check(three)).env.BROKER_IDS, "1 2 3");
+        assert.strictEqual(parseHostCommand(check(four)).env.BROKER_IDS, "1 2 3 4");
+    });
+
+    it("co-located nodes mount their volume at the broker's data directory only", () => {
+        const { cfg, nodes } = cluster(3, 3, "colocated", { dataVolume: { sizeGb: 100 } });
+        const storage = renderPlan(cfg, nodes).filter((s) => s.phase === "storage");
+        assert.deepStrictEqual(storage.map((s) => [s.node, parseHostCommand(s.create).env.MOUNT_POINT, parseHostCommand(s.create).env.SERVICES]),
+            [1, 2, 3].map((i) => [`node-${i}`, PATHS.kafkaData, "kafka"]));
+    });
+
+    it("a larger data volume reruns only the storage steps (which grow the filesystem), nothing restarts", () => {
+        const small = cluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 } });
+        const big = cluster(3, 3, "dedicated", { dataVolume: { sizeGb: 150 } });
+        const before = new Map(renderPlan(small.cfg, small.nodes).map((s) => [s.name, s.create]));
+        const changed = renderPlan(big.cfg, big.nodes).filter((s) => before.get(s.name) !== s.create);
+        assert.deepStrictEqual(changed.map((s) => s.name), ["zk-1-storage", "zk-2-storage", "zk-3-storage",
+            "broker-1-storage", "broker-2-storage", "broker-3-storage"]);
+        assert.ok(changed.every((s) => parseHostCommand(s.create).env.SIZE_GB === "150"));
     });
 });
