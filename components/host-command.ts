@@ -44,6 +44,18 @@ export function remoteInvocation(line: string, step: string): { command: string;
     return { command: stepCommand(step), stdin: exports + script + "\n" };
 }
 
+/** What a remoteInvocation's stdin carries: its environment (the exports) and the script after them. */
+export function parseStepInput(stdin: string): { env: Record<string, string>; script: string } {
+    const env: Record<string, string> = {};
+    const exportLine = /^export ([A-Z_][A-Z0-9_]*)='((?:[^']|'\\'')*)'\n/s;
+    let rest = stdin;
+    for (let m = exportLine.exec(rest); m; m = exportLine.exec(rest)) {
+        env[m[1]] = m[2].replace(/'\\''/g, "'");
+        rest = rest.slice(m[0].length);
+    }
+    return { env, script: rest };
+}
+
 /** The command part of remoteInvocation: fixed per step, so it is known before any address is. */
 export function stepCommand(step: string): string {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(step)) throw new Error(`step name ${JSON.stringify(step)} must be lower-case letters, digits and dashes`);

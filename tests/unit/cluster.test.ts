@@ -1,7 +1,7 @@
 // KafkaCluster under Pulumi mocks: which resources a stack registers, with what inputs.
 import * as assert from "assert";
 import { Recorded, recorded, reset, settle, stateOverrides, value, SUBNETS } from "./mocks";
-import { parseHostCommand } from "../../components/host-command";
+import { parseStepInput } from "../../components/host-command";
 import { PATHS } from "../../components/layout";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "../../components/config";
@@ -267,8 +267,8 @@ const snapshot = async (raw: RawConfig, stack: string) => {
 };
 const aws = (rs: Recorded[]) => rs.filter((r) => FORCE_NEW[r.type]);
 /** server.properties as a broker's configure step writes it. */
-function serverProperties(create: string): string {
-    const manifestLines = Buffer.from(parseHostCommand(create).env.MANIFEST_B64, "base64").toString("utf8").split("\n");
+function serverProperties(stdin: string): string {
+    const manifestLines = Buffer.from(parseStepInput(stdin).env.MANIFEST_B64, "base64").toString("utf8").split("\n");
     const line = manifestLines.find((l) => l.startsWith(`${PATHS.configDir}/server.properties `))!;
     return Buffer.from(line.split(" ")[3], "base64").toString("utf8");
 }
@@ -296,7 +296,7 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
     it("a subnet added in an AZ that sorts first moves no existing node (subnetId and the volume's AZ are ignored)", async () => {
         const before = await snapshot({ ...PROD, subnetIds: ["subnet-0000000b", "subnet-0000000c", "subnet-0000000d"] }, "prod");
         const racks = new Map(recorded.filter((r) => r.type === "command:remote:Command" && r.name.endsWith("-broker"))
-            .map((r) => [r.name, /^broker\.rack=(.*)$/m.exec(serverProperties(r.inputs.create))![1]]));
+            .map((r) => [r.name, /^broker\.rack=(.*)$/m.exec(serverProperties(r.inputs.stdin))![1]]));
         // The engine keeps an ignored subnetId, so the instance reports the AZ it has always been in.
         for (const r of before.filter((x) => x.type === "aws:ec2/instance:Instance")) stateOverrides[r.name] = { availabilityZone: SUBNETS[r.inputs.subnetId] };
         const overrides = { ...stateOverrides };
@@ -311,7 +311,7 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
         // broker.rack follows the instance's own AZ, so no broker restarts either.
         for (const [name, rack] of racks) {
             const cmd = after.find((r) => r.type === "command:remote:Command" && r.name === name)!;
-            assert.strictEqual(/^broker\.rack=(.*)$/m.exec(serverProperties(cmd.inputs.create))![1], rack, name);
+            assert.strictEqual(/^broker\.rack=(.*)$/m.exec(serverProperties(cmd.inputs.stdin))![1], rack, name);
         }
     });
 

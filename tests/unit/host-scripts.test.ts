@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand, remoteInvocation, shellQuote } from "../../components/host-command";
+import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand, parseStepInput, remoteInvocation, shellQuote } from "../../components/host-command";
 import { PATHS, PORTS } from "../../components/layout";
 import { RenderedStep, renderPlan } from "../../components/plan";
 import { bashSyntax, cluster } from "./fixtures";
@@ -337,6 +337,10 @@ describe("host scripts", () => {
             assert.match(stdin, /^export NODE_NAME='node-1'$/m);
             assert.match(stdin, /^export KC_STEP='node-1-memory'$/m);
             assert.throws(() => remoteInvocation(line, "a b"), /step name/);
+            // And the tests can read it back: the same environment (the step's name as KC_STEP) and script.
+            const back = parseStepInput(stdin);
+            assert.deepStrictEqual(back.env, { ...parseHostCommand(line).env, KC_STEP: "node-1-memory" });
+            assert.strictEqual(back.script, parseHostCommand(line).script + "\n");
             const r = runRemote(line, "node-1-memory");
             assert.strictEqual(r.status, 0, r.stderr);
             assert.match(r.stdout, /^memory ok on node-1: heaps 256 MiB of \d+ MiB/);
