@@ -126,6 +126,20 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         instances[node.name] = instance;
         let dataVolumeId: pulumi.Output<string> | undefined;
         const dependsOn: pulumi.Resource[] = [instance];
+        // With publicAccess a broker gets an Elastic IP: the address clients are told (and SSH uses) survives a stop/start
+        // of the instance, which gives it a new public IP, and a replacement of the instance (the association moves).
+        let publicIp = instance.publicIp;
+        if (ec2.publicAccess && node.brokerId !== undefined) {
+            const eip = new aws.ec2.Eip(`${cfg.clusterName}-${node.name}-ip`, {
+                domain: "vpc",
+                tags: tags({ Name: `${cfg.clusterName}-${node.name}`, role, "broker-id": String(node.brokerId) }),
+            }, { parent });
+            const association = new aws.ec2.EipAssociation(`${cfg.clusterName}-${node.name}-ip`, {
+                allocationId: eip.allocationId, instanceId: instance.id,
+            }, { parent });
+            dependsOn.push(association);
+            publicIp = eip.publicIp;
+        }
         const dataVolume = node.dataVolume ? ec2.dataVolume : undefined;
         if (dataVolume) {
             const volume = new aws.ebs.Volume(`${cfg.clusterName}-${node.name}-data`, {
@@ -146,8 +160,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         dependencies[node.name] = dependsOn;
         return {
             name: node.name, roles: node.roles, brokerId: node.brokerId, zookeeperId: node.zookeeperId, user: node.user,
-            sshAddress: ec2.associatePublicIp ? instance.publicIp : instance.privateIp,
-            clientAddress: ec2.publicAccess ? instance.publicIp : instance.privateIp,
+            sshAddress: ec2.associatePublicIp ? publicIp : instance.privateIp,
+            clientAddress: ec2.publicAccess ? publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
             rack: subnet.availabilityZone,
             ...(dataVolumeId !== undefined ? { dataVolumeId } : {}),

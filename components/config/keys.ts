@@ -74,7 +74,7 @@ export const KEYS = {
     },
     clientCidrs: { type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR", meaning: "who may reach the client listener 9092" },
     sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH; no default, `/0` refused" },
-    publicAccess: { type: "bool", modes: "ec2", example: "false", default: "`false`", meaning: "advertise public addresses to clients" },
+    publicAccess: { type: "bool", modes: "ec2", example: "false", default: "`false`", meaning: "give each broker an Elastic IP and advertise it to clients" },
     associatePublicIp: {
         type: "bool", modes: "ec2", example: "true", default: "`true`", meaning: "give instances public IPs (SSH from this program uses them)",
     },

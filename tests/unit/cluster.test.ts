@@ -24,6 +24,14 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (v: any) => typeof v === "object" && v !== null && SECRET_SIG in v;
 const connectionOf = (c: { inputs: any }) => (isSecretValue(c.inputs.connection) ? c.inputs.connection.value : c.inputs.connection);
 
+/** The files a configure step writes (its MANIFEST_B64: base64 of "path mode owner base64-content" lines), as text. */
+function manifestText(create: string): string {
+    const b64 = /MANIFEST_B64='?([A-Za-z0-9+\/=]+)/.exec(create);
+    assert.ok(b64, "the command carries MANIFEST_B64");
+    return Buffer.from(b64![1], "base64").toString("utf8").split("\n").filter(Boolean)
+        .map((l) => Buffer.from(l.split(" ")[3], "base64").toString("utf8")).join("\n");
+}
+
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 
 describe("KafkaCluster (EC2 mode, mocked)", () => {
@@ -43,10 +51,45 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         assert.strictEqual(of("aws:ebs/volume:Volume").length, 0, "dev keeps data on the root volume");
         assert.strictEqual(of("aws:ec2/securityGroup:SecurityGroup").length, 1);
         assert.strictEqual(out.bootstrap.split(",").length, 3);
-        assert.match(out.bootstrap, /^203\.0\.113\.\d+:9092(,203\.0\.113\.\d+:9092){2}$/, "publicAccess advertises public addresses");
+        assert.match(out.bootstrap, /^198\.18\.0\.\d+:9092(,198\.18\.0\.\d+:9092){2}$/, "publicAccess advertises the brokers' Elastic IPs");
         assert.match(out.zk, /^10\.0\.\d+\.10:2181(,10\.0\.\d+\.10:2181){2}\/kafka$/);
         assert.deepStrictEqual(out.nodes.map((n) => n.brokerId), [1, 2, 3]);
-        assert.ok(out.nodes.every((n) => n.instanceId && /^ssh -i \S+ ubuntu@203\.0\.113\.\d+$/.test(n.ssh)));
+        assert.ok(out.nodes.every((n) => n.instanceId && /^ssh -i \S+ ubuntu@198\.18\.0\.\d+$/.test(n.ssh)));
+    });
+
+    it("publicAccess: each broker gets an Elastic IP that clients and SSH use, not the instance's changing public IP", async () => {
+        const { of, out } = await build(stackConfig("dev", SSH), "dev");
+        const instances = of("aws:ec2/instance:Instance");
+        const eips = of("aws:ec2/eip:Eip");
+        const assocs = of("aws:ec2/eipAssociation:EipAssociation");
+        assert.deepStrictEqual(eips.map((e) => e.name).sort(), ["kafka-dev-node-1-ip", "kafka-dev-node-2-ip", "kafka-dev-node-3-ip"]);
+        for (const e of eips) assert.strictEqual(e.inputs.domain, "vpc");
+        // Each association ties the node's own EIP to the node's own instance.
+        for (const n of ["node-1", "node-2", "node-3"]) {
+            const a = assocs.find((x) => x.name === `kafka-dev-${n}-ip`)!;
+            assert.strictEqual(a.inputs.allocationId, `eipalloc-kafka-dev-${n}-ip`);
+            assert.strictEqual(a.inputs.instanceId, `kafka-dev-${n}-id`);
+        }
+        // The mock gives instances 203.0.113.x (what a stop/start would change) and EIPs 198.18.0.x.
+        const eipAddresses = out.nodes.map((n) => n.publicAddress);
+        assert.ok(eipAddresses.every((a) => /^198\.18\.0\.\d+$/.test(a)), eipAddresses.join(","));
+        assert.deepStrictEqual(out.bootstrap.split(",").map((e) => e.replace(/:9092$/, "")), eipAddresses);
+        assert.strictEqual(instances.length, 3);
+        const cmds = of("command:remote:Command");
+        for (const [i, n] of ["node-1", "node-2", "node-3"].entries()) {
+            const c = cmds.find((x) => x.name === `${n}-ready`)!;
+            assert.strictEqual(connectionOf(c).host, out.nodes[i].publicAddress, `${n} is provisioned over its EIP`);
+            assert.ok(c.options.dependencies.some((u) => u.endsWith(`aws:ec2/eipAssociation:EipAssociation::kafka-dev-${n}-ip`)),
+                `${n}-ready waits for the EIP association`);
+        }
+        const files = manifestText(String(cmds.find((x) => x.name === "node-2-broker")!.inputs.create));
+        assert.match(files, new RegExp(`advertised\\.listeners=.*CLIENT://${out.nodes[1].publicAddress.replace(/\./g, "\\.")}:9092`));
+    });
+
+    it("without publicAccess no Elastic IP is allocated", async () => {
+        const { of } = await build(stackConfig("prod", SSH), "prod");
+        assert.strictEqual(of("aws:ec2/eip:Eip").length, 0);
+        assert.strictEqual(of("aws:ec2/eipAssociation:EipAssociation").length, 0);
     });
 
     it("prod: 3 dedicated ZooKeeper + 3 brokers with gp3 data volumes, each AZ used once per role", async () => {

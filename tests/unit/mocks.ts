@@ -29,6 +29,7 @@ export const SUBNETS: Record<string, string> = {
 };
 
 let counter = 0;
+let eips = 0;
 pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs) {
         recorded.push({ type: args.type, name: args.name, inputs: args.inputs, options: sentOptions.get(`${args.type}::${args.name}`)! });
@@ -38,6 +39,11 @@ pulumi.runtime.setMocks({
             state.privateIp = `10.0.${counter}.10`;
             state.publicIp = `203.0.113.${counter}`;
             state.availabilityZone = SUBNETS[args.inputs.subnetId];
+        }
+        if (args.type === "aws:ec2/eip:Eip") {
+            eips++;
+            state.publicIp = `198.18.0.${eips}`;
+            state.allocationId = `eipalloc-${args.name}`;
         }
         if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = args.name;
         if (args.type === "command:local:Command") {
