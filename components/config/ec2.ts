@@ -72,6 +72,12 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, sshPrivateKey: stri
     if (publicAccess && !associatePublicIp) {
         bad("publicAccess", "needs public addresses, but kafka:associatePublicIp is false", "set kafka:associatePublicIp true or kafka:publicAccess false");
     }
+    if (publicAccess && (clientCidrs === undefined || clientCidrs.length === 0)) {
+        bad("clientCidrs", "is required with kafka:publicAccess: unset, the client listener is open to the VPC's range only, so no client " +
+            "outside the VPC could reach the public addresses the brokers advertise",
+            `allow your clients' addresses: pulumi config set --path 'kafka:clientCidrs[0]' "$(curl -s https://checkip.amazonaws.com)/32" ` +
+            "(or pulumi config set kafka:publicAccess false to keep clients inside the VPC)");
+    }
     const subnetIds = v.subnetIds;
     for (const s of subnetIds ?? []) {
         if (!/^subnet-[0-9a-f]{8,17}$/.test(s)) bad("subnetIds", `"${s}" is not a subnet id`, `pulumi config set --path 'kafka:subnetIds[0]' subnet-0123456789abcdef0`);

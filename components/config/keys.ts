@@ -72,7 +72,10 @@ export const KEYS = {
         type: "json", modes: "ec2", example: "{ sizeGb: 100 }", default: "none",
         meaning: "`{ sizeGb, type: gp3, iops?, throughputMiBps? }`: a separate encrypted EBS volume per broker at `/var/lib/kafka`",
     },
-    clientCidrs: { type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR", meaning: "who may reach the client listener 9092" },
+    clientCidrs: {
+        type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR; **required** with `publicAccess`",
+        meaning: "who may reach the client listener 9092",
+    },
     sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH; no default, `/0` refused" },
     publicAccess: { type: "bool", modes: "ec2", example: "false", default: "`false`", meaning: "give each broker an Elastic IP and advertise it to clients" },
     associatePublicIp: {

@@ -35,6 +35,14 @@ describe("config validation", () => {
         assert.strictEqual(c.kafkaVersion, DEFAULT_KAFKA_VERSION);
         assert.strictEqual(ec2Of(c).sshUser, "ubuntu");
         assert.strictEqual(c.clusterName, "kafka-dev");
+        // publicAccess requires clientCidrs: the dev stack carries a documentation range as a placeholder.
+        assert.strictEqual(ec2Of(c).publicAccess, true);
+        assert.deepStrictEqual(ec2Of(c).clientCidrs, ["192.0.2.0/24"]);
+    });
+
+    it("publicAccess with clientCidrs is accepted; without publicAccess clientCidrs stays optional", () => {
+        assert.deepStrictEqual(ec2Of(parseConfig({ ...SSH, publicAccess: true, clientCidrs: ["198.51.100.0/24"] })).clientCidrs, ["198.51.100.0/24"]);
+        assert.strictEqual(ec2Of(parseConfig({ ...SSH })).clientCidrs, undefined);
     });
 
     it("accepts the prod stack: dedicated ensemble, gp3 data volumes, 3 AZs", () => {
@@ -176,6 +184,9 @@ describe("config validation", () => {
         ["missing sshCidrs in EC2 mode", {}, "sshCidrs", /required in EC2 mode/],
         ["SSH open to the world", { sshCidrs: ["0.0.0.0/0"] }, "sshCidrs", /whole internet/],
         ["SSH CIDR that does not parse", { sshCidrs: ["my-laptop"] }, "sshCidrs", /not a CIDR block/],
+        ["publicAccess without clientCidrs (the VPC-only default would reach no outside client)", { ...SSH, publicAccess: true }, "clientCidrs",
+            /required with kafka:publicAccess.*Fix: .*pulumi config set --path 'kafka:clientCidrs\[0\]'/],
+        ["publicAccess with an empty clientCidrs list", { ...SSH, publicAccess: true, clientCidrs: [] }, "clientCidrs", /required with kafka:publicAccess/],
         ["publicAccess without public addresses", { ...SSH, publicAccess: true, associatePublicIp: false }, "publicAccess", /associatePublicIp/],
         ["malformed subnet id", { ...SSH, subnetIds: ["net-1"] }, "subnetIds", /not a subnet id/],
         ["chroot without a leading slash", { ...SSH, zookeeperChroot: "kafka" }, "zookeeperChroot", /leading slash/],
