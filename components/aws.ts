@@ -3,23 +3,152 @@
 // Kafka beyond the ports in the layout.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Ec2Cluster, HostOs } from "./config";
+import { Bad, Ec2Cluster, HostOs } from "./config";
 import { PORTS } from "./layout";
 import { ClusterNode, Ec2NodeSpec } from "./topology";
 
 /** Ports only cluster members may reach: ZooKeeper client, peer and election ports and the inter-broker listener. */
 export const CLUSTER_ONLY_PORTS = [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection, PORTS.internal];
 
-export const AMI_FILTERS: Record<HostOs, { owners: string[]; name: string }> = {
-    // Canonical's account; gp3 root images of Ubuntu 24.04 LTS.
-    "ubuntu-24.04": { owners: ["099720109477"], name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*" },
-    "amazon-linux-2023": { owners: ["amazon"], name: "al2023-ami-2023.*-x86_64" },
-};
+/** CPU architectures of EC2 instance types and images, as EC2 names them. */
+export type Arch = "x86_64" | "arm64";
+
+/**
+ * The public SSM parameter that names the current image of an OS for an architecture: Canonical's for Ubuntu, Amazon's
+ * for AL2023. Resolved at every `pulumi up`; instances ignore AMI changes (see README), so a new release replaces nothing.
+ */
+export function imageParameter(os: HostOs, arch: Arch): string {
+    return os === "ubuntu-24.04"
+        ? `/aws/service/canonical/ubuntu/server/24.04/stable/current/${arch === "arm64" ? "arm64" : "amd64"}/hvm/ebs-gp3/ami-id`
+        : `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`;
+}
 
 interface SubnetInfo {
     id: string;
     availabilityZone: string;
     vpcId: string;
+}
+
+/** What the AWS account and region say about the configuration; looked up before any AWS resource is registered. */
+export interface Ec2Lookup {
+    vpcId: string;
+    /** The VPC's IPv4 CIDR (the client rule's default). */
+    vpcCidr: string;
+    /** Per instance type: the image its nodes boot (the pinned kafka:ami, or the current image of kafka:os for its architecture). */
+    images: Record<string, string>;
+    /** Per instance type: the subnets its nodes spread over, one per AZ, sorted by AZ, at most kafka:maxAzs. */
+    subnets: Record<string, SubnetInfo[]>;
+}
+
+/** Problems found by the lookups: each names its setting and the fix, like a ConfigError. */
+export class Ec2LookupError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(
+            `kafka-cluster: the stack configuration does not fit this AWS account and region (${problems.length} ` +
+                `problem${problems.length === 1 ? "" : "s"}); no AWS resource was created or changed:\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "Ec2LookupError";
+    }
+}
+
+/** " (AWS's answer)" for a failed lookup, on one line; empty when AWS said nothing. */
+const answer = (e: unknown) => {
+    const text = (e instanceof Error ? e.message : String(e)).split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+    return text ? ` (${text.length > 300 ? `${text.slice(0, 300)}...` : text})` : "";
+};
+
+/** The setting each instance type of the nodes comes from (brokers and co-located nodes: brokerInstanceType). */
+function instanceTypeKeys(nodes: Ec2NodeSpec[]): Map<string, string> {
+    const keys = new Map<string, string>();
+    for (const n of nodes) {
+        if (!keys.has(n.instanceType)) keys.set(n.instanceType, n.roles.includes("broker") ? "brokerInstanceType" : "zookeeperInstanceType");
+    }
+    return keys;
+}
+
+/**
+ * Every AWS lookup the cluster needs, with the checks that need them: the subnets and their VPC, each instance type's
+ * architecture and the image for it. All problems are reported at once (Ec2LookupError). The AWS layer passes every
+ * resource's inputs through this result, so a failed check registers nothing.
+ */
+export async function lookupEc2(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], opts: pulumi.InvokeOptions = {}): Promise<Ec2Lookup> {
+    const ec2 = cfg.ec2;
+    const problems: string[] = [];
+    const bad: Bad = (key, msg, fix) => problems.push(`kafka:${key}: ${msg}. Fix: ${fix}`);
+    const types = instanceTypeKeys(nodes);
+
+    // Instance types: their architecture picks the image.
+    const arch = new Map<string, Arch>();
+    await Promise.all([...types].map(async ([type, key]) => {
+        let info: aws.ec2.GetInstanceTypeResult;
+        try {
+            info = await aws.ec2.getInstanceType({ instanceType: type }, opts);
+        } catch (e) {
+            bad(key, `EC2 does not offer instance type "${type}" in this region${answer(e)}`, `pick another: pulumi config set kafka:${key} t3.large`);
+            return;
+        }
+        const a = info.supportedArchitectures.includes("arm64") ? "arm64" : info.supportedArchitectures.includes("x86_64") ? "x86_64" : undefined;
+        if (a === undefined) {
+            bad(key, `${type} runs ${info.supportedArchitectures.join("/")} images; kafka-cluster has images for x86_64 and arm64 only`,
+                `pick another: pulumi config set kafka:${key} t3.large`);
+        } else arch.set(type, a);
+    }));
+
+    // Images: the pinned AMI must suit every instance type; else the current image of the OS per architecture.
+    const images: Record<string, string> = {};
+    if (ec2.ami !== undefined) {
+        let amiArch: string | undefined;
+        try {
+            amiArch = (await aws.ec2.getAmi({ filters: [{ name: "image-id", values: [ec2.ami] }], includeDeprecated: true }, opts)).architecture;
+        } catch (e) {
+            bad("ami", `${ec2.ami} is not an image this account can use in this region${answer(e)}`,
+                `pulumi config set kafka:ami <ami-id>, or remove it to use the current ${ec2.os} image: pulumi config rm kafka:ami`);
+        }
+        for (const [type, a] of arch) {
+            if (amiArch === undefined) break;
+            if (amiArch !== a) {
+                bad("ami", `${ec2.ami} is an ${amiArch} image, but kafka:${types.get(type)} ${type} runs ${a} images`,
+                    `pin an ${a} image, pick an ${amiArch} instance type, or remove kafka:ami to get the current ${ec2.os} image for each ` +
+                    `architecture: pulumi config rm kafka:ami`);
+            }
+            images[type] = ec2.ami;
+        }
+    } else {
+        const byArch = new Map<Arch, Promise<string | undefined>>();
+        for (const a of new Set(arch.values())) {
+            const name = imageParameter(ec2.os, a);
+            byArch.set(a, aws.ssm.getParameter({ name }, opts).then((p) => p.value, (e) => {
+                bad("os", `cannot read the ${ec2.os} ${a} image from SSM parameter ${name}${answer(e)}`,
+                    "check the region and that the account may call ssm:GetParameter, or pin an image: pulumi config set kafka:ami <ami-id>");
+                return undefined;
+            }));
+        }
+        for (const [type, a] of arch) {
+            const id = await byArch.get(a)!;
+            if (id !== undefined) images[type] = id;
+        }
+    }
+
+    // Network: the configured subnets, or the default VPC's default subnets; one per AZ, sorted by AZ.
+    let ids = ec2.subnetIds;
+    if (ids === undefined) {
+        const vpc = await aws.ec2.getVpc({ default: true }, opts);
+        ids = (await aws.ec2.getSubnets({ filters: [{ name: "vpc-id", values: [vpc.id] }, { name: "default-for-az", values: ["true"] }] }, opts)).ids;
+    }
+    if (ids.length === 0) throw new Error("kafka:subnetIds: no subnets found (the region has no default VPC?). Fix: set kafka:subnetIds");
+    const infos = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, opts)));
+    const byAz = new Map<string, SubnetInfo>();
+    for (const s of [...infos].sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.id.localeCompare(b.id))) {
+        if (!byAz.has(s.availabilityZone)) byAz.set(s.availabilityZone, { id: s.id, availabilityZone: s.availabilityZone, vpcId: s.vpcId });
+    }
+    const chosen = [...byAz.values()].slice(0, ec2.maxAzs);
+    const subnets = Object.fromEntries([...types.keys()].map((t) => [t, chosen]));
+    const vpcId = chosen[0].vpcId;
+    const vpcCidr = (await aws.ec2.getVpc({ id: vpcId }, opts)).cidrBlock;
+
+    if (problems.length > 0) throw new Ec2LookupError(problems);
+    return { vpcId, vpcCidr, images, subnets };
 }
 
 export interface AwsHostsArgs {
@@ -44,21 +173,9 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     const opts = { parent };
     const tags = (extra: Record<string, string> = {}) => ({ "kafka-cluster": cfg.clusterName, ...extra });
 
-    // Subnets: the configured ones, or the default VPC's default subnets; sorted by AZ, at most maxAzs of them.
-    const subnetIds: pulumi.Output<string[]> = ec2.subnetIds
-        ? pulumi.output(ec2.subnetIds)
-        : aws.ec2.getVpcOutput({ default: true }, opts).apply((vpc) =>
-            aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpc.id] }, { name: "default-for-az", values: ["true"] }] }, opts).ids);
-    const subnets: pulumi.Output<SubnetInfo[]> = subnetIds.apply(async (ids) => {
-        if (ids.length === 0) throw new Error("kafka:subnetIds: no subnets found (the region has no default VPC?). Fix: set kafka:subnetIds");
-        const infos = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, opts)));
-        const byAz = new Map<string, SubnetInfo>();
-        for (const s of [...infos].sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.id.localeCompare(b.id))) {
-            if (!byAz.has(s.availabilityZone)) byAz.set(s.availabilityZone, { id: s.id, availabilityZone: s.availabilityZone, vpcId: s.vpcId });
-        }
-        return [...byAz.values()].slice(0, ec2.maxAzs);
-    });
-    const vpcId = subnets.apply((s) => s[0].vpcId);
+    // Every lookup and check first: each AWS resource takes an input through it, so a failed check registers nothing.
+    const lookup = pulumi.output(lookupEc2(cfg, nodes, opts));
+    const vpcId = lookup.vpcId;
 
     const securityGroup = new aws.ec2.SecurityGroup(`${cfg.clusterName}-sg`, {
         vpcId,
@@ -82,7 +199,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     } else {
         new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-client-vpc`, {
             securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: PORTS.client, toPort: PORTS.client,
-            cidrIpv4: vpcId.apply(async (id) => (await aws.ec2.getVpc({ id }, opts)).cidrBlock),
+            cidrIpv4: lookup.vpcCidr,
             description: "Kafka clients in the VPC (default when kafka:clientCidrs is unset)",
         }, sgOpts);
     }
@@ -91,21 +208,16 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         securityGroupId: securityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "packages and the Kafka download",
     }, sgOpts);
 
-    const ami = ec2.ami ?? aws.ec2.getAmiOutput({
-        mostRecent: true,
-        owners: AMI_FILTERS[ec2.os].owners,
-        filters: [{ name: "name", values: [AMI_FILTERS[ec2.os].name] }, { name: "architecture", values: ["x86_64"] }],
-    }, opts).id;
-    const keyPair = new aws.ec2.KeyPair(`${cfg.clusterName}-key`, { publicKey: args.publicKey, tags: tags() }, opts);
+    const keyPair = new aws.ec2.KeyPair(`${cfg.clusterName}-key`, { publicKey: lookup.apply(() => pulumi.output(args.publicKey)), tags: tags() }, opts);
 
     const instances: Record<string, aws.ec2.Instance> = {};
     const dependencies: Record<string, pulumi.Resource[]> = {};
     const clusterNodes = nodes.map((node): ClusterNode<pulumi.Output<string>> => {
-        const subnet = subnets.apply((s) => s[node.azIndex % s.length]);
+        const subnet = lookup.subnets.apply((s) => s[node.instanceType][node.azIndex % s[node.instanceType].length]);
         const role = node.roles.join("+");
         const instance = new aws.ec2.Instance(`${cfg.clusterName}-${node.name}`, {
-            ami,
-            instanceType: node.instanceType,
+            ami: lookup.images.apply((i) => i[node.instanceType]),
+            instanceType: lookup.apply(() => node.instanceType),
             subnetId: subnet.id,
             vpcSecurityGroupIds: [securityGroup.id],
             keyName: keyPair.keyName,
@@ -132,7 +244,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         if (ec2.publicAccess && node.brokerId !== undefined) {
             const eip = new aws.ec2.Eip(`${cfg.clusterName}-${node.name}-ip`, {
                 domain: "vpc",
-                tags: tags({ Name: `${cfg.clusterName}-${node.name}`, role, "broker-id": String(node.brokerId) }),
+                // Through the lookup: no address is allocated when a check fails.
+                tags: lookup.apply(() => tags({ Name: `${cfg.clusterName}-${node.name}`, role, "broker-id": String(node.brokerId) })),
             }, { parent });
             const association = new aws.ec2.EipAssociation(`${cfg.clusterName}-${node.name}-ip`, {
                 allocationId: eip.allocationId, instanceId: instance.id,

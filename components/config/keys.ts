@@ -54,7 +54,10 @@ export const KEYS = {
         meaning: "broker JVM heap (`400m`, `6g`); on EC2 the heaps on one instance may use at most 75% of its memory",
     },
     zookeeperHeap: { type: "string", modes: "both", example: "512m", default: "`512m`", meaning: "ZooKeeper JVM heap (`256m`, `1g`)" },
-    instanceType: { type: "string", modes: "ec2", example: "t3.large", default: "`t3.large`", meaning: "instance type for all nodes" },
+    instanceType: {
+        type: "string", modes: "ec2", example: "t3.large", default: "`t3.large`",
+        meaning: "instance type for all nodes; x86_64 or Graviton (arm64): each type boots the image of its architecture",
+    },
     brokerInstanceType: {
         type: "string", modes: "ec2", example: "t3.large", default: "`instanceType`",
         meaning: "instance type of brokers (and of co-located ZooKeeper members)",
@@ -64,7 +67,10 @@ export const KEYS = {
         meaning: "instance type of dedicated ZooKeeper nodes",
     },
     os: { type: "string", modes: "ec2", example: "ubuntu-24.04", default: "`ubuntu-24.04`", meaning: "`ubuntu-24.04` or `amazon-linux-2023`" },
-    ami: { type: "string", modes: "ec2", example: "<ami-id>", default: "newest image of `os`", meaning: "pin an AMI id" },
+    ami: {
+        type: "string", modes: "ec2", example: "<ami-id>", default: "current image of `os` per architecture (public SSM parameter)",
+        meaning: "pin an AMI id; its architecture must match every instance type's",
+    },
     rootVolumeGb: {
         type: "int", modes: "ec2", min: 8, max: 16384, example: "20", default: "`20`", meaning: "encrypted gp3 root volume size",
     },

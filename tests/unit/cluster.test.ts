@@ -45,7 +45,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
             assert.strictEqual(i.inputs.tags["kafka-cluster"], "kafka-dev");
             assert.strictEqual(i.inputs.tags.role, "zookeeper+broker");
             assert.ok(i.inputs.tags["broker-id"]);
-            assert.strictEqual(i.inputs.ami, "ami-0123456789abcdef0");
+            assert.strictEqual(i.inputs.ami, "ami-0ubuntuamd64000001", "t3 is x86_64: Canonical's amd64 image");
             assert.strictEqual(i.inputs.rootBlockDevice.volumeSize, 20);
         }
         assert.strictEqual(of("aws:ebs/volume:Volume").length, 0, "dev keeps data on the root volume");

@@ -1,0 +1,146 @@
+// The AWS layer's lookups under Pulumi mocks: what it asks AWS (invokes), what it picks from the answers (images,
+// subnets, racks), and the problems it refuses with, naming the setting and the fix, before any AWS resource exists.
+import * as assert from "assert";
+import { AMIS, IMAGE_PARAMETERS, account, invokes, recorded, reset, settle } from "./mocks";
+import { RawConfig, parseConfig } from "../../components/config";
+import { Ec2LookupError, imageParameter, lookupEc2 } from "../../components/aws";
+import { KafkaCluster } from "../../components/cluster";
+import { ec2Nodes } from "../../components/topology";
+import { SSH } from "./stacks";
+
+function ec2Config(raw: RawConfig) {
+    const cfg = parseConfig({ ...SSH, ...raw }, "test");
+    if (cfg.mode !== "ec2") throw new Error("expected EC2 mode");
+    return cfg;
+}
+
+/** Runs the lookups for a configuration (as createAwsHosts does). */
+function lookup(raw: RawConfig) {
+    reset();
+    const cfg = ec2Config(raw);
+    return lookupEc2(cfg, ec2Nodes(cfg));
+}
+
+/** The lookup's problems for a configuration it must refuse. */
+async function refused(raw: RawConfig): Promise<string[]> {
+    try {
+        await lookup(raw);
+    } catch (e) {
+        assert.ok(e instanceof Ec2LookupError, `expected Ec2LookupError, got ${e}`);
+        assert.match(e.message, /does not fit this AWS account and region.*no AWS resource was created or changed/);
+        return e.problems;
+    }
+    assert.fail("expected the lookup to refuse the configuration");
+}
+
+/** The one problem naming `key`, which must carry a fix. */
+function problemOf(p: string[], key: string): string {
+    const hit = p.find((l) => l.startsWith(`kafka:${key}: `));
+    assert.ok(hit, `no problem names kafka:${key}; got:\n${p.join("\n")}`);
+    assert.match(hit!, /\. Fix: \S/);
+    return hit!;
+}
+
+/**
+ * Builds a cluster whose lookup must fail: returns what was registered and the errors the failed registrations
+ * raised (Pulumi reports them as the program's failure; here they are unhandled rejections, collected).
+ */
+async function buildRefused(raw: RawConfig): Promise<{ types: string[]; errors: string[] }> {
+    reset();
+    const errors: string[] = [];
+    const saved = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", (e) => { errors.push(String(e)); });
+    try {
+        new KafkaCluster("test", { config: parseConfig({ ...SSH, ...raw }, "test") });
+        await settle();
+        await new Promise((r) => setTimeout(r, 200));
+    } finally {
+        process.removeAllListeners("unhandledRejection");
+        for (const l of saved) process.on("unhandledRejection", l);
+    }
+    return { types: recorded.map((r) => r.type), errors };
+}
+
+const instancesOf = () => recorded.filter((r) => r.type === "aws:ec2/instance:Instance");
+const invoked = (token: string) => invokes.filter((i) => i.token === token);
+
+async function build(raw: RawConfig) {
+    reset();
+    new KafkaCluster("test", { config: parseConfig({ ...SSH, ...raw }, "test") });
+    await settle();
+    await new Promise((r) => setTimeout(r, 100));
+    return instancesOf();
+}
+
+describe("AWS lookups: images by architecture (mocked)", () => {
+    it("names the public SSM parameters of Canonical (Ubuntu 24.04) and Amazon (AL2023) per architecture", () => {
+        assert.strictEqual(imageParameter("ubuntu-24.04", "x86_64"), "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id");
+        assert.strictEqual(imageParameter("ubuntu-24.04", "arm64"), "/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id");
+        assert.strictEqual(imageParameter("amazon-linux-2023", "x86_64"), "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64");
+        assert.strictEqual(imageParameter("amazon-linux-2023", "arm64"), "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
+    });
+
+    it("x86_64 instances boot the image Canonical's amd64 parameter names", async () => {
+        const instances = await build({ instanceType: "t3.large" });
+        assert.strictEqual(instances.length, 3);
+        for (const i of instances) assert.strictEqual(i.inputs.ami, IMAGE_PARAMETERS[imageParameter("ubuntu-24.04", "x86_64")]);
+        assert.deepStrictEqual(invoked("aws:ssm/getParameter:getParameter").map((i) => i.inputs.name), [imageParameter("ubuntu-24.04", "x86_64")]);
+        assert.deepStrictEqual(invoked("aws:ec2/getInstanceType:getInstanceType").map((i) => i.inputs.instanceType), ["t3.large"]);
+        assert.strictEqual(invoked("aws:ec2/getAmi:getAmi").length, 0, "no AMI search by name");
+    });
+
+    it("Graviton: arm64 brokers get the arm64 image, dedicated x86_64 ZooKeeper nodes the amd64 one", async () => {
+        const instances = await build({ zookeeperPlacement: "dedicated", brokerInstanceType: "m7g.large", zookeeperInstanceType: "t3.medium" });
+        const ami = (role: string) => [...new Set(instances.filter((i) => i.inputs.tags.role === role).map((i) => i.inputs.ami))];
+        assert.deepStrictEqual(ami("broker"), ["ami-0ubuntuarm64000002"]);
+        assert.deepStrictEqual(ami("zookeeper"), ["ami-0ubuntuamd64000001"]);
+        assert.deepStrictEqual(instances.filter((i) => i.inputs.tags.role === "broker").map((i) => i.inputs.instanceType), ["m7g.large", "m7g.large", "m7g.large"]);
+    });
+
+    it("AL2023 on Graviton: Amazon's arm64 parameter", async () => {
+        const instances = await build({ os: "amazon-linux-2023", instanceType: "t4g.medium" });
+        for (const i of instances) assert.strictEqual(i.inputs.ami, "ami-0al2023arm64000004");
+        assert.deepStrictEqual(invoked("aws:ssm/getParameter:getParameter").map((i) => i.inputs.name), [imageParameter("amazon-linux-2023", "arm64")]);
+    });
+
+    it("a type that also runs i386 (c5) is x86_64", async () => {
+        const l = await lookup({ instanceType: "c5.large", brokerHeap: "1g", zookeeperHeap: "512m" });
+        assert.strictEqual(l.images["c5.large"], "ami-0ubuntuamd64000001");
+    });
+
+    it("a pinned kafka:ami of the instances' architecture is used as it is; no SSM parameter is read", async () => {
+        const instances = await build({ ami: "ami-0aaaaaaaaaaaaaaa1", instanceType: "t3.large" });
+        for (const i of instances) assert.strictEqual(i.inputs.ami, "ami-0aaaaaaaaaaaaaaa1");
+        assert.strictEqual(invoked("aws:ssm/getParameter:getParameter").length, 0);
+        const amiLookups = invoked("aws:ec2/getAmi:getAmi");
+        assert.strictEqual(amiLookups.length, 1);
+        assert.deepStrictEqual(amiLookups[0].inputs.filters, [{ name: "image-id", values: ["ami-0aaaaaaaaaaaaaaa1"] }]);
+        assert.strictEqual(amiLookups[0].inputs.includeDeprecated, true, "a pinned image stays usable after its deprecation date");
+    });
+
+    it("refuses a pinned x86_64 kafka:ami with an arm64 instance type, naming kafka:ami, the type and its setting", async () => {
+        const p = await refused({ ami: "ami-0aaaaaaaaaaaaaaa1", zookeeperPlacement: "dedicated", brokerInstanceType: "m7g.large", zookeeperInstanceType: "t3.medium" });
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(problemOf(p, "ami"), /^kafka:ami: ami-0aaaaaaaaaaaaaaa1 is an x86_64 image, but kafka:brokerInstanceType m7g\.large runs arm64 images\. Fix: .*pulumi config rm kafka:ami/);
+        assert.strictEqual(AMIS["ami-0aaaaaaaaaaaaaaa1"], "x86_64");
+    });
+
+    it("refuses a pinned kafka:ami the region does not have", async () => {
+        const p = await refused({ ami: "ami-0ccccccccccccccc3" });
+        assert.match(problemOf(p, "ami"), /ami-0ccccccccccccccc3 is not an image this account can use in this region/);
+    });
+
+    it("refuses an instance type EC2 does not know, and one that runs neither x86_64 nor arm64 images", async () => {
+        assert.match(problemOf(await refused({ instanceType: "t9.large" }), "brokerInstanceType"), /EC2 does not offer instance type "t9\.large" in this region/);
+        assert.match(problemOf(await refused({ zookeeperPlacement: "dedicated", zookeeperInstanceType: "mac2.metal" }), "zookeeperInstanceType"),
+            /mac2\.metal runs arm64_mac images; kafka-cluster has images for x86_64 and arm64 only/);
+    });
+
+    it("a refused lookup registers no AWS resource, and the error names the setting", async () => {
+        const { types, errors } = await buildRefused({ ami: "ami-0bbbbbbbbbbbbbbb2", instanceType: "t3.large" });
+        assert.deepStrictEqual(types.filter((t) => t.startsWith("aws:")), [], "no AWS resource");
+        assert.ok(errors.length > 0, "the failure surfaces");
+        assert.ok(errors.every((e) => /kafka:ami: ami-0bbbbbbbbbbbbbbb2 is an arm64 image, but kafka:brokerInstanceType t3\.large runs x86_64 images/.test(e)), errors[0]);
+    });
+});
