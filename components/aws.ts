@@ -26,6 +26,8 @@ export function imageParameter(os: HostOs, arch: Arch): string {
 interface SubnetInfo {
     id: string;
     availabilityZone: string;
+    /** The AZ's ID (use1-az4): the same zone in every account, unlike its name; it becomes broker.rack. */
+    availabilityZoneId: string;
     vpcId: string;
 }
 
@@ -36,7 +38,7 @@ export interface Ec2Lookup {
     vpcCidr: string;
     /** Per instance type: the image its nodes boot (the pinned kafka:ami, or the current image of kafka:os for its architecture). */
     images: Record<string, string>;
-    /** Per instance type: the subnets its nodes spread over, one per AZ, sorted by AZ, at most kafka:maxAzs. */
+    /** Per instance type: the subnets its nodes spread over, one per AZ that offers the type, sorted by AZ, at most kafka:maxAzs. */
     subnets: Record<string, SubnetInfo[]>;
 }
 
@@ -140,11 +142,33 @@ export async function lookupEc2(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], opts: pul
     const infos = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, opts)));
     const byAz = new Map<string, SubnetInfo>();
     for (const s of [...infos].sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.id.localeCompare(b.id))) {
-        if (!byAz.has(s.availabilityZone)) byAz.set(s.availabilityZone, { id: s.id, availabilityZone: s.availabilityZone, vpcId: s.vpcId });
+        if (!byAz.has(s.availabilityZone)) {
+            byAz.set(s.availabilityZone, { id: s.id, availabilityZone: s.availabilityZone, availabilityZoneId: s.availabilityZoneId, vpcId: s.vpcId });
+        }
     }
-    const chosen = [...byAz.values()].slice(0, ec2.maxAzs);
-    const subnets = Object.fromEntries([...types.keys()].map((t) => [t, chosen]));
-    const vpcId = chosen[0].vpcId;
+    // Each instance type spreads over the AZs (of those subnets) that offer it.
+    const subnets: Record<string, SubnetInfo[]> = {};
+    await Promise.all([...types].map(async ([type, key]) => {
+        const offered = new Set((await aws.ec2.getInstanceTypeOfferings({
+            locationType: "availability-zone", filters: [{ name: "instance-type", values: [type] }],
+        }, opts)).locations);
+        const usable = [...byAz.values()].filter((s) => offered.has(s.availabilityZone));
+        if (usable.length > 0) {
+            subnets[type] = usable.slice(0, ec2.maxAzs);
+            return;
+        }
+        const have = [...byAz.values()].map((s) => `${s.id} in ${s.availabilityZone}`).join(", ");
+        const where = offered.size > 0 ? `it is offered in ${[...offered].sort().join(", ")}` : "it is offered in no AZ of this region";
+        if (ec2.subnetIds !== undefined) {
+            bad("subnetIds", `no subnet is in an availability zone offering ${type} (kafka:${key}): the subnets are ${have}; ${where}`,
+                `add a subnet in one of those AZs: pulumi config set --path 'kafka:subnetIds[${ec2.subnetIds.length}]' <subnet-id>, or pick ` +
+                `another kafka:${key}`);
+        } else {
+            bad(key, `${type} is offered in none of the default VPC's AZs (${have}); ${where}`,
+                `pick another type: pulumi config set kafka:${key} t3.large, or set kafka:subnetIds to subnets in those AZs`);
+        }
+    }));
+    const vpcId = [...byAz.values()][0].vpcId;
     const vpcCidr = (await aws.ec2.getVpc({ id: vpcId }, opts)).cidrBlock;
 
     if (problems.length > 0) throw new Ec2LookupError(problems);
@@ -276,7 +300,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             sshAddress: ec2.associatePublicIp ? publicIp : instance.privateIp,
             clientAddress: ec2.publicAccess ? publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
-            rack: subnet.availabilityZone,
+            rack: subnet.availabilityZoneId,
             ...(dataVolumeId !== undefined ? { dataVolumeId } : {}),
         };
     });

@@ -89,7 +89,7 @@ export const KEYS = {
     },
     subnetIds: {
         type: "list", modes: "ec2", example: "subnet-0123456789abcdef0", default: "default VPC's default subnets",
-        meaning: "subnets to spread over (one per AZ is used)",
+        meaning: "subnets to spread over (one per AZ is used, among the AZs that offer the instance type)",
     },
     maxAzs: { type: "int", modes: "ec2", min: 1, max: 6, example: "3", default: "`3`", meaning: "how many AZs to spread over" },
     zookeeperChroot: { type: "string", modes: "both", example: "/kafka", default: "`/kafka`", meaning: "chroot in `zookeeper.connect`" },

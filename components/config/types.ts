@@ -69,7 +69,7 @@ export interface Ec2Settings {
     zookeeperInstanceType: string;
     /** Operating system image family. */
     os: HostOs;
-    /** A pinned AMI id; the newest image of `os` when unset. */
+    /** A pinned AMI id; the current image of `os` for each instance type's architecture when unset. */
     ami?: string;
     /** Size of the encrypted gp3 root volume, GiB. */
     rootVolumeGb: number;

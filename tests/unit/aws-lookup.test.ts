@@ -1,12 +1,13 @@
 // The AWS layer's lookups under Pulumi mocks: what it asks AWS (invokes), what it picks from the answers (images,
 // subnets, racks), and the problems it refuses with, naming the setting and the fix, before any AWS resource exists.
 import * as assert from "assert";
-import { AMIS, IMAGE_PARAMETERS, account, invokes, recorded, reset, settle } from "./mocks";
+import { AMIS, AZ_IDS, IMAGE_PARAMETERS, OFFERED_IN, SUBNETS, account, invokes, recorded, reset, settle } from "./mocks";
 import { RawConfig, parseConfig } from "../../components/config";
 import { Ec2LookupError, imageParameter, lookupEc2 } from "../../components/aws";
 import { KafkaCluster } from "../../components/cluster";
 import { ec2Nodes } from "../../components/topology";
 import { SSH } from "./stacks";
+import { manifestText } from "./fixtures";
 
 function ec2Config(raw: RawConfig) {
     const cfg = parseConfig({ ...SSH, ...raw }, "test");
@@ -142,5 +143,44 @@ describe("AWS lookups: images by architecture (mocked)", () => {
         assert.deepStrictEqual(types.filter((t) => t.startsWith("aws:")), [], "no AWS resource");
         assert.ok(errors.length > 0, "the failure surfaces");
         assert.ok(errors.every((e) => /kafka:ami: ami-0bbbbbbbbbbbbbbb2 is an arm64 image, but kafka:brokerInstanceType t3\.large runs x86_64 images/.test(e)), errors[0]);
+    });
+});
+
+describe("AWS lookups: availability zones that offer the instance type (mocked)", () => {
+    it("asks EC2 where each type is offered, by availability zone", async () => {
+        await lookup({ zookeeperPlacement: "dedicated", brokerInstanceType: "m7g.large", zookeeperInstanceType: "t3.medium" });
+        const asked = invoked("aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings").map((i) => i.inputs);
+        assert.deepStrictEqual(asked.map((a) => a.filters).sort((a, b) => a[0].values[0].localeCompare(b[0].values[0])),
+            [[{ name: "instance-type", values: ["m7g.large"] }], [{ name: "instance-type", values: ["t3.medium"] }]]);
+        for (const a of asked) assert.strictEqual(a.locationType, "availability-zone");
+    });
+
+    it("places each type only in AZs offering it; broker.rack is the AZ ID, the same zone in every account", async () => {
+        assert.ok(!OFFERED_IN["m7g.large"].includes("us-east-1a"), "the mock offers m7g.large outside us-east-1a only");
+        reset();
+        new KafkaCluster("test", { config: parseConfig({ ...SSH, zookeeperPlacement: "dedicated", brokerInstanceType: "m7g.large", zookeeperInstanceType: "t3.medium" }, "test") });
+        await settle();
+        await new Promise((r) => setTimeout(r, 100));
+        const azOf = (role: string) => instancesOf().filter((i) => i.inputs.tags.role === role).map((i) => SUBNETS[i.inputs.subnetId]).sort();
+        assert.deepStrictEqual(azOf("broker"), ["us-east-1b", "us-east-1c", "us-east-1d"]);
+        assert.deepStrictEqual(azOf("zookeeper"), ["us-east-1a", "us-east-1b", "us-east-1c"], "t3.medium is offered everywhere: the first 3 AZs");
+        const brokerCmds = recorded.filter((r) => r.type === "command:remote:Command" && /^broker-\d-broker$/.test(r.name));
+        assert.strictEqual(brokerCmds.length, 3);
+        const racks = brokerCmds.map((c) => /^broker\.rack=(.*)$/m.exec(manifestText(String(c.inputs.create)))?.[1]).sort();
+        assert.deepStrictEqual(racks, ["us-east-1b", "us-east-1c", "us-east-1d"].map((az) => AZ_IDS[az]).sort());
+        assert.ok(racks.every((r) => /^use1-az\d$/.test(r!)), racks.join(","));
+    });
+
+    it("refuses configured subnets none of which is in an AZ offering the type, naming kafka:subnetIds, the AZs and the fix", async () => {
+        const p = await refused({ subnetIds: ["subnet-0000000a"], instanceType: "m7g.large" });
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(problemOf(p, "subnetIds"), new RegExp("^kafka:subnetIds: no subnet is in an availability zone offering m7g\\.large " +
+            "\\(kafka:brokerInstanceType\\): the subnets are subnet-0000000a in us-east-1a; it is offered in us-east-1b, us-east-1c, us-east-1d\\. " +
+            "Fix: add a subnet in one of those AZs: pulumi config set --path 'kafka:subnetIds\\[1\\]' <subnet-id>"));
+    });
+
+    it("with fewer offering AZs than maxAzs, uses those it has", async () => {
+        const l = await lookup({ subnetIds: ["subnet-0000000a", "subnet-0000000b"], instanceType: "m7g.large" });
+        assert.deepStrictEqual(l.subnets["m7g.large"].map((s) => s.id), ["subnet-0000000b"]);
     });
 });

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "../../components/config";
 import { KafkaCluster } from "../../components/cluster";
 import { KEY, SSH, stackConfig } from "./stacks";
+import { manifestText } from "./fixtures";
 
 
 async function build(raw: RawConfig, stack: string) {
@@ -23,14 +24,6 @@ async function build(raw: RawConfig, stack: string) {
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (v: any) => typeof v === "object" && v !== null && SECRET_SIG in v;
 const connectionOf = (c: { inputs: any }) => (isSecretValue(c.inputs.connection) ? c.inputs.connection.value : c.inputs.connection);
-
-/** The files a configure step writes (its MANIFEST_B64: base64 of "path mode owner base64-content" lines), as text. */
-function manifestText(create: string): string {
-    const b64 = /MANIFEST_B64='?([A-Za-z0-9+\/=]+)/.exec(create);
-    assert.ok(b64, "the command carries MANIFEST_B64");
-    return Buffer.from(b64![1], "base64").toString("utf8").split("\n").filter(Boolean)
-        .map((l) => Buffer.from(l.split(" ")[3], "base64").toString("utf8")).join("\n");
-}
 
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 
