@@ -3,7 +3,7 @@
 // Kafka beyond the ports in the layout.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Bad, Ec2Cluster, HostOs } from "./config";
+import { Bad, Ec2Cluster, HostOs, checkHeaps } from "./config";
 import { PORTS } from "./layout";
 import { ClusterNode, Ec2NodeSpec } from "./topology";
 
@@ -80,8 +80,9 @@ export async function lookupEc2(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], opts: pul
     const bad: Bad = (key, msg, fix) => problems.push(`kafka:${key}: ${msg}. Fix: ${fix}`);
     const types = instanceTypeKeys(nodes);
 
-    // Instance types: their architecture picks the image.
+    // Instance types: their architecture picks the image, their memory bounds the heaps.
     const arch = new Map<string, Arch>();
+    const memory = new Map<string, number>();
     await Promise.all([...types].map(async ([type, key]) => {
         let info: aws.ec2.GetInstanceTypeResult;
         try {
@@ -90,12 +91,15 @@ export async function lookupEc2(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], opts: pul
             bad(key, `EC2 does not offer instance type "${type}" in this region${answer(e)}`, `pick another: pulumi config set kafka:${key} t3.large`);
             return;
         }
+        memory.set(type, info.memorySize);
         const a = info.supportedArchitectures.includes("arm64") ? "arm64" : info.supportedArchitectures.includes("x86_64") ? "x86_64" : undefined;
         if (a === undefined) {
             bad(key, `${type} runs ${info.supportedArchitectures.join("/")} images; kafka-cluster has images for x86_64 and arm64 only`,
                 `pick another: pulumi config set kafka:${key} t3.large`);
         } else arch.set(type, a);
     }));
+
+    checkHeaps(cfg, ec2, (type) => memory.get(type), bad);
 
     // Images: the pinned AMI must suit every instance type; else the current image of the OS per architecture.
     const images: Record<string, string> = {};
@@ -133,13 +137,31 @@ export async function lookupEc2(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], opts: pul
     }
 
     // Network: the configured subnets, or the default VPC's default subnets; one per AZ, sorted by AZ.
+    const subnetsFix = "name subnets of one VPC, one per AZ: pulumi config set --path 'kafka:subnetIds[0]' subnet-0123456789abcdef0 (and [1], [2] ...)";
     let ids = ec2.subnetIds;
     if (ids === undefined) {
-        const vpc = await aws.ec2.getVpc({ default: true }, opts);
-        ids = (await aws.ec2.getSubnets({ filters: [{ name: "vpc-id", values: [vpc.id] }, { name: "default-for-az", values: ["true"] }] }, opts)).ids;
+        let vpc: aws.ec2.GetVpcResult | undefined;
+        try {
+            vpc = await aws.ec2.getVpc({ default: true }, opts);
+        } catch (e) {
+            bad("subnetIds", `is unset, and this region has no default VPC to take subnets from${answer(e)}`, subnetsFix);
+        }
+        ids = vpc === undefined ? []
+            : (await aws.ec2.getSubnets({ filters: [{ name: "vpc-id", values: [vpc.id] }, { name: "default-for-az", values: ["true"] }] }, opts)).ids;
+        if (vpc !== undefined && ids.length === 0) bad("subnetIds", `is unset, and the default VPC ${vpc.id} has no default subnets`, subnetsFix);
     }
-    if (ids.length === 0) throw new Error("kafka:subnetIds: no subnets found (the region has no default VPC?). Fix: set kafka:subnetIds");
-    const infos = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, opts)));
+    if (ids.length === 0 && ec2.subnetIds !== undefined) bad("subnetIds", "is an empty list", subnetsFix);
+    const found = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, opts).catch((e) => {
+        bad("subnetIds", `${id} does not exist in this region${answer(e)}`, `remove it from kafka:subnetIds or name a subnet of this region`);
+        return undefined;
+    })));
+    const infos = found.filter((s): s is aws.ec2.GetSubnetResult => s !== undefined);
+    const vpcs = [...new Set(infos.map((s) => s.vpcId))].sort();
+    if (vpcs.length > 1) {
+        bad("subnetIds", `the subnets are in ${vpcs.length} VPCs (${vpcs.map((v) => `${v}: ${infos.filter((s) => s.vpcId === v).map((s) => s.id).join(", ")}`)
+            .join("; ")}); the cluster's security group and instances live in one VPC`, `keep the subnets of one VPC in kafka:subnetIds`);
+    }
+    if (infos.length === 0 || vpcs.length > 1) throw new Ec2LookupError(problems);
     const byAz = new Map<string, SubnetInfo>();
     for (const s of [...infos].sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.id.localeCompare(b.id))) {
         if (!byAz.has(s.availabilityZone)) {
@@ -216,7 +238,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     const cidrRule = (name: string, cidr: string, port: number, description: string) =>
         new aws.vpc.SecurityGroupIngressRule(name, {
             securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, description,
-            ...(cidr.includes(":") ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
+            cidrIpv4: cidr, // IPv6 blocks are refused: the instances get no IPv6 address
         }, sgOpts);
     if (ec2.clientCidrs) {
         ec2.clientCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-client-${i}`, c, PORTS.client, "Kafka clients"));

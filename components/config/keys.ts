@@ -51,7 +51,7 @@ export const KEYS = {
     },
     brokerHeap: {
         type: "string", modes: "both", example: "1g", default: "`1g`",
-        meaning: "broker JVM heap (`400m`, `6g`); on EC2 the heaps on one instance may use at most 75% of its memory",
+        meaning: "broker JVM heap (`400m`, `6g`); on EC2 the heaps on one instance may use at most 75% of its memory, as EC2 reports it for the type",
     },
     zookeeperHeap: { type: "string", modes: "both", example: "512m", default: "`512m`", meaning: "ZooKeeper JVM heap (`256m`, `1g`)" },
     instanceType: {
@@ -76,20 +76,21 @@ export const KEYS = {
     },
     dataVolume: {
         type: "json", modes: "ec2", example: "{ sizeGb: 100 }", default: "none",
-        meaning: "`{ sizeGb, type: gp3, iops?, throughputMiBps? }`: a separate encrypted EBS volume per broker at `/var/lib/kafka`",
+        meaning: "`{ sizeGb, type: gp3, iops?, throughputMiBps? }`: a separate encrypted EBS volume per broker at `/var/lib/kafka`; " +
+            "gp3 limits: IOPS 3000-80000 and at most 500 per GiB, throughput 125-2000 MiB/s and at most 0.25 per IOPS",
     },
     clientCidrs: {
         type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR; **required** with `publicAccess`",
-        meaning: "who may reach the client listener 9092",
+        meaning: "who may reach the client listener 9092 (IPv4 blocks: the instances have no IPv6 address)",
     },
-    sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH; no default, `/0` refused" },
+    sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH (IPv4 blocks); no default, `/0` refused" },
     publicAccess: { type: "bool", modes: "ec2", example: "false", default: "`false`", meaning: "give each broker an Elastic IP and advertise it to clients" },
     associatePublicIp: {
         type: "bool", modes: "ec2", example: "true", default: "`true`", meaning: "give instances public IPs (SSH from this program uses them)",
     },
     subnetIds: {
         type: "list", modes: "ec2", example: "subnet-0123456789abcdef0", default: "default VPC's default subnets",
-        meaning: "subnets to spread over (one per AZ is used, among the AZs that offer the instance type)",
+        meaning: "subnets of one VPC to spread over (one per AZ is used, among the AZs that offer the instance type)",
     },
     maxAzs: { type: "int", modes: "ec2", min: 1, max: 6, example: "3", default: "`3`", meaning: "how many AZs to spread over" },
     zookeeperChroot: { type: "string", modes: "both", example: "/kafka", default: "`/kafka`", meaning: "chroot in `zookeeper.connect`" },

@@ -14,9 +14,9 @@ export interface DataVolumeConfig {
     sizeGb: number;
     /** Volume type; only gp3. */
     type: "gp3";
-    /** Provisioned IOPS (gp3: 3000 to 16000); the gp3 baseline when unset. */
+    /** Provisioned IOPS (gp3: 3000 to 80000, at most 500 per GiB above the baseline); the gp3 baseline (3000) when unset. */
     iops?: number;
-    /** Provisioned throughput in MiB/s (gp3: 125 to 1000); the gp3 baseline when unset. */
+    /** Provisioned throughput in MiB/s (gp3: 125 to 2000, at most 0.25 per provisioned IOPS); the gp3 baseline (125) when unset. */
     throughputMiBps?: number;
 }
 

@@ -15,17 +15,18 @@ function ec2Config(raw: RawConfig) {
     return cfg;
 }
 
-/** Runs the lookups for a configuration (as createAwsHosts does). */
-function lookup(raw: RawConfig) {
+/** Runs the lookups for a configuration (as createAwsHosts does); `setup` changes the mock account first. */
+function lookup(raw: RawConfig, setup: () => void = () => undefined) {
     reset();
+    setup();
     const cfg = ec2Config(raw);
     return lookupEc2(cfg, ec2Nodes(cfg));
 }
 
 /** The lookup's problems for a configuration it must refuse. */
-async function refused(raw: RawConfig): Promise<string[]> {
+async function refused(raw: RawConfig, setup?: () => void): Promise<string[]> {
     try {
-        await lookup(raw);
+        await lookup(raw, setup);
     } catch (e) {
         assert.ok(e instanceof Ec2LookupError, `expected Ec2LookupError, got ${e}`);
         assert.match(e.message, /does not fit this AWS account and region.*no AWS resource was created or changed/);
@@ -182,5 +183,66 @@ describe("AWS lookups: availability zones that offer the instance type (mocked)"
     it("with fewer offering AZs than maxAzs, uses those it has", async () => {
         const l = await lookup({ subnetIds: ["subnet-0000000a", "subnet-0000000b"], instanceType: "m7g.large" });
         assert.deepStrictEqual(l.subnets["m7g.large"].map((s) => s.id), ["subnet-0000000b"]);
+    });
+});
+
+describe("AWS lookups: network and memory checks (mocked)", () => {
+    it("no default VPC and no kafka:subnetIds: a message naming kafka:subnetIds and how to set it", async () => {
+        const p = await refused({}, () => { account.defaultVpc = false; });
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(problemOf(p, "subnetIds"), /^kafka:subnetIds: is unset, and this region has no default VPC to take subnets from.*Fix: name subnets of one VPC, one per AZ: pulumi config set --path 'kafka:subnetIds\[0\]'/);
+    });
+
+    it("refuses subnetIds of more than one VPC, naming each VPC's subnets", async () => {
+        const p = await refused({ subnetIds: ["subnet-0000000a", "subnet-000000e1", "subnet-0000000b"] });
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(problemOf(p, "subnetIds"),
+            /the subnets are in 2 VPCs \(vpc-00000001: subnet-0000000a, subnet-0000000b; vpc-00000002: subnet-000000e1\); the cluster's security group and instances live in one VPC/);
+    });
+
+    it("refuses a subnet id the region does not have", async () => {
+        assert.match(problemOf(await refused({ subnetIds: ["subnet-0000000a", "subnet-000000ff"] }), "subnetIds"), /subnet-000000ff does not exist in this region/);
+    });
+
+    it("subnets of another VPC are fine on their own: the security group goes to that VPC, 9092 to its CIDR by default", async () => {
+        const l = await lookup({ subnetIds: ["subnet-000000e1", "subnet-000000e2"] });
+        assert.strictEqual(l.vpcId, "vpc-00000002");
+        assert.strictEqual(l.vpcCidr, "10.50.0.0/16");
+    });
+
+    // [what, raw config, key, text]: the memory is what getInstanceType reports (mocks.ts INSTANCE_TYPES).
+    const heaps: [string, RawConfig, string, RegExp][] = [
+        ["co-located heaps summed", { instanceType: "t3.small", brokerHeap: "2g" }, "brokerHeap",
+            /^kafka:brokerHeap: brokerHeap \+ zookeeperHeap of a co-located node \(2560 MiB\) exceed 75% of the 2048 MiB of memory of t3\.small \(kafka:brokerInstanceType; at most 1536 MiB of heap\).*Fix: lower it \(pulumi config set kafka:brokerHeap 1024m\) or pick a larger kafka:brokerInstanceType$/],
+        ["a dedicated broker", { zookeeperPlacement: "dedicated", brokerInstanceType: "t3.medium", brokerHeap: "4g" }, "brokerHeap",
+            /^kafka:brokerHeap: brokerHeap \(4096 MiB\) exceeds 75% of the 4096 MiB of memory of t3\.medium \(kafka:brokerInstanceType.*Fix: lower it \(pulumi config set kafka:brokerHeap 3072m\)/],
+        ["a dedicated ZooKeeper node", { zookeeperPlacement: "dedicated", zookeeperInstanceType: "t3.micro", zookeeperHeap: "1g" }, "zookeeperHeap",
+            /^kafka:zookeeperHeap: zookeeperHeap \(1024 MiB\) exceeds 75% of the 1024 MiB of memory of t3\.micro \(kafka:zookeeperInstanceType.*pick a larger kafka:zookeeperInstanceType$/],
+        ["a Graviton type no table listed", { instanceType: "t4g.medium", brokerHeap: "3g" }, "brokerHeap", /\(3584 MiB\) exceed 75% of the 4096 MiB of memory of t4g\.medium/],
+    ];
+    for (const [what, raw, key, text] of heaps) {
+        it(`refuses heaps above 75% of the instance's memory as EC2 reports it: ${what} (kafka:${key})`, async () => {
+            const p = await refused(raw);
+            assert.strictEqual(p.length, 1, p.join("\n"));
+            assert.match(problemOf(p, key), text);
+        });
+    }
+
+    it("heaps within 75% of the memory EC2 reports pass (dev and prod stacks' sizes)", async () => {
+        await lookup({ instanceType: "t3.small", brokerHeap: "400m", zookeeperHeap: "400m" });
+        await lookup({ zookeeperPlacement: "dedicated", brokerInstanceType: "m6i.xlarge", brokerHeap: "6g", zookeeperInstanceType: "t3.medium", zookeeperHeap: "1g" });
+        await lookup({ instanceType: "t3.small", brokerHeap: "1024m", zookeeperHeap: "512m" }); // exactly 75%
+    });
+
+    it("a refused heap registers no instance (nor any AWS resource): instances take their type through the checked lookup", async () => {
+        const { types, errors } = await buildRefused({ instanceType: "t3.small", brokerHeap: "2g" });
+        assert.deepStrictEqual(types.filter((t) => t.startsWith("aws:")), []);
+        assert.ok(errors.length > 0 && errors.every((e) => /kafka:brokerHeap: .* t3\.small/.test(e)), errors[0]);
+        assert.deepStrictEqual(invoked("aws:ec2/getInstanceType:getInstanceType").map((i) => i.inputs.instanceType), ["t3.small"]);
+    });
+
+    it("reports every lookup problem at once", async () => {
+        const p = await refused({ instanceType: "t3.small", brokerHeap: "2g", subnetIds: ["subnet-0000000a", "subnet-000000e1"] });
+        assert.deepStrictEqual(p.map((l) => l.split(":")[1]).sort(), ["brokerHeap", "subnetIds"]);
     });
 });
