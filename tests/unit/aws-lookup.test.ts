@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import { AMIS, AZ_IDS, IMAGE_PARAMETERS, OFFERED_IN, SUBNETS, account, invokes, recorded, reset, settle } from "./mocks";
 import { RawConfig, parseConfig } from "../../components/config";
-import { Ec2LookupError, imageParameter, lookupEc2 } from "../../components/aws";
+import { Ec2LookupError, imageParameter, lookupEc2 } from "../../components/aws-lookup";
 import { KafkaCluster } from "../../components/cluster";
 import { ec2Nodes } from "../../components/topology";
 import { SSH } from "./stacks";
