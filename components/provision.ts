@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
+import { carriesSecret } from "./host-command";
 import { sshPort } from "./layout";
 import { CommandText, planSteps, waves } from "./plan";
 import { ClusterNode, nodeNamed } from "./topology";
@@ -50,7 +51,7 @@ export function provision(args: ProvisionArgs): Provisioned {
                 dialErrorLimit: args.dialErrorLimit,
                 perDialTimeout: 15,
             },
-            create: typeof step.create === "string" ? step.create : nodes.apply(step.create),
+            create: secretIfCarrying(step.create, config, nodes),
             // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
             // provider warns on each update where it is missing).
             addPreviousOutputInEnv: false,
@@ -67,6 +68,15 @@ export function provision(args: ProvisionArgs): Provisioned {
         brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
         smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
     };
+}
+
+/**
+ * A step's command text as a resource input: a Pulumi secret when it carries the text of a secret setting (plain or
+ * base64, e.g. a secret broker property inside server.properties), so it is encrypted in state and hidden in previews.
+ */
+function secretIfCarrying(text: CommandText, config: ClusterConfig, nodes: pulumi.Output<ClusterNode[]>): pulumi.Input<string> {
+    const protect = (t: string): pulumi.Output<string> => (carriesSecret(t, config.secretValues) ? pulumi.secret(t) : pulumi.output(t));
+    return typeof text === "string" ? protect(text) : nodes.apply((ns) => protect(text(ns)));
 }
 
 /**
@@ -91,7 +101,7 @@ function teardownCommand(name: string, remoteCommand: CommandText, node: Cluster
             KC_SSH_KEY: pulumi.secret(args.privateKey),
             KC_SSH_PORT: String(sshPort(args.config)),
             KC_SSH_TARGET: pulumi.interpolate`${node.user}@${node.sshAddress}`,
-            KC_REMOTE_COMMAND: typeof remoteCommand === "string" ? remoteCommand : nodes.apply(remoteCommand),
+            KC_REMOTE_COMMAND: secretIfCarrying(remoteCommand, args.config, nodes),
         },
         logging: "stderr",
     }, { parent: args.parent, dependsOn: deps, customTimeouts: { delete: "10m" } });

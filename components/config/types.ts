@@ -105,12 +105,21 @@ export interface HostsSettings {
     wipeOnDestroy: boolean;
 }
 
-export interface Ec2Cluster extends KafkaSettings {
+/** What the program must never put in a resource input in plain or base64 text. */
+export interface SecretTexts {
+    /**
+     * The text settings given as secrets (`pulumi config set --secret`) appear as in what the program renders: a broker
+     * property as its `key=value` line, any other value (or a structure's leaves) as it is.
+     */
+    secretValues: string[];
+}
+
+export interface Ec2Cluster extends KafkaSettings, SecretTexts {
     mode: "ec2";
     ec2: Ec2Settings;
 }
 
-export interface HostsCluster extends KafkaSettings {
+export interface HostsCluster extends KafkaSettings, SecretTexts {
     mode: "hosts";
     hosts: HostsSettings;
 }
