@@ -75,11 +75,11 @@ export interface Ec2Settings {
     rootVolumeGb: number;
     /** A separate encrypted EBS data volume per broker, mounted at the Kafka data directory. */
     dataVolume?: DataVolumeConfig;
-    /** Who may reach the client listener; the VPC's CIDR when unset. */
+    /** Who may reach the client listener (IPv4); the VPC's CIDR when unset; required with publicAccess. */
     clientCidrs?: string[];
     /** Who may reach SSH (port 22); never /0. */
     sshCidrs: string[];
-    /** Advertise public addresses to clients. */
+    /** Give each broker an Elastic IP and advertise it to clients. */
     publicAccess: boolean;
     /** Give instances public IPs (this program then connects to them). */
     associatePublicIp: boolean;
