@@ -55,11 +55,12 @@ export function manifest(files: ManagedFile[]): string {
  * for MANIFEST_B64, each file's content. What must not be in a resource input in plain text must not be in here either.
  */
 export function revealed(line: string): string {
-    let env: Record<string, string>;
+    let env: Record<string, string> = {};
     try {
         env = parseHostCommand(line).env;
     } catch {
-        return line;
+        // Not a command line: an environment given as `export K='v'` lines (a script's standard input) is read too.
+        for (const m of line.matchAll(/^export ([A-Z_][A-Z0-9_]*)='((?:[^']|'\\'')*)'$/gm)) env[m[1]] = m[2].replace(/'\\''/g, "'");
     }
     const parts = [line];
     for (const [k, v] of Object.entries(env)) {

@@ -87,5 +87,9 @@ describe("secret settings (index.ts under mocks)", () => {
         assert.ok(carriesSecret(hostCommand("configure-service.sh", { MANIFEST_B64: manifest([["/etc/kafka/server.properties", "0640", "root:kafka", `a=${s}\n`]]) }), [s]));
         assert.ok(!carriesSecret(hostCommand("configure-service.sh", { MANIFEST_B64: manifest([["/etc/kafka/server.properties", "0640", "root:kafka", "a=b\n"]]) }), [s]));
         assert.ok(!carriesSecret(hostCommand("install-kafka.sh", { KAFKA_URL: `https://u:${s}@x/kafka` }), []));
+        // The same environment as `export K='v'` lines (how a script's stdin can carry it).
+        const files = manifest([["/etc/kafka/server.properties", "0640", "root:kafka", `a=${s}\n`]]);
+        assert.ok(carriesSecret(`export KC_STEP='x'\nexport MANIFEST_B64='${files}'\necho hi\n`, [s]));
+        assert.ok(!carriesSecret(`export MANIFEST_B64='${manifest([["/f", "0644", "root:root", "a=b\n"]])}'\n`, [s]));
     });
 });
