@@ -7,7 +7,18 @@ import { KafkaCluster } from "./components/cluster";
 // Pulumi holds every value as text (structures as JSON); parseConfig reads each as its key's type says.
 // Settings of ours under another namespace are errors, not silently ignored.
 const { raw, others } = splitNamespaces(pulumi.runtime.allConfig());
-const config = parseConfig(raw, pulumi.getStack(), others);
+const config = parseConfig(raw, pulumi.getStack(), others, secretKeys(Object.keys(raw)));
+/**
+ * Which `kafka:` settings Pulumi holds as secrets. allConfig() returns every value decrypted and unmarked; the engine
+ * passes the secret keys' names alongside, read by the SDK's isConfigSecret (internal to @pulumi/pulumi, hence the
+ * require). Without it every setting counts as secret: commands carrying config are then encrypted, never leaked.
+ */
+function secretKeys(keys: string[]): string[] {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+    return isConfigSecret ? keys.filter((k) => isConfigSecret(`kafka:${k}`)) : keys;
+}
+
 const cluster = new KafkaCluster(config.clusterName, { config });
 
 export const bootstrapServers = cluster.bootstrapServers;

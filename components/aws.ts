@@ -3,24 +3,13 @@
 // Kafka beyond the ports in the layout.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Ec2Cluster, HostOs } from "./config";
+import { Ec2Cluster } from "./config";
+import { lookupEc2 } from "./aws-lookup";
 import { PORTS } from "./layout";
 import { ClusterNode, Ec2NodeSpec } from "./topology";
 
 /** Ports only cluster members may reach: ZooKeeper client, peer and election ports and the inter-broker listener. */
 export const CLUSTER_ONLY_PORTS = [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection, PORTS.internal];
-
-export const AMI_FILTERS: Record<HostOs, { owners: string[]; name: string }> = {
-    // Canonical's account; gp3 root images of Ubuntu 24.04 LTS.
-    "ubuntu-24.04": { owners: ["099720109477"], name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*" },
-    "amazon-linux-2023": { owners: ["amazon"], name: "al2023-ami-2023.*-x86_64" },
-};
-
-interface SubnetInfo {
-    id: string;
-    availabilityZone: string;
-    vpcId: string;
-}
 
 export interface AwsHostsArgs {
     config: Ec2Cluster;
@@ -44,21 +33,9 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     const opts = { parent };
     const tags = (extra: Record<string, string> = {}) => ({ "kafka-cluster": cfg.clusterName, ...extra });
 
-    // Subnets: the configured ones, or the default VPC's default subnets; sorted by AZ, at most maxAzs of them.
-    const subnetIds: pulumi.Output<string[]> = ec2.subnetIds
-        ? pulumi.output(ec2.subnetIds)
-        : aws.ec2.getVpcOutput({ default: true }, opts).apply((vpc) =>
-            aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpc.id] }, { name: "default-for-az", values: ["true"] }] }, opts).ids);
-    const subnets: pulumi.Output<SubnetInfo[]> = subnetIds.apply(async (ids) => {
-        if (ids.length === 0) throw new Error("kafka:subnetIds: no subnets found (the region has no default VPC?). Fix: set kafka:subnetIds");
-        const infos = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, opts)));
-        const byAz = new Map<string, SubnetInfo>();
-        for (const s of [...infos].sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.id.localeCompare(b.id))) {
-            if (!byAz.has(s.availabilityZone)) byAz.set(s.availabilityZone, { id: s.id, availabilityZone: s.availabilityZone, vpcId: s.vpcId });
-        }
-        return [...byAz.values()].slice(0, ec2.maxAzs);
-    });
-    const vpcId = subnets.apply((s) => s[0].vpcId);
+    // Every lookup and check first: each AWS resource takes an input through it, so a failed check registers nothing.
+    const lookup = pulumi.output(lookupEc2(cfg, nodes, opts));
+    const vpcId = lookup.vpcId;
 
     const securityGroup = new aws.ec2.SecurityGroup(`${cfg.clusterName}-sg`, {
         vpcId,
@@ -75,14 +52,14 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     const cidrRule = (name: string, cidr: string, port: number, description: string) =>
         new aws.vpc.SecurityGroupIngressRule(name, {
             securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, description,
-            ...(cidr.includes(":") ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
+            cidrIpv4: cidr, // IPv6 blocks are refused: the instances get no IPv6 address
         }, sgOpts);
     if (ec2.clientCidrs) {
         ec2.clientCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-client-${i}`, c, PORTS.client, "Kafka clients"));
     } else {
         new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-client-vpc`, {
             securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: PORTS.client, toPort: PORTS.client,
-            cidrIpv4: vpcId.apply(async (id) => (await aws.ec2.getVpc({ id }, opts)).cidrBlock),
+            cidrIpv4: lookup.vpcCidr,
             description: "Kafka clients in the VPC (default when kafka:clientCidrs is unset)",
         }, sgOpts);
     }
@@ -91,26 +68,23 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         securityGroupId: securityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "packages and the Kafka download",
     }, sgOpts);
 
-    const ami = ec2.ami ?? aws.ec2.getAmiOutput({
-        mostRecent: true,
-        owners: AMI_FILTERS[ec2.os].owners,
-        filters: [{ name: "name", values: [AMI_FILTERS[ec2.os].name] }, { name: "architecture", values: ["x86_64"] }],
-    }, opts).id;
     // One key pair name for the cluster's life: a new key replaces the key pair's content under the same name (delete
     // first, as names are unique), so instances never see a keyName change, and any instance created or replaced later
     // gets the current key. (Stacks from before this had an auto-named key pair, resource `<cluster>-key`: this is a
     // new resource rather than a replacement of that one, so that upgrading replaces no instance; see README.)
-    const keyPair = new aws.ec2.KeyPair(`${cfg.clusterName}-ssh`, { keyName: `${cfg.clusterName}-ssh`, publicKey: args.publicKey, tags: tags() },
-        { parent, deleteBeforeReplace: true });
+    // Its public key goes through the lookup, so a refused lookup registers nothing.
+    const keyPair = new aws.ec2.KeyPair(`${cfg.clusterName}-ssh`, {
+        keyName: `${cfg.clusterName}-ssh`, publicKey: lookup.apply(() => pulumi.output(args.publicKey)), tags: tags(),
+    }, { parent, deleteBeforeReplace: true });
 
     const instances: Record<string, aws.ec2.Instance> = {};
     const dependencies: Record<string, pulumi.Resource[]> = {};
     const clusterNodes = nodes.map((node): ClusterNode<pulumi.Output<string>> => {
-        const subnet = subnets.apply((s) => s[node.azIndex % s.length]);
+        const subnet = lookup.subnets.apply((s) => s[node.instanceType][node.azIndex % s[node.instanceType].length]);
         const role = node.roles.join("+");
         const instance = new aws.ec2.Instance(`${cfg.clusterName}-${node.name}`, {
-            ami,
-            instanceType: node.instanceType,
+            ami: lookup.images.apply((i) => i[node.instanceType]),
+            instanceType: lookup.apply(() => node.instanceType),
             subnetId: subnet.id,
             vpcSecurityGroupIds: [securityGroup.id],
             keyName: keyPair.keyName,
@@ -138,6 +112,21 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         instances[node.name] = instance;
         let dataVolumeId: pulumi.Output<string> | undefined;
         const dependsOn: pulumi.Resource[] = [instance];
+        // With publicAccess a broker gets an Elastic IP: the address clients are told (and SSH uses) survives a stop/start
+        // of the instance, which gives it a new public IP, and a replacement of the instance (the association moves).
+        let publicIp = instance.publicIp;
+        if (ec2.publicAccess && node.brokerId !== undefined) {
+            const eip = new aws.ec2.Eip(`${cfg.clusterName}-${node.name}-ip`, {
+                domain: "vpc",
+                // Through the lookup: no address is allocated when a check fails.
+                tags: lookup.apply(() => tags({ Name: `${cfg.clusterName}-${node.name}`, role, "broker-id": String(node.brokerId) })),
+            }, { parent });
+            const association = new aws.ec2.EipAssociation(`${cfg.clusterName}-${node.name}-ip`, {
+                allocationId: eip.allocationId, instanceId: instance.id,
+            }, { parent });
+            dependsOn.push(association);
+            publicIp = eip.publicIp;
+        }
         const dataVolume = node.dataVolume ? ec2.dataVolume : undefined;
         if (dataVolume) {
             const volume = new aws.ebs.Volume(`${cfg.clusterName}-${node.name}-data`, {
@@ -172,11 +161,12 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         dependencies[node.name] = dependsOn;
         return {
             name: node.name, roles: node.roles, brokerId: node.brokerId, zookeeperId: node.zookeeperId, user: node.user,
-            sshAddress: ec2.associatePublicIp ? instance.publicIp : instance.privateIp,
-            clientAddress: ec2.publicAccess ? instance.publicIp : instance.privateIp,
+            sshAddress: ec2.associatePublicIp ? publicIp : instance.privateIp,
+            clientAddress: ec2.publicAccess ? publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
-            // The AZ the instance is in (an existing node keeps its subnet when the subnet list changes).
-            rack: instance.availabilityZone,
+            // The ID (the same zone in every account) of the AZ the instance is in: its own subnet's, which it keeps when
+            // the subnet list changes (subnetId is ignored above).
+            rack: instance.subnetId.apply(async (id) => (await aws.ec2.getSubnet({ id }, opts)).availabilityZoneId),
             ...(dataVolumeId !== undefined ? { dataVolumeId } : {}),
         };
     });

@@ -82,3 +82,34 @@ export type ManagedFile = [path: string, mode: string, owner: string, content: s
 export function manifest(files: ManagedFile[]): string {
     return b64(files.map(([p, mode, owner, content]) => `${p} ${mode} ${owner} ${b64(content)}`).join("\n") + "\n");
 }
+
+/**
+ * Everything a command line carries, readable: the line itself, then each `*_B64` value of a host command decoded and,
+ * for MANIFEST_B64, each file's content. What must not be in a resource input in plain text must not be in here either.
+ */
+export function revealed(line: string): string {
+    let env: Record<string, string> = {};
+    try {
+        env = parseHostCommand(line).env;
+    } catch {
+        // Not a command line: an environment given as `export K='v'` lines (a script's standard input) is read too.
+        for (const m of line.matchAll(/^export ([A-Z_][A-Z0-9_]*)='((?:[^']|'\\'')*)'$/gm)) env[m[1]] = m[2].replace(/'\\''/g, "'");
+    }
+    const parts = [line];
+    for (const [k, v] of Object.entries(env)) {
+        if (!k.endsWith("_B64")) continue;
+        const text = Buffer.from(v, "base64").toString("utf8");
+        parts.push(text);
+        if (k === "MANIFEST_B64") {
+            for (const l of text.split("\n")) if (l.split(" ").length === 4) parts.push(Buffer.from(l.split(" ")[3], "base64").toString("utf8"));
+        }
+    }
+    return parts.join("\n");
+}
+
+/** Whether a command line carries any of `secrets` in plain or base64 text (see revealed). */
+export function carriesSecret(line: string, secrets: readonly string[]): boolean {
+    if (secrets.length === 0) return false;
+    const text = revealed(line);
+    return secrets.some((s) => text.includes(s));
+}

@@ -3,8 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
+import { carriesSecret, remoteInvocation, stepCommand } from "./host-command";
 import { hostKeyFrom, sshPort } from "./layout";
-import { remoteInvocation, stepCommand } from "./host-command";
 import { CommandText, planSteps, waves } from "./plan";
 import { ClusterNode, nodeNamed } from "./topology";
 
@@ -53,10 +53,10 @@ export function provision(args: ProvisionArgs): Provisioned {
                 dialErrorLimit: args.dialErrorLimit,
                 perDialTimeout: 15,
             },
-            // A short command naming the step; the script and its environment on stdin (see remoteInvocation).
+            // A short command naming the step; the script and its environment on stdin (see remoteInvocation), as a
+            // secret when it carries a secret setting.
             create: stepCommand(step.name),
-            stdin: (typeof step.create === "string" ? pulumi.output(step.create) : nodes.apply(step.create))
-                .apply((line) => remoteInvocation(line, step.name).stdin),
+            stdin: secretIfCarrying(step.create, config, nodes, (line) => remoteInvocation(line, step.name).stdin),
             // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
             // provider warns on each update where it is missing).
             addPreviousOutputInEnv: false,
@@ -75,6 +75,18 @@ export function provision(args: ProvisionArgs): Provisioned {
         hostKeys: pulumi.all(Object.fromEntries(args.nodes.map((n) =>
             [n.name, (commands[`${n.name}-ready`] as command.remote.Command).stdout.apply(hostKeyFrom)]))),
     };
+}
+
+/**
+ * A step's command text (or what `as` makes of it) as a resource input: a Pulumi secret when the text carries a secret
+ * setting (plain or base64, e.g. a secret broker property inside server.properties), so it is encrypted in state and
+ * hidden in previews.
+ */
+function secretIfCarrying(text: CommandText, config: ClusterConfig, nodes: pulumi.Output<ClusterNode[]>,
+    as: (line: string) => string = (line) => line): pulumi.Input<string> {
+    const protect = (t: string): pulumi.Output<string> =>
+        (carriesSecret(t, config.secretValues) ? pulumi.secret(as(t)) : pulumi.output(as(t)));
+    return typeof text === "string" ? protect(text) : nodes.apply((ns) => protect(text(ns)));
 }
 
 /**
@@ -99,7 +111,7 @@ function teardownCommand(name: string, remoteCommand: CommandText, node: Cluster
             KC_SSH_KEY: pulumi.secret(args.privateKey),
             KC_SSH_PORT: String(sshPort(args.config)),
             KC_SSH_TARGET: pulumi.interpolate`${node.user}@${node.sshAddress}`,
-            KC_REMOTE_COMMAND: typeof remoteCommand === "string" ? remoteCommand : nodes.apply(remoteCommand),
+            KC_REMOTE_COMMAND: secretIfCarrying(remoteCommand, args.config, nodes),
         },
         logging: "stderr",
     }, { parent: args.parent, dependsOn: deps, customTimeouts: { delete: "10m" } });

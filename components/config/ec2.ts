@@ -1,21 +1,15 @@
-// Rules for EC2 mode: instance types and the memory the heaps may take, the image, the volumes, the network and
-// how this program logs in (port 22 only, the one the security group opens).
+// Rules for EC2 mode: instance types, the image, the volumes, the network and how this program logs in (port 22 only,
+// the one the security group opens). The memory the heaps may take is a rule here too (checkHeaps), but the memory of
+// an instance type comes from EC2, so the AWS layer applies it when it has looked the types up.
 import { Values } from "./decode";
 import { heapMiB } from "./kafka";
 import { Bad, DataVolumeConfig, Ec2Settings, HostOs, KafkaSettings } from "./types";
 
-/** Memory (MiB) of instance types we know, for heap checks. Unknown types skip the check. */
-export const INSTANCE_MEMORY_MIB: Record<string, number> = {
-    "t3.micro": 1024, "t3.small": 2048, "t3.medium": 4096, "t3.large": 8192, "t3.xlarge": 16384, "t3.2xlarge": 32768,
-    "t3a.small": 2048, "t3a.medium": 4096, "t3a.large": 8192, "t3a.xlarge": 16384,
-    "m5.large": 8192, "m5.xlarge": 16384, "m5.2xlarge": 32768, "m5.4xlarge": 65536,
-    "m6i.large": 8192, "m6i.xlarge": 16384, "m6i.2xlarge": 32768, "m6i.4xlarge": 65536,
-    "m7i.large": 8192, "m7i.xlarge": 16384, "m7i.2xlarge": 32768, "m7i.4xlarge": 65536,
-    "r5.large": 16384, "r5.xlarge": 32768, "r5.2xlarge": 65536,
-    "r6i.large": 16384, "r6i.xlarge": 32768, "r6i.2xlarge": 65536,
-    "c5.large": 4096, "c5.xlarge": 8192, "c5.2xlarge": 16384,
-    "c6i.large": 4096, "c6i.xlarge": 8192, "c6i.2xlarge": 16384,
-};
+/**
+ * gp3 limits (EBS CreateVolume): a baseline of 3000 IOPS and 125 MiB/s at any size; up to 80000 IOPS at 500 IOPS per
+ * GiB, and up to 2000 MiB/s at 0.25 MiB/s per provisioned IOPS.
+ */
+export const GP3 = { baseIops: 3000, maxIops: 80000, iopsPerGib: 500, baseThroughput: 125, maxThroughput: 2000, throughputPerIops: 0.25 } as const;
 
 /** Share of an instance's memory that JVM heaps on it may take; the rest is for the OS and page cache. */
 export const MAX_HEAP_SHARE = 0.75;
@@ -46,7 +40,6 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
             bad(key, `"${t}" is not an EC2 instance type`, `pulumi config set kafka:${key} t3.large`);
         }
     }
-    checkHeaps(kafka, brokerInstanceType, zookeeperInstanceType, bad);
     const os = v.os ?? "ubuntu-24.04";
     if (os !== "ubuntu-24.04" && os !== "amazon-linux-2023") {
         bad("os", `must be "ubuntu-24.04" or "amazon-linux-2023" (got "${os}")`, `pulumi config set kafka:os ubuntu-24.04`);
@@ -61,8 +54,12 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
 
     // --- Network --------------------------------------------------------------------------------------------------
     const clientCidrs = v.clientCidrs;
+    const ipv6 = (key: string, c: string) => bad(key, `"${c}" is an IPv6 block, but the instances get no IPv6 address, so a rule for it ` +
+        "would admit nobody", `use IPv4 blocks (the clients' or your public IPv4 address, e.g. from curl -4 https://checkip.amazonaws.com): ` +
+        `pulumi config set --path 'kafka:${key}[0]' 203.0.113.7/32`);
     for (const c of clientCidrs ?? []) {
         if (!isCidr(c)) bad("clientCidrs", `"${c}" is not a CIDR block`, `use blocks like 10.0.0.0/16: pulumi config set --path 'kafka:clientCidrs[0]' 10.0.0.0/16`);
+        else if (c.includes(":")) ipv6("clientCidrs", c);
     }
     const sshCidrs = v.sshCidrs ?? [];
     const sshFix = `allow only your own address: pulumi config set --path 'kafka:sshCidrs[0]' "$(curl -s https://checkip.amazonaws.com)/32"`;
@@ -70,11 +67,18 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
     for (const c of sshCidrs) {
         if (!isCidr(c)) bad("sshCidrs", `"${c}" is not a CIDR block`, sshFix);
         else if (/\/0$/.test(c)) bad("sshCidrs", `"${c}" opens SSH to the whole internet`, sshFix);
+        else if (c.includes(":")) ipv6("sshCidrs", c);
     }
     const publicAccess = v.publicAccess ?? false;
     const associatePublicIp = v.associatePublicIp ?? true;
     if (publicAccess && !associatePublicIp) {
         bad("publicAccess", "needs public addresses, but kafka:associatePublicIp is false", "set kafka:associatePublicIp true or kafka:publicAccess false");
+    }
+    if (publicAccess && (clientCidrs === undefined || clientCidrs.length === 0)) {
+        bad("clientCidrs", "is required with kafka:publicAccess: unset, the client listener is open to the VPC's range only, so no client " +
+            "outside the VPC could reach the public addresses the brokers advertise",
+            `allow your clients' addresses: pulumi config set --path 'kafka:clientCidrs[0]' "$(curl -s https://checkip.amazonaws.com)/32" ` +
+            "(or pulumi config set kafka:publicAccess false to keep clients inside the VPC)");
     }
     const subnetIds = v.subnetIds;
     for (const s of subnetIds ?? []) {
@@ -94,29 +98,29 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
     };
 }
 
-/** JVM heaps on one instance may take at most MAX_HEAP_SHARE of its memory (instance types we know the memory of). */
-function checkHeaps(kafka: KafkaSettings, brokerInstanceType: string, zookeeperInstanceType: string, bad: Bad): void {
+/**
+ * JVM heaps on one instance may take at most MAX_HEAP_SHARE of its memory; co-located ZooKeeper and broker heaps count
+ * together. `memoryMiB` is an instance type's memory as EC2 reports it (the AWS layer looks it up); a type without an
+ * answer is skipped (its lookup reports it).
+ */
+export function checkHeaps(kafka: KafkaSettings, ec2: Pick<Ec2Settings, "brokerInstanceType" | "zookeeperInstanceType">,
+    memoryMiB: (type: string) => number | undefined, bad: Bad): void {
     const bh = heapMiB(kafka.brokerHeap);
     const zh = heapMiB(kafka.zookeeperHeap);
     if (bh === undefined || zh === undefined) return; // reported with the shared settings
-    const dedicated = kafka.zookeeperPlacement === "dedicated";
-    const check = (key: string, type: string, heap: number, what: string) => {
-        const mem = INSTANCE_MEMORY_MIB[type];
-        if (mem !== undefined && heap > mem * MAX_HEAP_SHARE) {
-            bad(key, `${what} (${heap} MiB) exceeds ${MAX_HEAP_SHARE * 100}% of ${type}'s ${mem} MiB of memory; ` +
-                `the OS and the page cache need the rest`,
-                `lower the heap or pick a larger kafka:${key === "zookeeperHeap" && dedicated ? "zookeeperInstanceType" : "brokerInstanceType"}`);
-        }
+    const check = (key: string, typeKey: string, type: string, heap: number, what: string) => {
+        const mem = memoryMiB(type);
+        if (mem === undefined || heap <= mem * MAX_HEAP_SHARE) return;
+        const room = Math.floor((mem * MAX_HEAP_SHARE - (heap - (key === "brokerHeap" ? bh : zh))) / 64) * 64;
+        bad(key, `${what} (${heap} MiB) exceed${what.includes("+") ? "" : "s"} ${MAX_HEAP_SHARE * 100}% of the ${mem} MiB of memory of ` +
+            `${type} (kafka:${typeKey}; at most ${Math.floor(mem * MAX_HEAP_SHARE)} MiB of heap); the OS and the page cache need the rest`,
+            `${room >= 128 ? `lower it (pulumi config set kafka:${key} ${room}m) or ` : ""}pick a larger kafka:${typeKey}`);
     };
-    if (!dedicated) {
-        const mem = INSTANCE_MEMORY_MIB[brokerInstanceType];
-        if (mem !== undefined && bh + zh > mem * MAX_HEAP_SHARE) {
-            bad("brokerHeap", `brokerHeap + zookeeperHeap (${bh + zh} MiB) exceed ${MAX_HEAP_SHARE * 100}% of ${brokerInstanceType}'s ${mem} MiB ` +
-                `of memory on co-located hosts`, `lower kafka:brokerHeap / kafka:zookeeperHeap or pick a larger kafka:brokerInstanceType`);
-        }
+    if (kafka.zookeeperPlacement === "colocated") {
+        check("brokerHeap", "brokerInstanceType", ec2.brokerInstanceType, bh + zh, "brokerHeap + zookeeperHeap of a co-located node");
     } else {
-        check("brokerHeap", brokerInstanceType, bh, "brokerHeap");
-        check("zookeeperHeap", zookeeperInstanceType, zh, "zookeeperHeap");
+        check("brokerHeap", "brokerInstanceType", ec2.brokerInstanceType, bh, "brokerHeap");
+        check("zookeeperHeap", "zookeeperInstanceType", ec2.zookeeperInstanceType, zh, "zookeeperHeap");
     }
 }
 
@@ -137,13 +141,28 @@ function parseDataVolume(d: unknown, bad: Bad): DataVolumeConfig | undefined {
     const type = fields.type ?? "gp3";
     if (type !== "gp3") bad("dataVolume.type", `only gp3 is supported (got ${JSON.stringify(type)})`, `pulumi config set --path kafka:dataVolume.type gp3`);
     const iops = fields.iops === undefined ? undefined : num(fields.iops);
-    if (iops !== undefined && !inRange(iops, 3000, 16000)) {
-        bad("dataVolume.iops", `gp3 IOPS must be 3000 to 16000 (got ${JSON.stringify(fields.iops)})`, `pulumi config set --path kafka:dataVolume.iops 3000`);
+    const g = GP3;
+    if (iops !== undefined && !inRange(iops, g.baseIops, g.maxIops)) {
+        bad("dataVolume.iops", `gp3 IOPS must be ${g.baseIops} to ${g.maxIops} (got ${JSON.stringify(fields.iops)})`,
+            `pulumi config set --path kafka:dataVolume.iops ${g.baseIops}`);
+    } else if (iops !== undefined && inRange(sizeGb, 1, 16384) && iops > Math.max(g.baseIops, sizeGb * g.iopsPerGib)) {
+        bad("dataVolume.iops", `${iops} IOPS on ${sizeGb} GiB exceeds gp3's ${g.iopsPerGib} IOPS per GiB (at most ` +
+            `${Math.max(g.baseIops, sizeGb * g.iopsPerGib)} IOPS for this size)`,
+            `lower it: pulumi config set --path kafka:dataVolume.iops ${Math.max(g.baseIops, sizeGb * g.iopsPerGib)}, or raise ` +
+            `kafka:dataVolume.sizeGb to ${Math.ceil(iops / g.iopsPerGib)}`);
     }
     const tp = fields.throughputMiBps === undefined ? undefined : num(fields.throughputMiBps);
-    if (tp !== undefined && !inRange(tp, 125, 1000)) {
-        bad("dataVolume.throughputMiBps", `gp3 throughput must be 125 to 1000 MiB/s (got ${JSON.stringify(fields.throughputMiBps)})`,
-            `pulumi config set --path kafka:dataVolume.throughputMiBps 125`);
+    if (tp !== undefined && !inRange(tp, g.baseThroughput, g.maxThroughput)) {
+        bad("dataVolume.throughputMiBps", `gp3 throughput must be ${g.baseThroughput} to ${g.maxThroughput} MiB/s (got ${JSON.stringify(fields.throughputMiBps)})`,
+            `pulumi config set --path kafka:dataVolume.throughputMiBps ${g.baseThroughput}`);
+    } else if (tp !== undefined && tp > g.baseThroughput) {
+        const volumeIops = inRange(iops, g.baseIops, g.maxIops) ? iops : iops === undefined ? g.baseIops : undefined;
+        if (volumeIops !== undefined && tp > volumeIops * g.throughputPerIops) {
+            bad("dataVolume.throughputMiBps", `${tp} MiB/s with ${volumeIops} IOPS${iops === undefined ? " (the gp3 baseline)" : ""} exceeds ` +
+                `gp3's ${g.throughputPerIops} MiB/s per provisioned IOPS (at most ${volumeIops * g.throughputPerIops} MiB/s)`,
+                `lower it to ${volumeIops * g.throughputPerIops}, or raise kafka:dataVolume.iops to ${Math.ceil(tp / g.throughputPerIops)}: ` +
+                `pulumi config set --path kafka:dataVolume.iops ${Math.ceil(tp / g.throughputPerIops)}`);
+        }
     }
     for (const k of Object.keys(fields)) {
         if (!["sizeGb", "type", "iops", "throughputMiBps"].includes(k)) bad(`dataVolume.${k}`, "unknown field", "use sizeGb, type, iops, throughputMiBps");

@@ -5,7 +5,7 @@
 // the rules of the shared settings (kafka.ts) and of the mode (ec2.ts or hosts.ts), and throws one ConfigError naming
 // every problem's key and fix. Nothing here touches Pulumi resources, so a bad stack fails before anything is
 // registered; the only I/O is reading kafka:sshPrivateKeyPath (ssh-key.ts).
-import { decode, moveCommand } from "./decode";
+import { Values, decode, moveCommand } from "./decode";
 import { ec2Settings } from "./ec2";
 import { hostsSettings } from "./hosts";
 import { kafkaSettings } from "./kafka";
@@ -15,7 +15,7 @@ import { Bad, ClusterConfig, ConfigError, RawConfig, issue } from "./types";
 
 export * from "./types";
 export { ConfigKey, KEYS, KeySpec, KeyType, configTableMarkdown } from "./keys";
-export { INSTANCE_MEMORY_MIB, MAX_HEAP_SHARE, isCidr } from "./ec2";
+export { GP3, MAX_HEAP_SHARE, checkHeaps, isCidr } from "./ec2";
 export { MANAGED_BROKER_KEYS, heapMiB } from "./kafka";
 
 /** The namespace every setting lives in. */
@@ -37,7 +37,7 @@ export function splitNamespaces(all: Record<string, unknown>): { raw: RawConfig;
  * the rest of the stack's configuration: a setting of ours under another namespace (e.g. `kafka-cluster:brokerCount`,
  * what `pulumi config set brokerCount 2` writes) would be silently ignored, so it is an error naming the right key.
  */
-export function parseConfig(raw: RawConfig, stack = "dev", others: Record<string, unknown> = {}): ClusterConfig {
+export function parseConfig(raw: RawConfig, stack = "dev", others: Record<string, unknown> = {}, secretKeys: string[] = []): ClusterConfig {
     const problems: string[] = [];
     const bad: Bad = (key, msg, fix) => problems.push(`${NAMESPACE}:${key}: ${msg}. Fix: ${fix}`);
     for (const full of Object.keys(others)) {
@@ -64,9 +64,24 @@ export function parseConfig(raw: RawConfig, stack = "dev", others: Record<string
 
     const kafka = kafkaSettings(v, stack, bad);
     const key = sshPrivateKey(v, bad);
+    const secretValues = secretTexts(v, kafka.brokerProperties, secretKeys);
     const cfg = mode === "hosts"
-        ? { ...kafka, mode, hosts: hostsSettings(v, kafka, key, bad) } as const
-        : { ...kafka, mode, ec2: ec2Settings(v, kafka, stack, key, bad) } as const;
+        ? { ...kafka, secretValues, mode, hosts: hostsSettings(v, kafka, key, bad) } as const
+        : { ...kafka, secretValues, mode, ec2: ec2Settings(v, kafka, stack, key, bad) } as const;
     if (problems.length > 0) throw new ConfigError(problems);
     return issue(cfg);
+}
+
+/**
+ * The text of the settings named in `secretKeys` (kafka: keys Pulumi holds as secrets) as it appears in what the program
+ * renders: broker properties as their `key=value` lines (a secret map is secret as a whole: `--secret --path` marks the
+ * top-level key), anything else as its value or, for a structure, its leaves.
+ */
+function secretTexts(v: Values, brokerProperties: Record<string, string>, secretKeys: string[]): string[] {
+    const leaves = (x: unknown): string[] =>
+        typeof x === "string" || typeof x === "number" ? [String(x)]
+        : typeof x === "object" && x !== null ? Object.values(x).flatMap(leaves) : [];
+    const texts = secretKeys.filter((k): k is ConfigKey => k in KEYS && v[k as ConfigKey] !== undefined).flatMap((k) =>
+        k === "brokerProperties" ? Object.entries(brokerProperties).map(([p, x]) => `${p}=${x}`) : leaves(v[k]));
+    return [...new Set(texts.filter((t) => t.length > 0))];
 }

@@ -51,10 +51,14 @@ export const KEYS = {
     },
     brokerHeap: {
         type: "string", modes: "both", example: "1g", default: "`1g`",
-        meaning: "broker JVM heap (`400m`, `6g`); the heaps on one host may use at most 75% of its memory (checked on every host before anything restarts)",
+        meaning: "broker JVM heap (`400m`, `6g`); the heaps on one host may use at most 75% of its memory: checked on every host " +
+            "before anything restarts, and on EC2 first against the memory EC2 reports for the instance type",
     },
     zookeeperHeap: { type: "string", modes: "both", example: "512m", default: "`512m`", meaning: "ZooKeeper JVM heap (`256m`, `1g`)" },
-    instanceType: { type: "string", modes: "ec2", example: "t3.large", default: "`t3.large`", meaning: "instance type for all nodes" },
+    instanceType: {
+        type: "string", modes: "ec2", example: "t3.large", default: "`t3.large`",
+        meaning: "instance type for all nodes; x86_64 or Graviton (arm64): each type boots the image of its architecture",
+    },
     brokerInstanceType: {
         type: "string", modes: "ec2", example: "t3.large", default: "`instanceType`",
         meaning: "instance type of brokers (and of co-located ZooKeeper members)",
@@ -64,28 +68,35 @@ export const KEYS = {
         meaning: "instance type of dedicated ZooKeeper nodes",
     },
     os: { type: "string", modes: "ec2", example: "ubuntu-24.04", default: "`ubuntu-24.04`", meaning: "`ubuntu-24.04` or `amazon-linux-2023`" },
-    ami: { type: "string", modes: "ec2", example: "<ami-id>", default: "newest image of `os`", meaning: "pin an AMI id" },
+    ami: {
+        type: "string", modes: "ec2", example: "<ami-id>", default: "current image of `os` per architecture (public SSM parameter)",
+        meaning: "pin an AMI id; its architecture must match every instance type's",
+    },
     rootVolumeGb: {
         type: "int", modes: "ec2", min: 8, max: 16384, example: "20", default: "`20`", meaning: "encrypted gp3 root volume size",
     },
     dataVolume: {
         type: "json", modes: "ec2", example: "{ sizeGb: 100 }", default: "none",
         meaning: "`{ sizeGb, type: gp3, iops?, throughputMiBps? }`: a separate encrypted EBS volume per broker at `/var/lib/kafka` " +
-            "and per dedicated ZooKeeper node at `/var/lib/zookeeper`; a larger `sizeGb` grows the filesystem online",
+            "and per dedicated ZooKeeper node at `/var/lib/zookeeper`; a larger `sizeGb` grows the filesystem online; " +
+            "gp3 limits: IOPS 3000-80000 and at most 500 per GiB, throughput 125-2000 MiB/s and at most 0.25 per IOPS",
     },
     protectData: {
         type: "bool", modes: "ec2", example: "true", default: "`true` (`false` on stacks named `dev*`, `local*`, `test*`)",
         meaning: "data volumes are `protect`ed (Pulumi refuses to delete or replace them) and `retainOnDelete` (kept in the account when removed from the stack)",
     },
-    clientCidrs: { type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR", meaning: "who may reach the client listener 9092" },
-    sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH; no default, `/0` refused" },
-    publicAccess: { type: "bool", modes: "ec2", example: "false", default: "`false`", meaning: "advertise public addresses to clients" },
+    clientCidrs: {
+        type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR; **required** with `publicAccess`",
+        meaning: "who may reach the client listener 9092 (IPv4 blocks: the instances have no IPv6 address)",
+    },
+    sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH (IPv4 blocks); no default, `/0` refused" },
+    publicAccess: { type: "bool", modes: "ec2", example: "false", default: "`false`", meaning: "give each broker an Elastic IP and advertise it to clients" },
     associatePublicIp: {
         type: "bool", modes: "ec2", example: "true", default: "`true`", meaning: "give instances public IPs (SSH from this program uses them)",
     },
     subnetIds: {
         type: "list", modes: "ec2", example: "subnet-0123456789abcdef0", default: "default VPC's default subnets",
-        meaning: "subnets to spread over (one per AZ is used)",
+        meaning: "subnets of one VPC to spread over (one per AZ is used, among the AZs that offer the instance type)",
     },
     maxAzs: { type: "int", modes: "ec2", min: 1, max: 6, example: "3", default: "`3`", meaning: "how many AZs to spread over" },
     zookeeperChroot: { type: "string", modes: "both", example: "/kafka", default: "`/kafka`", meaning: "chroot in `zookeeper.connect`" },

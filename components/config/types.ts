@@ -14,9 +14,9 @@ export interface DataVolumeConfig {
     sizeGb: number;
     /** Volume type; only gp3. */
     type: "gp3";
-    /** Provisioned IOPS (gp3: 3000 to 16000); the gp3 baseline when unset. */
+    /** Provisioned IOPS (gp3: 3000 to 80000, at most 500 per GiB above the baseline); the gp3 baseline (3000) when unset. */
     iops?: number;
-    /** Provisioned throughput in MiB/s (gp3: 125 to 1000); the gp3 baseline when unset. */
+    /** Provisioned throughput in MiB/s (gp3: 125 to 2000, at most 0.25 per provisioned IOPS); the gp3 baseline (125) when unset. */
     throughputMiBps?: number;
 }
 
@@ -69,7 +69,7 @@ export interface Ec2Settings {
     zookeeperInstanceType: string;
     /** Operating system image family. */
     os: HostOs;
-    /** A pinned AMI id; the newest image of `os` when unset. */
+    /** A pinned AMI id; the current image of `os` for each instance type's architecture when unset. */
     ami?: string;
     /** Size of the encrypted gp3 root volume, GiB. */
     rootVolumeGb: number;
@@ -77,11 +77,11 @@ export interface Ec2Settings {
     dataVolume?: DataVolumeConfig;
     /** Data volumes are protected (never deleted or replaced by Pulumi) and retained in the account on delete. */
     protectData: boolean;
-    /** Who may reach the client listener; the VPC's CIDR when unset. */
+    /** Who may reach the client listener (IPv4); the VPC's CIDR when unset; required with publicAccess. */
     clientCidrs?: string[];
     /** Who may reach SSH (port 22); never /0. */
     sshCidrs: string[];
-    /** Advertise public addresses to clients. */
+    /** Give each broker an Elastic IP and advertise it to clients. */
     publicAccess: boolean;
     /** Give instances public IPs (this program then connects to them). */
     associatePublicIp: boolean;
@@ -107,12 +107,21 @@ export interface HostsSettings {
     wipeOnDestroy: boolean;
 }
 
-export interface Ec2Cluster extends KafkaSettings {
+/** What the program must never put in a resource input in plain or base64 text. */
+export interface SecretTexts {
+    /**
+     * The text settings given as secrets (`pulumi config set --secret`) appear as in what the program renders: a broker
+     * property as its `key=value` line, any other value (or a structure's leaves) as it is.
+     */
+    secretValues: string[];
+}
+
+export interface Ec2Cluster extends KafkaSettings, SecretTexts {
     mode: "ec2";
     ec2: Ec2Settings;
 }
 
-export interface HostsCluster extends KafkaSettings {
+export interface HostsCluster extends KafkaSettings, SecretTexts {
     mode: "hosts";
     hosts: HostsSettings;
 }

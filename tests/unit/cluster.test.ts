@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "../../components/config";
 import { KafkaCluster } from "../../components/cluster";
 import { KEY, SSH, stackConfig } from "./stacks";
+import { manifestText } from "./fixtures";
 
 
 async function build(raw: RawConfig, stack: string) {
@@ -39,16 +40,51 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
             assert.strictEqual(i.inputs.tags["kafka-cluster"], "kafka-dev");
             assert.strictEqual(i.inputs.tags.role, "zookeeper+broker");
             assert.ok(i.inputs.tags["broker-id"]);
-            assert.strictEqual(i.inputs.ami, "ami-0123456789abcdef0");
+            assert.strictEqual(i.inputs.ami, "ami-0ubuntuamd64000001", "t3 is x86_64: Canonical's amd64 image");
             assert.strictEqual(i.inputs.rootBlockDevice.volumeSize, 20);
         }
         assert.strictEqual(of("aws:ebs/volume:Volume").length, 0, "dev keeps data on the root volume");
         assert.strictEqual(of("aws:ec2/securityGroup:SecurityGroup").length, 1);
         assert.strictEqual(out.bootstrap.split(",").length, 3);
-        assert.match(out.bootstrap, /^203\.0\.113\.\d+:9092(,203\.0\.113\.\d+:9092){2}$/, "publicAccess advertises public addresses");
+        assert.match(out.bootstrap, /^198\.18\.0\.\d+:9092(,198\.18\.0\.\d+:9092){2}$/, "publicAccess advertises the brokers' Elastic IPs");
         assert.match(out.zk, /^10\.0\.\d+\.10:2181(,10\.0\.\d+\.10:2181){2}\/kafka$/);
         assert.deepStrictEqual(out.nodes.map((n) => n.brokerId), [1, 2, 3]);
-        assert.ok(out.nodes.every((n) => n.instanceId && /^ssh -i \S+ -o IdentitiesOnly=yes ubuntu@203\.0\.113\.\d+$/.test(n.ssh)));
+        assert.ok(out.nodes.every((n) => n.instanceId && /^ssh -i \S+ -o IdentitiesOnly=yes ubuntu@198\.18\.0\.\d+$/.test(n.ssh)));
+    });
+
+    it("publicAccess: each broker gets an Elastic IP that clients and SSH use, not the instance's changing public IP", async () => {
+        const { of, out } = await build(stackConfig("dev", SSH), "dev");
+        const instances = of("aws:ec2/instance:Instance");
+        const eips = of("aws:ec2/eip:Eip");
+        const assocs = of("aws:ec2/eipAssociation:EipAssociation");
+        assert.deepStrictEqual(eips.map((e) => e.name).sort(), ["kafka-dev-node-1-ip", "kafka-dev-node-2-ip", "kafka-dev-node-3-ip"]);
+        for (const e of eips) assert.strictEqual(e.inputs.domain, "vpc");
+        // Each association ties the node's own EIP to the node's own instance.
+        for (const n of ["node-1", "node-2", "node-3"]) {
+            const a = assocs.find((x) => x.name === `kafka-dev-${n}-ip`)!;
+            assert.strictEqual(a.inputs.allocationId, `eipalloc-kafka-dev-${n}-ip`);
+            assert.strictEqual(a.inputs.instanceId, `kafka-dev-${n}-id`);
+        }
+        // The mock gives instances 203.0.113.x (what a stop/start would change) and EIPs 198.18.0.x.
+        const eipAddresses = out.nodes.map((n) => n.publicAddress);
+        assert.ok(eipAddresses.every((a) => /^198\.18\.0\.\d+$/.test(a)), eipAddresses.join(","));
+        assert.deepStrictEqual(out.bootstrap.split(",").map((e) => e.replace(/:9092$/, "")), eipAddresses);
+        assert.strictEqual(instances.length, 3);
+        const cmds = of("command:remote:Command");
+        for (const [i, n] of ["node-1", "node-2", "node-3"].entries()) {
+            const c = cmds.find((x) => x.name === `${n}-ready`)!;
+            assert.strictEqual(connectionOf(c).host, out.nodes[i].publicAddress, `${n} is provisioned over its EIP`);
+            assert.ok(c.options.dependencies.some((u) => u.endsWith(`aws:ec2/eipAssociation:EipAssociation::kafka-dev-${n}-ip`)),
+                `${n}-ready waits for the EIP association`);
+        }
+        const files = manifestText(String(cmds.find((x) => x.name === "node-2-broker")!.inputs.stdin));
+        assert.match(files, new RegExp(`advertised\\.listeners=.*CLIENT://${out.nodes[1].publicAddress.replace(/\./g, "\\.")}:9092`));
+    });
+
+    it("without publicAccess no Elastic IP is allocated", async () => {
+        const { of } = await build(stackConfig("prod", SSH), "prod");
+        assert.strictEqual(of("aws:ec2/eip:Eip").length, 0);
+        assert.strictEqual(of("aws:ec2/eipAssociation:EipAssociation").length, 0);
     });
 
     it("prod: 3 dedicated ZooKeeper + 3 brokers, each with a gp3 data volume, each AZ used once per role", async () => {
@@ -78,7 +114,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
     });
 
     it("security group: cluster ports only from the group itself, 9092 from client CIDRs, 22 from sshCidrs", async () => {
-        const { of } = await build({ ...SSH, clientCidrs: ["10.20.0.0/16", "2001:db8::/32"] }, "dev");
+        const { of } = await build({ ...SSH, clientCidrs: ["10.20.0.0/16", "192.0.2.0/24"] }, "dev");
         const rules = of(INGRESS);
         const sgRef = rules.filter((r) => r.inputs.referencedSecurityGroupId !== undefined);
         const cidr = rules.filter((r) => r.inputs.referencedSecurityGroupId === undefined);
@@ -87,7 +123,8 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         // The negative: nothing but 9092 (clients) and 22 (sshCidrs) is reachable from any CIDR.
         const byPort = (p: number) => cidr.filter((r) => r.inputs.fromPort === p);
         assert.deepStrictEqual(cidr.map((r) => r.inputs.fromPort).sort(), [22, 9092, 9092]);
-        assert.deepStrictEqual(byPort(9092).map((r) => r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6).sort(), ["10.20.0.0/16", "2001:db8::/32"]);
+        assert.deepStrictEqual(byPort(9092).map((r) => r.inputs.cidrIpv4).sort(), ["10.20.0.0/16", "192.0.2.0/24"]);
+        assert.ok(cidr.every((r) => r.inputs.cidrIpv6 === undefined), "no IPv6 rule: the instances have no IPv6 address");
         assert.deepStrictEqual(byPort(22).map((r) => r.inputs.cidrIpv4), ["198.51.100.7/32"]);
         for (const r of cidr) {
             assert.ok(![2181, 2888, 3888, 9093].includes(r.inputs.fromPort), `cluster port ${r.inputs.fromPort} open to a CIDR`);
@@ -298,7 +335,7 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
         const racks = new Map(recorded.filter((r) => r.type === "command:remote:Command" && r.name.endsWith("-broker"))
             .map((r) => [r.name, /^broker\.rack=(.*)$/m.exec(serverProperties(r.inputs.stdin))![1]]));
         // The engine keeps an ignored subnetId, so the instance reports the AZ it has always been in.
-        for (const r of before.filter((x) => x.type === "aws:ec2/instance:Instance")) stateOverrides[r.name] = { availabilityZone: SUBNETS[r.inputs.subnetId] };
+        for (const r of before.filter((x) => x.type === "aws:ec2/instance:Instance")) stateOverrides[r.name] = { availabilityZone: SUBNETS[r.inputs.subnetId], subnetId: r.inputs.subnetId };
         const overrides = { ...stateOverrides };
         reset();
         Object.assign(stateOverrides, overrides);

@@ -1,4 +1,5 @@
 // Resolved clusters for renderer and plan tests: N nodes, co-located or dedicated, plain addresses; the bash syntax check.
+import * as assert from "assert";
 import { execFileSync } from "child_process";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
 import { ClusterNode, NodeIdentity, ec2Nodes, hostNodes } from "../../components/topology";
@@ -30,4 +31,12 @@ export function bashSyntax(script: string): void {
     } catch (e: any) {
         throw new Error(`bash -n: ${String(e.stderr).trim()}`);
     }
+}
+
+/** The files a configure step writes (its MANIFEST_B64: base64 of "path mode owner base64-content" lines), as text. */
+export function manifestText(create: string): string {
+    const b64 = /MANIFEST_B64='?([A-Za-z0-9+\/=]+)/.exec(create);
+    assert.ok(b64, "the command carries MANIFEST_B64");
+    return Buffer.from(b64![1], "base64").toString("utf8").split("\n").filter(Boolean)
+        .map((l) => Buffer.from(l.split(" ")[3], "base64").toString("utf8")).join("\n");
 }
