@@ -99,10 +99,14 @@ export function renderToolsProfile(): string {
 }
 
 export function renderEnvFile(heap: string, logDir: string): string {
-    return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n`;
+    return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n` +
+        // Kafka's launcher starts a JMX agent (-Dcom.sun.management.jmxremote, no authentication) whenever this is
+        // empty; any value replaces that, and the JVM starts no agent without the jmxremote property.
+        `# No JMX agent: Kafka's launcher would otherwise start one without authentication.\n` +
+        `KAFKA_JMX_OPTS="-Dkafka-cluster.jmx=off"\n`;
 }
 
-function unit(description: string, after: string, envFile: string, exec: string): string {
+function unit(description: string, after: string, envFile: string, exec: string, writable: string[]): string {
     return HEADER + `[Unit]
 Description=${description}
 Documentation=https://kafka.apache.org/documentation/
@@ -125,6 +129,14 @@ LimitNOFILE=100000
 TimeoutStopSec=180
 # The JVM exits with 143 after SIGTERM; that is a clean stop.
 SuccessExitStatus=143
+# Sandbox: new files readable by the service's group only; the OS read-only except the service's own directories;
+# no setuid escalation, a private /tmp, no access to home directories.
+UMask=0027
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=${writable.map((p) => `-${p}`).join(" ")}
+PrivateTmp=yes
+ProtectHome=yes
 
 [Install]
 WantedBy=multi-user.target
@@ -133,10 +145,12 @@ WantedBy=multi-user.target
 
 export function renderZookeeperUnit(): string {
     return unit("Apache ZooKeeper (kafka-cluster)", "network-online.target", `${PATHS.configDir}/zookeeper.env`,
-        `${PATHS.zookeeperCurrent}/bin/zookeeper-server-start.sh ${PATHS.configDir}/zookeeper.properties`);
+        `${PATHS.zookeeperCurrent}/bin/zookeeper-server-start.sh ${PATHS.configDir}/zookeeper.properties`,
+        [PATHS.zookeeperData, PATHS.zookeeperLogs]);
 }
 
 export function renderKafkaUnit(): string {
     return unit("Apache Kafka broker (kafka-cluster)", "network-online.target zookeeper.service", `${PATHS.configDir}/kafka.env`,
-        `${PATHS.current}/bin/kafka-server-start.sh ${PATHS.configDir}/server.properties`);
+        `${PATHS.current}/bin/kafka-server-start.sh ${PATHS.configDir}/server.properties`,
+        [PATHS.kafkaData, PATHS.kafkaLogs]);
 }

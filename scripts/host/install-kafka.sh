@@ -11,7 +11,7 @@
 #   CONFIG_DIR     the configuration directory
 #   SERVICE_USER   the user the services run as
 #   SERVICE_HOME   that user's home directory, if the user has to be created
-#   DATA_DIRS      space-separated directories the node's services write to, owned by SERVICE_USER
+#   DATA_DIRS      space-separated directories the node's services write to, owned by SERVICE_USER, mode 0750
 #   TOOLS_PROFILE      login-shell profile putting Kafka's tools on PATH for people who log in (e.g. /etc/profile.d/…)
 #   TOOLS_PROFILE_B64  its content, base64
 set -euo pipefail
@@ -33,6 +33,8 @@ read -r -a dirs <<<"$DATA_DIRS"
 for d in "${dirs[@]}"; do
   [[ -d $d ]] || { mkdir -p "$d"; log "created $d"; }
   [[ "$(stat -c %U "$d")" == "$SERVICE_USER" ]] || chown "$SERVICE_USER:$SERVICE_USER" "$d"
+  # Message data and logs: the service user and its group only.
+  [[ "$(stat -c %a "$d")" == 750 ]] || { chmod 0750 "$d"; log "made $d 0750"; }
 done
 [[ -d $CONFIG_DIR ]] || mkdir -p "$CONFIG_DIR"
 mkdir -p "$(dirname "$TOOLS_PROFILE")"

@@ -116,6 +116,33 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         }
     });
 
+    it("hosts are hardened: data and log directories 0750, sandboxed units (systemctl show), no JMX agent, JVMs listen on their service ports only", async () => {
+        for (const n of nodes) {
+            const modes = await ssh.must(n.sshAddress, `sudo -n stat -c '%n %a %U' ${PATHS.kafkaData} ${PATHS.kafkaLogDirs} ${PATHS.kafkaLogs} ` +
+                `${PATHS.zookeeperData} ${PATHS.zookeeperLogs}`);
+            for (const line of modes.trim().split("\n")) assert.match(line, / 750 kafka$/, `${n.name}: ${line}`);
+            // Files the services create are not world-readable (UMask=0027).
+            assert.strictEqual((await ssh.must(n.sshAddress, `sudo -n stat -c %a ${PATHS.kafkaLogDirs}/meta.properties`)).trim(), "640");
+            for (const [svc, dirs, ports] of [["kafka", [PATHS.kafkaData, PATHS.kafkaLogs], [9092, 9093]],
+                ["zookeeper", [PATHS.zookeeperData, PATHS.zookeeperLogs], [2181, 2888, 3888]]] as const) {
+                const show = Object.fromEntries((await ssh.must(n.sshAddress,
+                    `systemctl show -p NoNewPrivileges -p ProtectSystem -p PrivateTmp -p ProtectHome -p UMask -p ReadWritePaths -p MainPID ${svc}`))
+                    .trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+                assert.deepStrictEqual({ ...show, MainPID: undefined, ReadWritePaths: undefined },
+                    { NoNewPrivileges: "yes", ProtectSystem: "strict", PrivateTmp: "yes", ProtectHome: "yes", UMask: "0027", MainPID: undefined, ReadWritePaths: undefined },
+                    `${n.name} ${svc}`);
+                assert.deepStrictEqual(show.ReadWritePaths.split(" ").sort(), dirs.map((d) => `-${d}`).sort(), `${n.name} ${svc}`);
+                const pid = show.MainPID;
+                const cmdline = await ssh.must(n.sshAddress, `sudo -n cat /proc/${pid}/cmdline | tr '\\0' ' '`);
+                assert.doesNotMatch(cmdline, /jmxremote/, `${n.name}: ${svc} runs a JMX agent`);
+                const listening = (await ssh.must(n.sshAddress, "sudo -n ss -Hltnp"))
+                    .split("\n").filter((l) => l.includes(`pid=${pid},`)).map((l) => Number(/:(\d+)\s/.exec(l.split(/\s+/)[3] + " ")![1]));
+                assert.ok(listening.length > 0, `${n.name}: ${svc} listens on nothing?`);
+                for (const p of listening) assert.ok((ports as readonly number[]).includes(p), `${n.name}: ${svc} listens on ${p} (only ${ports} expected)`);
+            }
+        }
+    });
+
     it("Kafka's tools work for the SSH user in a login shell: on PATH, logs in a writable LOG_DIR, no permission errors", async () => {
         const n = nodes[0];
         const topic = "ssh-user-tools";

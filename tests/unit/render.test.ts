@@ -128,6 +128,25 @@ describe("renderers", () => {
         assert.match(renderKafkaUnit(), /^After=.*zookeeper\.service/m);
     });
 
+    it("systemd units are sandboxed: read-only OS except the service's own data and log directories, no privilege gain", () => {
+        for (const [unit, dirs] of [[renderKafkaUnit(), ["/var/lib/kafka", "/var/log/kafka"]],
+            [renderZookeeperUnit(), ["/var/lib/zookeeper", "/var/log/zookeeper"]]] as const) {
+            const service = unit.split("[Service]")[1].split("[Install]")[0];
+            for (const line of ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes", "UMask=0027"]) {
+                assert.ok(service.split("\n").includes(line), `${line} missing from [Service]`);
+            }
+            // "-": a missing directory does not stop the service from starting (systemd would refuse with 226/NAMESPACE).
+            assert.deepStrictEqual(/^ReadWritePaths=(.*)$/m.exec(service)![1].split(" "), dirs.map((d) => `-${d}`));
+        }
+    });
+
+    it("env files turn off the JMX agent Kafka's launcher would start without authentication", () => {
+        const env = renderEnvFile("1g", "/var/log/kafka");
+        const jmx = /^KAFKA_JMX_OPTS="(.*)"$/m.exec(env);
+        assert.ok(jmx && jmx[1].trim() !== "", "an empty KAFKA_JMX_OPTS makes kafka-run-class.sh add -Dcom.sun.management.jmxremote");
+        assert.doesNotMatch(jmx[1], /jmxremote/);
+    });
+
     it("env files carry the heap as KAFKA_HEAP_OPTS", () => {
         assert.match(renderEnvFile("400m", "/var/log/kafka"), /^KAFKA_HEAP_OPTS="-Xms400m -Xmx400m"$/m);
         assert.match(renderEnvFile("400m", "/var/log/kafka"), /^LOG_DIR="\/var\/log\/kafka"$/m);
