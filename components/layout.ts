@@ -32,6 +32,8 @@ export const PATHS = {
     /** Login-shell profile that puts Kafka's tools on PATH for the SSH user, with their logs in a writable LOG_DIR. */
     toolsProfile: "/etc/profile.d/kafka-cluster.sh",
     serviceUser: "kafka",
+    /** needrestart's drop-in that keeps it from restarting the services (written where needrestart is installed). */
+    needrestartConf: "/etc/needrestart/conf.d/kafka-cluster.conf",
     /** The host's SSH host key the `ssh` output line pins (sshd's ed25519 key, on every current image). */
     sshHostKey: "/etc/ssh/ssh_host_ed25519_key.pub",
 } as const;

@@ -1,23 +1,44 @@
 #!/usr/bin/env bash
-# Phase `java` (every host): Java 17 or newer (apt on Debian/Ubuntu, dnf on Amazon Linux 2023); nothing to do when
-# one exists.
-# Env: none
+# Phase `java` (every host): Java 17 or newer (apt on Debian/Ubuntu, dnf on Amazon Linux 2023); nothing to install
+# when one exists. Then nothing upgrades or restarts the cluster behind its back:
+# - the JDK package this step installed is held (apt-mark hold), so unattended-upgrades leaves it alone; Kafka and
+#   ZooKeeper are tarballs under the install root, which no package manager touches;
+# - needrestart (Ubuntu's unattended-upgrades runs it and restarts services after library updates) is told never to
+#   restart kafka or zookeeper: a restart of every broker at once would take the cluster down.
+# Env:
+#   NEEDRESTART_CONF  needrestart's drop-in file to write, used only where needrestart is installed (its directory exists)
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
+: "${NEEDRESTART_CONF:?}"
 
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
 if command -v java >/dev/null 2>&1 && (( $(java_major || echo 0) >= 17 )); then
   log "java $(java_major) already installed"
-  exit 0
-fi
-if command -v apt-get >/dev/null 2>&1; then
+elif command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
   apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends openjdk-17-jre-headless >/dev/null
+  log "installed java $(java_major || echo '?')"
 elif command -v dnf >/dev/null 2>&1; then
   dnf install -y -q java-17-amazon-corretto-headless
+  log "installed java $(java_major || echo '?')"
 else
   die "no apt-get or dnf on this host: install Java 17 yourself, then run pulumi up again"
 fi
 (( $(java_major || echo 0) >= 17 )) || die "Java 17 install finished but 'java -version' does not report 17+"
-log "installed java $(java_major)"
+
+# Held only when the package is installed (a Java that came some other way is the owner's to manage).
+if command -v apt-mark >/dev/null 2>&1 && dpkg-query -W -f='${Status}' openjdk-17-jre-headless 2>/dev/null | grep -q 'install ok installed'; then
+  if ! apt-mark showhold | grep -qx openjdk-17-jre-headless; then
+    apt-mark hold openjdk-17-jre-headless >/dev/null
+    log "held openjdk-17-jre-headless (upgrade it on purpose, one host at a time)"
+  fi
+fi
+if [[ -d $(dirname "$NEEDRESTART_CONF") ]]; then
+  # shellcheck disable=SC2016 # Perl, for needrestart
+  conf='# Managed by kafka-cluster: never restart Kafka or ZooKeeper after a library update (every broker at once).
+$nrconf{override_rc}{qr(^kafka\.service$)} = 0;
+$nrconf{override_rc}{qr(^zookeeper\.service$)} = 0;
+'
+  put_file "$NEEDRESTART_CONF" 0644 root:root "$(printf '%s' "$conf" | base64 -w0)"
+fi

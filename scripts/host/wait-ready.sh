@@ -21,7 +21,11 @@ apt_idle() {
   done
 }
 if command -v apt-get >/dev/null 2>&1; then
-  wait_until "$timeout_s" "package manager idle" apt_idle || die "apt/dpkg still busy after ${timeout_s}s; retry pulumi up"
+  if ! wait_until "$timeout_s" "package manager idle" apt_idle; then
+    holders=$(for p in apt apt-get dpkg unattended-upgr; do pgrep -a -x "$p"; done | head -n 5 | tr '\n' ';' || true)
+    die "apt/dpkg still busy after ${timeout_s}s (held by: ${holders:-unknown}); wait for it to finish (first boot runs" \
+      "unattended-upgrades) or stop it on the host, then run pulumi up again"
+  fi
 fi
 # shellcheck disable=SC1091
 . /etc/os-release

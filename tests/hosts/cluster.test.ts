@@ -91,6 +91,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             assert.match(await ssh.must(n.sshAddress, "java -version 2>&1"), /version "17\./);
             assert.ok((await ssh.must(n.sshAddress, "apt-cache policy openjdk-17-jre-headless")).includes(`${env.httpBase}/apt`),
                 "Java came from the lab's local apt repository");
+            assert.match(await ssh.must(n.sshAddress, "apt-mark showhold"), /^openjdk-17-jre-headless$/m, "the JDK is held against unattended upgrades");
         }
     });
 

@@ -110,7 +110,7 @@ describe("host scripts", () => {
                 assert.ok(vars.has(v) || optional, `${script}: ${v} is in the header but neither passed nor optional`);
             }
         }
-        assert.deepStrictEqual(envHeader("install-java.sh"), []);
+        assert.deepStrictEqual(envHeader("install-java.sh"), ["NEEDRESTART_CONF"]);
     });
 
     it("no layout path or port is written into a host script; they all arrive through the environment", () => {
@@ -318,6 +318,45 @@ describe("host scripts", () => {
             } finally {
                 server.close();
             }
+        });
+    });
+
+    describe("first boot: package manager busy, JDK held, needrestart kept off the services (stand-in commands)", () => {
+        let dir: string;
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "firstboot-"));
+            fs.mkdirSync(path.join(dir, "stubs"));
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+        const stub = (name: string, body: string) => fs.writeFileSync(path.join(dir, "stubs", name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+
+        it("wait-ready gives up after its bound and names the process holding the package manager", () => {
+            stub("pgrep", 'if [ "$3" = unattended-upgr ] || [ "$2" = unattended-upgr ]; then [ "$1" = -a ] && echo "4242 /usr/bin/python3 /usr/bin/unattended-upgrade"; exit 0; fi; exit 1');
+            stub("apt-get", "exit 0");
+            stub("cloud-init", "exit 0");
+            const r = runLocally(hostCommand("wait-ready.sh", { HOST_KEY_FILE: "/nonexistent" }), { READY_TIMEOUT: "1" }, path.join(dir, "stubs"));
+            assert.notStrictEqual(r.status, 0);
+            assert.match(r.stderr.split("\n").find((l) => l.startsWith("ERROR ["))!,
+                /apt\/dpkg still busy after 1s \(held by: 4242 \/usr\/bin\/python3 \/usr\/bin\/unattended-upgrade;\); wait for it/);
+        });
+
+        it("install-java holds the JDK package it finds installed and writes a needrestart drop-in that perl accepts", () => {
+            stub("java", 'echo \'openjdk version "17.0.13" 2024-10-15\' >&2');
+            stub("apt-get", "exit 0");
+            stub("dpkg-query", "printf 'install ok installed'");
+            stub("apt-mark", `case "$1" in showhold) cat "${dir}/held" 2>/dev/null ;; hold) echo "$2" >> "${dir}/held" ;; esac`);
+            fs.mkdirSync(path.join(dir, "needrestart", "conf.d"), { recursive: true });
+            const conf = path.join(dir, "needrestart", "conf.d", "kafka-cluster.conf");
+            const line = hostCommand("install-java.sh", { NEEDRESTART_CONF: conf });
+            for (let run = 0; run < 2; run++) {
+                const r = runLocally(line, {}, path.join(dir, "stubs"));
+                assert.strictEqual(r.status, 0, r.stderr);
+            }
+            assert.strictEqual(fs.readFileSync(path.join(dir, "held"), "utf8"), "openjdk-17-jre-headless\n", "held once, not again on the rerun");
+            // needrestart evaluates its conf.d files as Perl with %nrconf in scope.
+            const check = spawnSync("perl", ["-e", 'our %nrconf; do $ARGV[0]; die $@ if $@; print join(",", map { "$_=$nrconf{override_rc}{$_}" } sort keys %{$nrconf{override_rc}})', conf], { encoding: "utf8" });
+            assert.strictEqual(check.status, 0, check.stderr);
+            assert.strictEqual(check.stdout, "(?^:^kafka\\.service$)=0,(?^:^zookeeper\\.service$)=0");
         });
     });
 
