@@ -11,7 +11,7 @@ import {
 } from "./render";
 import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
-export type Phase = "ready" | "memory" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "broker" | "brokers" | "smoke" | "service";
+export type Phase = "ready" | "memory" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "broker" | "brokers" | "smoke" | "rebalance" | "service";
 
 /**
  * Command text for a step: fixed, or made from every node's resolved addresses. (Fixed text does not wait for any
@@ -43,6 +43,9 @@ export interface RenderedStep extends Omit<Step, "create" | "delete"> {
 }
 
 export const SMOKE_TOPIC = "_kafka_cluster_smoke";
+
+/** Replication throttle while a scale-out moves partitions onto new brokers (bytes/s per broker): 50 MiB/s. */
+export const REBALANCE_THROTTLE_BYTES = 50 * 1024 * 1024;
 
 const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
@@ -185,6 +188,16 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         create: (ns) => hostCommand("smoke-test.sh", {
             BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
             REPLICATION: String(factor), MIN_ISR: String(minIsr), ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
+        }),
+    });
+
+    // New brokers (a scale-out) take a fair share of the existing partitions, throttled. It runs again only when the
+    // set of broker ids (or their addresses) changes.
+    steps.push({
+        name: "cluster-rebalance", node: brokers[0], phase: "rebalance", dependsOn: ["cluster-smoke"],
+        create: (ns) => hostCommand("rebalance.sh", {
+            BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
+            THROTTLE_BYTES: String(REBALANCE_THROTTLE_BYTES), ...kafkaTools,
         }),
     });
 

@@ -134,7 +134,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         log(`URP samples during the roll: ${monitor.samples.map((s) => s.urp ?? "?").join(" ")}`);
     });
 
-    it("4. scale out: a fourth host joins as broker 4; no existing broker or ZooKeeper restarts", async () => {
+    it("4. scale out: a fourth host joins as broker 4 and takes a share of the existing partitions; no existing broker or ZooKeeper restarts", async () => {
         env = hostsUp(4);
         const kafkaBefore = await services("kafka");
         const zkBefore = await services("zookeeper");
@@ -143,7 +143,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         const { result, ops } = await step("scale-out", up);
         assert.ok((ops.get("create") ?? []).every((n) => n.startsWith("host-4-")), `created: ${ops.get("create")}`);
         assert.ok((ops.get("create") ?? []).includes("host-4-broker"));
-        assert.deepStrictEqual(ops.get("update") ?? [], ["cluster-brokers", "cluster-smoke"]);
+        assert.deepStrictEqual(ops.get("update") ?? [], ["cluster-brokers", "cluster-rebalance", "cluster-smoke"]);
         hostCount = 4;
         assert.deepStrictEqual(await client.registeredBrokers(result.outputs.zookeeperConnect.value), [1, 2, 3, 4]);
         const after = await services("kafka");
@@ -151,6 +151,17 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         assert.deepStrictEqual(new Map([...(await services("zookeeper"))].slice(0, 3)), zkBefore);
         const bootstrap = result.outputs.bootstrapServers.value as string;
         assert.strictEqual(bootstrap.split(",").length, 4);
+        // The topic written before the scale-out now has replicas on broker 4 (moved, throttled), nothing under-replicated,
+        // and its 100 messages are all still there.
+        const rebalanced = await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--topic", "e2e-roundtrip"]);
+        assert.match(rebalanced, /Replicas: [0-9,]*\b4\b/, `broker 4 holds no replica of e2e-roundtrip:\n${rebalanced}`);
+        assert.strictEqual(await client.underReplicated(bootstrap), 0);
+        const kept = await client.must("kafka-console-consumer.sh", ["--bootstrap-server", bootstrap, "--topic", "e2e-roundtrip", "--from-beginning",
+            "--max-messages", "100", "--timeout-ms", "60000"], 180_000);
+        assert.strictEqual(kept.trim().split("\n").length, 100);
+        const state = (await stack.exportStack()).deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::cluster-rebalance"));
+        log(`scale-out rebalance: ${String(state?.outputs?.stdout ?? "").trim()}`);
+        assert.match(String(state?.outputs?.stdout), /rebalance: broker\(s\) 4 took their share: \d+ partition\(s\) reassigned over \[1,2,3,4\]/);
         await roundTrip(bootstrap, "e2e-scaleout", 4);
         const desc = await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--topic", "e2e-scaleout"]);
         assert.match(desc, /Leader: 4\s/, "broker 4 leads a partition of the new topic");

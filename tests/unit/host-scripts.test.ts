@@ -73,7 +73,7 @@ describe("host scripts", () => {
         const lines = allCommandLines();
         const used = new Set(lines.map(({ line }) => parseHostCommand(line).env.KC_STEP));
         assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-memory", "configure-service", "install-java", "install-kafka",
-            "mount-data-volume", "smoke-test", "teardown", "wait-ready"]);
+            "mount-data-volume", "rebalance", "smoke-test", "teardown", "wait-ready"]);
         for (const { step, line } of lines) {
             const { script } = parseHostCommand(line);
             assert.ok(script.startsWith(hostScript("lib.sh")), `${step.name}: lib.sh comes first`);

@@ -117,10 +117,24 @@ describe("provisioning plan", () => {
         const a = new Map(renderPlan(three.cfg, three.nodes).map((s) => [s.name, s.create]));
         const b = renderPlan(four.cfg, four.nodes);
         for (const s of b) {
-            if (!a.has(s.name) || s.phase === "brokers" || s.phase === "smoke") continue;
+            if (!a.has(s.name) || s.phase === "brokers" || s.phase === "smoke" || s.phase === "rebalance") continue;
             assert.strictEqual(s.create, a.get(s.name), `${s.name} unchanged`);
         }
         assert.ok(b.some((s) => s.name === "node-4-broker"));
+        // The new broker takes its share of the existing partitions: the rebalance step runs again, over all four.
+        const rebalance = b.find((s) => s.name === "cluster-rebalance")!;
+        assert.notStrictEqual(rebalance.create, a.get("cluster-rebalance"));
+        assert.strictEqual(parseHostCommand(rebalance.create).env.BROKER_IDS, "1 2 3 4");
+        assert.ok(rebalance.dependsOn.includes("cluster-smoke"));
+    });
+
+    it("a broker setting or a version change does not run the rebalance again", () => {
+        const base = cluster(3, 3, "colocated");
+        const a = renderPlan(base.cfg, base.nodes).find((s) => s.name === "cluster-rebalance")!.create;
+        for (const change of [{ brokerProperties: { "log.retention.hours": 24 } }, { kafkaVersion: "3.9.1" }, { brokerHeap: "2g" }]) {
+            const c = cluster(3, 3, "colocated", change);
+            assert.strictEqual(renderPlan(c.cfg, c.nodes).find((s) => s.name === "cluster-rebalance")!.create, a, JSON.stringify(change));
+        }
     });
 
     it("existing hosts get a service step whose delete stops the services, keeping data unless wipeOnDestroy", () => {
