@@ -624,7 +624,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
                 const other = (await ssh.must(m.sshAddress, "systemctl show -p InactiveEnterTimestampMonotonic --value kafka")).trim();
                 assert.ok(BigInt(other) <= BigInt(zookeeper.InactiveEnterTimestampMonotonic), `${m.name}'s broker stopped after ${n.name}'s ZooKeeper`);
             }
-            await ssh.must(n.sshAddress, "test -f /var/lib/kafka/data/meta.properties && test -f /var/lib/zookeeper/myid && test -L /opt/kafka/current");
+            await ssh.must(n.sshAddress, "sudo -n sh -c 'test -f /var/lib/kafka/data/meta.properties && test -f /var/lib/zookeeper/myid && test -L /opt/kafka/current'");
         }
     });
 });
