@@ -196,7 +196,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
             assert.ok(active.stdout.split("\n").filter(Boolean).every((l) => l !== "active"), `${a}: ${active.stdout}`);
             const enabled = await ssh.exec(a, "systemctl is-enabled kafka zookeeper", 30_000);
             assert.ok(enabled.stdout.split("\n").filter(Boolean).every((l) => l !== "enabled"), `${a}: ${enabled.stdout}`);
-            assert.strictEqual((await ssh.exec(a, "test -f /var/lib/kafka/data/meta.properties", 30_000)).code, 0, "data kept");
+            assert.strictEqual((await ssh.exec(a, "sudo -n test -f /var/lib/kafka/data/meta.properties", 30_000)).code, 0, "data kept");
         }
         assert.strictEqual(await resourceCount(stack), 0);
         await poll("nothing listens on 9092 any more", 30_000, async () =>
