@@ -55,8 +55,18 @@ export function kafkaTarballName(cfg: Pick<KafkaSettings, "kafkaVersion" | "scal
     return `kafka_${cfg.scalaVersion}-${cfg.kafkaVersion}.tgz`;
 }
 
-export function kafkaTarballUrl(cfg: Pick<KafkaSettings, "kafkaVersion" | "scalaVersion" | "downloadUrl">): string {
-    return `${cfg.downloadUrl}/${cfg.kafkaVersion}/${kafkaTarballName(cfg)}`;
+/** The release tarball under one download base URL (Apache's `<version>/` layout). */
+export function kafkaTarballUrl(cfg: Pick<KafkaSettings, "kafkaVersion" | "scalaVersion">, base: string): string {
+    return `${base}/${cfg.kafkaVersion}/${kafkaTarballName(cfg)}`;
+}
+
+/**
+ * Where the install step looks for the release, in order (the next source only when one answers 404): the tarball
+ * (with `.sha512` and `.asc` next to it) and the KEYS file its signature is checked against (kafka:keysUrl, else the
+ * source's own `KEYS`).
+ */
+export function kafkaSources(cfg: Pick<KafkaSettings, "kafkaVersion" | "scalaVersion" | "downloadUrls" | "keysUrl">): { tarball: string; keys: string }[] {
+    return cfg.downloadUrls.map((base) => ({ tarball: kafkaTarballUrl(cfg, base), keys: cfg.keysUrl ?? `${base}/KEYS` }));
 }
 
 /** The broker listener cluster members use among themselves. */

@@ -5,7 +5,7 @@
 import * as crypto from "crypto";
 import { ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { ManagedFile, b64, hostCommand, manifest } from "./host-command";
-import { PATHS, PORTS, internalEndpoint, kafkaTarballName, kafkaTarballUrl, replication, zookeeperConnect } from "./layout";
+import { PATHS, PORTS, internalEndpoint, kafkaSources, kafkaTarballName, replication, zookeeperConnect } from "./layout";
 import {
     renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile, renderZookeeperProperties, renderZookeeperUnit,
 } from "./render";
@@ -90,6 +90,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     const zks = zookeeperNodes(nodes).map((n) => n.name);
     const brokers = brokerNodes(nodes).map((n) => n.name);
     const dist = kafkaTarballName(cfg).replace(/\.tgz$/, "");
+    const sources = kafkaSources(cfg);
     const serviceUser = { SERVICE_USER: PATHS.serviceUser, SERVICE_HOME: PATHS.kafkaData };
     const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
 
@@ -128,7 +129,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         steps.push({
             name: `${n.name}-install`, node: n.name, phase: "install", dependsOn: installDeps,
             create: hostCommand("install-kafka.sh", {
-                KAFKA_URL: kafkaTarballUrl(cfg), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, SERVICE_LINKS: links.join(" "),
+                KAFKA_URLS: sources.map((s) => s.tarball).join(" "), KEYS_URLS: sources.map((s) => s.keys).join(" "), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, SERVICE_LINKS: links.join(" "),
                 CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
                 TOOLS_PROFILE: PATHS.toolsProfile, TOOLS_PROFILE_B64: b64(renderToolsProfile()),
             }),

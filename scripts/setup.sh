@@ -15,7 +15,8 @@ fi
 
 pkgs=()
 need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || pkgs+=("$1"); }
-for p in shellcheck debootstrap systemd-container dpkg-dev openssh-client iproute2 python3 curl ca-certificates; do need "$p"; done
+# gpg + gpg-agent: kafka-dist.sh signs its stand-in release, the unit tests verify signatures with a throwaway key.
+for p in shellcheck debootstrap systemd-container dpkg-dev openssh-client iproute2 python3 curl ca-certificates gpg gpg-agent; do need "$p"; done
 if (( ${#pkgs[@]} )); then
   echo "setup: installing ${pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -1,7 +1,7 @@
 // Rules for the settings both modes share: the Kafka distribution, the cluster's shape, the JVM heaps, the chroot and
 // the broker's own properties.
 import { Values } from "./decode";
-import { Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, KafkaSettings, ZookeeperPlacement } from "./types";
+import { ARCHIVE_DOWNLOAD_URL, Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, KafkaSettings, ZookeeperPlacement } from "./types";
 
 /** server.properties keys the program owns; brokerProperties may not set them. */
 export const MANAGED_BROKER_KEYS = [
@@ -35,10 +35,17 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
     if (!["2.12", "2.13"].includes(scalaVersion)) {
         bad("scalaVersion", `must be 2.13 or 2.12 (got "${scalaVersion}")`, `pulumi config set kafka:scalaVersion ${DEFAULT_SCALA_VERSION}`);
     }
-    const downloadUrl = (v.downloadUrl ?? DEFAULT_DOWNLOAD_URL).replace(/\/+$/, "");
-    if (!/^https?:\/\/[^\s'"]+$/.test(downloadUrl)) {
-        bad("downloadUrl", `must be an http(s) base URL under which <version>/kafka_<scala>-<version>.tgz and its .sha512 live (got "${downloadUrl}")`,
-            `pulumi config set kafka:downloadUrl ${DEFAULT_DOWNLOAD_URL}`);
+    // Unset: Apache's CDN, then its archive for releases the CDN no longer carries. Set (a mirror, a bucket): alone.
+    const downloadUrl = v.downloadUrl?.replace(/\/+$/, "");
+    if (downloadUrl !== undefined && !/^https?:\/\/[^\s'"]+$/.test(downloadUrl)) {
+        bad("downloadUrl", `must be an http(s) base URL under which <version>/kafka_<scala>-<version>.tgz and its .sha512 and .asc live (got "${downloadUrl}")`,
+            `pulumi config set kafka:downloadUrl ${ARCHIVE_DOWNLOAD_URL}, or unset it for Apache's CDN with the archive as fallback: pulumi config rm kafka:downloadUrl`);
+    }
+    const downloadUrls = downloadUrl !== undefined ? [downloadUrl] : [DEFAULT_DOWNLOAD_URL, ARCHIVE_DOWNLOAD_URL];
+    const keysUrl = v.keysUrl;
+    if (keysUrl !== undefined && !/^https?:\/\/[^\s'"/]+\/[^\s'"]*[^\s'"/]$/.test(keysUrl)) {
+        bad("keysUrl", `must be the http(s) URL of a KEYS file (Apache's format: the release managers' public keys), not a directory (got "${keysUrl}")`,
+            `pulumi config set kafka:keysUrl https://downloads.apache.org/kafka/KEYS, or unset it to use <downloadUrl>/KEYS: pulumi config rm kafka:keysUrl`);
     }
 
     // --- Shape ----------------------------------------------------------------------------------------------------
@@ -85,7 +92,7 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
             `pulumi config set kafka:clusterName kafka-${stack.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`);
     }
     return {
-        clusterName, kafkaVersion, scalaVersion, downloadUrl, brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
+        clusterName, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
         zookeeperHeap, zookeeperChroot, brokerProperties,
     };
 }

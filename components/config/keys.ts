@@ -1,7 +1,7 @@
 // The one table of `kafka:` settings. It decides which keys exist, how each raw value is read (decode.ts), in which
 // mode it means something (others are refused), and it is the README's configuration table (a unit test compares
 // them; configTableMarkdown() prints the table to paste).
-import { DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION } from "./types";
+import { ARCHIVE_DOWNLOAD_URL, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION } from "./types";
 
 /**
  * How a raw value is read: `string` (trimmed; a number is taken as its text), `int` (a number or its digits, within
@@ -37,8 +37,15 @@ export const KEYS = {
         meaning: "`2.13` or `2.12`",
     },
     downloadUrl: {
-        type: "string", modes: "both", example: DEFAULT_DOWNLOAD_URL, default: `\`${DEFAULT_DOWNLOAD_URL}\``,
-        meaning: "base URL holding `<version>/kafka_<scala>-<version>.tgz` and `.sha512`; the checksum is always verified",
+        type: "string", modes: "both", example: ARCHIVE_DOWNLOAD_URL,
+        default: `\`${DEFAULT_DOWNLOAD_URL}\` (Apache's CDN), then \`${ARCHIVE_DOWNLOAD_URL}\` when the CDN answers 404 (older releases)`,
+        meaning: "base URL holding `<version>/kafka_<scala>-<version>.tgz` with its `.sha512` and `.asc`; a set value (a mirror, a bucket) " +
+            "is the only source; the checksum and the signature are always verified",
+    },
+    keysUrl: {
+        type: "string", modes: "both", example: "https://downloads.apache.org/kafka/KEYS", default: "`<source>/KEYS` of the source that served the tarball",
+        meaning: "the KEYS file (Apache's release managers' public keys) the tarball's `.asc` signature is checked against with gpg; " +
+            "set it for a mirror that does not carry `KEYS`",
     },
     brokerCount: { type: "int", modes: "both", min: 1, max: 100, example: "3", default: "`3`", meaning: "number of brokers (>= 1)" },
     zookeeperCount: {

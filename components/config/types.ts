@@ -3,7 +3,10 @@
 
 export const DEFAULT_KAFKA_VERSION = "3.9.2";
 export const DEFAULT_SCALA_VERSION = "2.13";
-export const DEFAULT_DOWNLOAD_URL = "https://archive.apache.org/dist/kafka";
+/** Apache's CDN: current releases only (older ones are removed from it). */
+export const DEFAULT_DOWNLOAD_URL = "https://dlcdn.apache.org/kafka";
+/** Apache's archive: every release; tried when the CDN answers 404 (only while kafka:downloadUrl is unset). */
+export const ARCHIVE_DOWNLOAD_URL = "https://archive.apache.org/dist/kafka";
 
 export type ZookeeperPlacement = "colocated" | "dedicated";
 export type HostOs = "ubuntu-24.04" | "amazon-linux-2023";
@@ -43,8 +46,14 @@ export interface KafkaSettings {
     kafkaVersion: string;
     /** Scala build of the release: 2.13 or 2.12. */
     scalaVersion: string;
-    /** Base URL holding `<version>/kafka_<scala>-<version>.tgz` and its `.sha512` (no trailing slash). */
-    downloadUrl: string;
+    /**
+     * Base URLs holding `<version>/kafka_<scala>-<version>.tgz` with its `.sha512` and `.asc` (no trailing slash), tried
+     * in order, the next only when one answers 404: Apache's CDN then its archive by default, kafka:downloadUrl alone
+     * when set.
+     */
+    downloadUrls: string[];
+    /** The KEYS file the release signature is checked against; unset: `<base>/KEYS` of the source that served the tarball. */
+    keysUrl?: string;
     /** Number of brokers (>= 1). */
     brokerCount: number;
     /** ZooKeeper ensemble size: 1, 3, 5 or 7. */

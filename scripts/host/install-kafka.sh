@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Phase `install` (every host, in parallel): the Kafka distribution, verified against Apache's .sha512 and unpacked
-# into a versioned directory next to the running one. Nothing switches to it here: each service's link moves to the
-# new version in that service's own configure step, just before its restart. A failed download or checksum leaves
-# everything as it was. Also the service user and the directories every role uses.
+# Phase `install` (every host, in parallel): the Kafka distribution, verified against Apache's .sha512 and its .asc
+# signature (gpg, against the KEYS file; gpg is installed when missing) and unpacked into a versioned directory next to
+# the running one. Nothing switches to it here: each service's link moves to the
+# new version in that service's own configure step, just before its restart. A failed download, checksum or signature
+# leaves everything as it was. Also the service user and the directories every role uses.
 # Env:
-#   KAFKA_URL      the release tarball; KAFKA_URL.sha512 is its checksum file
+#   KAFKA_URLS     the release tarball's URLs (space-separated), tried in order, the next only when one answers 404;
+#                  <url>.sha512 is its checksum file, <url>.asc its signature
+#   KEYS_URLS      the KEYS file the signature is checked against, one for each of KAFKA_URLS (same order)
 #   KAFKA_DIST     the tarball's top directory, e.g. kafka_2.13-3.9.2 (installed as INSTALL_ROOT/KAFKA_DIST)
 #   INSTALL_ROOT   where versioned installs live (must pass the removal allow-list, see lib.sh)
 #   SERVICE_LINKS  space-separated symlinks the node's services run from (named in messages only)
@@ -16,7 +19,7 @@
 #   TOOLS_PROFILE_B64  its content, base64
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${KAFKA_URL:?}" "${KAFKA_DIST:?}" "${INSTALL_ROOT:?}" "${SERVICE_LINKS:?}" "${CONFIG_DIR:?}" "${SERVICE_USER:?}" "${SERVICE_HOME:?}" "${DATA_DIRS:?}" \
+: "${KAFKA_URLS:?}" "${KEYS_URLS:?}" "${KAFKA_DIST:?}" "${INSTALL_ROOT:?}" "${SERVICE_LINKS:?}" "${CONFIG_DIR:?}" "${SERVICE_USER:?}" "${SERVICE_HOME:?}" "${DATA_DIRS:?}" \
   "${TOOLS_PROFILE:?}" "${TOOLS_PROFILE_B64:?}"
 removable "$INSTALL_ROOT" || die "INSTALL_ROOT=$INSTALL_ROOT is not on the allow-list of directories this program may replace"
 [[ $KAFKA_DIST =~ ^kafka_[0-9.]+-[0-9A-Za-z.-]+$ ]] || die "KAFKA_DIST=$KAFKA_DIST is not a Kafka release directory name"
@@ -46,22 +49,22 @@ if [[ ! -f $target/.verified ]]; then
   work=$(mktemp -d "$INSTALL_ROOT/.download.XXXXXX")
   # shellcheck disable=SC2016 # expands when the step ends
   on_exit 'rm -rf "$work"'
-  log "downloading $KAFKA_URL"
-  curl -fsSL --retry 5 --retry-delay 3 --connect-timeout 20 --max-time 900 -o "$work/dist.tgz" "$KAFKA_URL" ||
-    die "download of $KAFKA_URL failed; check kafka:downloadUrl and kafka:kafkaVersion"
-  curl -fsSL --retry 5 --retry-delay 3 --connect-timeout 20 --max-time 120 -o "$work/dist.tgz.sha512" "$KAFKA_URL.sha512" ||
-    die "download of $KAFKA_URL.sha512 failed; checksum verification is mandatory"
-  # Apache's file is `gpg --print-md SHA512` output: "name: HEX HEX ..." in upper case, wrapped over lines.
-  expected=$(sed 's/^[^:]*://' "$work/dist.tgz.sha512" | tr -d ' \t\r\n' | tr 'A-F' 'a-f')
-  [[ $expected =~ ^[0-9a-f]{128}$ ]] || expected=$(awk '{print $1}' "$work/dist.tgz.sha512" | tr 'A-F' 'a-f')
-  actual=$(sha512sum "$work/dist.tgz" | awk '{print $1}')
-  if [[ $expected != "$actual" ]]; then
-    die "checksum mismatch for $KAFKA_URL: the .sha512 says ${expected:0:16}..., the download is ${actual:0:16}...; nothing was installed and the current install ($(running)) is untouched"
+  if ! command -v gpg >/dev/null 2>&1; then
+    # A failed install is reported by the check below (its own output is in the step log).
+    if command -v apt-get >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      { apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null &&
+        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends gpg >/dev/null; } || true
+    elif command -v dnf >/dev/null 2>&1; then
+      dnf install -y -q /usr/bin/gpg || true
+    fi
+    command -v gpg >/dev/null 2>&1 || die "gpg is missing and could not be installed (no apt-get or dnf, or the install failed); it verifies the release signature: install GnuPG, then run pulumi up again"
+    log "installed gpg (verifies the release signature)"
   fi
-  log "sha512 verified"
+  fetch_release "$work" "nothing was installed and the current install ($(running)) is untouched" "$KAFKA_URLS" "$KEYS_URLS"
   mkdir "$work/unpack"
   tar -xzf "$work/dist.tgz" -C "$work/unpack"
-  [[ -x $work/unpack/$KAFKA_DIST/bin/kafka-server-start.sh ]] || die "$KAFKA_URL does not contain $KAFKA_DIST/bin/kafka-server-start.sh"
+  [[ -x $work/unpack/$KAFKA_DIST/bin/kafka-server-start.sh ]] || die "$RELEASE_URL does not contain $KAFKA_DIST/bin/kafka-server-start.sh"
   rm -rf "$target"
   mv "$work/unpack/$KAFKA_DIST" "$target"
   touch "$target/.verified"

@@ -168,3 +168,104 @@ under_replicated() {
 removable() {
   [[ $1 =~ ^/(opt|etc|var/lib|var/log)/[^/]*(kafka|zookeeper)[^/]*(/[^/]+)*$ ]] && ! [[ $1 =~ (^|/)\.\.?(/|$) ]]
 }
+
+# fetch URL DEST MAX_SECONDS: downloads URL to DEST (transient failures retried). Sets HTTP_STATUS to the status of the
+# last answer (000: none, like an unreachable host); fails on anything but a 2xx.
+HTTP_STATUS=''
+fetch() {
+  local rc=0
+  HTTP_STATUS=$(curl -fsSL --retry 5 --retry-delay 3 --connect-timeout 20 --max-time "$3" -w '%{http_code}' -o "$2" "$1") || rc=$?
+  HTTP_STATUS=${HTTP_STATUS:-000}
+  return "$rc"
+}
+
+# gnupg_cleanup DIR: stops what gpg started for the throwaway home DIR and removes it (only kc-gnupg.* directories).
+gnupg_cleanup() {
+  [[ $1 == */kc-gnupg.* ]] || return 0
+  if command -v gpgconf >/dev/null 2>&1; then gpgconf --homedir "$1" --kill all >/dev/null 2>&1 || true; fi
+  rm -rf "$1"
+}
+
+# verify_signature FILE ASC KEYS: checks FILE against ASC, a detached OpenPGP signature, which one of the public keys in
+# KEYS (Apache's format: armored keys with text around them) must have made. gpg runs in a throwaway GNUPGHOME, removed
+# when this returns (at the latest when the step ends), so no keyring on the host is read or changed. Returns 0 and sets
+# SIG_SIGNER (key and user id); else returns 1 with the reason in SIG_PROBLEM. A signature by a key that has expired
+# since counts (old releases); one by a revoked key does not.
+SIG_SIGNER=''
+SIG_PROBLEM=''
+verify_signature() {
+  local file=$1 asc=$2 keys=$3 home status fpr uid
+  SIG_SIGNER='' SIG_PROBLEM=''
+  [[ -s $asc ]] || { SIG_PROBLEM="the signature file is missing or empty"; return 1; }
+  home=$(mktemp -d "${TMPDIR:-/tmp}/kc-gnupg.XXXXXX")
+  on_exit "gnupg_cleanup $(printf '%q' "$home")"
+  gpg --homedir "$home" --batch --quiet --import "$keys" >/dev/null 2>"$home/import.log" || true
+  if ! gpg --homedir "$home" --batch --with-colons --list-keys 2>/dev/null | grep -q '^pub:'; then
+    SIG_PROBLEM="the KEYS file holds no public key gpg could import ($(head -n1 "$home/import.log"))"
+    gnupg_cleanup "$home"; return 1
+  fi
+  # Only a detached signature: one that carries data of its own would be checked against that data, not FILE.
+  if gpg --homedir "$home" --batch --list-packets "$asc" 2>/dev/null | grep -q '^:literal data packet:'; then
+    SIG_PROBLEM="the signature file is not a detached signature (it carries data of its own)"
+    gnupg_cleanup "$home"; return 1
+  fi
+  status=$(gpg --homedir "$home" --batch --status-fd 1 --verify "$asc" "$file" 2>"$home/verify.log") || true
+  if grep -q '^\[GNUPG:\] BADSIG ' <<<"$status"; then
+    SIG_PROBLEM="the signature does not match the file (a corrupt or altered download)"
+  elif grep -q '^\[GNUPG:\] REVKEYSIG ' <<<"$status"; then
+    SIG_PROBLEM="the signature was made by a revoked key ($(sed -n 's/^\[GNUPG:\] REVKEYSIG //p' <<<"$status"))"
+  elif grep -q '^\[GNUPG:\] NO_PUBKEY ' <<<"$status"; then
+    SIG_PROBLEM="the signature was made by key $(sed -n 's/^\[GNUPG:\] NO_PUBKEY //p' <<<"$status" | head -n1), which is not in the KEYS file"
+  elif grep -q '^\[GNUPG:\] VALIDSIG ' <<<"$status" && ! grep -q '^\[GNUPG:\] ERRSIG ' <<<"$status"; then
+    fpr=$(sed -n 's/^\[GNUPG:\] VALIDSIG \([0-9A-F]*\) .*/\1/p' <<<"$status" | head -n1)
+    uid=$(sed -n 's/^\[GNUPG:\] \(GOODSIG\|EXPKEYSIG\) [0-9A-F]* //p' <<<"$status" | head -n1)
+    SIG_SIGNER="key $fpr ($uid)"
+  else
+    SIG_PROBLEM="gpg could not verify it: $(grep -v '^gpg: WARNING' "$home/verify.log" | head -n2 | tr '\n' ' ')"
+  fi
+  gnupg_cleanup "$home"
+  [[ -z $SIG_PROBLEM ]]
+}
+
+# fetch_release DIR NOTE TARBALL_URLS KEYS_URLS: a release tarball into DIR/dist.tgz, checked against its .sha512 and
+# then its .asc signature (verify_signature, against the KEYS file of the source that served it). TARBALL_URLS
+# (space-separated) are tried in order, the next only when one answers 404 (a CDN that no longer carries an older
+# release); KEYS_URLS names the KEYS file of each. Any other failure ends the step with a message naming the URL, NOTE
+# (what was left as it was) and the fix. Sets RELEASE_URL to the URL that served the tarball.
+RELEASE_URL=''
+fetch_release() {
+  local dir=$1 note=$2 urls keys i url keys_url='' expected actual tried=''
+  read -r -a urls <<<"$3"
+  read -r -a keys <<<"$4"
+  (( ${#urls[@]} > 0 && ${#urls[@]} == ${#keys[@]} )) || die "fetch_release: ${#urls[@]} tarball URL(s) but ${#keys[@]} KEYS URL(s)"
+  RELEASE_URL=''
+  for i in "${!urls[@]}"; do
+    url=${urls[$i]}
+    log "downloading $url"
+    if fetch "$url" "$dir/dist.tgz" 900; then RELEASE_URL=$url keys_url=${keys[$i]}; break; fi
+    if [[ $HTTP_STATUS == 404 ]] && (( i + 1 < ${#urls[@]} )); then
+      log "$url: 404 (this source does not carry the release, e.g. a CDN that keeps current releases only); trying the next source"
+      tried+="${tried:+, }$url: 404"
+      continue
+    fi
+    die "download of $url failed (HTTP $HTTP_STATUS${tried:+; before it $tried}); check kafka:downloadUrl and kafka:kafkaVersion; $note"
+  done
+  url=$RELEASE_URL
+  fetch "$url.sha512" "$dir/dist.tgz.sha512" 120 ||
+    die "download of $url.sha512 failed (HTTP $HTTP_STATUS); checksum verification is mandatory; $note"
+  # Apache's file is `gpg --print-md SHA512` output: "name: HEX HEX ..." in upper case, wrapped over lines.
+  expected=$(sed 's/^[^:]*://' "$dir/dist.tgz.sha512" | tr -d ' \t\r\n' | tr 'A-F' 'a-f')
+  [[ $expected =~ ^[0-9a-f]{128}$ ]] || expected=$(awk '{print $1}' "$dir/dist.tgz.sha512" | tr 'A-F' 'a-f')
+  actual=$(sha512sum "$dir/dist.tgz" | awk '{print $1}')
+  if [[ $expected != "$actual" ]]; then
+    die "checksum mismatch for $url: the .sha512 says ${expected:0:16}..., the download is ${actual:0:16}...; $note"
+  fi
+  log "sha512 verified"
+  fetch "$url.asc" "$dir/dist.tgz.asc" 120 ||
+    die "download of $url.asc failed (HTTP $HTTP_STATUS); the release signature is verified too, so a source must carry the .asc next to the tarball (Apache's sites do: unset kafka:downloadUrl); $note"
+  fetch "$keys_url" "$dir/KEYS" 120 ||
+    die "download of $keys_url failed (HTTP $HTTP_STATUS); the release signature is checked against it; set kafka:keysUrl to Apache's (https://downloads.apache.org/kafka/KEYS) or a copy of it; $note"
+  verify_signature "$dir/dist.tgz" "$dir/dist.tgz.asc" "$dir/KEYS" ||
+    die "signature check failed for $url: $SIG_PROBLEM (KEYS: $keys_url); the download is not the release as Apache signed it, or kafka:keysUrl names the wrong KEYS; check kafka:downloadUrl and kafka:keysUrl; $note"
+  log "signature verified: signed by $SIG_SIGNER (KEYS: $keys_url)"
+}

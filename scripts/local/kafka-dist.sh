@@ -9,7 +9,12 @@
 # Writes, under ${KAFKA_CLUSTER_CACHE:-/var/cache/kafka-cluster}/kafka/<version>/:
 #   kafka_<scala>-<version>.tgz         kafka_<scala>-<version>/{bin,config,libs}, like the release
 #   kafka_<scala>-<version>.tgz.sha512  Apache's format (what `gpg --print-md SHA512 <file>` prints)
-# i.e. the <downloadUrl>/<version>/ layout of the Apache download site.
+#   kafka_<scala>-<version>.tgz.asc     a detached signature by the local test key (below)
+# i.e. the <downloadUrl>/<version>/ layout of the Apache download site, and next to the version directories:
+#   KEYS                                the test key's public half, where Apache's KEYS is (<downloadUrl>/KEYS)
+# The test key (ed25519, no passphrase) is generated once into ${KAFKA_CLUSTER_CACHE}/kafka-dist/gnupg, outside the
+# served directory. It stands in for a release manager's key so the install step's real gpg verification runs in the
+# lab; it proves nothing about Apache. An existing .asc is kept while it verifies; KEYS is rewritten when it differs.
 #
 # libs/ is the runtime dependency closure of org.apache.kafka:kafka_<scala> (broker) and
 # org.apache.kafka:kafka-tools, plus slf4j-reload4j + reload4j (the log4j 1.x backend the 3.x
@@ -71,6 +76,7 @@ if command -v sha256sum >/dev/null 2>&1; then sha256() { sha256sum | cut -d' ' -
 else sha256() { shasum -a 256 | cut -d' ' -f1; }; fi
 command -v mvn >/dev/null 2>&1 || die "mvn (Apache Maven) is required"
 command -v gzip >/dev/null 2>&1 || die "gzip is required"
+command -v gpg >/dev/null 2>&1 || die "gpg (GnuPG, with gpg-agent) is required to sign the stand-in release"
 if command -v unzip >/dev/null 2>&1; then list_jar() { unzip -Z1 "$1"; }
 elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/jar" ]; then list_jar() { "$JAVA_HOME/bin/jar" tf "$1"; }
 elif command -v jar >/dev/null 2>&1; then list_jar() { jar tf "$1"; }
@@ -101,6 +107,39 @@ gpg_sha512() {
   }'
 }
 
+# sign_release: the .asc of $tgz and $cache/kafka/KEYS, with the test key (created on first use). One signer at a
+# time across all versions (their builds run in parallel), since they share the key's gpg-agent.
+sign_release() {
+  local gnupg=$cache/kafka-dist/gnupg keys=$cache/kafka/KEYS uid='kafka-dist test key (NOT an Apache release key) <kafka-dist@localhost.invalid>'
+  mkdir -p "$cache/kafka-dist"
+  (
+    if command -v flock >/dev/null 2>&1; then
+      exec 8>"$cache/kafka-dist/.gpg.lock"
+      flock 8
+    fi
+    g() { gpg --homedir "$gnupg" --batch --quiet "$@"; }
+    if ! g --list-secret-keys --with-colons 2>/dev/null | grep -q '^sec:'; then
+      [ -d "$gnupg" ] || mkdir -m 0700 "$gnupg"
+      g --passphrase '' --quick-gen-key "$uid" ed25519 sign never 2>/dev/null || die "gpg could not generate the test key in $gnupg"
+      log "generated the test signing key in $gnupg"
+    fi
+    if ! g --verify "$tgz.asc" "$tgz" >/dev/null 2>&1; then
+      rm -f "$tgz.asc.tmp"
+      g --armor --detach-sign -o "$tgz.asc.tmp" "$tgz" || die "gpg could not sign $tgz"
+      mv -f "$tgz.asc.tmp" "$tgz.asc"
+      log "signed: $tgz.asc"
+    fi
+    {
+      echo "This file contains the PGP key of kafka-dist.sh's local test signer (kafka-cluster project)."
+      echo "It is NOT an Apache Kafka release manager's key: it signs the stand-in releases this script assembles."
+      echo
+      g --armor --export
+    } >"$keys.tmp"
+    if cmp -s "$keys.tmp" "$keys"; then rm -f "$keys.tmp"; else mv -f "$keys.tmp" "$keys"; log "wrote $keys"; fi
+    if command -v gpgconf >/dev/null 2>&1; then gpgconf --homedir "$gnupg" --kill all >/dev/null 2>&1 || true; fi
+  )
+}
+
 # --- output and inputs key -------------------------------------------------------------------
 name=kafka_$scala-$version
 outdir=$cache/kafka/$version
@@ -127,6 +166,7 @@ fi
 
 if [ "${KAFKA_DIST_FORCE:-0}" != 1 ] && [ -f "$tgz" ] && [ -f "$tgz.sha512" ] && [ -f "$keyfile" ] &&
   [ "$(cat "$keyfile")" = "$key" ] && [ "$(cd "$outdir" && gpg_sha512 "$name.tgz")" = "$(cat "$tgz.sha512")" ]; then
+  sign_release
   log "$tgz is up to date (inputs key ${key:0:12}), checked in $(elapsed)"
   echo "$tgz"
   exit 0
@@ -247,6 +287,7 @@ rm -f "$keyfile"
 mv -f "$tmp_tgz" "$tgz"
 mv -f "$tmp_tgz.sha512" "$tgz.sha512"
 printf '%s\n' "$key" >"$keyfile"
+sign_release
 
 log "built $tgz ($(du -h "$tgz" | cut -f1), $(find "$libs" -name '*.jar' | wc -l) jars) in $(elapsed)"
 log "$(cat "$tgz.sha512")"

@@ -58,7 +58,7 @@ describe("config validation", () => {
             const c = parseConfig(stackConfig("local", { sshPrivateKeyPath: file }), "local");
             assert.strictEqual(c.mode, "hosts");
             assert.deepStrictEqual(hostsOf(c).machines.map((h) => [h.id, h.address, h.user]), [[1, "10.77.0.11", "admin"], [2, "10.77.0.12", "admin"], [3, "10.77.0.13", "admin"]]);
-            assert.strictEqual(c.downloadUrl, "http://10.77.0.1:8089/kafka");
+            assert.deepStrictEqual(c.downloadUrls, ["http://10.77.0.1:8089/kafka"], "a set downloadUrl is the only source");
         });
     });
 
@@ -71,11 +71,12 @@ describe("config validation", () => {
         }
     });
 
-    it("defaults: newest 3.9.x, Scala 2.13, Apache archive, /kafka chroot, 3 brokers, 3 ZooKeeper", () => {
+    it("defaults: newest 3.9.x, Scala 2.13, Apache's CDN then its archive, /kafka chroot, 3 brokers, 3 ZooKeeper", () => {
         const c = parseConfig({ ...SSH });
         assert.match(c.kafkaVersion, /^3\.9\.\d+$/);
         assert.strictEqual(c.scalaVersion, "2.13");
-        assert.strictEqual(c.downloadUrl, "https://archive.apache.org/dist/kafka");
+        assert.deepStrictEqual(c.downloadUrls, ["https://dlcdn.apache.org/kafka", "https://archive.apache.org/dist/kafka"]);
+        assert.strictEqual(c.keysUrl, undefined);
         assert.strictEqual(c.zookeeperChroot, "/kafka");
         assert.strictEqual(c.brokerCount, 3);
         assert.strictEqual(c.zookeeperCount, 3);
@@ -182,7 +183,10 @@ describe("config validation", () => {
         ["Kafka 2.x is too old", { ...SSH, kafkaVersion: "2.8.2" }, "kafkaVersion", /older than 3\.0/],
         ["version that does not parse", { ...SSH, kafkaVersion: "latest" }, "kafkaVersion", /not a release version/],
         ["unknown Scala version", { ...SSH, scalaVersion: "3.3" }, "scalaVersion", /2\.13 or 2\.12/],
-        ["download URL that is not http(s)", { ...SSH, downloadUrl: "ftp://mirror/kafka" }, "downloadUrl", /http\(s\) base URL/],
+        ["download URL that is not http(s)", { ...SSH, downloadUrl: "ftp://mirror/kafka" }, "downloadUrl", /http\(s\) base URL.*\.asc.*pulumi config rm kafka:downloadUrl/],
+        ["download URL with a space (the install step takes a space-separated list)", { ...SSH, downloadUrl: "https://mirror/a b" }, "downloadUrl", /http\(s\) base URL/],
+        ["KEYS URL that is not http(s)", { ...SSH, keysUrl: "file:///etc/KEYS" }, "keysUrl", /http\(s\) URL of a KEYS file.*pulumi config set kafka:keysUrl https:\/\/downloads\.apache\.org\/kafka\/KEYS/],
+        ["KEYS URL that names a directory", { ...SSH, keysUrl: "https://mirror.example/kafka/" }, "keysUrl", /not a directory/],
         ["no brokers", { ...SSH, brokerCount: 0 }, "brokerCount", /whole number from 1/],
         ["fractional broker count", { ...SSH, brokerCount: 2.5 }, "brokerCount", /whole number/],
         ["even ZooKeeper count", { ...SSH, zookeeperCount: 4 }, "zookeeperCount", /must be odd/],

@@ -3,7 +3,9 @@
 // port is written into a script, destructive paths pass the allow-list, a bad manifest fails the step.
 import * as assert from "assert";
 import { execFileSync, spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
+import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
@@ -357,6 +359,164 @@ describe("host scripts", () => {
             const check = spawnSync("perl", ["-e", 'our %nrconf; do $ARGV[0]; die $@ if $@; print join(",", map { "$_=$nrconf{override_rc}{$_}" } sort keys %{$nrconf{override_rc}})', conf], { encoding: "utf8" });
             assert.strictEqual(check.status, 0, check.stderr);
             assert.strictEqual(check.stdout, "(?^:^kafka\\.service$)=0,(?^:^zookeeper\\.service$)=0");
+        });
+    });
+
+    describe("release download: sources in order, SHA-512, then the .asc signature against KEYS (real curl and gpg, a local HTTP server)", function () {
+        this.timeout(60_000);
+        let dir: string;
+        let server: http.Server;
+        let base: string;
+        let requests: string[];
+        const VERSION = "3.9.2";
+        const OLD = "3.8.1";
+        const NAME = (v: string) => `kafka_2.13-${v}.tgz`;
+        const www = () => path.join(dir, "www");
+        const gpg = (home: string, ...args: string[]) => execFileSync("gpg", ["--homedir", home, "--batch", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        /** A release under www/<site>/<version>/ as Apache lays it out: tarball, .sha512 (gpg --print-md format), .asc by `signer`. */
+        const publish = (site: string, version: string, data: Buffer, signer = "rm") => {
+            const d = path.join(www(), site, version);
+            fs.mkdirSync(d, { recursive: true });
+            const file = path.join(d, NAME(version));
+            fs.writeFileSync(file, data);
+            const hex = crypto.createHash("sha512").update(data).digest("hex").toUpperCase().match(/.{8}/g)!.join(" ");
+            fs.writeFileSync(`${file}.sha512`, `${NAME(version)}: ${hex}\n`);
+            gpg(path.join(dir, signer), "--yes", "--armor", "--detach-sign", "-o", `${file}.asc`, file);
+            return file;
+        };
+        const tarball = (text: string) => Buffer.from(`${text}\n`.repeat(1000));
+
+        before(function () {
+            this.timeout(60_000);
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "release-test-"));
+            // Two release managers' keys (in KEYS) and a stranger's (not in it), each in a throwaway home of the test's.
+            for (const [home, uid] of [["rm", "Release Manager <rm@example.invalid>"], ["rm2", "Other Release Manager <rm2@example.invalid>"],
+                ["stranger", "Stranger <x@example.invalid>"]]) {
+                fs.mkdirSync(path.join(dir, home), { mode: 0o700 });
+                gpg(path.join(dir, home), "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never");
+            }
+            // KEYS as Apache writes it: text, then each armored key after a listing of it (the signer's is not the first).
+            fs.writeFileSync(path.join(dir, "KEYS"), ["This file contains the PGP keys of various developers.\n\n",
+                "pub   ed25519 2026-01-01 [SC]\n", gpg(path.join(dir, "rm2"), "--armor", "--export").toString(),
+                "\npub   ed25519 2026-01-01 [SC]\n", gpg(path.join(dir, "rm"), "--armor", "--export").toString()].join(""));
+            for (const site of ["cdn", "archive"]) {
+                fs.mkdirSync(path.join(www(), site), { recursive: true });
+                fs.writeFileSync(path.join(www(), site, "KEYS"), fs.readFileSync(path.join(dir, "KEYS")));
+            }
+            // The CDN carries the current release only; the archive carries both.
+            publish("cdn", VERSION, tarball("current"));
+            publish("archive", VERSION, tarball("current"));
+            publish("archive", OLD, tarball("older"));
+        });
+        after(() => {
+            for (const home of ["rm", "rm2", "stranger"]) spawnSync("gpgconf", ["--homedir", path.join(dir, home), "--kill", "all"]);
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+        beforeEach(async () => {
+            requests = [];
+            server = http.createServer((req, res) => {
+                requests.push(req.url!);
+                if (req.url!.startsWith("/forbidden/")) return void res.writeHead(403).end();
+                const file = path.join(www(), path.normalize(decodeURIComponent(req.url!)));
+                if (!file.startsWith(www()) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return void res.writeHead(404).end();
+                res.writeHead(200).end(fs.readFileSync(file));
+            });
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+            base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+        });
+        afterEach(() => server.close());
+
+        /** fetch_release as install-kafka.sh calls it, for `version` from `sites` (each with its own KEYS unless `keys` is given). */
+        const fetchRelease = (version: string, sites: string[], keys?: string[]) => new Promise<{ status: number | null; stderr: string; tmp: string; out: string }>((resolve) => {
+            const out = fs.mkdtempSync(path.join(dir, "out-"));
+            const tmp = fs.mkdtempSync(path.join(dir, "tmp-"));
+            const urls = sites.map((s) => `${base}/${s}/${version}/${NAME(version)}`).join(" ");
+            const keysUrls = (keys ?? sites.map((s) => `${base}/${s}/KEYS`)).join(" ");
+            const script = `${hostScript("lib.sh")}\nfetch_release "$OUT" "nothing was installed" "$URLS" "$KEYS_URLS"\n`;
+            const child = spawn("bash", ["-c", script], { env: { PATH: process.env.PATH, HOME: tmp, TMPDIR: tmp, KC_STEP: "install-kafka", OUT: out, URLS: urls, KEYS_URLS: keysUrls } });
+            let stderr = "";
+            child.stderr.on("data", (d) => (stderr += d));
+            child.on("close", (status) => resolve({ status, stderr, tmp, out }));
+        });
+        const errorLine = (stderr: string) => stderr.split("\n").find((l) => l.startsWith("ERROR ["));
+
+        it("a current release comes from the first source (the CDN), checksum and signature verified; the throwaway keyring is gone", async () => {
+            const r = await fetchRelease(VERSION, ["cdn", "archive"]);
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stderr, /sha512 verified/);
+            assert.match(r.stderr, new RegExp(`signature verified: signed by key [0-9A-F]{40} \\(Release Manager <rm@example\\.invalid>\\) \\(KEYS: ${base}/cdn/KEYS\\)`));
+            assert.deepStrictEqual(fs.readFileSync(path.join(r.out, "dist.tgz")), tarball("current"));
+            assert.deepStrictEqual(requests, [`/cdn/${VERSION}/${NAME(VERSION)}`, `/cdn/${VERSION}/${NAME(VERSION)}.sha512`, `/cdn/${VERSION}/${NAME(VERSION)}.asc`, "/cdn/KEYS"]);
+            assert.deepStrictEqual(fs.readdirSync(r.tmp), [], "no GNUPGHOME left behind");
+        });
+
+        it("an older release the CDN answers 404 for comes from the archive, with the archive's KEYS", async () => {
+            const r = await fetchRelease(OLD, ["cdn", "archive"]);
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stderr, new RegExp(`${base}/cdn/${OLD}/${NAME(OLD)}: 404 .*trying the next source`));
+            assert.match(r.stderr, /signature verified/);
+            assert.deepStrictEqual(requests, [`/cdn/${OLD}/${NAME(OLD)}`, `/archive/${OLD}/${NAME(OLD)}`, `/archive/${OLD}/${NAME(OLD)}.sha512`,
+                `/archive/${OLD}/${NAME(OLD)}.asc`, "/archive/KEYS"]);
+            assert.deepStrictEqual(fs.readFileSync(path.join(r.out, "dist.tgz")), tarball("older"));
+        });
+
+        it("only a 404 moves on: another failure (403) of the first source fails the step; so does a 404 of the last", async () => {
+            const forbidden = await fetchRelease(VERSION, ["forbidden", "archive"]);
+            assert.notStrictEqual(forbidden.status, 0);
+            assert.match(errorLine(forbidden.stderr)!, new RegExp(`download of ${base}/forbidden/\\S+ failed \\(HTTP 403\\); check kafka:downloadUrl and kafka:kafkaVersion; nothing was installed`));
+            assert.ok(!requests.some((u) => u.startsWith("/archive/")), "the archive was not asked");
+            const missing = await fetchRelease("3.9.99", ["cdn", "archive"]);
+            assert.match(errorLine(missing.stderr)!, new RegExp(`download of ${base}/archive/3\\.9\\.99/\\S+ failed \\(HTTP 404; before it ${base}/cdn/3\\.9\\.99/\\S+: 404\\)`));
+        });
+
+        it("a tampered tarball whose .sha512 was replaced to match fails on the signature", async () => {
+            const file = publish("tampered", VERSION, tarball("current"));
+            const asc = fs.readFileSync(`${file}.asc`);
+            publish("tampered", VERSION, tarball("current, with a backdoor"));
+            fs.writeFileSync(`${file}.asc`, asc);
+            fs.writeFileSync(path.join(www(), "tampered", "KEYS"), fs.readFileSync(path.join(dir, "KEYS")));
+            const r = await fetchRelease(VERSION, ["tampered"]);
+            assert.notStrictEqual(r.status, 0);
+            assert.match(r.stderr, /sha512 verified/);
+            assert.match(errorLine(r.stderr)!, new RegExp(`signature check failed for ${base}/tampered/\\S+\\.tgz: the signature does not match the file ` +
+                `\\(a corrupt or altered download\\) \\(KEYS: ${base}/tampered/KEYS\\); .*check kafka:downloadUrl and kafka:keysUrl; nothing was installed`));
+            assert.deepStrictEqual(fs.readdirSync(r.tmp), [], "no GNUPGHOME left behind");
+        });
+
+        it("a signature by a key that is not in KEYS fails, naming the key", async () => {
+            publish("stranger", VERSION, tarball("current"), "stranger");
+            fs.writeFileSync(path.join(www(), "stranger", "KEYS"), fs.readFileSync(path.join(dir, "KEYS")));
+            const r = await fetchRelease(VERSION, ["stranger"]);
+            assert.notStrictEqual(r.status, 0);
+            assert.match(errorLine(r.stderr)!, /signature check failed for \S+: the signature was made by key [0-9A-F]{16}, which is not in the KEYS file/);
+            // The same release passes against a KEYS that has the stranger's key (kafka:keysUrl).
+            fs.writeFileSync(path.join(www(), "stranger", "KEYS.own"), gpg(path.join(dir, "stranger"), "--armor", "--export"));
+            const own = await fetchRelease(VERSION, ["stranger"], [`${base}/stranger/KEYS.own`]);
+            assert.strictEqual(own.status, 0, own.stderr);
+            assert.match(own.stderr, /signed by key [0-9A-F]{40} \(Stranger <x@example\.invalid>\)/);
+        });
+
+        it("a missing .asc or KEYS fails the step, naming the URL and the fix", async () => {
+            const file = publish("unsigned", VERSION, tarball("current"));
+            fs.rmSync(`${file}.asc`);
+            const r = await fetchRelease(VERSION, ["unsigned"]);
+            assert.notStrictEqual(r.status, 0);
+            assert.match(errorLine(r.stderr)!, new RegExp(`download of ${base}/unsigned/\\S+\\.tgz\\.asc failed \\(HTTP 404\\); the release signature is verified too`));
+            const nokeys = await fetchRelease(VERSION, ["cdn"], [`${base}/cdn/NOKEYS`]);
+            assert.match(errorLine(nokeys.stderr)!, new RegExp(`download of ${base}/cdn/NOKEYS failed \\(HTTP 404\\); .*set kafka:keysUrl`));
+        });
+
+        it("a corrupt tarball with the genuine .sha512 fails on the checksum before .asc or KEYS are asked for (the hosts suite's bad-checksum test serves no .asc)", async () => {
+            const d = path.join(www(), "corrupt", VERSION);
+            fs.mkdirSync(d, { recursive: true });
+            const data = tarball("current");
+            data[data.length >> 1] ^= 0xff;
+            fs.writeFileSync(path.join(d, NAME(VERSION)), data);
+            fs.copyFileSync(path.join(www(), "cdn", VERSION, `${NAME(VERSION)}.sha512`), path.join(d, `${NAME(VERSION)}.sha512`));
+            const r = await fetchRelease(VERSION, ["corrupt"]);
+            assert.notStrictEqual(r.status, 0);
+            assert.match(errorLine(r.stderr)!, new RegExp(`checksum mismatch for ${base}/corrupt/\\S+\\.tgz: .*; nothing was installed`));
+            assert.ok(!requests.some((u) => u.endsWith(".asc") || u.endsWith("KEYS")));
         });
     });
 

@@ -167,11 +167,25 @@ describe("provisioning plan", () => {
     it("command text is valid bash that carries its parameters in the environment", () => {
         const { cfg, nodes } = cluster(3, 3, "colocated");
         const step = renderPlan(cfg, nodes).find((s) => s.name === "node-1-install")!;
-        assert.match(step.create, /^sudo -n env KC_STEP='install-kafka' KAFKA_URL='https:\/\/archive\.apache\.org\/dist\/kafka\/3\.9\.\d+\/kafka_2\.13-3\.9\.\d+\.tgz'/);
+        assert.match(step.create, /^sudo -n env KC_STEP='install-kafka' KAFKA_URLS='https:\/\/dlcdn\.apache\.org\/kafka\/3\.9\.\d+\/kafka_2\.13-3\.9\.\d+\.tgz /);
         execFileSync("bash", ["-n", "-c", step.create]);
         // The outer line parses whatever the script inside says; the script text itself is checked too (and every
         // step's, in host-scripts.test.ts).
         bashSyntax(parseHostCommand(step.create).script);
+    });
+
+    it("the install step gets the release's sources in order with the KEYS file of each: CDN then archive by default, a set downloadUrl alone", () => {
+        const envOf = (extra: Record<string, unknown>) => {
+            const { cfg, nodes } = cluster(1, 1, "colocated", { kafkaVersion: "3.8.1", ...extra });
+            return parseHostCommand(renderPlan(cfg, nodes).find((s) => s.phase === "install")!.create).env;
+        };
+        const def = envOf({});
+        assert.strictEqual(def.KAFKA_URLS, "https://dlcdn.apache.org/kafka/3.8.1/kafka_2.13-3.8.1.tgz https://archive.apache.org/dist/kafka/3.8.1/kafka_2.13-3.8.1.tgz");
+        assert.strictEqual(def.KEYS_URLS, "https://dlcdn.apache.org/kafka/KEYS https://archive.apache.org/dist/kafka/KEYS");
+        assert.strictEqual(def.KAFKA_URL, undefined);
+        const mirror = envOf({ downloadUrl: "https://mirror.example/kafka", keysUrl: "https://keys.example/kafka/KEYS" });
+        assert.strictEqual(mirror.KAFKA_URLS, "https://mirror.example/kafka/3.8.1/kafka_2.13-3.8.1.tgz");
+        assert.strictEqual(mirror.KEYS_URLS, "https://keys.example/kafka/KEYS");
     });
 
     it("data volumes get a storage step before the install, at the broker's or ZooKeeper's data directory", () => {

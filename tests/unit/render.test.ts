@@ -3,7 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PATHS, kafkaTarballUrl, replication } from "../../components/layout";
+import { PATHS, kafkaSources, replication } from "../../components/layout";
 import {
     renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile, renderZookeeperProperties,
     renderZookeeperUnit,
@@ -152,9 +152,18 @@ describe("renderers", () => {
         assert.match(renderEnvFile("400m", "/var/log/kafka"), /^LOG_DIR="\/var\/log\/kafka"$/m);
     });
 
-    it("download URL follows the Apache archive layout", () => {
+    it("download sources: Apache's CDN then its archive by default, each with its own KEYS; a set downloadUrl alone; keysUrl for all", () => {
         const { cfg } = cluster(1, 1, "colocated", { kafkaVersion: "3.9.1" });
-        assert.strictEqual(kafkaTarballUrl(cfg), "https://archive.apache.org/dist/kafka/3.9.1/kafka_2.13-3.9.1.tgz");
+        assert.deepStrictEqual(kafkaSources(cfg), [
+            { tarball: "https://dlcdn.apache.org/kafka/3.9.1/kafka_2.13-3.9.1.tgz", keys: "https://dlcdn.apache.org/kafka/KEYS" },
+            { tarball: "https://archive.apache.org/dist/kafka/3.9.1/kafka_2.13-3.9.1.tgz", keys: "https://archive.apache.org/dist/kafka/KEYS" },
+        ]);
+        const mirror = cluster(1, 1, "colocated", { kafkaVersion: "3.9.1", scalaVersion: "2.12", downloadUrl: "https://mirror.example/apache/kafka/" });
+        assert.deepStrictEqual(kafkaSources(mirror.cfg), [
+            { tarball: "https://mirror.example/apache/kafka/3.9.1/kafka_2.12-3.9.1.tgz", keys: "https://mirror.example/apache/kafka/KEYS" },
+        ]);
+        const keys = cluster(1, 1, "colocated", { kafkaVersion: "3.9.1", keysUrl: "https://downloads.apache.org/kafka/KEYS" });
+        assert.deepStrictEqual(kafkaSources(keys.cfg).map((s) => s.keys), ["https://downloads.apache.org/kafka/KEYS", "https://downloads.apache.org/kafka/KEYS"]);
     });
 });
 

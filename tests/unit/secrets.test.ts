@@ -83,11 +83,11 @@ describe("secret settings (index.ts under mocks)", () => {
 
     it("carriesSecret sees a value in the line, in a *_B64 variable and in a MANIFEST_B64 file", () => {
         const s = "tok3n-secret";
-        assert.ok(carriesSecret(hostCommand("install-kafka.sh", { KAFKA_URL: `https://u:${s}@x/kafka` }), [s]));
+        assert.ok(carriesSecret(hostCommand("install-kafka.sh", { KAFKA_URLS: `https://u:${s}@x/kafka/3.9.2/kafka_2.13-3.9.2.tgz` }), [s]));
         assert.ok(carriesSecret(hostCommand("install-kafka.sh", { TOOLS_PROFILE_B64: b64(`export X=${s}\n`) }), [s]));
         assert.ok(carriesSecret(hostCommand("configure-service.sh", { MANIFEST_B64: manifest([["/etc/kafka/server.properties", "0640", "root:kafka", `a=${s}\n`]]) }), [s]));
         assert.ok(!carriesSecret(hostCommand("configure-service.sh", { MANIFEST_B64: manifest([["/etc/kafka/server.properties", "0640", "root:kafka", "a=b\n"]]) }), [s]));
-        assert.ok(!carriesSecret(hostCommand("install-kafka.sh", { KAFKA_URL: `https://u:${s}@x/kafka` }), []));
+        assert.ok(!carriesSecret(hostCommand("install-kafka.sh", { KAFKA_URLS: `https://u:${s}@x/kafka/3.9.2/kafka_2.13-3.9.2.tgz` }), []));
         // The same environment as `export K='v'` lines (how a script's stdin can carry it).
         const files = manifest([["/etc/kafka/server.properties", "0640", "root:kafka", `a=${s}\n`]]);
         assert.ok(carriesSecret(`export KC_STEP='x'\nexport MANIFEST_B64='${files}'\necho hi\n`, [s]));
