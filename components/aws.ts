@@ -63,7 +63,16 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             description: "Kafka clients in the VPC (default when kafka:clientCidrs is unset)",
         }, sgOpts);
     }
-    ec2.sshCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning"));
+    if (ec2.sshCidrs) {
+        ec2.sshCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning"));
+    } else {
+        // Only with a bastion or kafka:sshFromVpc (config refuses it otherwise): SSH comes from inside the VPC.
+        new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-ssh-vpc`, {
+            securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: PORTS.ssh, toPort: PORTS.ssh,
+            cidrIpv4: lookup.vpcCidr,
+            description: "SSH for provisioning from the VPC: bastion or sshFromVpc (default when kafka:sshCidrs is unset)",
+        }, sgOpts);
+    }
     new aws.vpc.SecurityGroupEgressRule(`${cfg.clusterName}-egress`, {
         securityGroupId: securityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "packages and the Kafka download",
     }, sgOpts);
@@ -161,7 +170,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         dependencies[node.name] = dependsOn;
         return {
             name: node.name, roles: node.roles, brokerId: node.brokerId, zookeeperId: node.zookeeperId, user: node.user,
-            sshAddress: ec2.associatePublicIp ? publicIp : instance.privateIp,
+            // Through a bastion, or from inside the VPC, SSH goes to the private address (the only one without public IPs).
+            sshAddress: ec2.associatePublicIp && !ec2.bastion && !ec2.sshFromVpc ? publicIp : instance.privateIp,
             clientAddress: ec2.publicAccess ? publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
             // The ID (the same zone in every account) of the AZ the instance is in: its own subnet's, which it keeps when

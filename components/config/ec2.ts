@@ -1,6 +1,7 @@
 // Rules for EC2 mode: instance types, the image, the volumes, the network and how this program logs in (port 22 only,
 // the one the security group opens). The memory the heaps may take is a rule here too (checkHeaps), but the memory of
 // an instance type comes from EC2, so the AWS layer applies it when it has looked the types up.
+import { bastionSettings } from "./bastion";
 import { Values } from "./decode";
 import { heapMiB } from "./kafka";
 import { Bad, DataVolumeConfig, Ec2Settings, HostOs, KafkaSettings } from "./types";
@@ -61,18 +62,39 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
         if (!isCidr(c)) bad("clientCidrs", `"${c}" is not a CIDR block`, `use blocks like 10.0.0.0/16: pulumi config set --path 'kafka:clientCidrs[0]' 10.0.0.0/16`);
         else if (c.includes(":")) ipv6("clientCidrs", c);
     }
-    const sshCidrs = v.sshCidrs ?? [];
+    const publicAccess = v.publicAccess ?? false;
+    const associatePublicIp = v.associatePublicIp ?? true;
+    const sshFromVpc = v.sshFromVpc ?? false;
+    const sshUser = v.sshUser || (os === "amazon-linux-2023" ? "ec2-user" : "ubuntu");
+    const bastion = bastionSettings(v, sshUser, sshPrivateKey, bad);
+    // SSH goes to the private addresses through a bastion or from inside the VPC; then the VPC's CIDR is a safe default
+    // for who may reach port 22 (the bastion's private address is in it).
+    const privateSsh = v.bastion !== undefined || sshFromVpc;
+    const sshCidrs = v.sshCidrs?.length ? v.sshCidrs : undefined;
     const sshFix = `allow only your own address: pulumi config set --path 'kafka:sshCidrs[0]' "$(curl -s https://checkip.amazonaws.com)/32"`;
-    if (sshCidrs.length === 0) bad("sshCidrs", "is required in EC2 mode (there is no default that opens SSH to the world)", sshFix);
-    for (const c of sshCidrs) {
+    if (sshCidrs === undefined && !privateSsh) {
+        bad("sshCidrs", "is required in EC2 mode (there is no default that opens SSH to the world)",
+            `${sshFix} (with kafka:bastion or kafka:sshFromVpc it defaults to the VPC's CIDR)`);
+    }
+    for (const c of sshCidrs ?? []) {
         if (!isCidr(c)) bad("sshCidrs", `"${c}" is not a CIDR block`, sshFix);
         else if (/\/0$/.test(c)) bad("sshCidrs", `"${c}" opens SSH to the whole internet`, sshFix);
         else if (c.includes(":")) ipv6("sshCidrs", c);
     }
-    const publicAccess = v.publicAccess ?? false;
-    const associatePublicIp = v.associatePublicIp ?? true;
     if (publicAccess && !associatePublicIp) {
         bad("publicAccess", "needs public addresses, but kafka:associatePublicIp is false", "set kafka:associatePublicIp true or kafka:publicAccess false");
+    }
+    // This program logs in to every instance over SSH from where `pulumi up` runs: without public addresses that is only
+    // possible through a bastion in the VPC, or from inside the VPC itself.
+    if (!associatePublicIp && !privateSsh) {
+        bad("associatePublicIp", "is false, so the instances have private addresses only, which this program cannot reach over SSH " +
+            "from where `pulumi up` runs",
+            "go through a bastion in the VPC (pulumi config set --path kafka:bastion.host <bastion address>), or, if `pulumi up` runs " +
+            "inside the VPC (or a network routed to it), say so: pulumi config set kafka:sshFromVpc true");
+    }
+    if (v.bastion !== undefined && sshFromVpc) {
+        bad("sshFromVpc", "is set together with kafka:bastion; one of them says how SSH reaches the private addresses",
+            "keep one: pulumi config rm kafka:sshFromVpc (to go through the bastion) or pulumi config rm kafka:bastion");
     }
     if (publicAccess && (clientCidrs === undefined || clientCidrs.length === 0)) {
         bad("clientCidrs", "is required with kafka:publicAccess: unset, the client listener is open to the VPC's range only, so no client " +
@@ -91,10 +113,9 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
         bad("sshPort", `must be 22 in EC2 mode (got ${v.sshPort}): the images' sshd listens on 22 and the security group opens only 22`,
             "remove it: pulumi config rm kafka:sshPort");
     }
-    const sshUser = v.sshUser || (os === "amazon-linux-2023" ? "ec2-user" : "ubuntu");
     return {
         brokerInstanceType, zookeeperInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, protectData, clientCidrs, sshCidrs,
-        publicAccess, associatePublicIp, subnetIds, maxAzs, sshUser, sshPrivateKey,
+        publicAccess, associatePublicIp, sshFromVpc, ...(bastion !== undefined ? { bastion } : {}), subnetIds, maxAzs, sshUser, sshPrivateKey,
     };
 }
 

@@ -259,3 +259,60 @@ describe("config validation", () => {
         });
     }
 });
+
+describe("config: private subnets, kafka:bastion and kafka:sshFromVpc", () => {
+    const BASTION_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbastion\n-----END OPENSSH PRIVATE KEY-----\n";
+
+    it("associatePublicIp false without a way in is refused, naming kafka:bastion and kafka:sshFromVpc", () => {
+        const p = problems({ ...SSH, associatePublicIp: false });
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(p[0], /^kafka:associatePublicIp: is false, so the instances have private addresses only, which this program cannot reach over SSH/);
+        assert.match(p[0], /Fix: .*pulumi config set --path kafka:bastion\.host <bastion address>.*pulumi config set kafka:sshFromVpc true/);
+    });
+
+    it("a bastion: defaults (port 22, the image's user), the cluster key unless bastionPrivateKey; sshCidrs optional", () => {
+        const e = ec2Of(parseConfig({ associatePublicIp: false, bastion: { host: "203.0.113.5" }, sshPrivateKey: KEY }));
+        assert.deepStrictEqual(e.bastion, { host: "203.0.113.5", port: 22, user: "ubuntu" });
+        assert.strictEqual(e.sshCidrs, undefined, "the VPC's CIDR (the AWS layer)");
+        const al = ec2Of(parseConfig({ ...SSH, os: "amazon-linux-2023", bastion: '{"host":"b.example.com","port":"2200"}', bastionPrivateKey: BASTION_KEY }));
+        assert.deepStrictEqual(al.bastion, { host: "b.example.com", port: 2200, user: "ec2-user", privateKey: BASTION_KEY });
+        assert.deepStrictEqual(al.sshCidrs, SSH.sshCidrs);
+        const h = hostsOf(parseConfig({ ...HOSTS_BASE, bastion: { host: "10.0.0.2", user: "jump" } }));
+        assert.deepStrictEqual(h.bastion, { host: "10.0.0.2", port: 22, user: "jump" });
+        assert.strictEqual(hostsOf(parseConfig(HOSTS_BASE)).bastion, undefined);
+    });
+
+    it("sshFromVpc: accepted without a bastion, refused together with one", () => {
+        const e = ec2Of(parseConfig({ associatePublicIp: false, sshFromVpc: true }));
+        assert.deepStrictEqual([e.sshFromVpc, e.bastion, e.sshCidrs], [true, undefined, undefined]);
+        const p = problems({ ...SSH, sshFromVpc: true, bastion: { host: "203.0.113.5" }, sshPrivateKey: KEY });
+        assert.deepStrictEqual(p.map((l) => l.split(":")[1]), ["sshFromVpc"]);
+        assert.match(p[0], /Fix: keep one/);
+        assert.deepStrictEqual(problems({ ...HOSTS_BASE, sshFromVpc: true }).map((l) => l.split(":")[1]), ["sshFromVpc"], "an EC2 setting");
+    });
+
+    it("EC2 with a generated key needs bastionPrivateKey: no bastion can have authorized a key made on the first up", () => {
+        const p = problems({ ...SSH, bastion: { host: "203.0.113.5" } });
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(p[0], /^kafka:bastion: needs a key the bastion accepts, but the cluster's SSH key is generated/);
+        assert.match(p[0], /pulumi config set --secret kafka:bastionPrivateKey/);
+        assert.ok(parseConfig({ ...SSH, bastion: { host: "203.0.113.5" }, bastionPrivateKey: BASTION_KEY }));
+    });
+
+    it("bad bastion settings are refused, each with its field and a fix", () => {
+        const p = problems({ ...HOSTS_BASE, sshUser: undefined, hosts: hosts(3).map((h) => ({ ...h, user: "admin" })),
+            bastion: { port: 0, via: "x" }, bastionPrivateKey: "nope" });
+        assert.deepStrictEqual(p.map((l) => l.split(":")[1]).sort(), ["bastion.host", "bastion.port", "bastion.user", "bastion.via", "bastionPrivateKey"]);
+        for (const line of p) assert.match(line, /\. Fix: .+/);
+        assert.deepStrictEqual(problems({ ...HOSTS_BASE, bastion: "203.0.113.5" }).map((l) => l.split(":")[1]), ["bastion"]);
+        assert.deepStrictEqual(problems({ ...HOSTS_BASE, bastion: { host: "203.0.113.5", user: "a b" } }).map((l) => l.split(":")[1]), ["bastion.user"]);
+        const unused = problems({ ...HOSTS_BASE, bastionPrivateKey: BASTION_KEY });
+        assert.match(unused[0], /^kafka:bastionPrivateKey: is set but kafka:bastion is not/);
+    });
+
+    it("bastionPrivateKey is a secret setting, kept out of plain text like the SSH key", () => {
+        assert.strictEqual(KEYS.bastionPrivateKey.secret, true);
+        const c = parseConfig({ ...HOSTS_BASE, bastion: { host: "203.0.113.5" }, bastionPrivateKey: BASTION_KEY }, "t", {}, ["bastionPrivateKey"]);
+        assert.ok(c.secretValues.includes(BASTION_KEY.trim()));
+    });
+});
