@@ -3,7 +3,7 @@
 // Kafka beyond the ports in the layout.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Ec2Cluster } from "./config";
+import { Ec2Cluster, vpcReachWarnings } from "./config";
 import { lookupEc2 } from "./aws-lookup";
 import { PORTS } from "./layout";
 import { ClusterNode, Ec2NodeSpec } from "./topology";
@@ -36,6 +36,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     // Every lookup and check first: each AWS resource takes an input through it, so a failed check registers nothing.
     const lookup = pulumi.output(lookupEc2(cfg, nodes, opts));
     const vpcId = lookup.vpcId;
+    // Ranges that would shut out clients or the bastion inside the VPC (known only now): warnings in the update's output.
+    lookup.vpcCidr.apply((cidr) => vpcReachWarnings(ec2, cidr).forEach((w) => pulumi.log.warn(w, parent)));
 
     const securityGroup = new aws.ec2.SecurityGroup(`${cfg.clusterName}-sg`, {
         vpcId,

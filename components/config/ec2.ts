@@ -22,6 +22,50 @@ export function isCidr(s: string): boolean {
     return !!v6 && v6[1].includes(":") && Number(v6[2]) <= 128;
 }
 
+/** An IPv4 block as [network address as a number, prefix length], or undefined for anything else. */
+function ipv4Block(cidr: string): [number, number] | undefined {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+    if (!m || !isCidr(cidr)) return undefined;
+    const prefix = Number(m[5]);
+    const address = m.slice(1, 5).reduce((a, o) => a * 256 + Number(o), 0);
+    return [prefix === 0 ? 0 : address - (address % 2 ** (32 - prefix)), prefix];
+}
+
+/** Whether IPv4 block `outer` contains every address of `inner`. */
+export function cidrContains(outer: string, inner: string): boolean {
+    const o = ipv4Block(outer), i = ipv4Block(inner);
+    if (!o || !i || o[1] > i[1]) return false;
+    return o[1] === 0 || i[0] - (i[0] % 2 ** (32 - o[1])) === o[0];
+}
+
+/** Whether two IPv4 blocks share an address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+    return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/**
+ * What the VPC's CIDR (known once the AWS layer looked it up) says about a configuration that passed: address ranges
+ * that admit no one from inside the VPC where someone there is expected. Warnings, not errors: a client or bastion may
+ * sit in a peered VPC or behind a VPN whose range is outside this VPC's.
+ */
+export function vpcReachWarnings(ec2: Pick<Ec2Settings, "clientCidrs" | "sshCidrs" | "publicAccess" | "bastion" | "sshFromVpc">,
+    vpcCidr: string): string[] {
+    const out: string[] = [];
+    const inVpc = (list: string[]) => list.some((c) => cidrsOverlap(c, vpcCidr));
+    if (ec2.clientCidrs && !ec2.publicAccess && !inVpc(ec2.clientCidrs)) {
+        out.push(`kafka:clientCidrs (${ec2.clientCidrs.join(", ")}) admits no address of the VPC (${vpcCidr}), and without ` +
+            `kafka:publicAccess the brokers advertise private addresses only: no client inside the VPC can reach port 9092. ` +
+            `Fix, if your clients are in this VPC: pulumi config set --path 'kafka:clientCidrs[${ec2.clientCidrs.length}]' ${vpcCidr}`);
+    }
+    if ((ec2.bastion || ec2.sshFromVpc) && ec2.sshCidrs && !inVpc(ec2.sshCidrs)) {
+        out.push(`kafka:sshCidrs (${ec2.sshCidrs.join(", ")}) admits no address of the VPC (${vpcCidr}), but SSH comes from inside ` +
+            `it (${ec2.bastion ? "kafka:bastion: the instances see the bastion's private address" : "kafka:sshFromVpc"}). ` +
+            `Fix: add the ${ec2.bastion ? "bastion's private address" : "address pulumi runs from"}, e.g. ` +
+            `pulumi config set --path 'kafka:sshCidrs[${ec2.sshCidrs.length}]' ${vpcCidr}, or remove kafka:sshCidrs (default: the VPC's CIDR)`);
+    }
+    return out;
+}
+
 /** Stacks whose data volumes are not protected unless kafka:protectData says so: throwaway ones. */
 export const UNPROTECTED_STACK = /^(dev|local|test)/;
 

@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import {
-    ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, KEYS, RawConfig, configTableMarkdown, heapMiB, parseConfig,
+    ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, KEYS, RawConfig, cidrContains, cidrsOverlap, configTableMarkdown, heapMiB, parseConfig,
+    vpcReachWarnings,
 } from "../../components/config";
 import { KEY, SSH, problems, stackConfig, withKeyFile } from "./stacks";
 
@@ -314,5 +315,35 @@ describe("config: private subnets, kafka:bastion and kafka:sshFromVpc", () => {
         assert.strictEqual(KEYS.bastionPrivateKey.secret, true);
         const c = parseConfig({ ...HOSTS_BASE, bastion: { host: "203.0.113.5" }, bastionPrivateKey: BASTION_KEY }, "t", {}, ["bastionPrivateKey"]);
         assert.ok(c.secretValues.includes(BASTION_KEY.trim()));
+    });
+});
+
+describe("config: address ranges against the VPC's CIDR", () => {
+    it("cidrContains / cidrsOverlap on IPv4 blocks", () => {
+        assert.ok(cidrContains("172.31.0.0/16", "172.31.5.0/24"));
+        assert.ok(cidrContains("0.0.0.0/0", "10.0.0.0/8"));
+        assert.ok(cidrContains("10.1.2.3/16", "10.1.0.0/16"), "host bits ignored");
+        assert.ok(!cidrContains("172.31.5.0/24", "172.31.0.0/16"));
+        assert.ok(!cidrContains("10.0.0.0/8", "172.31.0.0/16"));
+        assert.ok(cidrsOverlap("172.31.5.0/24", "172.31.0.0/16") && !cidrsOverlap("10.0.0.0/8", "172.16.0.0/12"));
+        assert.ok(!cidrContains("::/0", "10.0.0.0/8"), "IPv6 is not compared");
+    });
+
+    it("prod's example clientCidrs cover the VPC it deploys into (no subnetIds: the default VPC, 172.31.0.0/16)", () => {
+        const e = ec2Of(parseConfig(stackConfig("prod", SSH), "prod"));
+        assert.strictEqual(e.subnetIds, undefined, "prod deploys into the default VPC");
+        assert.ok(e.clientCidrs!.some((c) => cidrContains(c, "172.31.0.0/16")), String(e.clientCidrs));
+        assert.deepStrictEqual(vpcReachWarnings(e, "172.31.0.0/16"), []);
+    });
+
+    it("warns (not refuses) when clientCidrs or, through a bastion, sshCidrs admit no address of the VPC", () => {
+        const e = ec2Of(parseConfig({ ...SSH, clientCidrs: ["10.0.0.0/8"], bastion: { host: "203.0.113.5" }, sshPrivateKey: KEY }));
+        const w = vpcReachWarnings(e, "172.31.0.0/16");
+        assert.strictEqual(w.length, 2, w.join("\n"));
+        assert.match(w[0], /^kafka:clientCidrs \(10\.0\.0\.0\/8\) admits no address of the VPC \(172\.31\.0\.0\/16\).*kafka:clientCidrs\[1\]' 172\.31\.0\.0\/16$/);
+        assert.match(w[1], /^kafka:sshCidrs \(198\.51\.100\.7\/32\) admits no address of the VPC.*bastion's private address/);
+        assert.deepStrictEqual(vpcReachWarnings(ec2Of(parseConfig({ ...SSH, clientCidrs: ["10.0.0.0/8"] })), "10.50.0.0/16"), []);
+        assert.deepStrictEqual(vpcReachWarnings(ec2Of(parseConfig({ ...SSH, publicAccess: true, clientCidrs: ["192.0.2.0/24"] })), "172.31.0.0/16"), [],
+            "with publicAccess clients come from outside");
     });
 });
