@@ -115,7 +115,10 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             // keyName: it no longer changes (above), but the key pair's delete-first replacement makes the engine ask
             // whether each instance, whose keyName then reads as unknown, would be replaced too: only an ignored keyName
             // says no. It also keeps instances of stacks whose key pair was auto-named.
-            ignoreChanges: ["ami", "keyName", "subnetId"],
+            // associatePublicIpAddress: moving a running cluster to private addresses (kafka:associatePublicIp false with a
+            // bastion) must not replace every instance at once; existing nodes keep their public IP (SSH goes to the
+            // private one through the bastion anyway), nodes created or replaced later follow the setting.
+            ignoreChanges: ["ami", "keyName", "subnetId", "associatePublicIpAddress"],
             // A replaced node with a data volume: the old instance goes first, so that its volume is free (detached
             // by the termination; the attachment below only leaves the state) for the new instance to attach.
             ...(node.dataVolume && ec2.dataVolume ? { deleteBeforeReplace: true } : {}),

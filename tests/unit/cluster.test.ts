@@ -182,7 +182,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         const { of } = await build(stackConfig("prod", SSH), "prod");
         const instances = of("aws:ec2/instance:Instance");
         assert.strictEqual(instances.length, 6);
-        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["ami", "keyName", "subnetId"], i.name);
+        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["ami", "keyName", "subnetId", "associatePublicIpAddress"], i.name);
         for (const v of of("aws:ebs/volume:Volume")) assert.deepStrictEqual(v.options.ignoreChanges, ["availabilityZone"], v.name);
     });
 });
@@ -397,6 +397,20 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
         // Not even an ignored change: an instance replaced later (which takes ignored inputs from its old state) gets the current key.
         assert.deepStrictEqual(changedForceNew(before, after), []);
         assert.deepStrictEqual(replacements(before, after), []);
+    });
+
+    it("moving a running cluster behind a bastion (associatePublicIp false) replaces no instance and changes no broker file", async () => {
+        const before = await snapshot(PROD, "prod");
+        const BASTION_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbastion\n-----END OPENSSH PRIVATE KEY-----\n";
+        const after = await snapshot({ ...PROD, associatePublicIp: false, bastion: { host: "203.0.113.200" }, bastionPrivateKey: BASTION_KEY }, "prod");
+        assert.ok(changedForceNew(before, after).some((x) => x.endsWith(".associatePublicIpAddress")), "the setting reaches the instances");
+        assert.deepStrictEqual(replacements(before, after), []);
+        const steps = (rs: Recorded[]) => rs.filter((r) => r.type === "command:remote:Command");
+        for (const a of steps(after)) {
+            const b = steps(before).find((r) => r.name === a.name)!;
+            assert.notStrictEqual(connectionOf(a).host, connectionOf(b).host, `${a.name}: SSH moves to the private address`);
+            assert.strictEqual(a.inputs.stdin, b.inputs.stdin, `${a.name}: same files, so a re-run restarts nothing`);
+        }
     });
 
     it("a subnet added in an AZ that sorts first moves no existing node (subnetId and the volume's AZ are ignored)", async () => {
