@@ -365,6 +365,9 @@ describe("command provider stand-in: remote.Command through connection.proxy (a 
         assert.deepStrictEqual(reveal(inputs.connection).proxy, { host: "b", privateKey: "pk", port: 22, user: "root", dialErrorLimit: 10, perDialTimeout: 15 });
         const kept = await checked(p, REMOTE, { connection: { host: "h", proxy: { host: "b", port: 2222, user: "u", dialErrorLimit: -1, perDialTimeout: 0 } } });
         assert.deepStrictEqual(reveal(kept.connection).proxy, { host: "b", port: 2222, user: "u", dialErrorLimit: -1, perDialTimeout: 0 });
+        const hidden = await checked(p, REMOTE, { connection: { host: "h", proxy: secret({ host: "b" }) } });
+        assert.ok(isSecret(hidden.connection.value.proxy), "a secret proxy stays secret, with the defaults inside");
+        assert.deepStrictEqual(reveal(hidden.connection).proxy, { host: "b", port: 22, user: "root", dialErrorLimit: 10, perDialTimeout: 15 });
     });
 
     it("create/update/delete reach the target through the bastion: one direct-tcpip channel on the bastion per connection", async () => {

@@ -360,9 +360,10 @@ export function makeProvider(sink: LogSink = () => undefined): provider.Provider
                     return out;
                 };
                 inputs.connection = withDefaults(conn);
-                // ProxyConnection has the same defaults (remote/proxyConnection.go); a secret or unknown proxy stays as it is.
+                // ProxyConnection has the same defaults (remote/proxyConnection.go), inside a secret too; an unknown stays unknown.
                 const proxy = conn.proxy;
-                if (proxy !== null && typeof proxy === "object" && !(SIG in proxy)) inputs.connection.proxy = withDefaults(proxy);
+                if (isSecret(proxy) && proxy.value !== null && typeof proxy.value === "object") inputs.connection.proxy = secret(withDefaults(proxy.value));
+                else if (proxy !== null && typeof proxy === "object" && !(SIG in proxy)) inputs.connection.proxy = withDefaults(proxy);
             }
             return { inputs: outputs(urn, inputs) };
         },
