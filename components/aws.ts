@@ -3,7 +3,7 @@
 // Kafka beyond the ports in the layout.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Ec2Cluster } from "./config";
+import { Ec2Cluster, vpcReachWarnings } from "./config";
 import { lookupEc2 } from "./aws-lookup";
 import { PORTS } from "./layout";
 import { ClusterNode, Ec2NodeSpec } from "./topology";
@@ -36,6 +36,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     // Every lookup and check first: each AWS resource takes an input through it, so a failed check registers nothing.
     const lookup = pulumi.output(lookupEc2(cfg, nodes, opts));
     const vpcId = lookup.vpcId;
+    // Ranges that would shut out clients or the bastion inside the VPC (known only now): warnings in the update's output.
+    lookup.vpcCidr.apply((cidr) => vpcReachWarnings(ec2, cidr).forEach((w) => pulumi.log.warn(w, parent)));
 
     const securityGroup = new aws.ec2.SecurityGroup(`${cfg.clusterName}-sg`, {
         vpcId,
@@ -63,7 +65,16 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             description: "Kafka clients in the VPC (default when kafka:clientCidrs is unset)",
         }, sgOpts);
     }
-    ec2.sshCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning"));
+    if (ec2.sshCidrs) {
+        ec2.sshCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning"));
+    } else {
+        // Only with a bastion or kafka:sshFromVpc (config refuses it otherwise): SSH comes from inside the VPC.
+        new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-ssh-vpc`, {
+            securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: PORTS.ssh, toPort: PORTS.ssh,
+            cidrIpv4: lookup.vpcCidr,
+            description: "SSH for provisioning from the VPC: bastion or sshFromVpc (default when kafka:sshCidrs is unset)",
+        }, sgOpts);
+    }
     new aws.vpc.SecurityGroupEgressRule(`${cfg.clusterName}-egress`, {
         securityGroupId: securityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "packages and the Kafka download",
     }, sgOpts);
@@ -104,7 +115,10 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             // keyName: it no longer changes (above), but the key pair's delete-first replacement makes the engine ask
             // whether each instance, whose keyName then reads as unknown, would be replaced too: only an ignored keyName
             // says no. It also keeps instances of stacks whose key pair was auto-named.
-            ignoreChanges: ["ami", "keyName", "subnetId"],
+            // associatePublicIpAddress: moving a running cluster to private addresses (kafka:associatePublicIp false with a
+            // bastion) must not replace every instance at once; existing nodes keep their public IP (SSH goes to the
+            // private one through the bastion anyway), nodes created or replaced later follow the setting.
+            ignoreChanges: ["ami", "keyName", "subnetId", "associatePublicIpAddress"],
             // A replaced node with a data volume: the old instance goes first, so that its volume is free (detached
             // by the termination; the attachment below only leaves the state) for the new instance to attach.
             ...(node.dataVolume && ec2.dataVolume ? { deleteBeforeReplace: true } : {}),
@@ -161,7 +175,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         dependencies[node.name] = dependsOn;
         return {
             name: node.name, roles: node.roles, brokerId: node.brokerId, zookeeperId: node.zookeeperId, user: node.user,
-            sshAddress: ec2.associatePublicIp ? publicIp : instance.privateIp,
+            // Through a bastion, or from inside the VPC, SSH goes to the private address (the only one without public IPs).
+            sshAddress: ec2.associatePublicIp && !ec2.bastion && !ec2.sshFromVpc ? publicIp : instance.privateIp,
             clientAddress: ec2.publicAccess ? publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
             // The ID (the same zone in every account) of the AZ the instance is in: its own subnet's, which it keeps when

@@ -1,7 +1,7 @@
 // The cluster's layout: where things live on a host, which ports they use, how nodes are reached and what a
 // client is told. Pure and below the renderers, the plan, the AWS layer and the component, which all read it from
 // here; the stack outputs are computed by one function (clusterOutputs) for the component and any tooling.
-import { ClusterConfig, KafkaSettings } from "./config";
+import { Bastion, ClusterConfig, KafkaSettings } from "./config";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
 /**
@@ -101,12 +101,20 @@ export function hostKeyFrom(readyStdout: string): string | undefined {
     return /^host-key: (\S+ \S+)$/m.exec(readyStdout)?.[1];
 }
 
-/** The `ssh` line of one node; `<private-key-file>` is where the user keeps the key (see README). */
-export function sshLine(port: number, user: string, address: string, hostKey?: string): string {
+/**
+ * The `ssh` line of one node; `<private-key-file>` is where the user keeps the key (see README). Through a bastion, a
+ * ProxyCommand `ssh -W` logs in to it with the same file, or `<bastion-key-file>` when kafka:bastionPrivateKey is set
+ * (the bastion's own host key is checked against the user's known_hosts, as for any jump host).
+ */
+export function sshLine(port: number, user: string, address: string, hostKey?: string, bastion?: Bastion): string {
     const pin = hostKey
         ? `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o 'KnownHostsCommand=/bin/echo %H ${hostKey}' `
         : "";
-    return `ssh -i <private-key-file> -o IdentitiesOnly=yes ${pin}${port !== 22 ? `-p ${port} ` : ""}${user}@${address}`;
+    const jump = bastion
+        ? `-o 'ProxyCommand=ssh -i ${bastion.privateKey !== undefined ? "<bastion-key-file>" : "<private-key-file>"} -o IdentitiesOnly=yes ` +
+            `${bastion.port !== 22 ? `-p ${bastion.port} ` : ""}-W [%h]:%p ${bastion.user}@${bastion.host}' `
+        : "";
+    return `ssh -i <private-key-file> -o IdentitiesOnly=yes ${pin}${jump}${port !== 22 ? `-p ${port} ` : ""}${user}@${address}`;
 }
 
 /** The stack outputs that describe the cluster (everything but the smoke test result and the key). */
@@ -134,7 +142,7 @@ export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanc
             privateAddress: n.privateAddress,
             ...(instanceIds[n.name] ? { instanceId: instanceIds[n.name] } : {}),
             ...(hostKeys[n.name] ? { hostKey: hostKeys[n.name] } : {}),
-            ssh: sshLine(port, n.user, n.sshAddress, hostKeys[n.name]),
+            ssh: sshLine(port, n.user, n.sshAddress, hostKeys[n.name], cfg.mode === "hosts" ? cfg.hosts.bastion : cfg.ec2.bastion),
         })),
     };
 }

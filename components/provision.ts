@@ -2,7 +2,7 @@
 // come from the AWS layer (EC2 mode, addresses are instance outputs) or straight from config (existing hosts).
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { ClusterConfig } from "./config";
+import { Bastion, ClusterConfig } from "./config";
 import { carriesSecret, remoteInvocation, stepCommand } from "./host-command";
 import { hostKeyFrom, sshPort } from "./layout";
 import { CommandText, planSteps, waves } from "./plan";
@@ -36,6 +36,7 @@ export function provision(args: ProvisionArgs): Provisioned {
     const { config, parent } = args;
     const nodes = pulumi.output(args.nodes) as pulumi.Output<ClusterNode[]>;
     const commands: Record<string, pulumi.CustomResource> = {};
+    const bastion = bastionOf(config);
     // Register in dependency order, so every step's dependencies exist when it is created.
     for (const step of waves(planSteps(config, args.nodes)).flat()) {
         const node = nodeNamed(args.nodes, step.node);
@@ -52,6 +53,8 @@ export function provision(args: ProvisionArgs): Provisioned {
                 privateKey: args.privateKey,
                 dialErrorLimit: args.dialErrorLimit,
                 perDialTimeout: 15,
+                // Through the bastion: the provider dials it first, then the host from it (kafka:bastion).
+                ...(bastion !== undefined ? { proxy: proxyConnection(bastion, args.privateKey) } : {}),
             },
             // A short command naming the step; the script and its environment on stdin (see remoteInvocation), as a
             // secret when it carries a secret setting.
@@ -74,6 +77,27 @@ export function provision(args: ProvisionArgs): Provisioned {
         smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
         hostKeys: pulumi.all(Object.fromEntries(args.nodes.map((n) =>
             [n.name, (commands[`${n.name}-ready`] as command.remote.Command).stdout.apply(hostKeyFrom)]))),
+    };
+}
+
+/** kafka:bastion of either mode. */
+export function bastionOf(config: ClusterConfig): Bastion | undefined {
+    return config.mode === "hosts" ? config.hosts.bastion : config.ec2.bastion;
+}
+
+/**
+ * remote.Command's `connection.proxy` for the bastion: its own key when kafka:bastionPrivateKey is set, else the
+ * cluster's. The bastion is a jump host only: the dial limits are the real provider's defaults (10 failed dials, 15 s
+ * each), as it is expected to be up before `pulumi up` starts, unlike fresh instances.
+ */
+function proxyConnection(bastion: Bastion, clusterKey: pulumi.Input<string>): command.types.input.remote.ProxyConnectionArgs {
+    return {
+        host: bastion.host,
+        port: bastion.port,
+        user: bastion.user,
+        privateKey: bastion.privateKey !== undefined ? pulumi.secret(bastion.privateKey) : clusterKey,
+        dialErrorLimit: 10,
+        perDialTimeout: 15,
     };
 }
 
@@ -100,19 +124,48 @@ function secretIfCarrying(text: CommandText, config: ClusterConfig, nodes: pulum
  */
 function teardownCommand(name: string, remoteCommand: CommandText, node: ClusterNode<pulumi.Input<string>>, args: ProvisionArgs,
     nodes: pulumi.Output<ClusterNode[]>, deps: pulumi.Resource[]): command.local.Command {
+    const bastion = bastionOf(args.config);
     return new command.local.Command(name, {
         create: "true",
-        delete: [
-            'set -eu; umask 077; key=$(mktemp); trap \'rm -f "$key"\' EXIT; printf \'%s\\n\' "$KC_SSH_KEY" > "$key"',
-            'ssh -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' +
-            ' -o ConnectTimeout=20 -o LogLevel=ERROR -p "$KC_SSH_PORT" "$KC_SSH_TARGET" "$KC_REMOTE_COMMAND"',
-        ].join("; "),
+        delete: teardownScript(bastion !== undefined),
         environment: {
             KC_SSH_KEY: pulumi.secret(args.privateKey),
             KC_SSH_PORT: String(sshPort(args.config)),
             KC_SSH_TARGET: pulumi.interpolate`${node.user}@${node.sshAddress}`,
             KC_REMOTE_COMMAND: secretIfCarrying(remoteCommand, args.config, nodes),
+            ...(bastion !== undefined ? {
+                KC_BASTION_KEY: bastion.privateKey !== undefined ? pulumi.secret(bastion.privateKey) : pulumi.secret(args.privateKey),
+                KC_BASTION_PORT: String(bastion.port),
+                KC_BASTION_TARGET: `${bastion.user}@${bastion.host}`,
+            } : {}),
         },
         logging: "stderr",
     }, { parent: args.parent, dependsOn: deps, customTimeouts: { delete: "10m" } });
+}
+
+/** OpenSSH options of every ssh the teardown runs: no agent, no prompts, no known_hosts, bounded connect time. */
+const SSH_OPTIONS = "-o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null " +
+    "-o ConnectTimeout=20 -o LogLevel=ERROR";
+
+/**
+ * The teardown's shell script: `ssh` to KC_SSH_TARGET (port KC_SSH_PORT) running KC_REMOTE_COMMAND, with the key
+ * KC_SSH_KEY written to a 0600 temp file. With `viaBastion`, the connection goes through KC_BASTION_TARGET (port
+ * KC_BASTION_PORT, key KC_BASTION_KEY in a file of its own) as a ProxyCommand `ssh -W`, which is what `-J` does, but
+ * with the bastion's key: `-J` would log in to the bastion with the user's default keys, not `-i`. Only file names
+ * appear on command lines, never a key.
+ */
+export function teardownScript(viaBastion: boolean): string {
+    // Without a bastion this is, byte for byte, the script of stacks from before kafka:bastion (no update on upgrade).
+    if (!viaBastion) {
+        return [
+            'set -eu; umask 077; key=$(mktemp); trap \'rm -f "$key"\' EXIT; printf \'%s\\n\' "$KC_SSH_KEY" > "$key"',
+            `ssh -i "$key" ${SSH_OPTIONS} -p "$KC_SSH_PORT" "$KC_SSH_TARGET" "$KC_REMOTE_COMMAND"`,
+        ].join("; ");
+    }
+    return [
+        'set -eu; umask 077; key=$(mktemp); bkey=$(mktemp); trap \'rm -f "$key" "$bkey"\' EXIT',
+        'printf \'%s\\n\' "$KC_SSH_KEY" > "$key"; printf \'%s\\n\' "$KC_BASTION_KEY" > "$bkey"',
+        `proxy="ssh -i '$bkey' ${SSH_OPTIONS} -p $KC_BASTION_PORT -W [%h]:%p $KC_BASTION_TARGET"`,
+        `ssh -i "$key" ${SSH_OPTIONS} -o "ProxyCommand=$proxy" -p "$KC_SSH_PORT" "$KC_SSH_TARGET" "$KC_REMOTE_COMMAND"`,
+    ].join("; ");
 }

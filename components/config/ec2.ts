@@ -1,6 +1,7 @@
 // Rules for EC2 mode: instance types, the image, the volumes, the network and how this program logs in (port 22 only,
 // the one the security group opens). The memory the heaps may take is a rule here too (checkHeaps), but the memory of
 // an instance type comes from EC2, so the AWS layer applies it when it has looked the types up.
+import { bastionSettings } from "./bastion";
 import { Values } from "./decode";
 import { heapMiB } from "./kafka";
 import { Bad, DataVolumeConfig, Ec2Settings, HostOs, KafkaSettings } from "./types";
@@ -19,6 +20,50 @@ export function isCidr(s: string): boolean {
     if (m) return m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
     const v6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(s);
     return !!v6 && v6[1].includes(":") && Number(v6[2]) <= 128;
+}
+
+/** An IPv4 block as [network address as a number, prefix length], or undefined for anything else. */
+function ipv4Block(cidr: string): [number, number] | undefined {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+    if (!m || !isCidr(cidr)) return undefined;
+    const prefix = Number(m[5]);
+    const address = m.slice(1, 5).reduce((a, o) => a * 256 + Number(o), 0);
+    return [prefix === 0 ? 0 : address - (address % 2 ** (32 - prefix)), prefix];
+}
+
+/** Whether IPv4 block `outer` contains every address of `inner`. */
+export function cidrContains(outer: string, inner: string): boolean {
+    const o = ipv4Block(outer), i = ipv4Block(inner);
+    if (!o || !i || o[1] > i[1]) return false;
+    return o[1] === 0 || i[0] - (i[0] % 2 ** (32 - o[1])) === o[0];
+}
+
+/** Whether two IPv4 blocks share an address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+    return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/**
+ * What the VPC's CIDR (known once the AWS layer looked it up) says about a configuration that passed: address ranges
+ * that admit no one from inside the VPC where someone there is expected. Warnings, not errors: a client or bastion may
+ * sit in a peered VPC or behind a VPN whose range is outside this VPC's.
+ */
+export function vpcReachWarnings(ec2: Pick<Ec2Settings, "clientCidrs" | "sshCidrs" | "publicAccess" | "bastion" | "sshFromVpc">,
+    vpcCidr: string): string[] {
+    const out: string[] = [];
+    const inVpc = (list: string[]) => list.some((c) => cidrsOverlap(c, vpcCidr));
+    if (ec2.clientCidrs && !ec2.publicAccess && !inVpc(ec2.clientCidrs)) {
+        out.push(`kafka:clientCidrs (${ec2.clientCidrs.join(", ")}) admits no address of the VPC (${vpcCidr}), and without ` +
+            `kafka:publicAccess the brokers advertise private addresses only: no client inside the VPC can reach port 9092. ` +
+            `Fix, if your clients are in this VPC: pulumi config set --path 'kafka:clientCidrs[${ec2.clientCidrs.length}]' ${vpcCidr}`);
+    }
+    if ((ec2.bastion || ec2.sshFromVpc) && ec2.sshCidrs && !inVpc(ec2.sshCidrs)) {
+        out.push(`kafka:sshCidrs (${ec2.sshCidrs.join(", ")}) admits no address of the VPC (${vpcCidr}), but SSH comes from inside ` +
+            `it (${ec2.bastion ? "kafka:bastion: the instances see the bastion's private address" : "kafka:sshFromVpc"}). ` +
+            `Fix: add the ${ec2.bastion ? "bastion's private address" : "address pulumi runs from"}, e.g. ` +
+            `pulumi config set --path 'kafka:sshCidrs[${ec2.sshCidrs.length}]' ${vpcCidr}, or remove kafka:sshCidrs (default: the VPC's CIDR)`);
+    }
+    return out;
 }
 
 /** Stacks whose data volumes are not protected unless kafka:protectData says so: throwaway ones. */
@@ -61,18 +106,39 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
         if (!isCidr(c)) bad("clientCidrs", `"${c}" is not a CIDR block`, `use blocks like 10.0.0.0/16: pulumi config set --path 'kafka:clientCidrs[0]' 10.0.0.0/16`);
         else if (c.includes(":")) ipv6("clientCidrs", c);
     }
-    const sshCidrs = v.sshCidrs ?? [];
+    const publicAccess = v.publicAccess ?? false;
+    const associatePublicIp = v.associatePublicIp ?? true;
+    const sshFromVpc = v.sshFromVpc ?? false;
+    const sshUser = v.sshUser || (os === "amazon-linux-2023" ? "ec2-user" : "ubuntu");
+    const bastion = bastionSettings(v, sshUser, sshPrivateKey, bad);
+    // SSH goes to the private addresses through a bastion or from inside the VPC; then the VPC's CIDR is a safe default
+    // for who may reach port 22 (the bastion's private address is in it).
+    const privateSsh = v.bastion !== undefined || sshFromVpc;
+    const sshCidrs = v.sshCidrs?.length ? v.sshCidrs : undefined;
     const sshFix = `allow only your own address: pulumi config set --path 'kafka:sshCidrs[0]' "$(curl -s https://checkip.amazonaws.com)/32"`;
-    if (sshCidrs.length === 0) bad("sshCidrs", "is required in EC2 mode (there is no default that opens SSH to the world)", sshFix);
-    for (const c of sshCidrs) {
+    if (sshCidrs === undefined && !privateSsh) {
+        bad("sshCidrs", "is required in EC2 mode (there is no default that opens SSH to the world)",
+            `${sshFix} (with kafka:bastion or kafka:sshFromVpc it defaults to the VPC's CIDR)`);
+    }
+    for (const c of sshCidrs ?? []) {
         if (!isCidr(c)) bad("sshCidrs", `"${c}" is not a CIDR block`, sshFix);
         else if (/\/0$/.test(c)) bad("sshCidrs", `"${c}" opens SSH to the whole internet`, sshFix);
         else if (c.includes(":")) ipv6("sshCidrs", c);
     }
-    const publicAccess = v.publicAccess ?? false;
-    const associatePublicIp = v.associatePublicIp ?? true;
     if (publicAccess && !associatePublicIp) {
         bad("publicAccess", "needs public addresses, but kafka:associatePublicIp is false", "set kafka:associatePublicIp true or kafka:publicAccess false");
+    }
+    // This program logs in to every instance over SSH from where `pulumi up` runs: without public addresses that is only
+    // possible through a bastion in the VPC, or from inside the VPC itself.
+    if (!associatePublicIp && !privateSsh) {
+        bad("associatePublicIp", "is false, so the instances have private addresses only, which this program cannot reach over SSH " +
+            "from where `pulumi up` runs",
+            "go through a bastion in the VPC (pulumi config set --path kafka:bastion.host <bastion address>), or, if `pulumi up` runs " +
+            "inside the VPC (or a network routed to it), say so: pulumi config set kafka:sshFromVpc true");
+    }
+    if (v.bastion !== undefined && sshFromVpc) {
+        bad("sshFromVpc", "is set together with kafka:bastion; one of them says how SSH reaches the private addresses",
+            "keep one: pulumi config rm kafka:sshFromVpc (to go through the bastion) or pulumi config rm kafka:bastion");
     }
     if (publicAccess && (clientCidrs === undefined || clientCidrs.length === 0)) {
         bad("clientCidrs", "is required with kafka:publicAccess: unset, the client listener is open to the VPC's range only, so no client " +
@@ -91,10 +157,9 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
         bad("sshPort", `must be 22 in EC2 mode (got ${v.sshPort}): the images' sshd listens on 22 and the security group opens only 22`,
             "remove it: pulumi config rm kafka:sshPort");
     }
-    const sshUser = v.sshUser || (os === "amazon-linux-2023" ? "ec2-user" : "ubuntu");
     return {
         brokerInstanceType, zookeeperInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, protectData, clientCidrs, sshCidrs,
-        publicAccess, associatePublicIp, subnetIds, maxAzs, sshUser, sshPrivateKey,
+        publicAccess, associatePublicIp, sshFromVpc, ...(bastion !== undefined ? { bastion } : {}), subnetIds, maxAzs, sshUser, sshPrivateKey,
     };
 }
 

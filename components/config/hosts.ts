@@ -1,5 +1,6 @@
 // Rules for existing-hosts mode: the host list (stable ids, addresses, roles, racks), the SSH user of each host and
 // the key that logs in to all of them.
+import { bastionSettings } from "./bastion";
 import { Values } from "./decode";
 import { Bad, ExistingHost, HostsSettings, KafkaSettings, Role, ZookeeperPlacement } from "./types";
 
@@ -22,7 +23,12 @@ export function hostsSettings(v: Values, kafka: KafkaSettings, sshPrivateKey: st
         if (!user) bad(`hosts[${i}].user`, "no SSH user for this host", `set kafka:sshUser (for all hosts) or "user" on the host`);
         return { id: h.id, address: h.address, privateAddress: h.privateAddress, user, roles: roles[i] ?? [], ...(h.rack !== undefined ? { rack: h.rack } : {}) };
     });
-    return { machines, sshPort: v.sshPort ?? 22, sshPrivateKey: sshPrivateKey ?? "", wipeOnDestroy: v.wipeOnDestroy ?? false };
+    // The key is required in this mode (above), so the bastion never waits for a generated one.
+    const bastion = bastionSettings(v, v.sshUser || undefined, sshPrivateKey ?? "", bad);
+    return {
+        machines, sshPort: v.sshPort ?? 22, sshPrivateKey: sshPrivateKey ?? "", wipeOnDestroy: v.wipeOnDestroy ?? false,
+        ...(bastion !== undefined ? { bastion } : {}),
+    };
 }
 
 function parseHosts(v: unknown, bad: Bad): ListedHost[] {

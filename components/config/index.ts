@@ -15,7 +15,7 @@ import { Bad, ClusterConfig, ConfigError, RawConfig, issue } from "./types";
 
 export * from "./types";
 export { ConfigKey, KEYS, KeySpec, KeyType, configTableMarkdown } from "./keys";
-export { GP3, MAX_HEAP_SHARE, checkHeaps, isCidr } from "./ec2";
+export { GP3, MAX_HEAP_SHARE, checkHeaps, cidrContains, cidrsOverlap, isCidr, vpcReachWarnings } from "./ec2";
 export { MANAGED_BROKER_KEYS, heapMiB } from "./kafka";
 
 /** The namespace every setting lives in. */

@@ -96,10 +96,18 @@ export const KEYS = {
         type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR; **required** with `publicAccess`",
         meaning: "who may reach the client listener 9092 (IPv4 blocks: the instances have no IPv6 address)",
     },
-    sshCidrs: { type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**", meaning: "who may reach SSH (IPv4 blocks); no default, `/0` refused" },
+    sshCidrs: {
+        type: "list", modes: "ec2", example: "203.0.113.7/32", default: "**required**; the VPC's CIDR with `bastion` or `sshFromVpc`",
+        meaning: "who may reach SSH (IPv4 blocks); `/0` refused. Through a bastion, its private address is what the instances see",
+    },
     publicAccess: { type: "bool", modes: "ec2", example: "false", default: "`false`", meaning: "give each broker an Elastic IP and advertise it to clients" },
     associatePublicIp: {
-        type: "bool", modes: "ec2", example: "true", default: "`true`", meaning: "give instances public IPs (SSH from this program uses them)",
+        type: "bool", modes: "ec2", example: "true", default: "`true`",
+        meaning: "give instances public IPs (SSH from this program uses them unless `bastion` or `sshFromVpc` is set); `false` needs one of those two",
+    },
+    sshFromVpc: {
+        type: "bool", modes: "ec2", example: "true", default: "`false`",
+        meaning: "`pulumi up` runs inside the VPC (or a network routed to it, e.g. a VPN): SSH goes to the private addresses, no bastion",
     },
     subnetIds: {
         type: "list", modes: "ec2", example: "subnet-0123456789abcdef0", default: "default VPC's default subnets",
@@ -125,6 +133,15 @@ export const KEYS = {
     },
     sshPrivateKeyPath: {
         type: "string", modes: "both", example: "~/.ssh/id_ed25519", default: "none", meaning: "a file holding the SSH private key, instead of `sshPrivateKey`",
+    },
+    bastion: {
+        type: "json", modes: "both", example: "{ host: 203.0.113.5 }", default: "none",
+        meaning: "`{ host, port?, user? }`: a jump host every SSH connection goes through (remote.Command's `connection.proxy`); " +
+            "hosts are then dialled from it, on EC2 at their private addresses. `port` 22, `user` the SSH user by default",
+    },
+    bastionPrivateKey: {
+        type: "text", modes: "both", secret: true, example: "< ~/.ssh/bastion_ed25519", default: "`sshPrivateKey`",
+        meaning: "the key the bastion accepts, when it is not the cluster's SSH key (needed on EC2 when that key is generated)",
     },
     hosts: {
         type: "json", modes: "hosts", example: "[]", default: "none",

@@ -21,8 +21,13 @@ export function sshPrivateKey(v: Values, bad: Bad): string | undefined {
     }
     if (!text) return undefined;
     const key = text.endsWith("\n") ? text : text + "\n";
-    if (!/^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+    if (!isPrivateKey(key)) {
         bad(keyPath ? "sshPrivateKeyPath" : "sshPrivateKey", "is not a PEM/OpenSSH private key", `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519`);
     }
     return key;
+}
+
+/** Whether a text looks like a PEM/OpenSSH private key. */
+export function isPrivateKey(text: string): boolean {
+    return /^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text);
 }

@@ -38,6 +38,22 @@ export interface ExistingHost {
     rack?: string;
 }
 
+/**
+ * A bastion (jump host) every SSH connection of this program goes through: remote.Command's `connection.proxy`, and
+ * `ssh -o ProxyCommand=...` in the teardown steps. The hosts are then dialled from the bastion, at their private
+ * addresses on EC2.
+ */
+export interface Bastion {
+    /** Address of the bastion as this program reaches it. */
+    host: string;
+    /** Its SSH port. */
+    port: number;
+    /** The user this program logs in to the bastion as. */
+    user: string;
+    /** The key the bastion accepts (kafka:bastionPrivateKey); the cluster's own SSH key when unset. */
+    privateKey?: string;
+}
+
 /** Settings both modes share: the Kafka distribution, the cluster's shape, the JVMs and the broker configuration. */
 export interface KafkaSettings {
     /** Name prefix of every resource and the value of the `kafka-cluster` tag. */
@@ -88,12 +104,16 @@ export interface Ec2Settings {
     protectData: boolean;
     /** Who may reach the client listener (IPv4); the VPC's CIDR when unset; required with publicAccess. */
     clientCidrs?: string[];
-    /** Who may reach SSH (port 22); never /0. */
-    sshCidrs: string[];
+    /** Who may reach SSH (port 22); never /0. Unset (only with a bastion or sshFromVpc): the VPC's CIDR. */
+    sshCidrs?: string[];
     /** Give each broker an Elastic IP and advertise it to clients. */
     publicAccess: boolean;
-    /** Give instances public IPs (this program then connects to them). */
+    /** Give instances public IPs (this program then connects to them, unless through a bastion or from the VPC). */
     associatePublicIp: boolean;
+    /** This program runs inside the VPC (or a network routed to it): SSH goes to the instances' private addresses. */
+    sshFromVpc: boolean;
+    /** The bastion SSH goes through (to the private addresses). */
+    bastion?: Bastion;
     /** Subnets to spread over (one per AZ is used); the default VPC's default subnets when unset. */
     subnetIds?: string[];
     /** How many availability zones to spread over. */
@@ -114,6 +134,8 @@ export interface HostsSettings {
     sshPrivateKey: string;
     /** On destroy, also delete data, configuration and the install. */
     wipeOnDestroy: boolean;
+    /** The bastion SSH goes through (the hosts' addresses are then as the bastion sees them). */
+    bastion?: Bastion;
 }
 
 /** What the program must never put in a resource input in plain or base64 text. */

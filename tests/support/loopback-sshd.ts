@@ -111,8 +111,12 @@ function canConnect(port: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts sshd on a free port of 127.0.0.1. `acceptEnv`: AcceptEnv patterns (none: the server accepts no variable). */
-export async function startLoopbackSshd(opts: { acceptEnv?: string[]; authorizedKeys?: string[] } = {}): Promise<LoopbackSshd> {
+/**
+ * Starts sshd on a free port of 127.0.0.1. `acceptEnv`: AcceptEnv patterns (none: the server accepts no variable);
+ * `authorizedKeys`: public keys authorized besides the generated client key; `logLevel`: sshd's LogLevel (INFO;
+ * DEBUG1 logs each forwarded channel, e.g. a bastion's direct-tcpip to its target).
+ */
+export async function startLoopbackSshd(opts: { acceptEnv?: string[]; authorizedKeys?: string[]; logLevel?: string } = {}): Promise<LoopbackSshd> {
     const { sshd, libDirs } = ensureSshd();
     const user = os.userInfo().username;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "loopback-sshd-"));
@@ -131,7 +135,7 @@ export async function startLoopbackSshd(opts: { acceptEnv?: string[]; authorized
         `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${file("host_ed25519")}`, "PidFile none", "UsePAM no",
         "StrictModes no", "PermitRootLogin prohibit-password", "PubkeyAuthentication yes", "PasswordAuthentication no",
         "KbdInteractiveAuthentication no", "AuthenticationMethods publickey", `AuthorizedKeysFile ${file("authorized_keys")}`,
-        `AllowUsers ${user}`, "UseDNS no", "PrintMotd no", "LogLevel INFO",
+        `AllowUsers ${user}`, "UseDNS no", "PrintMotd no", `LogLevel ${opts.logLevel ?? "INFO"}`,
         ...(opts.acceptEnv?.length ? [`AcceptEnv ${opts.acceptEnv.join(" ")}`] : []), "",
     ].join("\n"));
     const logFd = fs.openSync(file("sshd.log"), "a");

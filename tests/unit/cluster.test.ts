@@ -182,8 +182,77 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         const { of } = await build(stackConfig("prod", SSH), "prod");
         const instances = of("aws:ec2/instance:Instance");
         assert.strictEqual(instances.length, 6);
-        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["ami", "keyName", "subnetId"], i.name);
+        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["ami", "keyName", "subnetId", "associatePublicIpAddress"], i.name);
         for (const v of of("aws:ebs/volume:Volume")) assert.deepStrictEqual(v.options.ignoreChanges, ["availabilityZone"], v.name);
+    });
+});
+
+describe("KafkaCluster through a bastion (kafka:bastion, mocked)", () => {
+    const BASTION_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbastion\n-----END OPENSSH PRIVATE KEY-----\n";
+    const envOf = (t: { inputs: any }) => (isSecretValue(t.inputs.environment) ? t.inputs.environment.value : t.inputs.environment);
+    const reveal = (v: any) => (isSecretValue(v) ? v.value : v);
+
+    it("EC2 without public IPs: every command dials the private address through the bastion; SSH open to the VPC only", async () => {
+        const { of, out } = await build({
+            associatePublicIp: false, bastion: { host: "203.0.113.200", user: "ec2-user" }, bastionPrivateKey: BASTION_KEY,
+        }, "dev");
+        const instances = of("aws:ec2/instance:Instance");
+        assert.ok(instances.every((i) => i.inputs.associatePublicIpAddress === false));
+        const cmds = of("command:remote:Command");
+        assert.ok(cmds.length > 0);
+        for (const c of cmds) {
+            const conn = connectionOf(c);
+            assert.match(conn.host, /^10\.0\.\d+\.10$/, `${c.name} dials the private address`);
+            assert.deepStrictEqual({ ...conn.proxy, privateKey: reveal(conn.proxy.privateKey) },
+                { host: "203.0.113.200", port: 22, user: "ec2-user", privateKey: BASTION_KEY, dialErrorLimit: 10, perDialTimeout: 15 });
+            assert.notStrictEqual(reveal(conn.privateKey), BASTION_KEY, "the hosts get the cluster's (generated) key");
+        }
+        assert.deepStrictEqual(out.nodes.map((n) => n.publicAddress), out.nodes.map((n) => n.privateAddress));
+        assert.match(out.nodes[0].ssh, /-o 'ProxyCommand=ssh -i <bastion-key-file> -o IdentitiesOnly=yes -W \[%h\]:%p ec2-user@203\.0\.113\.200' ubuntu@10\.0\.\d+\.10$/);
+        const ssh = of(INGRESS).filter((r) => r.inputs.fromPort === 22);
+        assert.deepStrictEqual(ssh.map((r) => [r.name, r.inputs.cidrIpv4]), [["kafka-dev-ssh-vpc", "172.31.0.0/16"]],
+            "sshCidrs unset with a bastion: the VPC's CIDR");
+    });
+
+    it("existing hosts: connection.proxy with the cluster key; the teardown ssh goes through the bastion too", async () => {
+        await build({
+            hosts: [{ id: 1, address: "10.1.0.11" }], brokerCount: 1, zookeeperCount: 1, sshUser: "admin", sshPrivateKey: KEY, sshPort: 2222,
+            bastion: { host: "bastion.example.com", port: 2200 },
+        }, "local");
+        for (const c of recorded.filter((r) => r.type === "command:remote:Command")) {
+            const conn = connectionOf(c);
+            assert.deepStrictEqual([conn.host, conn.port, conn.user], ["10.1.0.11", 2222, "admin"]);
+            assert.deepStrictEqual({ ...conn.proxy, privateKey: reveal(conn.proxy.privateKey) },
+                { host: "bastion.example.com", port: 2200, user: "admin", privateKey: KEY, dialErrorLimit: 10, perDialTimeout: 15 });
+        }
+        const teardown = recorded.filter((r) => r.type === "command:local:Command");
+        assert.ok(teardown.length > 0);
+        for (const t of teardown) {
+            assert.match(t.inputs.delete, /-o "ProxyCommand=\$proxy" -p "\$KC_SSH_PORT" "\$KC_SSH_TARGET" "\$KC_REMOTE_COMMAND"/);
+            assert.doesNotMatch(t.inputs.delete, /PRIVATE KEY/);
+            const env = envOf(t);
+            assert.deepStrictEqual([env.KC_BASTION_TARGET, env.KC_BASTION_PORT, reveal(env.KC_BASTION_KEY)], ["admin@bastion.example.com", "2200", KEY]);
+            assert.ok(isSecretValue(t.inputs.environment) || isSecretValue(env.KC_BASTION_KEY), "the bastion key is secret");
+        }
+    });
+
+    it("without a bastion nothing changes: no proxy, and the teardown script of earlier stacks byte for byte", async () => {
+        await build({ hosts: [{ id: 1, address: "192.0.2.11" }], brokerCount: 1, zookeeperCount: 1, sshUser: "admin", sshPrivateKey: KEY }, "local");
+        for (const c of recorded.filter((r) => r.type === "command:remote:Command")) assert.strictEqual(connectionOf(c).proxy, undefined);
+        for (const t of recorded.filter((r) => r.type === "command:local:Command")) {
+            assert.strictEqual(t.inputs.delete, "set -eu; umask 077; key=$(mktemp); trap 'rm -f \"$key\"' EXIT; printf '%s\\n' \"$KC_SSH_KEY\" > \"$key\"; " +
+                "ssh -i \"$key\" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null" +
+                " -o ConnectTimeout=20 -o LogLevel=ERROR -p \"$KC_SSH_PORT\" \"$KC_SSH_TARGET\" \"$KC_REMOTE_COMMAND\"");
+            assert.strictEqual(envOf(t).KC_BASTION_TARGET, undefined);
+        }
+    });
+
+    it("kafka:sshFromVpc: private addresses, no proxy", async () => {
+        const { of } = await build({ associatePublicIp: false, sshFromVpc: true }, "dev");
+        for (const c of of("command:remote:Command")) {
+            assert.match(connectionOf(c).host, /^10\.0\.\d+\.10$/);
+            assert.strictEqual(connectionOf(c).proxy, undefined);
+        }
     });
 });
 
@@ -328,6 +397,20 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
         // Not even an ignored change: an instance replaced later (which takes ignored inputs from its old state) gets the current key.
         assert.deepStrictEqual(changedForceNew(before, after), []);
         assert.deepStrictEqual(replacements(before, after), []);
+    });
+
+    it("moving a running cluster behind a bastion (associatePublicIp false) replaces no instance and changes no broker file", async () => {
+        const before = await snapshot(PROD, "prod");
+        const BASTION_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbastion\n-----END OPENSSH PRIVATE KEY-----\n";
+        const after = await snapshot({ ...PROD, associatePublicIp: false, bastion: { host: "203.0.113.200" }, bastionPrivateKey: BASTION_KEY }, "prod");
+        assert.ok(changedForceNew(before, after).some((x) => x.endsWith(".associatePublicIpAddress")), "the setting reaches the instances");
+        assert.deepStrictEqual(replacements(before, after), []);
+        const steps = (rs: Recorded[]) => rs.filter((r) => r.type === "command:remote:Command");
+        for (const a of steps(after)) {
+            const b = steps(before).find((r) => r.name === a.name)!;
+            assert.notStrictEqual(connectionOf(a).host, connectionOf(b).host, `${a.name}: SSH moves to the private address`);
+            assert.strictEqual(a.inputs.stdin, b.inputs.stdin, `${a.name}: same files, so a re-run restarts nothing`);
+        }
     });
 
     it("a subnet added in an AZ that sorts first moves no existing node (subnetId and the volume's AZ are ignored)", async () => {

@@ -1,7 +1,7 @@
 // The stand-in `command` provider (scripts/engine/command-provider): real processes, a real sshd on 127.0.0.1
 // (tests/support/loopback-sshd.ts), and the built plugin spoken to over gRPC. No mocks.
 import * as assert from "assert";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -10,6 +10,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Provider } from "@pulumi/pulumi/provider";
 import { isSecret, makeProvider, reveal, secret, setenvMessage, UNKNOWN } from "../../scripts/engine/command-provider/provider";
 import { generateKeyPair, LoopbackSshd, startLoopbackSshd } from "../support/loopback-sshd";
+import { teardownScript } from "../../components/provision";
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const structpb = require("google-protobuf/google/protobuf/struct_pb");
@@ -156,8 +157,11 @@ describe("command provider stand-in: local.Command", function () {
         const copy = "urn:pulumi:test::kc::command:remote:CopyToRemote::cp";
         assert.match((await rejection(p.create!(copy, {}))).message, /command:remote:CopyToRemote is not supported/);
         assert.match((await rejection(create(p, LOCAL, { create: "true", assetPaths: ["*"] }))).message, /assetPaths\/archivePaths are not supported/);
-        const proxy = { host: "h", privateKey: "k", proxy: { host: "b" } };
-        assert.match((await rejection(create(p, REMOTE, { create: "true", connection: proxy }))).message, /connection.proxy is not supported/);
+        const key = generateKeyPair().privateKey;
+        const agent = { host: "h", privateKey: key, proxy: { host: "b", privateKey: key, agentSocketPath: "/run/agent" } };
+        assert.match((await rejection(create(p, REMOTE, { create: "true", connection: agent }))).message, /connection.proxy.agentSocketPath is not supported/);
+        const noKey = { host: "h", privateKey: key, proxy: { host: "b", password: undefined } };
+        assert.match((await rejection(create(p, REMOTE, { create: "true", connection: noKey }))).message, /needs connection.proxy.privateKey/);
     });
 
     it("secret inputs stay secret in the outputs and reach the command in the clear", async () => {
@@ -326,6 +330,127 @@ describe("command provider stand-in: remote.Command against a real sshd", functi
             await new Promise((r) => setTimeout(r, 200));
         }
         assert.strictEqual(masters, "", `ssh masters still running after 10 s: ${spawnText("ps", ["-o", "pid,etime,args", "-p", masters.split("\n").join(",")])}`);
+    });
+});
+
+describe("command provider stand-in: remote.Command through connection.proxy (a bastion sshd in front of a target sshd)", function () {
+    this.timeout(120_000);
+    // Each sshd authorizes only its own generated key: the proxy's key cannot log in to the target, nor the target's to
+    // the bastion, so a success shows that each hop used its own key. The bastion logs forwarded channels (DEBUG1).
+    let bastion: LoopbackSshd, target: LoopbackSshd, work: string;
+    const seen: string[] = [];
+    const proxyOf = (b: LoopbackSshd, extra: any = {}) => ({ host: b.host, port: b.port, user: b.user, privateKey: b.privateKey, dialErrorLimit: 1, perDialTimeout: 5, ...extra });
+    const conn = (extra: any = {}, proxy: any = {}) => ({
+        host: target.host, port: target.port, user: target.user, privateKey: target.privateKey, dialErrorLimit: 1, perDialTimeout: 5,
+        proxy: proxyOf(bastion, proxy), ...extra,
+    });
+    /** The bastion's log lines of direct-tcpip channels it opened to 127.0.0.1:<port> ("debug1: server_request_direct_tcpip: originator ..., target 127.0.0.1 port N"). */
+    const forwards = (port: number) => bastion.log().split("\n").filter((l) => /direct.tcpip/i.test(l) && l.includes(`target 127.0.0.1 port ${port}`));
+    const fail = async (op: Promise<unknown>) => { const e = await rejection(op); seen.push(e.message); return e; };
+
+    before(async () => {
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "standin-test-proxy-"));
+        bastion = await startLoopbackSshd({ logLevel: "DEBUG1" });
+        target = await startLoopbackSshd();
+    });
+    after(async () => {
+        await bastion?.stop();
+        await target?.stop();
+        fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it("check applies ProxyConnection's defaults to connection.proxy", async () => {
+        const { p } = harness();
+        const inputs = await checked(p, REMOTE, { create: "true", connection: { host: "10.0.0.5", privateKey: "k", proxy: { host: "b", privateKey: "pk" } } });
+        assert.deepStrictEqual(reveal(inputs.connection).proxy, { host: "b", privateKey: "pk", port: 22, user: "root", dialErrorLimit: 10, perDialTimeout: 15 });
+        const kept = await checked(p, REMOTE, { connection: { host: "h", proxy: { host: "b", port: 2222, user: "u", dialErrorLimit: -1, perDialTimeout: 0 } } });
+        assert.deepStrictEqual(reveal(kept.connection).proxy, { host: "b", port: 2222, user: "u", dialErrorLimit: -1, perDialTimeout: 0 });
+        const hidden = await checked(p, REMOTE, { connection: { host: "h", proxy: secret({ host: "b" }) } });
+        assert.ok(isSecret(hidden.connection.value.proxy), "a secret proxy stays secret, with the defaults inside");
+        assert.deepStrictEqual(reveal(hidden.connection).proxy, { host: "b", port: 22, user: "root", dialErrorLimit: 10, perDialTimeout: 15 });
+    });
+
+    it("create/update/delete reach the target through the bastion: one direct-tcpip channel on the bastion per connection", async () => {
+        const { p, logs } = harness();
+        const f = path.join(work, "crud");
+        const before = forwards(target.port).length;
+        const { state } = await create(p, REMOTE, {
+            connection: conn(), addPreviousOutputInEnv: false,
+            create: `echo created > ${f}; echo "$SSH_CONNECTION"`, update: `echo updated >> ${f}`, delete: `echo deleted >> ${f}`,
+        });
+        // The target saw a connection to its own port (from 127.0.0.1, as the bastion dials it on this loopback).
+        assert.match(state.stdout, new RegExp(`^127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${target.port}$`));
+        assert.strictEqual(forwards(target.port).length, before + 1, `bastion log:\n${bastion.log().slice(-3000)}`);
+        const next = await update(p, REMOTE, state, { ...state, connection: conn() });
+        await p.delete!("id", REMOTE, next);
+        assert.strictEqual(fs.readFileSync(f, "utf8"), "created\nupdated\ndeleted\n");
+        assert.strictEqual(forwards(target.port).length, before + 3, "every dial went through the bastion");
+        assert.deepStrictEqual(logs.filter((l) => !l.ephemeral), []);
+        seen.push(...logs.map((l) => l.message));
+    });
+
+    it("the host key cannot log in to the bastion: the proxy's own key is what it uses (and the error says proxy)", async () => {
+        const { p, logs } = harness();
+        const before = forwards(target.port).length;
+        const e = await fail(create(p, REMOTE, { connection: conn({}, { privateKey: target.privateKey }), create: "true" }));
+        assert.match(e.message, new RegExp(`^proxy: after 1 failed attempts: 127\\.0\\.0\\.1:${bastion.port}: .*Permission denied \\(publickey\\)`));
+        assert.deepStrictEqual(logs.map((l) => l.message), ["Dial proxy 1/1 failed: retrying"]);
+        assert.strictEqual(forwards(target.port).length, before, "the target was never dialled");
+        const bad = await fail(create(p, REMOTE, { connection: conn({}, { privateKey: "not a key" }), create: "true" }));
+        assert.strictEqual(bad.message, "proxy: ssh: no key found");
+    });
+
+    it("a wrong key for the target fails the handshake through the bastion as a Dial error", async () => {
+        const { p, logs } = harness();
+        const e = await fail(create(p, REMOTE, { connection: conn({ privateKey: bastion.privateKey }), create: "true" }));
+        assert.match(e.message, new RegExp(`^proxy: after 1 failed attempts: 127\\.0\\.0\\.1:${target.port}: .*Permission denied \\(publickey\\)`));
+        assert.deepStrictEqual(logs.map((l) => l.message), ["Dial 1/1 failed: retrying"]);
+    });
+
+    it("a target port the bastion cannot reach fails as Dial from proxy, after dialErrorLimit retries", async () => {
+        const { p, logs } = harness();
+        const port = await freeClosedPort();
+        const e = await fail(create(p, REMOTE, { connection: conn({ port, dialErrorLimit: 2 }), create: "true" }));
+        assert.match(e.message, new RegExp(`^proxy: after 2 failed attempts: 127\\.0\\.0\\.1:${port}: Stdio forwarding request failed`));
+        assert.deepStrictEqual(logs.map((l) => l.message), ["Dial from proxy 1/2 failed: retrying", "Dial from proxy 2/2 failed: retrying"]);
+        assert.ok(bastion.log().includes(`port ${port}`), "the bastion tried the port");
+    });
+
+    it("the teardown's ssh (a local.Command) reaches the target through the bastion with -W, keys only in files", () => {
+        const f = path.join(work, "teardown");
+        const env = {
+            ...process.env, KC_SSH_KEY: target.privateKey, KC_SSH_PORT: String(target.port), KC_SSH_TARGET: `${target.user}@${target.host}`,
+            KC_REMOTE_COMMAND: `echo torn-down > ${f}`, KC_BASTION_KEY: bastion.privateKey, KC_BASTION_PORT: String(bastion.port),
+            KC_BASTION_TARGET: `${bastion.user}@${bastion.host}`,
+        };
+        const before = forwards(target.port).length;
+        execFileSync("/bin/sh", ["-c", teardownScript(true)], { env, stdio: "pipe" });
+        assert.strictEqual(fs.readFileSync(f, "utf8"), "torn-down\n");
+        assert.strictEqual(forwards(target.port).length, before + 1);
+        for (const text of [teardownScript(true), teardownScript(false)]) assert.ok(!/BEGIN|PRIVATE/.test(text));
+        // Without the bastion's key the bastion refuses, and the teardown fails.
+        const refused = spawnSync("/bin/sh", ["-c", teardownScript(true)], { env: { ...env, KC_BASTION_KEY: target.privateKey }, encoding: "utf8" });
+        assert.notStrictEqual(refused.status, 0);
+        assert.match(refused.stderr, /Permission denied \(publickey\)/);
+    });
+
+    it("with the bastion stopped, the command fails naming the proxy; no key in any message, no master left", async () => {
+        await bastion.stop();
+        const { p, logs } = harness();
+        const e = await fail(create(p, REMOTE, { connection: conn(), create: "true" }));
+        assert.match(e.message, new RegExp(`^proxy: after 1 failed attempts: 127\\.0\\.0\\.1:${bastion.port}: .*Connection refused`));
+        assert.deepStrictEqual(logs.map((l) => l.message), ["Dial proxy 1/1 failed: retrying"]);
+        for (const key of [bastion.privateKey, target.privateKey]) {
+            const body = key.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));
+            for (const m of seen) for (const line of body) assert.ok(!m.includes(line), `key material in: ${m}`);
+        }
+        let masters = "";
+        for (let i = 0; i < 50; i++) {
+            masters = spawnText("pgrep", ["-f", `${OWN}.* -M -N `]).trim();
+            if (!masters) break;
+            await new Promise((r) => setTimeout(r, 200));
+        }
+        assert.strictEqual(masters, "", "no ssh master (host or proxy) left running");
     });
 });
 

@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import {
-    ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, KEYS, RawConfig, configTableMarkdown, heapMiB, parseConfig,
+    ClusterConfig, ConfigError, DEFAULT_KAFKA_VERSION, KEYS, RawConfig, cidrContains, cidrsOverlap, configTableMarkdown, heapMiB, parseConfig,
+    vpcReachWarnings,
 } from "../../components/config";
 import { KEY, SSH, problems, stackConfig, withKeyFile } from "./stacks";
 
@@ -262,4 +263,91 @@ describe("config validation", () => {
             assert.match(hit!, /\. Fix: \S/);
         });
     }
+});
+
+describe("config: private subnets, kafka:bastion and kafka:sshFromVpc", () => {
+    const BASTION_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nbastion\n-----END OPENSSH PRIVATE KEY-----\n";
+
+    it("associatePublicIp false without a way in is refused, naming kafka:bastion and kafka:sshFromVpc", () => {
+        const p = problems({ ...SSH, associatePublicIp: false });
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(p[0], /^kafka:associatePublicIp: is false, so the instances have private addresses only, which this program cannot reach over SSH/);
+        assert.match(p[0], /Fix: .*pulumi config set --path kafka:bastion\.host <bastion address>.*pulumi config set kafka:sshFromVpc true/);
+    });
+
+    it("a bastion: defaults (port 22, the image's user), the cluster key unless bastionPrivateKey; sshCidrs optional", () => {
+        const e = ec2Of(parseConfig({ associatePublicIp: false, bastion: { host: "203.0.113.5" }, sshPrivateKey: KEY }));
+        assert.deepStrictEqual(e.bastion, { host: "203.0.113.5", port: 22, user: "ubuntu" });
+        assert.strictEqual(e.sshCidrs, undefined, "the VPC's CIDR (the AWS layer)");
+        const al = ec2Of(parseConfig({ ...SSH, os: "amazon-linux-2023", bastion: '{"host":"b.example.com","port":"2200"}', bastionPrivateKey: BASTION_KEY }));
+        assert.deepStrictEqual(al.bastion, { host: "b.example.com", port: 2200, user: "ec2-user", privateKey: BASTION_KEY });
+        assert.deepStrictEqual(al.sshCidrs, SSH.sshCidrs);
+        const h = hostsOf(parseConfig({ ...HOSTS_BASE, bastion: { host: "10.0.0.2", user: "jump" } }));
+        assert.deepStrictEqual(h.bastion, { host: "10.0.0.2", port: 22, user: "jump" });
+        assert.strictEqual(hostsOf(parseConfig(HOSTS_BASE)).bastion, undefined);
+    });
+
+    it("sshFromVpc: accepted without a bastion, refused together with one", () => {
+        const e = ec2Of(parseConfig({ associatePublicIp: false, sshFromVpc: true }));
+        assert.deepStrictEqual([e.sshFromVpc, e.bastion, e.sshCidrs], [true, undefined, undefined]);
+        const p = problems({ ...SSH, sshFromVpc: true, bastion: { host: "203.0.113.5" }, sshPrivateKey: KEY });
+        assert.deepStrictEqual(p.map((l) => l.split(":")[1]), ["sshFromVpc"]);
+        assert.match(p[0], /Fix: keep one/);
+        assert.deepStrictEqual(problems({ ...HOSTS_BASE, sshFromVpc: true }).map((l) => l.split(":")[1]), ["sshFromVpc"], "an EC2 setting");
+    });
+
+    it("EC2 with a generated key needs bastionPrivateKey: no bastion can have authorized a key made on the first up", () => {
+        const p = problems({ ...SSH, bastion: { host: "203.0.113.5" } });
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(p[0], /^kafka:bastion: needs a key the bastion accepts, but the cluster's SSH key is generated/);
+        assert.match(p[0], /pulumi config set --secret kafka:bastionPrivateKey/);
+        assert.ok(parseConfig({ ...SSH, bastion: { host: "203.0.113.5" }, bastionPrivateKey: BASTION_KEY }));
+    });
+
+    it("bad bastion settings are refused, each with its field and a fix", () => {
+        const p = problems({ ...HOSTS_BASE, sshUser: undefined, hosts: hosts(3).map((h) => ({ ...h, user: "admin" })),
+            bastion: { port: 0, via: "x" }, bastionPrivateKey: "nope" });
+        assert.deepStrictEqual(p.map((l) => l.split(":")[1]).sort(), ["bastion.host", "bastion.port", "bastion.user", "bastion.via", "bastionPrivateKey"]);
+        for (const line of p) assert.match(line, /\. Fix: .+/);
+        assert.deepStrictEqual(problems({ ...HOSTS_BASE, bastion: "203.0.113.5" }).map((l) => l.split(":")[1]), ["bastion"]);
+        assert.deepStrictEqual(problems({ ...HOSTS_BASE, bastion: { host: "203.0.113.5", user: "a b" } }).map((l) => l.split(":")[1]), ["bastion.user"]);
+        const unused = problems({ ...HOSTS_BASE, bastionPrivateKey: BASTION_KEY });
+        assert.match(unused[0], /^kafka:bastionPrivateKey: is set but kafka:bastion is not/);
+    });
+
+    it("bastionPrivateKey is a secret setting, kept out of plain text like the SSH key", () => {
+        assert.strictEqual(KEYS.bastionPrivateKey.secret, true);
+        const c = parseConfig({ ...HOSTS_BASE, bastion: { host: "203.0.113.5" }, bastionPrivateKey: BASTION_KEY }, "t", {}, ["bastionPrivateKey"]);
+        assert.ok(c.secretValues.includes(BASTION_KEY.trim()));
+    });
+});
+
+describe("config: address ranges against the VPC's CIDR", () => {
+    it("cidrContains / cidrsOverlap on IPv4 blocks", () => {
+        assert.ok(cidrContains("172.31.0.0/16", "172.31.5.0/24"));
+        assert.ok(cidrContains("0.0.0.0/0", "10.0.0.0/8"));
+        assert.ok(cidrContains("10.1.2.3/16", "10.1.0.0/16"), "host bits ignored");
+        assert.ok(!cidrContains("172.31.5.0/24", "172.31.0.0/16"));
+        assert.ok(!cidrContains("10.0.0.0/8", "172.31.0.0/16"));
+        assert.ok(cidrsOverlap("172.31.5.0/24", "172.31.0.0/16") && !cidrsOverlap("10.0.0.0/8", "172.16.0.0/12"));
+        assert.ok(!cidrContains("::/0", "10.0.0.0/8"), "IPv6 is not compared");
+    });
+
+    it("prod's example clientCidrs cover the VPC it deploys into (no subnetIds: the default VPC, 172.31.0.0/16)", () => {
+        const e = ec2Of(parseConfig(stackConfig("prod", SSH), "prod"));
+        assert.strictEqual(e.subnetIds, undefined, "prod deploys into the default VPC");
+        assert.ok(e.clientCidrs!.some((c) => cidrContains(c, "172.31.0.0/16")), String(e.clientCidrs));
+        assert.deepStrictEqual(vpcReachWarnings(e, "172.31.0.0/16"), []);
+    });
+
+    it("warns (not refuses) when clientCidrs or, through a bastion, sshCidrs admit no address of the VPC", () => {
+        const e = ec2Of(parseConfig({ ...SSH, clientCidrs: ["10.0.0.0/8"], bastion: { host: "203.0.113.5" }, sshPrivateKey: KEY }));
+        const w = vpcReachWarnings(e, "172.31.0.0/16");
+        assert.strictEqual(w.length, 2, w.join("\n"));
+        assert.match(w[0], /^kafka:clientCidrs \(10\.0\.0\.0\/8\) admits no address of the VPC \(172\.31\.0\.0\/16\).*kafka:clientCidrs\[1\]' 172\.31\.0\.0\/16$/);
+        assert.match(w[1], /^kafka:sshCidrs \(198\.51\.100\.7\/32\) admits no address of the VPC.*bastion's private address/);
+        assert.deepStrictEqual(vpcReachWarnings(ec2Of(parseConfig({ ...SSH, clientCidrs: ["10.0.0.0/8"] })), "10.50.0.0/16"), []);
+        assert.deepStrictEqual(vpcReachWarnings(ec2Of(parseConfig({ ...SSH, publicAccess: true, clientCidrs: ["192.0.2.0/24"] })), "172.31.0.0/16"), [],
+            "with publicAccess clients come from outside");
+    });
 });

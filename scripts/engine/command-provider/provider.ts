@@ -8,15 +8,17 @@
  * Implemented, for `command:local:Command` and `command:remote:Command`:
  * - check: the schema defaults (addPreviousOutputInEnv true; connection port 22, user root, dialErrorLimit 10,
  *   perDialTimeout 15) and `connection` always secret. Like the real provider, `logging` and `interpreter` get
- *   no value in check: an absent value means "log stdout and stderr" and ["/bin/sh", "-c"] when run.
+ *   no value in check: an absent value means "log stdout and stderr" and ["/bin/sh", "-c"] when run. The same
+ *   defaults for `connection.proxy` (ProxyConnection: port 22, user root, dialErrorLimit 10, perDialTimeout 15).
  * - diff: old state vs new inputs over input properties only; `triggers` (the one replaceOnChanges property in
  *   the v1.x schema; `connection` is not) replaces, any other change updates; an unknown value is a change.
  * - create/update/delete/read with the real provider's command choice, outputs, environment, stdin, logging,
  *   trimming and error texts; secrets stay wrapped as the engine sent them (the SDK passes raw protobuf
  *   structs: secrets as {SIG: SECRET, value}, unknowns as a sentinel string); no partial state on failure.
- * - remote: the machine's OpenSSH client instead of Go's x/crypto/ssh (see runRemote for how).
+ * - remote: the machine's OpenSSH client instead of Go's x/crypto/ssh (see runRemote for how), directly or
+ *   through `connection.proxy` (a bastion; see runRemote).
  * Not implemented (an error says so): assetPaths/archivePaths (assets, archives), CopyToRemote/CopyFile and
- * the run invoke, password/privateKeyPassword auth, ssh agent, proxy (bastion), hostKey checking.
+ * the run invoke, password/privateKeyPassword auth, ssh agent, hostKey checking (for the host and the proxy).
  * No schema: `pulumi up/preview/destroy` with the published @pulumi/command SDK never asks for one (GetSchema
  * answers the SDK server's "{}"). No preview-time Create/Update either: the Node SDK server does not announce
  * supportsPreview, so the engine does not call them during previews.
@@ -136,7 +138,15 @@ async function runLocal(inputs: Props, cmd: string, prev: Outputs, log: Log): Pr
     return { stdout: trim1(r.stdout), stderr: trim1(r.stderr) };
 }
 
-const UNSUPPORTED = ["password", "privateKeyPassword", "agentSocketPath", "proxy", "hostKey"];
+const UNSUPPORTED = ["password", "privateKeyPassword", "agentSocketPath", "hostKey"];
+/** ssh.ParsePrivateKey's error when there is no PEM block. */
+const hasPemKey = (k: string) => /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(k);
+/** OpenSSH options every ssh here runs with: no config, agent, prompts or host key checks (InsecureIgnoreHostKey). */
+const SSH_OPTIONS = ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes",
+    "-o", "IdentityAgent=none", "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no"];
+/** "host:port" as net.JoinHostPort writes it. */
+const joinHostPort = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** remote/commandOutputs.go logAndWrapSetenvErr: the text the real provider logs when Setenv is refused. */
@@ -159,25 +169,60 @@ export const setenvMessage = (key: string) => `Unable to set '${key}'. This only
  *    session.Run does); stdin is piped; its exit status is the command's.
  * The key goes to a 0600 file in a 0700 temp dir that is always removed; configs and agents are ignored
  * (-F /dev/null, IdentityAgent=none) and host keys are not checked, as with InsecureIgnoreHostKey.
+ *
+ * With `connection.proxy` (remote/connection.go Dial, the proxy branch):
+ * 1. the proxy's key is parsed first (its error prefixed "proxy: "), then the proxy is dialled: a ControlMaster
+ *    connection to it (its own key file, user, port), retried as above with the proxy's dialErrorLimit and
+ *    perDialTimeout, "Dial proxy n/limit failed: retrying"; the error "proxy: after n failed attempts: ...";
+ * 2. the host is dialled through it: the host's master connects with a ProxyCommand that is a stdio forward
+ *    (`ssh -W`, a direct-tcpip channel) over the proxy's master connection, so every dial of the host goes through
+ *    the one proxy connection, as proxyClient.Dial does. Retried with the host's dialErrorLimit: a refused channel
+ *    (the proxy cannot reach host:port) as "Dial from proxy n/limit failed: retrying", a failed SSH handshake or
+ *    login over it as "Dial n/limit failed: retrying"; errors are prefixed "proxy: ". Differences: the real provider
+ *    retries a failed handshake on the same (closed) channel, so its last error is less telling than the one here,
+ *    and bounds only the TCP connect by perDialTimeout, where here each dial through the proxy is bounded too.
+ * No key is ever on a command line: the ProxyCommand names only the proxy master's control socket.
  */
 async function runRemote(inputs: Props, cmd: string, prev: Outputs, log: Log): Promise<Outputs> {
     const c = reveal(inputs.connection) ?? {};
     for (const k of UNSUPPORTED) if (c[k] != null) throw new Error(`connection.${k} is not supported by the command provider stand-in`);
     if (typeof c.privateKey !== "string") throw new Error("the command provider stand-in needs connection.privateKey");
-    // ssh.ParsePrivateKey's error when there is no PEM block.
-    if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(c.privateKey)) throw new Error("ssh: no key found");
+    if (!hasPemKey(c.privateKey)) throw new Error("ssh: no key found");
+    const proxy = c.proxy ?? undefined;
+    if (proxy !== undefined) {
+        for (const k of UNSUPPORTED) if (proxy[k] != null) throw new Error(`connection.proxy.${k} is not supported by the command provider stand-in`);
+        if (typeof proxy.privateKey !== "string") throw new Error("the command provider stand-in needs connection.proxy.privateKey");
+        if (!hasPemKey(proxy.privateKey)) throw new Error("proxy: ssh: no key found");
+    }
     const host = String(c.host), port = Number(c.port ?? 22);
-    const endpoint = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    const endpoint = joinHostPort(host, port);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cmd-standin-${process.pid}-`));
     tempDirs.add(dir);
     const key = path.join(dir, "key"), ctl = path.join(dir, "ctl");
+    const keyFile = (file: string, text: string) => fs.writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`, { mode: 0o600 });
+    let proxyMaster: ChildProcess | undefined;
     try {
-        fs.writeFileSync(key, c.privateKey.endsWith("\n") ? c.privateKey : `${c.privateKey}\n`, { mode: 0o600 });
+        keyFile(key, c.privateKey);
         const perDial = Number(c.perDialTimeout ?? 15);
-        const base = ["-F", "/dev/null", "-i", key, "-l", String(c.user ?? "root"), "-p", String(port), "-S", ctl,
-            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes",
-            "-o", "IdentityAgent=none", "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
+        const limit = Number(c.dialErrorLimit ?? 10);
+        let through: string[] = [];
+        if (proxy !== undefined) {
+            const proxyKey = path.join(dir, "proxy-key"), proxyCtl = path.join(dir, "proxy-ctl");
+            keyFile(proxyKey, proxy.privateKey);
+            const proxyPerDial = Number(proxy.perDialTimeout ?? 15), proxyPort = Number(proxy.port ?? 22);
+            const proxyBase = [...SSH_OPTIONS, "-i", proxyKey, "-l", String(proxy.user ?? "root"), "-p", String(proxyPort), "-S", proxyCtl,
+                ...(proxyPerDial > 0 ? ["-o", `ConnectTimeout=${proxyPerDial}`] : [])];
+            try {
+                proxyMaster = await dial(proxyBase, String(proxy.host), proxyCtl, joinHostPort(String(proxy.host), proxyPort),
+                    Number(proxy.dialErrorLimit ?? 10), proxyPerDial, log, () => "Dial proxy");
+            } catch (e) {
+                throw new Error(`proxy: ${(e as Error).message}`);
+            }
+            // A stdio forward over the proxy's master (a mux client: no key, no new connection to the proxy).
+            const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+            through = ["-o", `ProxyCommand=ssh -F /dev/null -S ${q(proxyCtl)} -o ControlMaster=no -o LogLevel=ERROR -W [%h]:%p proxy`];
+        }
+        const base = [...SSH_OPTIONS, "-i", key, "-l", String(c.user ?? "root"), "-p", String(port), "-S", ctl, ...through,
             ...(perDial > 0 ? ["-o", `ConnectTimeout=${perDial}`] : [])];
         const session = (names: string[], command: string, env: Record<string, string>, stdin: string) => {
             const child = spawn("ssh", [...base, "-o", "ControlMaster=no", "-T", ...names.flatMap((n) => ["-o", `SendEnv=${n}`]),
@@ -186,7 +231,13 @@ async function runRemote(inputs: Props, cmd: string, prev: Outputs, log: Log): P
             child.stdin!.end(stdin);
             return child;
         };
-        const master = await dial(base, host, ctl, endpoint, Number(c.dialErrorLimit ?? 10), perDial, log);
+        let master: ChildProcess;
+        try {
+            master = await dial(base, host, ctl, endpoint, limit, perDial, log,
+                (error) => (proxy !== undefined && FORWARD_REFUSED.test(error) ? "Dial from proxy" : "Dial"));
+        } catch (e) {
+            throw proxy !== undefined ? new Error(`proxy: ${(e as Error).message}`) : e;
+        }
         try {
             const wanted: [string, string, boolean][] = [
                 ...Object.entries(reveal(inputs.environment ?? {}) as Record<string, string>).sort().map(([k, v]): [string, string, boolean] => [k, String(v), true]),
@@ -214,24 +265,41 @@ async function runRemote(inputs: Props, cmd: string, prev: Outputs, log: Log): P
             await Promise.race([closed, sleep(5_000)]);
         }
     } finally {
+        if (proxyMaster !== undefined) {
+            const closed = new Promise((res) => proxyMaster!.once("close", res));
+            if (proxyMaster.exitCode === null && proxyMaster.signalCode === null) proxyMaster.kill("SIGTERM");
+            await Promise.race([closed, sleep(5_000)]);
+        }
         fs.rmSync(dir, { recursive: true, force: true });
         tempDirs.delete(dir);
     }
 }
 
-async function dial(base: string[], host: string, ctl: string, endpoint: string, limit: number, perDial: number, log: Log): Promise<ChildProcess> {
+/** What a stdio forward (`ssh -W`) over a master says when the proxy refuses to open the channel to host:port. */
+const FORWARD_REFUSED = /Stdio forwarding request failed|open failed/;
+
+/**
+ * dialWithRetry: up to limit+1 attempts (-1: no limit). `phase` names a failed attempt from its error ("Dial",
+ * "Dial proxy", "Dial from proxy"): each phase counts its own failures, as the real provider's loops do.
+ */
+async function dial(base: string[], host: string, ctl: string, endpoint: string, limit: number, perDial: number, log: Log,
+    phase: (error: string) => string): Promise<ChildProcess> {
     let delay = 100;
-    for (let dials = 1; ; dials++) {
+    const failures = new Map<string, number>();
+    for (;;) {
         const r = await dialOnce(base, host, ctl, perDial);
         if (typeof r !== "string") return r;
+        const label = phase(r);
+        const dials = (failures.get(label) ?? 0) + 1;
+        failures.set(label, dials);
         if (limit > -1 && dials > limit) throw new Error(`after ${dials - 1} failed attempts: ${endpoint}: ${r}`);
-        log("info", `Dial ${dials}/${limit === -1 ? "inf" : limit} failed: retrying`, true);
+        log("info", `${label} ${dials}/${limit === -1 ? "inf" : limit} failed: retrying`, true);
         await sleep(delay);
         delay = Math.min(delay * 1.5, 5_000);
     }
 }
 
-/** One dial: the connected master, or the error text. */
+/** One dial: the connected master, or the error text (a refused stdio forward's line, else ssh's last line). */
 function dialOnce(base: string[], host: string, ctl: string, perDial: number): Promise<ChildProcess | string> {
     fs.rmSync(ctl, { force: true });
     const master = spawn("ssh", [...base, "-M", "-N", "-o", "ControlPersist=no", "-o", "SendEnv=*", host],
@@ -245,8 +313,11 @@ function dialOnce(base: string[], host: string, ctl: string, perDial: number): P
         const poll = setInterval(() => { if (fs.existsSync(ctl)) finish(master); }, 20);
         const timer = perDial > 0 ? setTimeout(() => { timedOut = true; master.kill("SIGKILL"); }, perDial * 1000) : undefined;
         master.once("error", (e) => finish(e.message));
-        master.once("close", (code) => finish(timedOut ? `i/o timeout after ${perDial}s`
-            : stderr.trim().split("\n").pop()?.trim() || `ssh exited with status ${code}`));
+        master.once("close", (code) => {
+            const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
+            finish(timedOut ? `i/o timeout after ${perDial}s`
+                : lines.find((l) => FORWARD_REFUSED.test(l)) ?? lines.pop() ?? `ssh exited with status ${code}`);
+        });
     });
 }
 
@@ -283,8 +354,16 @@ export function makeProvider(sink: LogSink = () => undefined): provider.Provider
             const conn = isSecret(inputs.connection) ? inputs.connection.value : inputs.connection;
             if (conn !== null && typeof conn === "object") {
                 const defaults: Props = { port: 22, user: "root", dialErrorLimit: 10, perDialTimeout: 15 };
-                inputs.connection = { ...conn };
-                for (const [k, v] of Object.entries(defaults)) if (conn[k] == null) inputs.connection[k] = v;
+                const withDefaults = (o: Props): Props => {
+                    const out = { ...o };
+                    for (const [k, v] of Object.entries(defaults)) if (o[k] == null) out[k] = v;
+                    return out;
+                };
+                inputs.connection = withDefaults(conn);
+                // ProxyConnection has the same defaults (remote/proxyConnection.go), inside a secret too; an unknown stays unknown.
+                const proxy = conn.proxy;
+                if (isSecret(proxy) && proxy.value !== null && typeof proxy.value === "object") inputs.connection.proxy = secret(withDefaults(proxy.value));
+                else if (proxy !== null && typeof proxy === "object" && !(SIG in proxy)) inputs.connection.proxy = withDefaults(proxy);
             }
             return { inputs: outputs(urn, inputs) };
         },
