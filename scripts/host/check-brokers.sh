@@ -46,13 +46,13 @@ wait_until "$limit" "every broker answers ApiVersions" all_answer || die "no Api
 described=""
 describe_topics() { described=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "${BROKER_ENDPOINTS// /,}" --describe 2>/dev/null); }
 wait_until "$limit" "topics described" describe_topics || die "could not describe the topics through ${BROKER_ENDPOINTS// /,}"
-read -r stray partitions < <(awk -v keep=" $BROKER_IDS " '
-  /Partition: / && match($0, /Replicas: [0-9,]+/) {
-    n = split(substr($0, RSTART + 10, RLENGTH - 10), r, ","); hit = 0
+read -r stray partitions < <(replica_lists <<<"$described" | awk -v keep=" $BROKER_IDS " '
+  {
+    n = split($0, r, ","); hit = 0
     for (i = 1; i <= n; i++) if (index(keep, " " r[i] " ") == 0) { s[r[i]] = 1; hit = 1 }
     parts += hit
   }
-  END { out = ""; for (id in s) out = out (out == "" ? "" : ",") id; print (out == "" ? "-" : out), parts + 0 }' <<<"$described")
+  END { out = ""; for (id in s) out = out (out == "" ? "" : ",") id; print (out == "" ? "-" : out), parts + 0 }')
 if [[ $stray != - ]]; then
   stray=$(tr ',' '\n' <<<"$stray" | sort -n | paste -sd, -)
   die "broker(s) $stray still hold replicas of $partitions partition(s) but are not among the configured brokers [$want]" \

@@ -155,6 +155,10 @@ zk_mode() {
   sed -n 's/^Mode: //p' <<<"$out"
 }
 
+# replica_lists: from `kafka-topics.sh --describe` on stdin, each partition's replica broker ids ("1,2,3"), one line
+# per partition.
+replica_lists() { sed -n 's/.*Replicas: \([0-9][0-9,]*\).*/\1/p'; }
+
 # under_replicated BOOTSTRAP: number of under-replicated partitions, or fails when the cluster does not answer.
 under_replicated() {
   local out

@@ -20,8 +20,7 @@ list=$(printf '%s\n' "${ids[@]}" | sort -n | paste -sd, -)
 reassign() { "$(kafka_bin kafka-reassign-partitions.sh)" --bootstrap-server "$BOOTSTRAP" "$@"; }
 
 described=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "$BOOTSTRAP" --describe) || die "could not describe the topics through $BOOTSTRAP"
-holding=$(awk '/Partition: / && match($0, /Replicas: [0-9,]+/) { n = split(substr($0, RSTART + 10, RLENGTH - 10), r, ","); for (i = 1; i <= n; i++) print r[i] }' \
-  <<<"$described" | sort -un)
+holding=$(replica_lists <<<"$described" | tr ',' '\n' | sort -un)
 idle=()
 for id in "${ids[@]}"; do grep -qx "$id" <<<"$holding" || idle+=("$id"); done
 if [[ -z $holding ]]; then
