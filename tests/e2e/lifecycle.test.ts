@@ -8,7 +8,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
 import { LocalEnv, ROOT, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { checkpointFile, programStack, setStackConfig } from "../../scripts/lib/pulumi";
-import { destroyIfAny, disposeStack, resourceCount, upWithOps } from "../support/engine";
+import { destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { generateKeyPair } from "../support/loopback-sshd";
 import { poll } from "../support/poll";
@@ -96,9 +96,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
     });
 
     it("2. preview right after shows zero changes; a second up runs no command and restarts nothing", async () => {
-        const preview = await step("preview", () => stack.preview({ onOutput: () => undefined }));
-        const changes = Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0);
-        assert.deepStrictEqual(changes, []);
+        assert.deepStrictEqual(await step("preview", () => pendingChanges(stack)), []);
         const kafkaBefore = await services("kafka");
         const zkBefore = await services("zookeeper");
         const { result, ops } = await step("no-op-up", up);
@@ -171,7 +169,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         for (const [what, bad] of [["wrong-key", { sshPrivateKey: generateKeyPair().privateKey }], ["unreachable-port", { sshPort: 2222 }]] as const) {
             await setStackConfig(stack, { ...raw, ...bad });
             const t = Date.now();
-            const err = await step(what, () => stack.up({ onOutput: () => undefined }).then(() => undefined, (e) => e as Error));
+            const err = await step(what, () => failedUp(stack));
             const secs = (Date.now() - t) / 1000;
             assert.ok(err, `${what}: up must fail`);
             assert.ok(secs < 600, `${what}: failed after ${secs} s`);
@@ -183,8 +181,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         await setStackConfig(stack, raw);
         const kafkaBefore = await services("kafka");
         await step("recover", up);
-        const preview = await stack.preview({ onOutput: () => undefined });
-        assert.deepStrictEqual(Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0), []);
+        assert.deepStrictEqual(await pendingChanges(stack), []);
         const after = await services("kafka");
         for (const [a, s] of kafkaBefore) assert.strictEqual(after.get(a)!.pid, s.pid, `broker at ${a} untouched by the failed ups`);
     });

@@ -26,6 +26,17 @@ export async function upWithOps(stack: Stack, opts: UpOptions = {}): Promise<{ r
     return { result, ops: opsOf(events) };
 }
 
+/** A `pulumi up` that is expected to fail: its error, or undefined when it succeeded. */
+export function failedUp(stack: Stack): Promise<Error | undefined> {
+    return stack.up({ onOutput: () => undefined }).then(() => undefined, (e) => e as Error);
+}
+
+/** What a preview would change now: [operation, count] for every operation other than "same". */
+export async function pendingChanges(stack: Stack): Promise<[string, number][]> {
+    const preview = await stack.preview({ onOutput: () => undefined });
+    return Object.entries(preview.changeSummary).filter(([op, n]) => op !== "same" && n > 0);
+}
+
 export interface CommandState { urn: string; type: string; name: string; outputs: Record<string, unknown> }
 
 /** The command resources in the stack's state, by resource name. */
