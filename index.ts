@@ -27,3 +27,9 @@ export const nodes = cluster.nodes;
 export const smokeTest = cluster.smokeTest;
 /** Secret: `pulumi stack output --show-secrets sshPrivateKey > key && chmod 600 key`. */
 export const sshPrivateKey = cluster.sshPrivateKey;
+/** The CA clients trust (kafka:security tls, sasl_ssl). */
+export const caCertificate = cluster.caCertificate;
+/** Secret: the SCRAM password of each kafka:clientUsers user. */
+export const clientCredentials = cluster.clientCredentials;
+/** Secret: a ready client.properties per user: `pulumi stack output --show-secrets clientProperties | jq -r .app > client.properties`. */
+export const clientProperties = cluster.clientProperties;

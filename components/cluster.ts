@@ -3,8 +3,10 @@
 // from config and creates no AWS resource.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { ClusterConfig, Ec2Cluster, isValidated } from "./config";
+import { ADMIN_USER, ClusterConfig, Ec2Cluster, isValidated } from "./config";
+import { createCredentials } from "./credentials";
 import { NodeOutput, clusterOutputs } from "./layout";
+import { ClusterSecrets, renderClientProperties } from "./render";
 import { ProvisionArgs, provision } from "./provision";
 import { ec2Nodes, hostNodes } from "./topology";
 
@@ -29,6 +31,15 @@ export interface KafkaClusterOutputs {
     brokers: pulumi.Output<string>;
     /** The SSH private key the program uses (secret). */
     sshPrivateKey: pulumi.Output<string>;
+    /** The stack's CA certificate (PEM) that clients trust; undefined with kafka:security plaintext. */
+    caCertificate: pulumi.Output<string | undefined>;
+    /** SCRAM passwords of kafka:clientUsers, by user (secret). */
+    clientCredentials: pulumi.Output<Record<string, string>>;
+    /**
+     * Ready client.properties texts for Kafka's tools and Java clients, by user (secret): with sasl_ssl one per client
+     * user and one for `admin`, the cluster's super user; otherwise one, `client`. The CA is inline.
+     */
+    clientProperties: pulumi.Output<Record<string, string>>;
 }
 
 export class KafkaCluster extends pulumi.ComponentResource implements KafkaClusterOutputs {
@@ -39,6 +50,9 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
     public readonly ensemble: pulumi.Output<string>;
     public readonly brokers: pulumi.Output<string>;
     public readonly sshPrivateKey: pulumi.Output<string>;
+    public readonly caCertificate: pulumi.Output<string | undefined>;
+    public readonly clientCredentials: pulumi.Output<Record<string, string>>;
+    public readonly clientProperties: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
@@ -50,6 +64,9 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
         this.ensemble = out.ensemble;
         this.brokers = out.brokers;
         this.sshPrivateKey = out.sshPrivateKey;
+        this.caCertificate = out.caCertificate;
+        this.clientCredentials = out.clientCredentials;
+        this.clientProperties = out.clientProperties;
         this.registerOutputs({ ...out });
     }
 }
@@ -78,7 +95,8 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, privateKey: key.privateKey, dialErrorLimit: 60 };
     }
 
-    const result = provision({ config: cfg, ...target, parent });
+    const credentials = createCredentials(cfg, target.nodes, parent);
+    const result = provision({ config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), parent });
     const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds), result.hostKeys])
         .apply(([nodes, ids, hostKeys]) => clusterOutputs(cfg, nodes, ids, hostKeys));
     return {
@@ -89,7 +107,18 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         ensemble: result.ensemble,
         brokers: result.brokers,
         sshPrivateKey: pulumi.secret(target.privateKey),
+        caCertificate: credentials ? credentials.caCertificate : pulumi.output(undefined),
+        clientCredentials: credentials ? pulumi.secret(credentials.secrets.apply((s) => s.userPasswords)) : pulumi.output<Record<string, string>>({}),
+        clientProperties: credentials ? pulumi.secret(credentials.secrets.apply((s) => clientPropertiesOf(cfg, s))) : pulumi.output(clientPropertiesOf(cfg)),
     };
+}
+
+/** The clientProperties output: a client.properties text per user (sasl_ssl, admin included), else one, `client`. */
+function clientPropertiesOf(cfg: ClusterConfig, secrets?: ClusterSecrets): Record<string, string> {
+    const truststore = secrets ? { pem: secrets.caCertificate } : undefined;
+    if (cfg.security.mode !== "sasl_ssl" || !secrets) return { client: renderClientProperties(cfg, undefined, truststore) };
+    const logins = { [ADMIN_USER]: secrets.adminPassword, ...secrets.userPasswords };
+    return Object.fromEntries(Object.entries(logins).map(([user, password]) => [user, renderClientProperties(cfg, { user, password }, truststore)]));
 }
 
 /**

@@ -36,7 +36,30 @@ export const PATHS = {
     needrestartConf: "/etc/needrestart/conf.d/kafka-cluster.conf",
     /** The host's SSH host key the `ssh` output line pins (sshd's ed25519 key, on every current image). */
     sshHostKey: "/etc/ssh/ssh_host_ed25519_key.pub",
+    /** The broker's TLS key (PKCS#8) and certificate chain, Kafka's PEM keystore (kafka:security tls, sasl_ssl). */
+    brokerKeystore: "/etc/kafka/broker-keystore.pem",
+    /** The stack's CA certificate: the truststore of brokers and tools. */
+    caCertificate: "/etc/kafka/ca.pem",
+    /** JAAS of the broker: its ZooKeeper credentials (`Client`). */
+    kafkaJaas: "/etc/kafka/kafka-jaas.conf",
+    /** JAAS of a ZooKeeper member: the digest user the brokers log in as (`Server`). */
+    zookeeperJaas: "/etc/kafka/zookeeper-jaas.conf",
+    /** Client properties of the admin principal, for the checks this program runs on a broker (root only). */
+    adminConfig: "/etc/kafka/admin.properties",
 } as const;
+
+/** The ZooKeeper SASL (DIGEST-MD5) user the brokers authenticate as; their znodes' ACLs name it (sasl:kafka). */
+export const ZOOKEEPER_SASL_USER = "kafka";
+
+/** Whether the brokers authenticate to ZooKeeper and use TLS (kafka:security tls or sasl_ssl). */
+export const secured = (cfg: Pick<KafkaSettings, "security">): boolean => cfg.security.mode !== "plaintext";
+
+const PROTOCOLS = { plaintext: "PLAINTEXT", tls: "SSL", sasl_ssl: "SASL_SSL" } as const;
+
+/** The security protocol of both listeners. */
+export function listenerProtocol(cfg: Pick<KafkaSettings, "security">): (typeof PROTOCOLS)[keyof typeof PROTOCOLS] {
+    return PROTOCOLS[cfg.security.mode];
+}
 
 export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22 } as const;
 

@@ -3,24 +3,33 @@
 // instance exists; each step's command text comes from the resolved nodes (addresses appear only there). The
 // Pulumi layer (provision.ts) turns each step into one remote.Command.
 import * as crypto from "crypto";
-import { ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
+import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { ManagedFile, b64, hostCommand, manifest } from "./host-command";
-import { PATHS, PORTS, internalEndpoint, kafkaSources, kafkaTarballName, replication, zookeeperConnect } from "./layout";
+import { PATHS, PORTS, ZOOKEEPER_SASL_USER, internalEndpoint, kafkaSources, kafkaTarballName, replication, secured, zookeeperConnect } from "./layout";
 import {
-    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile, renderZookeeperProperties, renderZookeeperUnit,
+    ClusterSecrets, renderClientProperties, renderEnvFile, renderKafkaJaas, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile,
+    renderZookeeperJaas, renderZookeeperProperties, renderZookeeperUnit,
 } from "./render";
 import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
-export type Phase = "ready" | "memory" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "broker" | "brokers" | "smoke" | "rebalance" | "service";
+export type Phase = "ready" | "memory" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "admin" | "broker" | "brokers" |
+    "zookeeper-acls" | "users" | "smoke" | "rebalance" | "service";
 
 /**
- * Command text for a step: fixed, or made from every node's resolved addresses. (Fixed text does not wait for any
- * address, so on EC2 a node's first commands start as soon as its own instance is up.)
+ * Command text for a step: fixed, or made from every node's resolved addresses and, for steps marked `secrets`, the
+ * cluster's generated credentials. (Fixed text does not wait for any address, so on EC2 a node's first commands start
+ * as soon as its own instance is up.)
  */
-export type CommandText = string | ((nodes: ClusterNode[]) => string);
+export type CommandText = string | ((nodes: ClusterNode[], secrets: ClusterSecrets) => string);
 
-/** A step's command text for resolved nodes. */
-export const commandText = (text: CommandText, nodes: ClusterNode[]): string => (typeof text === "string" ? text : text(nodes));
+/** What a step not marked `secrets` gets instead of the credentials: reading any of them is a bug in the plan. */
+export const NO_SECRETS: ClusterSecrets = new Proxy({} as ClusterSecrets, {
+    get: (_t, k) => { throw new Error(`a step not marked "secrets" read the credential ${String(k)}`); },
+});
+
+/** A step's command text for resolved nodes (and credentials, for a step marked `secrets`). */
+export const commandText = (text: CommandText, nodes: ClusterNode[], secrets: ClusterSecrets = NO_SECRETS): string =>
+    (typeof text === "string" ? text : text(nodes, secrets));
 
 export interface Step {
     /** Unique, stable resource name: "<node>-<phase>" or "cluster-<phase>". */
@@ -34,6 +43,8 @@ export interface Step {
     create: CommandText;
     /** Shell command line to run on the host on `pulumi destroy` (service steps only). */
     delete?: CommandText;
+    /** The command text carries generated credentials (keys, passwords): it gets them, and it is a Pulumi secret. */
+    secrets?: true;
 }
 
 /** A step with its command text for one set of resolved nodes. */
@@ -50,26 +61,74 @@ export const REBALANCE_THROTTLE_BYTES = 50 * 1024 * 1024;
 const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
 /** Everything a ZooKeeper member's configure step writes, in order. */
-export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[]): ManagedFile[] {
+export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
     const group = `root:${PATHS.serviceUser}`;
+    const jaas = secured(cfg) ? PATHS.zookeeperJaas : undefined;
     return [
-        [`${PATHS.configDir}/zookeeper.properties`, "0640", group, renderZookeeperProperties(nodes)],
+        [`${PATHS.configDir}/zookeeper.properties`, "0640", group, renderZookeeperProperties(nodes, cfg)],
         [`${PATHS.zookeeperData}/myid`, "0644", `${PATHS.serviceUser}:${PATHS.serviceUser}`, renderMyid(node)],
-        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs)],
+        ...(jaas ? [[jaas, "0640", group, renderZookeeperJaas(need(secrets))] as ManagedFile] : []),
+        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs, jaas)],
         [`${PATHS.configDir}/zookeeper.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/zookeeper.service`, "0644", "root:root", renderZookeeperUnit()],
     ];
 }
 
 /** Everything a broker's configure step writes, in order. */
-export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[]): ManagedFile[] {
+export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
     const group = `root:${PATHS.serviceUser}`;
+    const jaas = secured(cfg) ? PATHS.kafkaJaas : undefined;
+    const tls: ManagedFile[] = secured(cfg) ? [
+        [PATHS.caCertificate, "0644", "root:root", need(secrets).caCertificate],
+        [PATHS.brokerKeystore, "0640", group, keystoreOf(need(secrets), node.name)],
+        [PATHS.kafkaJaas, "0640", group, renderKafkaJaas(need(secrets))],
+    ] : [];
+    const admin = cfg.security.mode === "sasl_ssl" ? { user: ADMIN_USER, password: need(secrets).adminPassword } : undefined;
     return [
-        [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes)],
-        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs)],
+        ...tls,
+        // The checks this program runs on the broker log in with this (root only).
+        [PATHS.adminConfig, "0600", "root:root", renderClientProperties(cfg, admin)],
+        [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes, secrets)],
+        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas)],
         [`${PATHS.configDir}/kafka.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit()],
     ];
+}
+
+/** Stand-ins for the credentials where a digest covers a rendered file (the digest must not depend on a secret). */
+const REDACTED: ClusterSecrets = { caCertificate: "", keystores: {}, adminPassword: "<redacted>", zookeeperPassword: "<redacted>", userPasswords: {} };
+
+function passwordOf(secrets: ClusterSecrets, user: string): string {
+    const pw = secrets.userPasswords[user];
+    if (pw === undefined) throw new Error(`no password was generated for client user ${user}`);
+    return pw;
+}
+
+function need(secrets: ClusterSecrets | undefined): ClusterSecrets {
+    if (!secrets) throw new Error("a secured cluster's configure steps need its generated credentials");
+    return secrets;
+}
+
+function keystoreOf(secrets: ClusterSecrets, node: string): string {
+    const pem = secrets.keystores[node];
+    if (pem === undefined) throw new Error(`no certificate was issued for broker ${node}`);
+    return pem;
+}
+
+/**
+ * The ACLs kafka:acls asks for, one line per ACL: "<user> <TOPIC|GROUP> <name> <LITERAL|PREFIXED> <operation>". A name
+ * ending in `*` is a prefix; `*` alone is Kafka's wildcard (a literal `*`).
+ */
+export function aclLines(cfg: ClusterConfig): string[] {
+    const acls = cfg.security.acls ?? {};
+    const pattern = (name: string): [string, string] =>
+        (name !== "*" && name.endsWith("*") ? [name.slice(0, -1), "PREFIXED"] : [name, "LITERAL"]);
+    const lines = Object.entries(acls).flatMap(([user, a]) => [
+        ...a.read.flatMap((t) => ["READ", "DESCRIBE"].map((op) => [user, "TOPIC", ...pattern(t), op])),
+        ...a.write.flatMap((t) => ["WRITE", "DESCRIBE"].map((op) => [user, "TOPIC", ...pattern(t), op])),
+        ...a.groups.map((g) => [user, "GROUP", ...pattern(g), "READ"]),
+    ].map((l) => l.join(" ")));
+    return [...new Set(lines)].sort();
 }
 
 /**
@@ -138,13 +197,17 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
 
     // The first service step of each kind waits for every host's memory check (the others follow it).
     const memoryChecks = nodes.map((n) => `${n.name}-memory`);
+    const sec = secured(cfg);
+    const sasl = cfg.security.mode === "sasl_ssl";
+    const clientConfig = { CLIENT_CONFIG: PATHS.adminConfig };
     zks.forEach((name, i) => steps.push({
         name: `${name}-zookeeper`, node: name, phase: "zookeeper",
         dependsOn: [`${name}-install`, ...(i > 0 ? [`${zks[i - 1]}-zookeeper`] : memoryChecks)],
-        create: (ns) => {
+        ...(sec ? { secrets: true as const } : {}),
+        create: (ns, secrets) => {
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {
-                SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, ns)), CONFIG_DIR: PATHS.configDir,
+                SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
                 INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.zookeeperCurrent,
                 SELF_ADDRESS: n.privateAddress, ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
             });
@@ -154,41 +217,81 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         name: "cluster-ensemble", node: zks[0], phase: "ensemble", dependsOn: zks.map((n) => `${n}-zookeeper`),
         create: (ns) => {
             const members = zookeeperNodes(ns);
-            const properties = renderZookeeperProperties(ns);
+            const properties = renderZookeeperProperties(ns, cfg);
             return hostCommand("check-ensemble.sh", {
                 ZK_MEMBERS: members.map((n) => n.privateAddress).join(" "), ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
                 RERUN_DIGEST: digest(...members.map((n) => properties + n.name)),
             });
         },
     });
+    // sasl_ssl: the admin principal's SCRAM credential, written to ZooKeeper before any broker starts (the brokers
+    // authenticate to each other with it, and the checks after them log in with it).
+    if (sasl) {
+        steps.push({
+            name: "cluster-admin", node: brokers[0], phase: "admin", dependsOn: [`${brokers[0]}-install`, "cluster-ensemble"], secrets: true,
+            create: (ns, secrets) => hostCommand("scram-admin.sh", {
+                ZK_CONNECT: zookeeperConnect(cfg, ns), SCRAM_USER: ADMIN_USER, SCRAM_PASSWORD: secrets.adminPassword,
+                ZK_SASL_USER: ZOOKEEPER_SASL_USER, ZK_PASSWORD: secrets.zookeeperPassword,
+                KAFKA_HOME: `${PATHS.installRoot}/${dist}`, TOOLS_LOG_DIR: PATHS.toolsLogDir,
+            }),
+        });
+    }
 
     brokers.forEach((name, i) => steps.push({
         name: `${name}-broker`, node: name, phase: "broker",
-        dependsOn: [`${name}-install`, "cluster-ensemble", ...(i > 0 ? [`${brokers[i - 1]}-broker`] : memoryChecks)],
-        create: (ns) => {
+        dependsOn: [`${name}-install`, "cluster-ensemble", ...(sasl ? ["cluster-admin"] : []), ...(i > 0 ? [`${brokers[i - 1]}-broker`] : memoryChecks)],
+        ...(sec ? { secrets: true as const } : {}),
+        create: (ns, secrets) => {
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {
-                SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, ns)), CONFIG_DIR: PATHS.configDir,
+                SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
                 INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.current,
-                SELF_BOOTSTRAP: internalEndpoint(n), ...kafkaTools,
+                SELF_BOOTSTRAP: internalEndpoint(n), ...clientConfig, ...kafkaTools,
             });
         },
     }));
-    /** Changes whenever any broker's server.properties or the version does, so the checks after the brokers run again. */
-    const brokerDigest = (ns: ClusterNode[]) => digest(...brokerNodes(ns).map((n) => renderServerProperties(cfg, n, ns)), dist);
+    /**
+     * Changes whenever any broker's server.properties (its credentials left out), the certificates' generation or the
+     * version does, so the checks after the brokers run again.
+     */
+    const brokerDigest = (ns: ClusterNode[]) => digest(...brokerNodes(ns).map((n) => renderServerProperties(cfg, n, ns, sec ? REDACTED : undefined)),
+        dist, String(cfg.security.certificateRotation));
     const { factor, minIsr } = replication(brokers.length);
     steps.push({
         name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokers.map((n) => `${n}-broker`),
         create: (ns) => hostCommand("check-brokers.sh", {
             ZK_CONNECT: zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
-            BROKER_ENDPOINTS: brokerNodes(ns).map(internalEndpoint).join(" "), ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
+            BROKER_ENDPOINTS: brokerNodes(ns).map(internalEndpoint).join(" "), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
+    if (sec) {
+        // Znodes created before the brokers logged in to ZooKeeper (a cluster that ran with kafka:security plaintext)
+        // get the same ACLs as new ones: Kafka's zookeeper-security-migration, once every broker runs with
+        // zookeeper.set.acl. Again whenever kafka:security changes.
+        steps.push({
+            name: "cluster-zookeeper-acls", node: brokers[0], phase: "zookeeper-acls", dependsOn: ["cluster-brokers"],
+            create: (ns) => hostCommand("zookeeper-acls.sh", {
+                ZK_CONNECT: zookeeperConnect(cfg, ns), JAAS_FILE: PATHS.kafkaJaas, ...kafkaTools, RERUN_DIGEST: cfg.security.mode,
+            }),
+        });
+    }
+    if (sasl) {
+        // The SCRAM users of kafka:clientUsers and, with kafka:acls, exactly the ACLs it lists: users and ACLs that are no
+        // longer listed are removed. Brokers read both from ZooKeeper as they change: nothing restarts.
+        steps.push({
+            name: "cluster-users", node: brokers[0], phase: "users", dependsOn: ["cluster-brokers"], secrets: true,
+            create: (ns, secrets) => hostCommand("client-users.sh", {
+                BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), ...clientConfig, ADMIN_USER,
+                USERS_B64: b64(cfg.security.clientUsers.map((u) => `${u} ${passwordOf(secrets, u)}\n`).join("")),
+                ACLS_MANAGED: String(cfg.security.acls !== undefined), ACLS: aclLines(cfg).join("\n"), ...kafkaTools,
+            }),
+        });
+    }
     steps.push({
         name: "cluster-smoke", node: brokers[0], phase: "smoke", dependsOn: ["cluster-brokers"],
         create: (ns) => hostCommand("smoke-test.sh", {
             BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
-            REPLICATION: String(factor), MIN_ISR: String(minIsr), ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
+            REPLICATION: String(factor), MIN_ISR: String(minIsr), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
 
@@ -198,7 +301,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         name: "cluster-rebalance", node: brokers[0], phase: "rebalance", dependsOn: ["cluster-smoke"],
         create: (ns) => hostCommand("rebalance.sh", {
             BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
-            THROTTLE_BYTES: String(REBALANCE_THROTTLE_BYTES), ...kafkaTools,
+            THROTTLE_BYTES: String(REBALANCE_THROTTLE_BYTES), ...clientConfig, ...kafkaTools,
         }),
     });
 
@@ -233,10 +336,11 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
 }
 
 /** The plan with every step's command text for resolved nodes (what the tests and local tooling read). */
-export function renderPlan(cfg: ClusterConfig, nodes: ClusterNode[]): RenderedStep[] {
-    return planSteps(cfg, nodes).map(({ create, delete: del, ...s }) => ({
-        ...s, create: commandText(create, nodes), ...(del !== undefined ? { delete: commandText(del, nodes) } : {}),
-    }));
+export function renderPlan(cfg: ClusterConfig, nodes: ClusterNode[], secrets?: ClusterSecrets): RenderedStep[] {
+    return planSteps(cfg, nodes).map(({ create, delete: del, ...s }) => {
+        const given = s.secrets ? secrets ?? NO_SECRETS : NO_SECRETS;
+        return { ...s, create: commandText(create, nodes, given), ...(del !== undefined ? { delete: commandText(del, nodes, given) } : {}) };
+    });
 }
 
 /** Steps grouped into waves: every step's dependencies are in earlier waves. */

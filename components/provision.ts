@@ -5,7 +5,8 @@ import * as command from "@pulumi/command";
 import { Bastion, ClusterConfig } from "./config";
 import { carriesSecret, remoteInvocation, stepCommand } from "./host-command";
 import { hostKeyFrom, sshPort } from "./layout";
-import { CommandText, planSteps, waves } from "./plan";
+import { CommandText, commandText, planSteps, waves } from "./plan";
+import { ClusterSecrets } from "./render";
 import { ClusterNode, nodeNamed } from "./topology";
 
 export interface ProvisionArgs {
@@ -15,6 +16,8 @@ export interface ProvisionArgs {
     /** Per node name: resources every command on the node waits for (instance, volume attachment). */
     nodeDependencies?: Record<string, pulumi.Resource[]>;
     privateKey: pulumi.Input<string>;
+    /** The cluster's generated credentials (kafka:security tls, sasl_ssl): what steps marked `secrets` get. */
+    secrets?: pulumi.Output<ClusterSecrets>;
     /** How many failed SSH dials to accept per command (fresh instances refuse connections for a while). */
     dialErrorLimit: number;
     parent: pulumi.Resource;
@@ -59,7 +62,9 @@ export function provision(args: ProvisionArgs): Provisioned {
             // A short command naming the step; the script and its environment on stdin (see remoteInvocation), as a
             // secret when it carries a secret setting.
             create: stepCommand(step.name),
-            stdin: secretIfCarrying(step.create, config, nodes, (line) => remoteInvocation(line, step.name).stdin),
+            stdin: step.secrets
+                ? withSecrets(step.create, nodes, args.secrets, (line) => remoteInvocation(line, step.name).stdin)
+                : secretIfCarrying(step.create, config, nodes, (line) => remoteInvocation(line, step.name).stdin),
             // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
             // provider warns on each update where it is missing).
             addPreviousOutputInEnv: false,
@@ -110,7 +115,14 @@ function secretIfCarrying(text: CommandText, config: ClusterConfig, nodes: pulum
     as: (line: string) => string = (line) => line): pulumi.Input<string> {
     const protect = (t: string): pulumi.Output<string> =>
         (carriesSecret(t, config.secretValues) ? pulumi.secret(as(t)) : pulumi.output(as(t)));
-    return typeof text === "string" ? protect(text) : nodes.apply((ns) => protect(text(ns)));
+    return typeof text === "string" ? protect(text) : nodes.apply((ns) => protect(commandText(text, ns)));
+}
+
+/** The command text of a step that carries generated credentials: always a secret. */
+function withSecrets(text: CommandText, nodes: pulumi.Output<ClusterNode[]>, secrets: pulumi.Output<ClusterSecrets> | undefined,
+    as: (line: string) => string): pulumi.Output<string> {
+    if (secrets === undefined) throw new Error("a step that carries credentials needs the cluster's generated credentials");
+    return pulumi.secret(pulumi.all([nodes, secrets]).apply(([ns, s]) => as(commandText(text, ns, s))));
 }
 
 /**

@@ -1,8 +1,8 @@
 // Pure renderers: configuration in, file text out. Unit tests call these directly; the provisioning layer
 // passes their output to the hosts as command inputs, so a change in rendered text updates exactly the
 // commands that carry it. Paths and ports come from the layout.
-import { KafkaSettings } from "./config";
-import { PATHS, PORTS, replication, zookeeperConnect } from "./layout";
+import { ADMIN_USER, KafkaSettings } from "./config";
+import { PATHS, PORTS, ZOOKEEPER_SASL_USER, listenerProtocol, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
 const HEADER = "# Managed by kafka-cluster (Pulumi). Local edits are overwritten by the next `pulumi up`.\n";
@@ -11,7 +11,29 @@ function properties(entries: [string, string | number | boolean][]): string {
     return entries.map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
 
-export function renderZookeeperProperties(nodes: ClusterNode[]): string {
+/**
+ * Generated credentials of a secured cluster (kafka:security tls or sasl_ssl), kept encrypted in the stack's state. The
+ * renderers put them only into files of mode 0640 or tighter.
+ */
+export interface ClusterSecrets {
+    /** The stack's CA certificate (PEM). */
+    caCertificate: string;
+    /** Per broker node name: its private key (PKCS#8 PEM), its certificate and the CA certificate (Kafka's PEM keystore). */
+    keystores: Record<string, string>;
+    /** SCRAM password of the admin principal (sasl_ssl). */
+    adminPassword: string;
+    /** ZooKeeper DIGEST-MD5 password of the brokers' user. */
+    zookeeperPassword: string;
+    /** SCRAM passwords of kafka:clientUsers. */
+    userPasswords: Record<string, string>;
+}
+
+/** JAAS text of a SCRAM client login (as a `sasl.jaas.config` value). */
+export function scramLogin(user: string, password: string): string {
+    return `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${password}";`;
+}
+
+export function renderZookeeperProperties(nodes: ClusterNode[], cfg?: Pick<KafkaSettings, "security">): string {
     const members = zookeeperNodes(nodes);
     return HEADER + properties([
         ["tickTime", 2000],
@@ -26,6 +48,9 @@ export function renderZookeeperProperties(nodes: ClusterNode[]): string {
         ["autopurge.snapRetainCount", 3],
         ["autopurge.purgeInterval", 24],
         ["quorumListenOnAllIPs", true],
+        // Secured: clients may authenticate with SASL (the brokers do, as "${ZOOKEEPER_SASL_USER}", and create their znodes
+        // with ACLs naming that user); see zookeeper-jaas.conf.
+        ...(cfg && secured(cfg) ? [["authProvider.sasl", "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"] as [string, string]] : []),
         ...members.map((n): [string, string] => [
             `server.${n.zookeeperId}`, `${n.privateAddress}:${PORTS.zookeeperPeer}:${PORTS.zookeeperElection}`,
         ]),
@@ -37,19 +62,49 @@ export function renderMyid(node: ClusterNode): string {
     return `${node.zookeeperId}\n`;
 }
 
-export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerProperties" | "zookeeperChroot">, node: ClusterNode, nodes: ClusterNode[]): string {
+/** The server.properties entries kafka:security owns (none for plaintext). */
+function securityEntries(cfg: Pick<KafkaSettings, "security">, secrets: ClusterSecrets | undefined): [string, string | number | boolean][] {
+    if (!secured(cfg)) return [];
+    if (!secrets) throw new Error(`kafka:security ${cfg.security.mode} needs the cluster's generated credentials`);
+    return [
+        // Kafka's PEM stores: the key is PKCS#8 without a password (the file is 0640 root:kafka), so no ssl.key.password.
+        ["ssl.keystore.type", "PEM"],
+        ["ssl.keystore.location", PATHS.brokerKeystore],
+        ["ssl.truststore.type", "PEM"],
+        ["ssl.truststore.location", PATHS.caCertificate],
+        // With a JAAS `Client` section (kafka.env) the broker logs in to ZooKeeper and creates its znodes readable by all but
+        // writable only by its own SASL user.
+        ["zookeeper.set.acl", true],
+        ...(cfg.security.mode === "sasl_ssl" ? [
+            ["sasl.enabled.mechanisms", "SCRAM-SHA-512"],
+            ["sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"],
+            ["listener.name.internal.scram-sha-512.sasl.jaas.config", scramLogin(ADMIN_USER, secrets.adminPassword)],
+            ["listener.name.client.scram-sha-512.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;"],
+        ] as [string, string][] : []),
+        ...(cfg.security.acls !== undefined ? [
+            ["authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"],
+            ["super.users", `User:${ADMIN_USER}`],
+            ["allow.everyone.if.no.acl.found", false],
+        ] as [string, string | boolean][] : []),
+    ];
+}
+
+export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerProperties" | "zookeeperChroot" | "security">, node: ClusterNode,
+    nodes: ClusterNode[], secrets?: ClusterSecrets): string {
     if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
     const { factor, minIsr } = replication(brokerNodes(nodes).length);
+    const protocol = listenerProtocol(cfg);
     const managed: [string, string | number | boolean][] = [
         ["broker.id", node.brokerId],
         ...(node.rack ? [["broker.rack", node.rack] as [string, string]] : []),
         ["listeners", `INTERNAL://0.0.0.0:${PORTS.internal},CLIENT://0.0.0.0:${PORTS.client}`],
         ["advertised.listeners", `INTERNAL://${node.privateAddress}:${PORTS.internal},CLIENT://${node.clientAddress}:${PORTS.client}`],
-        ["listener.security.protocol.map", "INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT"],
+        ["listener.security.protocol.map", `INTERNAL:${protocol},CLIENT:${protocol}`],
         ["inter.broker.listener.name", "INTERNAL"],
         ["zookeeper.connect", zookeeperConnect(cfg, nodes)],
         ["log.dirs", PATHS.kafkaLogDirs],
     ];
+    const security = securityEntries(cfg, secrets);
     const defaults: [string, string | number | boolean][] = [
         ["zookeeper.connection.timeout.ms", 18000],
         ["zookeeper.session.timeout.ms", 18000],
@@ -75,11 +130,11 @@ export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerPropertie
     const extra = Object.keys(overrides).filter((k) => !defaults.some(([d]) => d === k)).sort()
         .map((k): [string, string] => [k, overrides[k]]);
     return HEADER + "\n# Identity, listeners and ZooKeeper (derived from the cluster layout)\n" + properties(managed) +
+        (security.length ? `\n# Security (kafka:security ${cfg.security.mode})\n` + properties(security) : "") +
         "\n# Durability defaults and tuning (kafka:brokerProperties overrides these)\n" + properties(merged) +
         (extra.length ? "\n# From kafka:brokerProperties\n" + properties(extra) : "");
 }
 
-/** Environment file read by a service's unit: heap and log directory. */
 /**
  * /etc/profile.d script for people who log in: Kafka's tools on PATH (the broker's install, or ZooKeeper's on a
  * dedicated member), and LOG_DIR in the user's home, because Apache's launchers default it to <install>/logs, which
@@ -98,8 +153,10 @@ export function renderToolsProfile(): string {
         `if [ -z "\${LOG_DIR:-}" ] && [ -n "\${HOME:-}" ]; then LOG_DIR="$HOME/.kafka/logs"; export LOG_DIR; fi\n`;
 }
 
-export function renderEnvFile(heap: string, logDir: string): string {
+/** Environment file read by a service's unit: heap, log directory and (secured) the JAAS file the JVM reads. */
+export function renderEnvFile(heap: string, logDir: string, jaas?: string): string {
     return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n` +
+        (jaas ? `KAFKA_OPTS="-Djava.security.auth.login.config=${jaas}"\n` : "") +
         // Kafka's launcher starts a JMX agent (-Dcom.sun.management.jmxremote, no authentication) whenever this is
         // empty; any value replaces that, and the JVM starts no agent without the jmxremote property.
         `# No JMX agent: Kafka's launcher would otherwise start one without authentication.\n` +
@@ -153,4 +210,35 @@ export function renderKafkaUnit(): string {
     return unit("Apache Kafka broker (kafka-cluster)", "network-online.target zookeeper.service", `${PATHS.configDir}/kafka.env`,
         `${PATHS.current}/bin/kafka-server-start.sh ${PATHS.configDir}/server.properties`,
         [PATHS.kafkaData, PATHS.kafkaLogs]);
+}
+
+/** A ZooKeeper member's JAAS file: the one SASL (DIGEST-MD5) user the brokers log in as. */
+export function renderZookeeperJaas(secrets: ClusterSecrets): string {
+    return `Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_${ZOOKEEPER_SASL_USER}="${secrets.zookeeperPassword}";\n};\n`;
+}
+
+/** A broker's JAAS file: its ZooKeeper login (`Client`), which makes it create its znodes with ACLs. */
+export function renderKafkaJaas(secrets: ClusterSecrets): string {
+    return `Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="${ZOOKEEPER_SASL_USER}"\n` +
+        `  password="${secrets.zookeeperPassword}";\n};\n`;
+}
+
+/**
+ * Client properties for Kafka's tools and clients: the listeners' protocol and, secured, the CA as truststore (a file,
+ * or the PEM inline, which makes the text self-contained), with sasl_ssl the SCRAM login of `user`.
+ */
+export function renderClientProperties(cfg: Pick<KafkaSettings, "security">, login?: { user: string; password: string },
+    truststore: { location: string } | { pem: string } = { location: PATHS.caCertificate }): string {
+    const lines: [string, string][] = [["security.protocol", listenerProtocol(cfg)]];
+    if (cfg.security.mode === "sasl_ssl") {
+        if (!login) throw new Error("sasl_ssl client properties need a SCRAM login");
+        lines.push(["sasl.mechanism", "SCRAM-SHA-512"], ["sasl.jaas.config", scramLogin(login.user, login.password)]);
+    }
+    if (secured(cfg)) {
+        lines.push(["ssl.truststore.type", "PEM"]);
+        if ("location" in truststore) lines.push(["ssl.truststore.location", truststore.location]);
+        // A properties value continues on the next line after a backslash; leading blanks there are skipped.
+        else lines.push(["ssl.truststore.certificates", truststore.pem.trim().split("\n").join(" \\\n  ")]);
+    }
+    return properties(lines);
 }

@@ -1,12 +1,20 @@
 // Rules for the settings both modes share: the Kafka distribution, the cluster's shape, the JVM heaps, the chroot and
 // the broker's own properties.
 import { Values } from "./decode";
-import { ARCHIVE_DOWNLOAD_URL, Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, KafkaSettings, ZookeeperPlacement } from "./types";
+import {
+    ADMIN_USER, ARCHIVE_DOWNLOAD_URL, Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, KafkaSettings, SECURITY_MODES,
+    SecurityMode, SecuritySettings, UserAcl, ZookeeperPlacement,
+} from "./types";
 
 /** server.properties keys the program owns; brokerProperties may not set them. */
 export const MANAGED_BROKER_KEYS = [
     "broker.id", "zookeeper.connect", "log.dirs", "listeners", "advertised.listeners",
     "listener.security.protocol.map", "inter.broker.listener.name", "broker.rack",
+    // kafka:security owns these.
+    "security.inter.broker.protocol", "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol", "ssl.keystore.type",
+    "ssl.keystore.location", "ssl.truststore.type", "ssl.truststore.location", "ssl.client.auth", "ssl.key.password",
+    "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "zookeeper.set.acl",
+    "listener.name.internal.scram-sha-512.sasl.jaas.config", "listener.name.client.scram-sha-512.sasl.jaas.config",
 ];
 
 /** Parses "512m" / "1g" / "1536M" into MiB; undefined when it does not parse. */
@@ -91,10 +99,84 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
         bad("clusterName", `"${clusterName}" must be lower-case letters, digits and dashes, starting with a letter, at most 40 characters`,
             `pulumi config set kafka:clusterName kafka-${stack.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`);
     }
+    const security = securitySettings(v, bad);
     return {
         clusterName, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
-        zookeeperHeap, zookeeperChroot, brokerProperties,
+        zookeeperHeap, zookeeperChroot, brokerProperties, security,
     };
+}
+
+/** A SCRAM user name: letters, digits, `.`, `_`, `-` (it appears in JAAS text and ACL principals). */
+const USER_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
+/** A topic or group name in kafka:acls: Kafka's legal characters, optionally ending in `*` (a prefix), or `*` alone. */
+const RESOURCE_NAME = /^(\*|[A-Za-z0-9._-]{1,249}\*?)$/;
+
+function securitySettings(v: Values, bad: Bad): SecuritySettings {
+    const given = v.security ?? "sasl_ssl";
+    if (!SECURITY_MODES.includes(given as SecurityMode)) {
+        bad("security", `must be one of ${SECURITY_MODES.join(", ")} (got "${given}")`, "pulumi config set kafka:security sasl_ssl");
+    }
+    const mode: SecurityMode = SECURITY_MODES.includes(given as SecurityMode) ? given as SecurityMode : "sasl_ssl";
+    const clientUsers = [...new Set(v.clientUsers ?? [])];
+    for (const u of clientUsers) {
+        if (!USER_NAME.test(u)) {
+            bad("clientUsers", `"${u}" is not a user name (a letter, then letters, digits, ".", "_" or "-"; at most 64)`,
+                "pulumi config set --path 'kafka:clientUsers[0]' app");
+        } else if (u === ADMIN_USER) {
+            bad("clientUsers", `"${ADMIN_USER}" is the cluster's own super user (the brokers and this program's checks use it); ` +
+                "its password is in the secret output clientProperties", "choose another name for the client user");
+        }
+    }
+    if (clientUsers.length > 0 && mode !== "sasl_ssl") {
+        bad("clientUsers", `SCRAM users need kafka:security sasl_ssl (it is ${mode}, whose listeners authenticate no one)`,
+            "pulumi config set kafka:security sasl_ssl, or remove them: pulumi config rm kafka:clientUsers");
+    }
+    const acls = v.acls === undefined ? undefined : parseAcls(v.acls, clientUsers, bad);
+    if (acls !== undefined && mode !== "sasl_ssl") {
+        bad("acls", `ACLs need authenticated users, i.e. kafka:security sasl_ssl (it is ${mode})`,
+            "pulumi config set kafka:security sasl_ssl, or remove them: pulumi config rm kafka:acls");
+    }
+    const certificateRotation = v.certificateRotation ?? 0;
+    if (v.certificateRotation !== undefined && mode === "plaintext") {
+        bad("certificateRotation", "kafka:security plaintext uses no certificates", "pulumi config rm kafka:certificateRotation, or pulumi config set kafka:security sasl_ssl");
+    }
+    return { mode, clientUsers, ...(acls !== undefined ? { acls } : {}), certificateRotation };
+}
+
+function parseAcls(raw: unknown, users: string[], bad: Bad): Record<string, UserAcl> | undefined {
+    const example = `pulumi config set --path 'kafka:acls.app.write[0]' orders`;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        bad("acls", `must be a map of client users to { read, write, groups } (got ${JSON.stringify(raw)})`, example);
+        return undefined;
+    }
+    const out: Record<string, UserAcl> = {};
+    for (const [user, spec] of Object.entries(raw)) {
+        if (!users.includes(user)) {
+            bad(`acls.${user}`, `"${user}" is not in kafka:clientUsers (${users.length ? users.join(", ") : "none"})`,
+                `add it: pulumi config set --path 'kafka:clientUsers[${users.length}]' ${user}, or remove its ACLs: pulumi config rm --path kafka:acls.${user}`);
+            continue;
+        }
+        if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+            bad(`acls.${user}`, `must be { read?: [topics], write?: [topics], groups?: [groups] } (got ${JSON.stringify(spec)})`, example);
+            continue;
+        }
+        const acl: UserAcl = { read: [], write: [], groups: [] };
+        for (const [k, list] of Object.entries(spec as Record<string, unknown>)) {
+            if (k !== "read" && k !== "write" && k !== "groups") {
+                bad(`acls.${user}.${k}`, "unknown field (read, write and groups are)", `pulumi config rm --path kafka:acls.${user}.${k}`);
+                continue;
+            }
+            if (!Array.isArray(list) || !list.every((x) => typeof x === "string" && RESOURCE_NAME.test(x))) {
+                bad(`acls.${user}.${k}`, `must be a list of ${k === "groups" ? "group" : "topic"} names (letters, digits, ".", "_", "-"; ` +
+                    `a trailing "*" for a prefix, "*" for all), got ${JSON.stringify(list)}`,
+                    `pulumi config set --path 'kafka:acls.${user}.${k}[0]' ${k === "groups" ? "app-*" : "orders"}`);
+                continue;
+            }
+            acl[k] = [...new Set(list as string[])];
+        }
+        out[user] = acl;
+    }
+    return out;
 }
 
 function parseBrokerProperties(v: unknown, bad: Bad): Record<string, string> {

@@ -119,6 +119,26 @@ export const KEYS = {
         type: "json", modes: "both", example: "{}", default: "`{}`",
         meaning: "extra or overriding `server.properties` entries (identity, listeners, ZooKeeper and `log.dirs` are managed)",
     },
+    security: {
+        type: "string", modes: "both", example: "sasl_ssl", default: "`sasl_ssl`",
+        meaning: "`sasl_ssl` (TLS with SCRAM-SHA-512 on every listener, inter-broker included), `tls` (TLS, no client " +
+            "authentication) or `plaintext`; with `tls` and `sasl_ssl` brokers authenticate to ZooKeeper (SASL DIGEST-MD5) and their znodes get ACLs " +
+            "(`zookeeper.set.acl`). Certificates come from a CA generated once per stack (output `caCertificate`)",
+    },
+    clientUsers: {
+        type: "list", modes: "both", example: "app", default: "`[]`",
+        meaning: "SCRAM users for clients (`sasl_ssl`); each gets a password generated once per stack (secret output " +
+            "`clientCredentials`, ready files in `clientProperties`); adding or removing one restarts nothing",
+    },
+    acls: {
+        type: "json", modes: "both", example: "{ app: { read: [orders], write: [orders], groups: [app-*] } }", default: "none (no authorizer)",
+        meaning: "`{ <user>: { read?, write?, groups? } }`: topics a client user may read or write and the consumer groups it may use " +
+            "(`name*` is a prefix, `*` all); when set, everything else is denied (`allow.everyone.if.no.acl.found=false`) and only `admin` is a super user",
+    },
+    certificateRotation: {
+        type: "int", modes: "both", min: 0, max: 1000000, example: "1", default: "`0`",
+        meaning: "raise it to issue new broker certificates from the stack's CA (a rolling restart; certificates are valid 825 days)",
+    },
     sshUser: {
         type: "string", modes: "both", example: "ubuntu", default: "`ubuntu` / `ec2-user` on EC2",
         meaning: "SSH user (required with `hosts` unless set per host)",

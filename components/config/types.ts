@@ -11,6 +11,36 @@ export const ARCHIVE_DOWNLOAD_URL = "https://archive.apache.org/dist/kafka";
 export type ZookeeperPlacement = "colocated" | "dedicated";
 export type HostOs = "ubuntu-24.04" | "amazon-linux-2023";
 export type Role = "zookeeper" | "broker";
+/**
+ * How the brokers' listeners are secured: `plaintext` (none), `tls` (TLS on every listener, no client
+ * authentication), `sasl_ssl` (TLS plus SASL/SCRAM-SHA-512 on every listener). With `tls` and `sasl_ssl` the brokers
+ * also authenticate to ZooKeeper (SASL DIGEST-MD5) and create their znodes with ACLs.
+ */
+export type SecurityMode = "plaintext" | "tls" | "sasl_ssl";
+export const SECURITY_MODES: readonly SecurityMode[] = ["plaintext", "tls", "sasl_ssl"];
+/** The cluster's own super user: the brokers among themselves and this program's checks (SCRAM, sasl_ssl only). */
+export const ADMIN_USER = "admin";
+
+/** What one client user may do (kafka:acls); a name ending in `*` is a prefix, `*` alone every name. */
+export interface UserAcl {
+    /** Topics it may read (Read, Describe). */
+    read: string[];
+    /** Topics it may write (Write, Describe). */
+    write: string[];
+    /** Consumer groups it may use (Read). */
+    groups: string[];
+}
+
+/** Listener security, SCRAM users and ACLs. */
+export interface SecuritySettings {
+    mode: SecurityMode;
+    /** SCRAM users for clients (sasl_ssl), each with a password generated once per stack. */
+    clientUsers: string[];
+    /** Per user, what it may do; undefined: no authorizer (every authenticated user may do everything). */
+    acls?: Record<string, UserAcl>;
+    /** Raise it to issue new broker certificates (a rolling restart of the brokers). */
+    certificateRotation: number;
+}
 
 export interface DataVolumeConfig {
     /** Size in GiB (1 to 16384). */
@@ -84,6 +114,8 @@ export interface KafkaSettings {
     zookeeperChroot: string;
     /** Extra or overriding server.properties entries (never the managed keys). */
     brokerProperties: Record<string, string>;
+    /** Listener security, client users and ACLs. */
+    security: SecuritySettings;
 }
 
 /** EC2 mode: the instances, their network and how this program logs in to them. */

@@ -7,6 +7,7 @@
 #   ZK_CONNECT        the ZooKeeper connect string, with chroot
 #   BROKER_IDS        space-separated broker ids
 #   BROKER_ENDPOINTS  space-separated internal host:port of every broker
+#   CLIENT_CONFIG     client properties the tools log in with (the admin principal's)
 #   KAFKA_HOME        the Kafka install whose tools run the checks
 #   TOOLS_LOG_DIR     LOG_DIR for those tools
 #   BROKERS_TIMEOUT   seconds to wait (default 300)
@@ -14,7 +15,7 @@
 #                     this check again whenever a broker's configuration changes
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${ZK_CONNECT:?}" "${BROKER_IDS:?}" "${BROKER_ENDPOINTS:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
+: "${ZK_CONNECT:?}" "${BROKER_IDS:?}" "${BROKER_ENDPOINTS:?}" "${CLIENT_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
 limit=${BROKERS_TIMEOUT:-300}
 read -r -a ids <<<"$BROKER_IDS"
 read -r -a endpoints <<<"$BROKER_ENDPOINTS"
@@ -33,7 +34,7 @@ wait_until "$limit" "broker ids $want registered in ZooKeeper" ids_registered ||
 missing=""
 all_answer() {
   local out ep
-  out=$("$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "${BROKER_ENDPOINTS// /,}" 2>/dev/null) || true
+  out=$("$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "${BROKER_ENDPOINTS// /,}" --command-config "$CLIENT_CONFIG" 2>/dev/null) || true
   missing=""
   for ep in "${endpoints[@]}"; do
     grep -q "^${ep} (id: [0-9]* " <<<"$out" || missing+="$ep "
@@ -44,7 +45,7 @@ wait_until "$limit" "every broker answers ApiVersions" all_answer || die "no Api
 
 # Replicas on brokers that are no longer configured: "<ids> <partitions>", or "- 0".
 described=""
-describe_topics() { described=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "${BROKER_ENDPOINTS// /,}" --describe 2>/dev/null); }
+describe_topics() { described=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "${BROKER_ENDPOINTS// /,}" --command-config "$CLIENT_CONFIG" --describe 2>/dev/null); }
 wait_until "$limit" "topics described" describe_topics || die "could not describe the topics through ${BROKER_ENDPOINTS// /,}"
 read -r stray partitions < <(replica_lists <<<"$described" | awk -v keep=" $BROKER_IDS " '
   {

@@ -18,6 +18,7 @@
 #   KAFKA_DIST       the version to run, installed (and verified) as INSTALL_ROOT/KAFKA_DIST by the install step
 #   DIST_LINK        the symlink the service's unit starts from, inside INSTALL_ROOT
 #   SELF_BOOTSTRAP   kafka: this broker's internal host:port
+#   CLIENT_CONFIG    kafka: client properties the checks log in with (the admin principal's; a file of the manifest)
 #   KAFKA_HOME       kafka: the Kafka install whose tools check the broker
 #   TOOLS_LOG_DIR    kafka: LOG_DIR for those tools
 #   SELF_ADDRESS     zookeeper: this member's address
@@ -29,7 +30,7 @@ set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
 : "${SERVICE:?}" "${MANIFEST_B64:?}" "${CONFIG_DIR:?}" "${INSTALL_ROOT:?}" "${KAFKA_DIST:?}" "${DIST_LINK:?}"
 case $SERVICE in
-  kafka) : "${SELF_BOOTSTRAP:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}" ;;
+  kafka) : "${SELF_BOOTSTRAP:?}" "${CLIENT_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}" ;;
   zookeeper) : "${SELF_ADDRESS:?}" "${ZK_CLIENT_PORT:?}" ;;
   *) die "SERVICE must be zookeeper or kafka" ;;
 esac
@@ -82,7 +83,7 @@ fi
 
 healthy() {
   if [[ $SERVICE == kafka ]]; then
-    "$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "$SELF_BOOTSTRAP" >/dev/null 2>&1 &&
+    "$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "$SELF_BOOTSTRAP" --command-config "$CLIENT_CONFIG" >/dev/null 2>&1 &&
       [[ "$(under_replicated "$SELF_BOOTSTRAP")" == 0 ]]
   else
     [[ "$(zk_mode "$SELF_ADDRESS" "$ZK_CLIENT_PORT")" =~ ^(leader|follower|standalone)$ ]]

@@ -159,10 +159,11 @@ zk_mode() {
 # per partition.
 replica_lists() { sed -n 's/.*Replicas: \([0-9][0-9,]*\).*/\1/p'; }
 
-# under_replicated BOOTSTRAP: number of under-replicated partitions, or fails when the cluster does not answer.
+# under_replicated BOOTSTRAP: number of under-replicated partitions, or fails when the cluster does not answer. Logs in
+# with CLIENT_CONFIG.
 under_replicated() {
   local out
-  out=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "$1" --describe --under-replicated-partitions 2>/dev/null) || return 1
+  out=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "$1" --command-config "${CLIENT_CONFIG:?}" --describe --under-replicated-partitions 2>/dev/null) || return 1
   grep -c 'Partition:' <<<"$out" || true
 }
 

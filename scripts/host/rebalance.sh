@@ -8,18 +8,20 @@
 #   BOOTSTRAP          comma-separated internal host:port of the brokers
 #   BROKER_IDS         space-separated broker ids
 #   THROTTLE_BYTES     replication throttle while partitions move, bytes per second
+#   CLIENT_CONFIG      client properties the tools log in with (the admin principal's)
 #   KAFKA_HOME         the Kafka install whose tools do the move
 #   TOOLS_LOG_DIR      LOG_DIR for those tools
 #   REBALANCE_TIMEOUT  seconds to wait for the move to complete (default 3600)
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${BOOTSTRAP:?}" "${BROKER_IDS:?}" "${THROTTLE_BYTES:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
+: "${BOOTSTRAP:?}" "${BROKER_IDS:?}" "${THROTTLE_BYTES:?}" "${CLIENT_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
 limit=${REBALANCE_TIMEOUT:-3600}
 read -r -a ids <<<"$BROKER_IDS"
 list=$(printf '%s\n' "${ids[@]}" | sort -n | paste -sd, -)
-reassign() { "$(kafka_bin kafka-reassign-partitions.sh)" --bootstrap-server "$BOOTSTRAP" "$@"; }
+reassign() { "$(kafka_bin kafka-reassign-partitions.sh)" --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_CONFIG" "$@"; }
+topics() { "$(kafka_bin kafka-topics.sh)" --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_CONFIG" "$@"; }
 
-described=$("$(kafka_bin kafka-topics.sh)" --bootstrap-server "$BOOTSTRAP" --describe) || die "could not describe the topics through $BOOTSTRAP"
+described=$(topics --describe) || die "could not describe the topics through $BOOTSTRAP"
 holding=$(replica_lists <<<"$described" | tr ',' '\n' | sort -un)
 idle=()
 for id in "${ids[@]}"; do grep -qx "$id" <<<"$holding" || idle+=("$id"); done
@@ -35,7 +37,7 @@ fi
 work=$(mktemp -d)
 # shellcheck disable=SC2016 # expands when the step ends
 on_exit 'rm -rf "$work"'
-mapfile -t topics < <("$(kafka_bin kafka-topics.sh)" --bootstrap-server "$BOOTSTRAP" --list)
+mapfile -t topics < <(topics --list)
 {
   printf '{"version":1,"topics":['
   for i in "${!topics[@]}"; do printf '%s{"topic":"%s"}' "$([[ $i == 0 ]] || echo ,)" "${topics[$i]}"; done

@@ -14,7 +14,7 @@ import * as path from "path";
 import { parseConfig } from "../../components/config";
 import { hostCommand, parseHostCommand } from "../../components/host-command";
 import { PATHS } from "../../components/layout";
-import { renderPlan } from "../../components/plan";
+import { commandText, planSteps } from "../../components/plan";
 import { ClusterNode, ec2Nodes } from "../../components/topology";
 import { CACHE, Ssh, TestLab, hostsDown, hostsUp, log } from "../../scripts/lib/local";
 import { stopwatch } from "../support/timing";
@@ -30,9 +30,10 @@ function storageLine(sizeGb: number, device: string): string {
     if (cfg.mode !== "ec2") throw new Error("EC2 configuration expected");
     const nodes: ClusterNode[] = ec2Nodes(cfg).map((n) => ({ name: n.name, roles: n.roles, brokerId: n.brokerId, zookeeperId: n.zookeeperId,
         user: n.user, sshAddress: "10.0.0.1", clientAddress: "10.0.0.1", privateAddress: "10.0.0.1", dataVolumeId: "vol-0123456789abcdef0" }));
-    const step = renderPlan(cfg, nodes).find((s) => s.phase === "storage");
+    // Only this step is rendered: it carries no credential (the configure steps of a secured cluster would).
+    const step = planSteps(cfg, nodes).find((s) => s.phase === "storage");
     assert.ok(step, "the plan has a storage step");
-    const { env } = parseHostCommand(step.create);
+    const { env } = parseHostCommand(commandText(step.create, nodes));
     assert.strictEqual(env.MOUNT_POINT, MOUNT);
     assert.strictEqual(env.SERVICES, "kafka");
     return hostCommand("mount-data-volume.sh", { ...env, DEVICE: device });

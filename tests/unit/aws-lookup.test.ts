@@ -1,7 +1,7 @@
 // The AWS layer's lookups under Pulumi mocks: what it asks AWS (invokes), what it picks from the answers (images,
 // subnets, racks), and the problems it refuses with, naming the setting and the fix, before any AWS resource exists.
 import * as assert from "assert";
-import { AMIS, AZ_IDS, IMAGE_PARAMETERS, OFFERED_IN, SUBNETS, account, invokes, recorded, reset, settle } from "./mocks";
+import { AMIS, AZ_IDS, IMAGE_PARAMETERS, OFFERED_IN, SUBNETS, account, invokes, plain, recorded, reset, settle } from "./mocks";
 import { RawConfig, parseConfig } from "../../components/config";
 import { Ec2LookupError, imageParameter, lookupEc2 } from "../../components/aws-lookup";
 import { KafkaCluster } from "../../components/cluster";
@@ -167,7 +167,7 @@ describe("AWS lookups: availability zones that offer the instance type (mocked)"
         assert.deepStrictEqual(azOf("zookeeper"), ["us-east-1a", "us-east-1b", "us-east-1c"], "t3.medium is offered everywhere: the first 3 AZs");
         const brokerCmds = recorded.filter((r) => r.type === "command:remote:Command" && /^broker-\d-broker$/.test(r.name));
         assert.strictEqual(brokerCmds.length, 3);
-        const racks = brokerCmds.map((c) => /^broker\.rack=(.*)$/m.exec(manifestText(String(c.inputs.stdin)))?.[1]).sort();
+        const racks = brokerCmds.map((c) => /^broker\.rack=(.*)$/m.exec(manifestText(String(plain(c.inputs.stdin))))?.[1]).sort();
         assert.deepStrictEqual(racks, ["us-east-1b", "us-east-1c", "us-east-1d"].map((az) => AZ_IDS[az]).sort());
         assert.ok(racks.every((r) => /^use1-az\d$/.test(r!)), racks.join(","));
     });

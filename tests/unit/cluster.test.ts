@@ -1,6 +1,6 @@
 // KafkaCluster under Pulumi mocks: which resources a stack registers, with what inputs.
 import * as assert from "assert";
-import { Recorded, recorded, reset, settle, stateOverrides, value, SUBNETS } from "./mocks";
+import { Recorded, isSecretValue, plain, recorded, reset, settle, stateOverrides, value, SUBNETS } from "./mocks";
 import { parseStepInput } from "../../components/host-command";
 import { PATHS } from "../../components/layout";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,9 +22,6 @@ async function build(raw: RawConfig, stack: string) {
     return { c, out, of: (type: string) => recorded.filter((r) => r.type === type) };
 }
 
-/** Pulumi's wire marker for a secret value. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const isSecretValue = (v: any) => typeof v === "object" && v !== null && SECRET_SIG in v;
 const connectionOf = (c: { inputs: any }) => (isSecretValue(c.inputs.connection) ? c.inputs.connection.value : c.inputs.connection);
 
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
@@ -77,7 +74,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
             assert.ok(c.options.dependencies.some((u) => u.endsWith(`aws:ec2/eipAssociation:EipAssociation::kafka-dev-${n}-ip`)),
                 `${n}-ready waits for the EIP association`);
         }
-        const files = manifestText(String(cmds.find((x) => x.name === "node-2-broker")!.inputs.stdin));
+        const files = manifestText(String(plain(cmds.find((x) => x.name === "node-2-broker")!.inputs.stdin)));
         assert.match(files, new RegExp(`advertised\\.listeners=.*CLIENT://${out.nodes[1].publicAddress.replace(/\./g, "\\.")}:9092`));
     });
 
@@ -141,7 +138,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
 
     it("generates an SSH key pair when none is configured and registers its public half", async () => {
         const { of } = await build({ ...SSH }, "dev");
-        const local = of("command:local:Command").map((c) => c.name).sort();
+        const local = of("command:local:Command").map((c) => c.name).filter((n) => n.includes("-ssh-")).sort();
         assert.deepStrictEqual(local, ["kafka-dev-ssh-key", "kafka-dev-ssh-public-key"]);
         assert.match(of("aws:ec2/keyPair:KeyPair")[0].inputs.publicKey, /^ssh-ed25519 AAAA[0-9a-f]{8} kafka$/);
     });
@@ -225,7 +222,7 @@ describe("KafkaCluster through a bastion (kafka:bastion, mocked)", () => {
             assert.deepStrictEqual({ ...conn.proxy, privateKey: reveal(conn.proxy.privateKey) },
                 { host: "bastion.example.com", port: 2200, user: "admin", privateKey: KEY, dialErrorLimit: 10, perDialTimeout: 15 });
         }
-        const teardown = recorded.filter((r) => r.type === "command:local:Command");
+        const teardown = recorded.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-service"));
         assert.ok(teardown.length > 0);
         for (const t of teardown) {
             assert.match(t.inputs.delete, /-o "ProxyCommand=\$proxy" -p "\$KC_SSH_PORT" "\$KC_SSH_TARGET" "\$KC_REMOTE_COMMAND"/);
@@ -239,7 +236,7 @@ describe("KafkaCluster through a bastion (kafka:bastion, mocked)", () => {
     it("without a bastion nothing changes: no proxy, and the teardown script of earlier stacks byte for byte", async () => {
         await build({ hosts: [{ id: 1, address: "192.0.2.11" }], brokerCount: 1, zookeeperCount: 1, sshUser: "admin", sshPrivateKey: KEY }, "local");
         for (const c of recorded.filter((r) => r.type === "command:remote:Command")) assert.strictEqual(connectionOf(c).proxy, undefined);
-        for (const t of recorded.filter((r) => r.type === "command:local:Command")) {
+        for (const t of recorded.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-service"))) {
             assert.strictEqual(t.inputs.delete, "set -eu; umask 077; key=$(mktemp); trap 'rm -f \"$key\"' EXIT; printf '%s\\n' \"$KC_SSH_KEY\" > \"$key\"; " +
                 "ssh -i \"$key\" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null" +
                 " -o ConnectTimeout=20 -o LogLevel=ERROR -p \"$KC_SSH_PORT\" \"$KC_SSH_TARGET\" \"$KC_REMOTE_COMMAND\"");
@@ -265,7 +262,9 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
     it("registers no AWS resource and uses the configured addresses", async () => {
         const { out } = await build(raw, "local");
         assert.strictEqual(recorded.filter((r) => r.type.startsWith("aws:")).length, 0);
-        assert.ok(recorded.filter((r) => r.type === "command:local:Command").every((r) => r.name.endsWith("-service")), "no key generation");
+        const local = recorded.filter((r) => r.type === "command:local:Command").map((r) => r.name);
+        assert.ok(!local.some((n) => n.includes("-ssh-")), "no SSH key generation");
+        assert.ok(local.filter((n) => !n.endsWith("-service")).every((n) => /-(ca|cert-host-\d|password-\w+)$/.test(n)), "only the cluster's credentials");
         assert.strictEqual(out.bootstrap, "192.0.2.11:9092,192.0.2.12:9092,192.0.2.13:9092");
         assert.strictEqual(out.zk, "192.0.2.11:2181,192.0.2.12:2181,192.0.2.13:2181/kafka");
         assert.deepStrictEqual(out.nodes.map((n) => n.name), ["host-1", "host-2", "host-3"]);
@@ -277,11 +276,11 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
         const cmds = recorded.filter((r) => r.type === "command:remote:Command");
         assert.ok(cmds.length > 0);
         for (const c of cmds) {
-            assert.doesNotMatch(String(c.inputs.create) + String(c.inputs.stdin) + String(c.inputs.delete ?? ""), /PRIVATE KEY/);
+            assert.doesNotMatch(String(c.inputs.create) + String(plain(c.inputs.stdin)) + String(c.inputs.delete ?? ""), /PRIVATE KEY/);
             // One short command naming the step (the provider quotes it in its errors); the script comes on stdin.
             assert.strictEqual(c.inputs.create, `sudo -n bash -c 'eval "$(cat)"' ${c.name}`);
-            assert.match(c.inputs.stdin, new RegExp(`^export KC_STEP='${c.name}'$`, "m"));
-            assert.match(c.inputs.stdin, /^set -euo pipefail$/m);
+            assert.match(plain(c.inputs.stdin), new RegExp(`^export KC_STEP='${c.name}'$`, "m"));
+            assert.match(plain(c.inputs.stdin), /^set -euo pipefail$/m);
             assert.ok(isSecretValue(c.inputs.connection), `${c.name}: connection (with the key) is not marked secret`);
             assert.strictEqual(connectionOf(c).privateKey, KEY);
         }
@@ -289,7 +288,7 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
 
     it("teardown on destroy is a local command: a key or address change updates it instead of replacing it", async () => {
         await build(raw, "local");
-        const teardown = recorded.filter((r) => r.type === "command:local:Command");
+        const teardown = recorded.filter((r) => r.type === "command:local:Command" && !/-(ca|cert-.*|password-.*)$/.test(r.name));
         assert.deepStrictEqual(teardown.map((t) => t.name).sort(), ["host-1-kafka-service", "host-1-zookeeper-service",
             "host-2-kafka-service", "host-2-zookeeper-service", "host-3-kafka-service", "host-3-zookeeper-service"]);
         for (const t of teardown) {
@@ -409,14 +408,14 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
         for (const a of steps(after)) {
             const b = steps(before).find((r) => r.name === a.name)!;
             assert.notStrictEqual(connectionOf(a).host, connectionOf(b).host, `${a.name}: SSH moves to the private address`);
-            assert.strictEqual(a.inputs.stdin, b.inputs.stdin, `${a.name}: same files, so a re-run restarts nothing`);
+            assert.strictEqual(plain(a.inputs.stdin), plain(b.inputs.stdin), `${a.name}: same files, so a re-run restarts nothing`);
         }
     });
 
     it("a subnet added in an AZ that sorts first moves no existing node (subnetId and the volume's AZ are ignored)", async () => {
         const before = await snapshot({ ...PROD, subnetIds: ["subnet-0000000b", "subnet-0000000c", "subnet-0000000d"] }, "prod");
         const racks = new Map(recorded.filter((r) => r.type === "command:remote:Command" && r.name.endsWith("-broker"))
-            .map((r) => [r.name, /^broker\.rack=(.*)$/m.exec(serverProperties(r.inputs.stdin))![1]]));
+            .map((r) => [r.name, /^broker\.rack=(.*)$/m.exec(serverProperties(plain(r.inputs.stdin)))![1]]));
         // The engine keeps an ignored subnetId, so the instance reports the AZ it has always been in.
         for (const r of before.filter((x) => x.type === "aws:ec2/instance:Instance")) stateOverrides[r.name] = { availabilityZone: SUBNETS[r.inputs.subnetId], subnetId: r.inputs.subnetId };
         const overrides = { ...stateOverrides };
@@ -431,7 +430,7 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
         // broker.rack follows the instance's own AZ, so no broker restarts either.
         for (const [name, rack] of racks) {
             const cmd = after.find((r) => r.type === "command:remote:Command" && r.name === name)!;
-            assert.strictEqual(/^broker\.rack=(.*)$/m.exec(serverProperties(cmd.inputs.stdin))![1], rack, name);
+            assert.strictEqual(/^broker\.rack=(.*)$/m.exec(serverProperties(plain(cmd.inputs.stdin)))![1], rack, name);
         }
     });
 

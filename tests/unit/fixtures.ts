@@ -2,11 +2,29 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
+import { ClusterSecrets } from "../../components/render";
 import { ClusterNode, NodeIdentity, ec2Nodes, hostNodes } from "../../components/topology";
 import { SSH } from "./stacks";
 
+/**
+ * Stand-in credentials of a secured cluster: recognisable text in PEM dress (nothing parses it here) and passwords that
+ * name what they are, so a test can search for each.
+ */
+export function testSecrets(cfg: ClusterConfig, nodes: ClusterNode[]): ClusterSecrets {
+    const pem = (kind: string, body: string) => `-----BEGIN ${kind}-----\n${Buffer.from(body).toString("base64")}\n-----END ${kind}-----\n`;
+    const caCertificate = pem("CERTIFICATE", `test CA of ${cfg.clusterName}`);
+    return {
+        caCertificate,
+        keystores: Object.fromEntries(nodes.filter((n) => n.brokerId !== undefined).map((n) =>
+            [n.name, pem("PRIVATE KEY", `key of ${n.name}`) + pem("CERTIFICATE", `certificate of ${n.name}`) + caCertificate])),
+        adminPassword: "admin-password-0000",
+        zookeeperPassword: "zookeeper-password-0000",
+        userPasswords: Object.fromEntries(cfg.security.clientUsers.map((u) => [u, `${u}-password-0000`])),
+    };
+}
+
 export function cluster(brokers: number, zks: number, placement: "colocated" | "dedicated", extra: RawConfig = {}):
-    { cfg: ClusterConfig; nodes: ClusterNode[] } {
+    { cfg: ClusterConfig; nodes: ClusterNode[]; secrets: ClusterSecrets } {
     const cfg = parseConfig({
         ...(extra.hosts ? {} : SSH), brokerCount: brokers, zookeeperCount: zks, zookeeperPlacement: placement, ...extra,
     }, "test");
@@ -21,7 +39,7 @@ export function cluster(brokers: number, zks: number, placement: "colocated" | "
         rack: `us-east-1${"abc"[i % 3]}`,
         ...(dataVolume ? { dataVolumeId: `vol-0${i + 1}` } : {}),
     }));
-    return { cfg, nodes };
+    return { cfg, nodes, secrets: testSecrets(cfg, nodes) };
 }
 
 /** `bash -n` on a script's text (from stdin); throws with bash's message when it does not parse. */

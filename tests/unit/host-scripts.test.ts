@@ -23,7 +23,7 @@ function allCommandLines(): { step: RenderedStep; line: string }[] {
     const hosts = cluster(3, 3, "colocated", {
         hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true,
     });
-    const steps = [...renderPlan(ec2.cfg, ec2.nodes), ...renderPlan(hosts.cfg, hosts.nodes)];
+    const steps = [...renderPlan(ec2.cfg, ec2.nodes, ec2.secrets), ...renderPlan(hosts.cfg, hosts.nodes, hosts.secrets)];
     return steps.flatMap((step) => [step.create, step.delete].filter((l): l is string => l !== undefined && l !== "true").map((line) => ({ step, line })));
 }
 
@@ -74,8 +74,8 @@ describe("host scripts", () => {
     it("every embedded script text parses (bash -n on the script itself, not on the sudo line around it)", () => {
         const lines = allCommandLines();
         const used = new Set(lines.map(({ line }) => parseHostCommand(line).env.KC_STEP));
-        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-memory", "configure-service", "install-java", "install-kafka",
-            "mount-data-volume", "rebalance", "smoke-test", "teardown", "wait-ready"]);
+        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-memory", "client-users", "configure-service", "install-java",
+            "install-kafka", "mount-data-volume", "rebalance", "scram-admin", "smoke-test", "teardown", "wait-ready", "zookeeper-acls"]);
         for (const { step, line } of lines) {
             const { script } = parseHostCommand(line);
             assert.ok(script.startsWith(hostScript("lib.sh")), `${step.name}: lib.sh comes first`);
@@ -194,7 +194,7 @@ describe("host scripts", () => {
             fs.writeFileSync(path.join(dir, "describe"), describe(replicas));
             return runLocally(hostCommand("check-brokers.sh", {
                 ZK_CONNECT: "10.0.0.1:2181/kafka", BROKER_IDS: "1 2 3", BROKER_ENDPOINTS: "10.0.0.1:9093 10.0.0.2:9093 10.0.0.3:9093",
-                KAFKA_HOME: dir, TOOLS_LOG_DIR: dir, BROKERS_TIMEOUT: "1",
+                CLIENT_CONFIG: path.join(dir, "admin.properties"), KAFKA_HOME: dir, TOOLS_LOG_DIR: dir, BROKERS_TIMEOUT: "1",
             }), {});
         };
 
@@ -242,7 +242,7 @@ describe("host scripts", () => {
             const file = path.join(dir, `${service}.version`);
             const line = hostCommand("configure-service.sh", {
                 SERVICE: service, MANIFEST_B64: Buffer.from(`${file} 0644 ${os.userInfo().username} ${Buffer.from(`${NEW}\n`).toString("base64")}\n`).toString("base64"),
-                CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: NEW, DIST_LINK: link, SELF_BOOTSTRAP: "127.0.0.1:1", KAFKA_HOME: link,
+                CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: NEW, DIST_LINK: link, SELF_BOOTSTRAP: "127.0.0.1:1", CLIENT_CONFIG: path.join(dir, "admin.properties"), KAFKA_HOME: link,
                 TOOLS_LOG_DIR: dir, SELF_ADDRESS: "127.0.0.1", ZK_CLIENT_PORT: zkPort,
             });
             return new Promise<{ status: number | null; stderr: string; calls: string; link: string }>((resolve) => {

@@ -14,6 +14,7 @@ export interface RegisteredOptions {
     protect: boolean;
     retainOnDelete: boolean;
     deleteBeforeReplace: boolean;
+    additionalSecretOutputs: string[];
 }
 
 export interface Recorded {
@@ -40,6 +41,13 @@ export const SUBNETS: Record<string, string> = {
 
 /** The private key the mocked key generation returns. */
 export const GENERATED_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTEST\n-----END OPENSSH PRIVATE KEY-----\n";
+/** PEM dress around a text (what the mocked openssl commands print). */
+export const mockPem = (kind: string, text: string) => `-----BEGIN ${kind}-----\n${Buffer.from(text).toString("base64")}\n-----END ${kind}-----\n`;
+/** Pulumi's wire marker for a secret value. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const isSecretValue = (v: any) => typeof v === "object" && v !== null && SECRET_SIG in v;
+/** A recorded input as text, a secret's value unwrapped. */
+export const plain = (v: any): any => (isSecretValue(v) ? v.value : v);
 const hash = (s: unknown) => crypto.createHash("sha256").update(String(s)).digest("hex").slice(0, 8);
 
 /** AZ IDs of the mock account's AZs (names map to IDs differently in every account). */
@@ -104,8 +112,13 @@ pulumi.runtime.setMocks({
         // An unnamed key pair is auto-named: a new public key is a new key pair with a new name.
         if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = args.inputs.keyName ?? `${args.name}-${hash(args.inputs.publicKey)}`;
         if (args.type === "command:local:Command") {
-            // The public half depends on the private key it was derived from (stdin), as ssh-keygen -y's does.
-            state.stdout = args.name.endsWith("public-key") ? `ssh-ed25519 AAAA${hash(args.inputs.stdin)} kafka` : GENERATED_KEY;
+            // The public half depends on the private key it was derived from (stdin), as ssh-keygen -y's does; the CA and
+            // each certificate are stand-in PEM text naming what they are; a password names its command.
+            state.stdout = args.name.endsWith("public-key") ? `ssh-ed25519 AAAA${hash(args.inputs.stdin)} kafka`
+                : args.name.endsWith("-ca") ? mockPem("PRIVATE KEY", `${args.name} key`) + mockPem("CERTIFICATE", `${args.name} certificate`)
+                : args.name.includes("-cert-") ? mockPem("PRIVATE KEY", `${args.name} key`) + mockPem("CERTIFICATE", `${args.name} certificate`)
+                : args.name.includes("-password-") ? `pw-${args.name}`
+                : GENERATED_KEY;
         }
         if (args.type === "command:remote:Command") state.stdout = `${args.name} ok`;
         Object.assign(state, stateOverrides[args.name] ?? {});
@@ -167,6 +180,7 @@ monitor.registerResource = (req: any, callback: unknown) => {
         protect: req.getProtect() === true,
         retainOnDelete: req.getRetainondelete() === true,
         deleteBeforeReplace: req.getDeletebeforereplace() === true,
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
     });
     return registerResource(req, callback);
 };

@@ -28,7 +28,7 @@ function props(text: string): Map<string, string> {
 describe("renderers", () => {
     for (const [n, placement] of [[1, "colocated"], [3, "colocated"], [5, "colocated"], [3, "dedicated"], [5, "dedicated"]] as const) {
         describe(`${n} ZooKeeper member(s), ${placement}`, () => {
-            const { cfg, nodes } = cluster(placement === "colocated" ? n : 3, n, placement);
+            const { cfg, nodes, secrets } = cluster(placement === "colocated" ? n : 3, n, placement);
             const zk = props(renderZookeeperProperties(nodes));
 
             it("zookeeper.properties lists server.N=host:2888:3888 for every member and nothing else", () => {
@@ -61,7 +61,7 @@ describe("renderers", () => {
                 const brokers = brokerNodes(nodes);
                 const ids = new Set<string>();
                 for (const b of brokers) {
-                    const p = props(renderServerProperties(cfg, b, nodes));
+                    const p = props(renderServerProperties(cfg, b, nodes, secrets));
                     ids.add(p.get("broker.id")!);
                     assert.strictEqual(p.get("broker.id"), String(b.brokerId));
                     assert.strictEqual(p.get("broker.rack"), b.rack);
@@ -81,8 +81,8 @@ describe("renderers", () => {
     it("replication defaults: min(3, brokers), min.insync.replicas min(2, that), internal topics too", () => {
         for (const [brokers, rf, isr] of [[1, 1, 1], [2, 2, 2], [3, 3, 2], [5, 3, 2]]) {
             assert.deepStrictEqual(replication(brokers), { factor: rf, minIsr: isr });
-            const { cfg, nodes } = cluster(brokers, 1, "colocated");
-            const p = props(renderServerProperties(cfg, brokerNodes(nodes)[0], nodes));
+            const { cfg, nodes, secrets } = cluster(brokers, 1, "colocated");
+            const p = props(renderServerProperties(cfg, brokerNodes(nodes)[0], nodes, secrets));
             for (const k of ["default.replication.factor", "offsets.topic.replication.factor", "transaction.state.log.replication.factor"]) {
                 assert.strictEqual(p.get(k), String(rf), `${k} with ${brokers} brokers`);
             }
@@ -92,17 +92,17 @@ describe("renderers", () => {
     });
 
     it("brokerProperties override defaults in place and add new keys once", () => {
-        const { cfg, nodes } = cluster(3, 3, "colocated", { brokerProperties: { "log.retention.hours": 72, "compression.type": "zstd" } });
-        const text = renderServerProperties(cfg, nodes[0], nodes);
+        const { cfg, nodes, secrets } = cluster(3, 3, "colocated", { brokerProperties: { "log.retention.hours": 72, "compression.type": "zstd" } });
+        const text = renderServerProperties(cfg, nodes[0], nodes, secrets);
         const p = props(text);
         assert.strictEqual(p.get("log.retention.hours"), "72");
         assert.strictEqual(p.get("compression.type"), "zstd");
     });
 
     it("public access advertises the client address, private addresses stay internal", () => {
-        const { cfg, nodes } = cluster(3, 3, "colocated");
+        const { cfg, nodes, secrets } = cluster(3, 3, "colocated");
         const n = { ...nodes[0], clientAddress: "54.0.0.1" };
-        assert.match(renderServerProperties(cfg, n, nodes), /advertised\.listeners=INTERNAL:\/\/10\.0\.0\.1:9093,CLIENT:\/\/54\.0\.0\.1:9092/);
+        assert.match(renderServerProperties(cfg, n, nodes, secrets), /advertised\.listeners=INTERNAL:\/\/10\.0\.0\.1:9093,CLIENT:\/\/54\.0\.0\.1:9092/);
     });
 
     it("systemd units: Type=simple, no -daemon, restart on failure within start limits, high LimitNOFILE, enabled at boot", () => {

@@ -26,12 +26,15 @@ const CONFIG = {
     "kafka:sshUser": "admin",
     "kafka:sshPrivateKey": KEY,
     "kafka:brokerProperties": JSON.stringify({ "listener.name.client.plain.sasl.jaas.config": JAAS, "log.retention.hours": "72" }),
+    // A user's own SASL setup on plaintext listeners: no generated credential is involved, so only the configured
+    // secret decides which commands are secrets. (The generated ones have a test of their own below.)
+    "kafka:security": "plaintext",
 };
 
 /** Runs index.ts (the program) with `config`, `secretKeys` marked secret as the engine does; the resources it registered. */
-async function runProgram(secretKeys: string[]): Promise<Recorded[]> {
+async function runProgram(secretKeys: string[], config: Record<string, string> = CONFIG): Promise<Recorded[]> {
     reset();
-    pulumi.runtime.setAllConfig(CONFIG, secretKeys);
+    pulumi.runtime.setAllConfig(config, secretKeys);
     try {
         delete require.cache[require.resolve("../../index")];
         require("../../index");
@@ -71,6 +74,32 @@ describe("secret settings (index.ts under mocks)", () => {
         const resources = await runProgram(["kafka:sshPrivateKey"]);
         assert.deepStrictEqual([...new Set(leaks(resources))].sort(),
             ["command:remote:Command::host-1-broker", "command:remote:Command::host-2-broker", "command:remote:Command::host-3-broker"]);
+    });
+
+    it("sasl_ssl: generated keys and passwords are in no resource input as plain or base64 text; only the steps carrying them are secrets", async () => {
+        const { "kafka:security": _, "kafka:brokerProperties": __, ...rest } = CONFIG;
+        const resources = await runProgram(["kafka:sshPrivateKey"], { ...rest, "kafka:clientUsers": JSON.stringify(["app"]) });
+        const local = resources.filter((r) => r.type === "command:local:Command" && !r.name.endsWith("-service")).map((r) => r.name).sort();
+        assert.deepStrictEqual(local, ["kafka-test-ca", "kafka-test-cert-host-1", "kafka-test-cert-host-2", "kafka-test-cert-host-3",
+            "kafka-test-password-admin", "kafka-test-password-user-app", "kafka-test-password-zookeeper"]);
+        // What the mocked openssl commands printed: the keys' PEM bodies and the passwords.
+        const generated = [...local.filter((n) => !n.includes("-password-")).map((n) => Buffer.from(`${n} key`).toString("base64")),
+            ...local.filter((n) => n.includes("-password-")).map((n) => `pw-${n}`)];
+        const found = resources.flatMap((r) => plainStrings(r.inputs)
+            .filter((s) => generated.some((g) => revealed(s).includes(g) || s.includes(b64(g)))).map(() => r.name));
+        assert.deepStrictEqual(found, []);
+        for (const r of resources.filter((x) => local.includes(x.name))) {
+            assert.deepStrictEqual(r.options.additionalSecretOutputs, ["stdout"], `${r.name}'s output is a secret`);
+            assert.strictEqual(r.inputs.logging, "none", `${r.name} logs nothing`);
+        }
+        const cmds = new Map(resources.filter((r) => r.type === "command:remote:Command").map((r) => [r.name, r]));
+        const secretSteps = [...cmds.values()].filter((c) => isSecret(c.inputs.stdin)).map((c) => c.name).sort();
+        assert.deepStrictEqual(secretSteps, ["cluster-admin", "cluster-users", "host-1-broker", "host-1-zookeeper", "host-2-broker",
+            "host-2-zookeeper", "host-3-broker", "host-3-zookeeper"]);
+        // They still deliver what they carry: the broker's keystore (the key of its own certificate), the admin's login.
+        const files = revealed(cmds.get("host-2-broker")!.inputs.stdin.value);
+        assert.ok(files.includes(Buffer.from("kafka-test-cert-host-2 key").toString("base64")));
+        assert.match(files, /username="admin" password="pw-kafka-test-password-admin"/);
     });
 
     it("parseConfig: a secret broker property map is secret text as its key=value lines, other secret settings as their values", () => {

@@ -1,0 +1,101 @@
+// The credentials of a secured cluster (kafka:security tls or sasl_ssl), generated once per stack and kept encrypted in
+// its state: a CA, one certificate per broker carrying every address it advertises, the SCRAM password of the admin
+// principal and of each client user, and the ZooKeeper password of the brokers. Each is a local.Command run with
+// openssl on the machine that runs `pulumi up`, like the generated SSH key: its output is a secret, it logs nothing, and
+// a key travels only on a secret stdin, never on a command line. A command runs again only when its inputs change, so
+// nothing is regenerated on a later `up`: a broker's certificate when its addresses or kafka:certificateRotation change.
+import * as net from "net";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ClusterConfig } from "./config";
+import { secured } from "./layout";
+import { ClusterSecrets } from "./render";
+import { ClusterNode, brokerNodes } from "./topology";
+
+/** Days a broker certificate is valid; raise kafka:certificateRotation (a rolling restart) before then. */
+export const CERTIFICATE_DAYS = 825;
+/** Days the stack's CA is valid. */
+export const CA_DAYS = 3650;
+
+export interface Credentials {
+    /** What the configure steps put on the hosts (secret). */
+    secrets: pulumi.Output<ClusterSecrets>;
+    /** The CA certificate clients trust (PEM; not secret). */
+    caCertificate: pulumi.Output<string>;
+}
+
+/** PEM blocks of one kind ("CERTIFICATE", "PRIVATE KEY") in a text, each ending in a newline. */
+export function pemBlocks(text: string, kind: string): string[] {
+    const re = new RegExp(`-----BEGIN ${kind}-----[\\s\\S]*?-----END ${kind}-----`, "g");
+    return (text.match(re) ?? []).map((b) => `${b}\n`);
+}
+
+/** The subjectAltName of a broker's certificate: every address it advertises (IP or DNS entries), each once. */
+export function subjectAltNames(node: Pick<ClusterNode, "privateAddress" | "clientAddress">): string {
+    const addresses = [...new Set([node.privateAddress, node.clientAddress])];
+    return addresses.map((a) => (net.isIP(a) ? `IP:${a}` : `DNS:${a}`)).join(",");
+}
+
+const quiet = { logging: "none" as const };
+
+/** openssl: a self-signed CA (EC P-256), its PKCS#8 key then its certificate on stdout. */
+export function caScript(cluster: string): string {
+    return [
+        "set -eu; umask 077; d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT",
+        `openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days ${CA_DAYS} -subj '/CN=${cluster} CA' ` +
+            "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -keyout \"$d/key\" -out \"$d/cert\" 2>\"$d/err\" " +
+            "|| { cat \"$d/err\" >&2; exit 1; }",
+        "openssl pkcs8 -topk8 -nocrypt -in \"$d/key\"; cat \"$d/cert\"",
+    ].join("; ");
+}
+
+/**
+ * openssl: a broker key (EC P-256, PKCS#8) and its certificate signed by the CA read from stdin (key and certificate),
+ * for server and client authentication, with subjectAltName $KC_SANS; key then certificate on stdout.
+ */
+export const CERT_SCRIPT = [
+    "set -eu; umask 077; d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT; cat > \"$d/ca.pem\"",
+    "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj \"/CN=$KC_CN\" -keyout \"$d/key\" -out \"$d/csr\" 2>\"$d/err\" " +
+        "|| { cat \"$d/err\" >&2; exit 1; }",
+    "printf 'basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,digitalSignature,keyEncipherment\\nextendedKeyUsage=serverAuth,clientAuth\\n" +
+        "subjectAltName=%s\\n' \"$KC_SANS\" > \"$d/ext\"",
+    `openssl x509 -req -in "$d/csr" -CA "$d/ca.pem" -CAkey "$d/ca.pem" -set_serial "0x$(openssl rand -hex 16)" -days ${CERTIFICATE_DAYS} ` +
+        "-sha256 -extfile \"$d/ext\" -out \"$d/cert\" 2>\"$d/err\" || { cat \"$d/err\" >&2; exit 1; }",
+    "openssl pkcs8 -topk8 -nocrypt -in \"$d/key\"; cat \"$d/cert\"",
+].join("; ");
+
+/** A random password: 24 random bytes, base64url (32 characters, nothing a JAAS or properties text must escape). */
+export const PASSWORD_SCRIPT = "set -eu; head -c 24 /dev/urandom | base64 | tr '+/' '-_'";
+
+/** Creates the credentials of a secured cluster; undefined for kafka:security plaintext. */
+export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.Input<string>>[], parent: pulumi.Resource): Credentials | undefined {
+    if (!secured(cfg)) return undefined;
+    const name = cfg.clusterName;
+    const secretCommand = (resource: string, args: command.local.CommandArgs) =>
+        new command.local.Command(resource, { ...args, ...quiet }, { parent, additionalSecretOutputs: ["stdout"] }).stdout;
+
+    const ca = secretCommand(`${name}-ca`, { create: caScript(name) });
+    const caCertificate = pulumi.unsecret(ca.apply((t) => pemBlocks(t, "CERTIFICATE")[0] ?? ""));
+    const keystores = Object.fromEntries(brokerNodes(nodes).map((n) => [n.name, secretCommand(`${name}-cert-${n.name}`, {
+        create: CERT_SCRIPT,
+        stdin: pulumi.secret(ca.apply((t) => t.endsWith("\n") ? t : `${t}\n`)),
+        environment: {
+            KC_CN: `${n.name}.${name}`,
+            KC_SANS: pulumi.all([n.privateAddress, n.clientAddress]).apply(([privateAddress, clientAddress]) =>
+                subjectAltNames({ privateAddress, clientAddress })),
+            KC_ROTATION: String(cfg.security.certificateRotation),
+        },
+    })]));
+    const password = (id: string) => secretCommand(`${name}-password-${id}`, { create: PASSWORD_SCRIPT }).apply((p) => p.trim());
+    const userPasswords = Object.fromEntries(cfg.security.clientUsers.map((u) => [u, password(`user-${u}`)]));
+
+    const secrets = pulumi.secret(pulumi.all([caCertificate, pulumi.all(keystores), password("admin"), password("zookeeper"), pulumi.all(userPasswords)])
+        .apply(([caCert, ks, adminPassword, zookeeperPassword, users]): ClusterSecrets => ({
+        caCertificate: caCert,
+        // Kafka's PEM keystore: the key, then the chain (the broker's certificate, the CA's).
+        keystores: Object.fromEntries(Object.entries(ks).map(([node, t]) =>
+            [node, pemBlocks(t, "PRIVATE KEY").join("") + pemBlocks(t, "CERTIFICATE").join("") + caCert])),
+        adminPassword, zookeeperPassword, userPasswords: users,
+    })));
+    return { secrets, caCertificate };
+}
