@@ -76,6 +76,9 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         assert.strictEqual(result.outputs.zookeeperConnect.value, `${addresses().map((a) => `${a}:2181`).join(",")}/kafka`);
         assert.match(result.outputs.smokeTest.value, /smoke test ok/);
         assert.strictEqual(result.outputs.sshPrivateKey.secret, true);
+        // kafka:security sasl_ssl (the default): the suite's clients log in as the cluster's admin over TLS.
+        assert.strictEqual(result.outputs.clientProperties.secret, true);
+        client.login(result.outputs.clientProperties.value.admin);
         await roundTrip(bootstrap, "e2e-roundtrip", 3);
     });
 
@@ -93,6 +96,14 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         assert.deepStrictEqual(secretConfig.map(([k]) => k), ["kafka:sshPrivateKey"]);
         for (const [k, v] of secretConfig) assert.ok(!checkpoint.includes(v.value.trim().split("\n")[1]), `${k} in plain text`);
         assert.doesNotMatch(fs.readFileSync(path.join(ROOT, `Pulumi.${stack.name}.yaml`), "utf8"), /PRIVATE KEY/);
+        // Nor any generated credential: a broker's TLS key (as the host has it), the admin's SCRAM password.
+        const keystore = await ssh.must(addresses()[0], "sudo -n cat /etc/kafka/broker-keystore.pem");
+        const keyBody = /-----BEGIN PRIVATE KEY-----\n([\s\S]*?)\n-----END PRIVATE KEY-----/.exec(keystore)![1].split("\n");
+        const password = /password="([^"]+)"/.exec(await ssh.must(addresses()[0], "sudo -n cat /etc/kafka/admin.properties"))![1];
+        assert.ok(keyBody.length > 0 && password.length >= 32);
+        for (const needle of [...keyBody, password, Buffer.from(password).toString("base64")]) {
+            assert.ok(!checkpoint.includes(needle), `the checkpoint contains a generated credential in plain text (${needle.slice(0, 6)}...)`);
+        }
     });
 
     it("2. preview right after shows zero changes; a second up runs no command and restarts nothing", async () => {
@@ -139,9 +150,10 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         raw = { ...raw, hosts: localStackConfig(env, 4).hosts, brokerCount: 4 };
         await setStackConfig(stack, raw);
         const { result, ops } = await step("scale-out", up);
-        assert.ok((ops.get("create") ?? []).every((n) => n.startsWith("host-4-")), `created: ${ops.get("create")}`);
+        // Host 4's commands and its broker certificate; the users step talks to every broker, so it runs again.
+        assert.ok((ops.get("create") ?? []).every((n) => n.startsWith("host-4-") || n === "kafka-e2e-cert-host-4"), `created: ${ops.get("create")}`);
         assert.ok((ops.get("create") ?? []).includes("host-4-broker"));
-        assert.deepStrictEqual(ops.get("update") ?? [], ["cluster-brokers", "cluster-rebalance", "cluster-smoke"]);
+        assert.deepStrictEqual(ops.get("update") ?? [], ["cluster-brokers", "cluster-rebalance", "cluster-smoke", "cluster-users"]);
         hostCount = 4;
         assert.deepStrictEqual(await client.registeredBrokers(result.outputs.zookeeperConnect.value), [1, 2, 3, 4]);
         const after = await services("kafka");

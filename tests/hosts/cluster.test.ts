@@ -3,7 +3,7 @@
 // host command, a bad checksum, a rolling change and `pulumi destroy`. Nothing here is mocked: real engine, sshd,
 // systemd, apt, ZooKeeper, Kafka brokers and Kafka clients.
 import * as assert from "assert";
-import { spawn } from "child_process";
+import { execSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,8 +16,9 @@ import { CACHE, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, 
 import { programStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { commandStates, destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient, zkMode } from "../support/kafka";
+import { caScript } from "../../components/credentials";
 import { poll } from "../support/poll";
-import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
+import { ServiceState, assertRolled, serviceStates, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
 const { timed, summary } = stopwatch();
@@ -52,7 +53,11 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         tarball = await timed("setup: Kafka tarball from Maven Central", () => kafkaDist());
         env = await timed("setup: image, apt repository and 3 hosts", () => hostsUp(3));
         ssh = new Ssh(env);
-        raw = localStackConfig(env, 3);
+        // kafka:security is sasl_ssl by default; two client users, with ACLs (everything else denied).
+        raw = localStackConfig(env, 3, {
+            clientUsers: ["app", "audit"],
+            acls: { app: { read: ["app-*"], write: ["app-*"], groups: ["app-*"] }, audit: { read: ["app-events"] } },
+        });
         cfg = parseConfig(raw, "hosts-test");
         if (cfg.mode !== "hosts") throw new Error("the real-host suite runs existing-hosts mode");
         nodes = hostNodes(cfg);
@@ -82,6 +87,9 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         const { result } = await timed("provision: pulumi up", () => upWithOps(stack));
         bootstrap = result.outputs.bootstrapServers.value;
         zk = result.outputs.zookeeperConnect.value;
+        // kafka:security defaults to sasl_ssl: this suite's clients log in as the cluster's admin, over TLS.
+        assert.strictEqual(result.outputs.clientProperties.secret, true);
+        client.login(result.outputs.clientProperties.value.admin);
         assert.strictEqual(bootstrap, nodes.map((n) => `${n.clientAddress}:9092`).join(","));
         assert.match(result.outputs.smokeTest.value, /smoke test ok: topic with replication 3 and min\.insync\.replicas 2 created, written with acks=all and read back/);
         const state = await commandStates(stack);
@@ -117,6 +125,104 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         }
     });
 
+    // Security (kafka:security sasl_ssl, the default).
+    let outputs: Record<string, { value: any; secret: boolean }>;
+    /** A client.properties of the stack's outputs, as a file (0600). */
+    const propsFile = (user: string, edit: (t: string) => string = (t) => t) =>
+        client.propertiesFile(`as-${user}`, edit(outputs.clientProperties.value[user]));
+    /** Fail fast instead of retrying for a minute when a connection is refused. */
+    const FAST = "request.timeout.ms=5000\ndefault.api.timeout.ms=10000\nmax.block.ms=10000\n";
+
+    it("a SCRAM user with the stack's CA produces and consumes its own topics over TLS; each broker's certificate names its addresses", async () => {
+        outputs = await stack.outputs();
+        assert.strictEqual(outputs.caCertificate.secret, false);
+        assert.match(outputs.caCertificate.value, /^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n$/);
+        assert.deepStrictEqual(Object.keys(outputs.clientCredentials.value).sort(), ["app", "audit"]);
+        assert.strictEqual(outputs.clientCredentials.secret, true);
+        const ca = client.propertiesFile("ca", outputs.caCertificate.value);
+        for (const n of nodes) {
+            // The certificate each listener presents chains to the stack's CA and carries the broker's address.
+            for (const port of [9092, 9093]) {
+                const r = spawnSync("openssl", ["s_client", "-connect", `${n.privateAddress}:${port}`, "-CAfile", ca, "-verify_ip", n.privateAddress,
+                    "-verify_return_error"], { input: "", encoding: "utf8", timeout: 30_000 });
+                assert.strictEqual(r.status, 0, `${n.name}:${port}: ${r.stdout.slice(-600)}${r.stderr.slice(-600)}`);
+                assert.match(r.stdout, /Verify return code: 0 \(ok\)/);
+            }
+        }
+        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", "app-events", "--partitions", "3", "--replication-factor", "3"]);
+        const app = propsFile("app");
+        await client.must("kafka-console-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "app-events", "--producer-property", "acks=all"],
+            120_000, "one\ntwo\nthree\n", app);
+        const got = await client.must("kafka-console-consumer.sh", ["--bootstrap-server", bootstrap, "--topic", "app-events", "--group", "app-readers",
+            "--from-beginning", "--max-messages", "3", "--timeout-ms", "60000"], 120_000, undefined, app);
+        assert.deepStrictEqual(got.trim().split("\n").sort(), ["one", "three", "two"]);
+    });
+
+    it("refused: a plaintext client, a wrong password, a client that trusts another CA; ACLs deny a user outside its topics and groups", async () => {
+        const list = (config: string) => client.tool("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--list"], 60_000, undefined, config);
+        const plaintext = await list(client.propertiesFile("plaintext", `security.protocol=PLAINTEXT\n${FAST}`));
+        assert.notStrictEqual(plaintext.code, 0, "a plaintext client must not get an answer");
+        const wrong = await list(propsFile("app", (t) => t.replace(/password="[^"]*"/, 'password="not-the-password"') + FAST));
+        assert.notStrictEqual(wrong.code, 0);
+        assert.match(wrong.stderr, /Authentication failed/);
+        const otherCa = execSync(caScript("someone-else"), { shell: "/bin/bash", encoding: "utf8" }).match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)![0];
+        const foreign = await list(propsFile("app", (t) => t.replace(/^ssl\.truststore\.certificates=[\s\S]*-----END CERTIFICATE-----$/m,
+            `ssl.truststore.certificates=${otherCa.split("\n").join(" \\\n  ")}`) + FAST));
+        assert.notStrictEqual(foreign.code, 0);
+        assert.match(foreign.stderr, /SSL handshake failed|PKIX path|SSLHandshakeException/);
+        const ok = await list(propsFile("app"));
+        assert.strictEqual(ok.code, 0, `the same client with the right CA and password: ${ok.stderr.slice(-1000)}`);
+
+        // app may write app-* only; audit may read app-events but use no consumer group.
+        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", "billing", "--partitions", "1", "--replication-factor", "3"]);
+        const denied = await client.tool("kafka-console-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "billing",
+            "--producer-property", "max.block.ms=10000"], 60_000, "x\n", propsFile("app"));
+        assert.match(denied.stdout + denied.stderr, /TopicAuthorizationException|Not authorized to access topics: \[billing\]/);
+        const noGroup = await client.tool("kafka-console-consumer.sh", ["--bootstrap-server", bootstrap, "--topic", "app-events", "--group", "audit-g",
+            "--from-beginning", "--max-messages", "1", "--timeout-ms", "20000"], 60_000, undefined, propsFile("audit"));
+        assert.match(noGroup.stdout + noGroup.stderr, /GroupAuthorizationException|Not authorized to access group/);
+        const held = await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--topic", "billing"]);
+        assert.match(held, /PartitionCount: 1/, "the admin still sees everything");
+        assert.strictEqual(await client.recordCount(bootstrap, "billing"), 0, "nothing was written to billing");
+    });
+
+    it("ZooKeeper: an unauthenticated zookeeper-shell cannot write under the chroot or read SCRAM credentials; znodes carry the brokers' ACL", async () => {
+        const servers = zk.replace(/\/kafka$/, "");
+        const shell = async (...args: string[]) => {
+            const r = await client.tool("zookeeper-shell.sh", [servers, ...args], 60_000);
+            return r.stdout + r.stderr;
+        };
+        assert.match(await shell("create", "/kafka/intruder", "x"), /Insufficient permission : \/kafka\/intruder/);
+        assert.match(await shell("delete", "/kafka/brokers/ids/1"), /Insufficient permission/);
+        assert.match(await shell("get", "/kafka/config/users/admin"), /Insufficient permission/);
+        assert.match(await shell("getAcl", "/kafka"), /'sasl,'kafka\n: cdrwa\n'world,'anyone\n: r/);
+        assert.match(await shell("getAcl", "/kafka/brokers/topics/app-events"), /'sasl,'kafka\n: cdrwa\n'world,'anyone\n: r/);
+        assert.match(await shell("ls", "/kafka/brokers/ids"), /\[1, 2, 3\]/, "reading what is not sensitive still works");
+        const migrated = (await commandStates(stack)).get("cluster-zookeeper-acls")!;
+        assert.match(String(migrated.outputs.stdout), /zookeeper acls: znodes under .* writable by the brokers only/);
+    });
+
+    it("kafka:clientUsers: removing a user removes its credential and ACLs, with nothing restarted", async () => {
+        const before: [Map<string, ServiceState>, Map<string, ServiceState>] = [await serviceStates(ssh, nodes.map((n) => n.sshAddress), "kafka"),
+            await serviceStates(ssh, nodes.map((n) => n.sshAddress), "zookeeper")];
+        const audit = propsFile("audit");
+        raw = { ...raw, clientUsers: ["app"], acls: { app: (raw.acls as any).app } };
+        await setStackConfig(stack, raw);
+        const { ops, result } = await timed("security: remove a client user", () => upWithOps(stack));
+        assert.deepStrictEqual(ops.get("update"), ["cluster-users"]);
+        assert.deepStrictEqual(ops.get("delete"), ["kafka-hosts-test-password-user-audit"]);
+        assert.deepStrictEqual(Object.keys(result.outputs.clientCredentials.value), ["app"]);
+        assert.deepStrictEqual(await serviceStates(ssh, nodes.map((n) => n.sshAddress), "kafka"), before[0], "no broker restarted");
+        assert.deepStrictEqual(await serviceStates(ssh, nodes.map((n) => n.sshAddress), "zookeeper"), before[1], "no ZooKeeper member restarted");
+        const gone = await client.tool("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--list"], 60_000, undefined,
+            client.propertiesFile("audit-fast", fs.readFileSync(audit, "utf8") + FAST));
+        assert.match(gone.stderr, /Authentication failed/);
+        const acls = await client.must("kafka-acls.sh", ["--bootstrap-server", bootstrap, "--list"]);
+        assert.doesNotMatch(acls, /User:audit/);
+        assert.match(acls, /principal=User:app, host=\*, operation=WRITE, permissionType=ALLOW/);
+        log(`users step: ${String((await commandStates(stack)).get("cluster-users")!.outputs.stdout).trim()}`);
+    });
+
     it("hosts are hardened: data and log directories 0750, sandboxed units (systemctl show), no JMX agent, JVMs listen on their service ports only", async () => {
         for (const n of nodes) {
             const modes = await ssh.must(n.sshAddress, `sudo -n stat -c '%n %a %U' ${PATHS.kafkaData} ${PATHS.kafkaLogDirs} ${PATHS.kafkaLogs} ` +
@@ -147,11 +253,13 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
     it("Kafka's tools work for the SSH user in a login shell: on PATH, logs in a writable LOG_DIR, no permission errors", async () => {
         const n = nodes[0];
         const topic = "ssh-user-tools";
+        // The admin's client properties are root's (0600): the SSH user reads them through sudo, as README says.
+        const login = `<(sudo -n cat ${PATHS.adminConfig})`;
         const script = [
             "set -e",
-            `kafka-topics.sh --bootstrap-server ${n.privateAddress}:9092 --create --topic ${topic} --partitions 1 --replication-factor 3`,
-            `echo hello-from-$(id -un) | kafka-console-producer.sh --bootstrap-server ${n.privateAddress}:9092 --topic ${topic} --producer-property acks=all`,
-            `kafka-console-consumer.sh --bootstrap-server ${n.privateAddress}:9092 --topic ${topic} --from-beginning --max-messages 1 --timeout-ms 60000`,
+            `kafka-topics.sh --bootstrap-server ${n.privateAddress}:9092 --command-config ${login} --create --topic ${topic} --partitions 1 --replication-factor 3`,
+            `echo hello-from-$(id -un) | kafka-console-producer.sh --bootstrap-server ${n.privateAddress}:9092 --producer.config ${login} --topic ${topic} --producer-property acks=all`,
+            `kafka-console-consumer.sh --bootstrap-server ${n.privateAddress}:9092 --consumer.config ${login} --topic ${topic} --from-beginning --max-messages 1 --timeout-ms 60000`,
             `zookeeper-shell.sh ${n.privateAddress}:2181 ls /kafka/brokers/ids`,
             'echo "LOG_DIR=$LOG_DIR"',
         ].join("\n");
@@ -563,8 +671,9 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             await watcher;
             await monitor.stop();
         }
-        // Each ZooKeeper step waits for its member to rejoin; the broker check and the smoke test run again.
-        assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-smoke",
+        // Each ZooKeeper step waits for its member to rejoin; the broker check and the smoke test run again, and the admin
+        // credential is written again with the new version's tool.
+        assert.deepStrictEqual(ops.get("update"), ["cluster-admin", "cluster-brokers", "cluster-smoke",
             ...nodes.flatMap((n) => [`${n.name}-broker`, `${n.name}-install`, `${n.name}-zookeeper`])].sort());
         log(`version change: ${samples.length} samples of ${nodes.length} hosts`);
         assert.ok(samples.length > 6 * nodes.length, `only ${samples.length} samples`);

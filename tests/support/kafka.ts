@@ -21,10 +21,27 @@ export function zkMode(address: string, timeoutMs = 3000): Promise<string | unde
     });
 }
 
-/** A Kafka client on this machine, unpacked from the same tarball the hosts install. */
+/** The option each of Kafka's tools takes client properties with (the admin tools: --command-config). */
+const CONFIG_OPTION: Record<string, string | undefined> = {
+    "kafka-console-producer.sh": "--producer.config", "kafka-verifiable-producer.sh": "--producer.config",
+    "kafka-console-consumer.sh": "--consumer.config", "kafka-verifiable-consumer.sh": "--consumer.config",
+    "zookeeper-shell.sh": undefined,
+};
+
+/** `args` with `--<option> <file>` for a tool's client properties, when it takes some. */
+export function withClientConfig(tool: string, args: string[], file: string | undefined): string[] {
+    const option = tool in CONFIG_OPTION ? CONFIG_OPTION[tool] : "--command-config";
+    return file && option ? [...args, option, file] : args;
+}
+
+/**
+ * A Kafka client on this machine, unpacked from the same tarball the hosts install. After login(), every tool logs in
+ * with those client properties (the stack's `clientProperties` output: TLS with the stack's CA, SCRAM).
+ */
 export class KafkaClient {
     readonly home: string;
     private readonly children = new Set<ChildProcess>();
+    private config: string | undefined;
 
     constructor(tarball: string) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-client-"));
@@ -33,14 +50,26 @@ export class KafkaClient {
         this.home = path.join(dir, top);
     }
 
+    /** Writes client properties (mode 0600, inside this client's directory) and returns the file's path. */
+    propertiesFile(name: string, text: string): string {
+        const file = path.join(path.dirname(this.home), `${name}.properties`);
+        fs.writeFileSync(file, text, { mode: 0o600 });
+        return file;
+    }
+
+    /** From now on every tool logs in with these client properties. */
+    login(properties: string): void {
+        this.config = this.propertiesFile("login", properties);
+    }
+
     private env(): NodeJS.ProcessEnv {
         return { ...process.env, LOG_DIR: path.join(this.home, "logs"), KAFKA_HEAP_OPTS: "-Xmx256m" };
     }
 
-    /** Runs a tool to completion (bounded). */
-    tool(name: string, args: string[], timeoutMs = 120_000, input?: string): Promise<RunResult> {
+    /** Runs a tool to completion (bounded), logged in as login() said, or with `config` (a properties file) when given. */
+    tool(name: string, args: string[], timeoutMs = 120_000, input?: string, config = this.config): Promise<RunResult> {
         return new Promise((resolve) => {
-            const child = spawn(path.join(this.home, "bin", name), args, { env: this.env(), stdio: ["pipe", "pipe", "pipe"] });
+            const child = spawn(path.join(this.home, "bin", name), withClientConfig(name, args, config), { env: this.env(), stdio: ["pipe", "pipe", "pipe"] });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d) => (stdout += d));
@@ -51,15 +80,15 @@ export class KafkaClient {
         });
     }
 
-    async must(name: string, args: string[], timeoutMs?: number, input?: string): Promise<string> {
-        const r = await this.tool(name, args, timeoutMs, input);
+    async must(name: string, args: string[], timeoutMs?: number, input?: string, config = this.config): Promise<string> {
+        const r = await this.tool(name, args, timeoutMs, input, config);
         if (r.code !== 0) throw new Error(`${name} ${args.join(" ")} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
         return r.stdout;
     }
 
     /** Starts a long-running tool; stop it with stop(). */
     start(name: string, args: string[]): { child: ChildProcess; output: () => string } {
-        const child = spawn(path.join(this.home, "bin", name), args, { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(path.join(this.home, "bin", name), withClientConfig(name, args, this.config), { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
         this.children.add(child);
         let out = "";
         child.stdout!.on("data", (d) => (out += d));
