@@ -38,15 +38,22 @@ up() {
   local bin
   bin=$(echo "$tmp"/kafka_*/bin)
   export LOG_DIR=$tmp/logs KAFKA_HEAP_OPTS=-Xmx256m
-  "$bin/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --if-not-exists --topic quickstart \
-    --partitions 3 --replication-factor 3
+  # The stack's ready client.properties (TLS with the stack's CA, SCRAM): admin creates the topic, the client user
+  # "app" writes and reads it (its ACLs allow that topic only).
+  (umask 077 && pulumi stack output clientProperties --show-secrets --json --stack "$STACK" >"$tmp/client.json")
+  for user in admin app; do
+    (umask 077 && node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]])' \
+      "$tmp/client.json" "$user" >"$tmp/$user.properties")
+  done
+  "$bin/kafka-topics.sh" --bootstrap-server "$bootstrap" --command-config "$tmp/admin.properties" --create --if-not-exists \
+    --topic quickstart --partitions 3 --replication-factor 3
   local msg
   msg="hello from the quick start, $(date -u +%FT%TZ)"
-  printf '%s\n' "$msg" | "$bin/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --topic quickstart \
-    --producer-property acks=all
-  if "$bin/kafka-console-consumer.sh" --bootstrap-server "$bootstrap" --topic quickstart --from-beginning \
-      --timeout-ms 20000 2>/dev/null | grep -Fx -- "$msg"; then
-    echo "round trip ok: produced with acks=all and consumed back on topic quickstart (replication 3)"
+  printf '%s\n' "$msg" | "$bin/kafka-console-producer.sh" --bootstrap-server "$bootstrap" --producer.config "$tmp/app.properties" \
+    --topic quickstart --producer-property acks=all
+  if "$bin/kafka-console-consumer.sh" --bootstrap-server "$bootstrap" --consumer.config "$tmp/app.properties" --topic quickstart \
+      --group quickstart-check --from-beginning --timeout-ms 20000 2>/dev/null | grep -Fx -- "$msg"; then
+    echo "round trip ok: user app produced with acks=all and consumed back over TLS + SCRAM on topic quickstart (replication 3)"
   else
     echo "round trip FAILED: the message was not consumed back" >&2
     return 1
