@@ -56,6 +56,11 @@ export const secured = (cfg: Pick<KafkaSettings, "security">): boolean => cfg.se
 
 const PROTOCOLS = { plaintext: "PLAINTEXT", tls: "SSL", sasl_ssl: "SASL_SSL" } as const;
 
+/** server.properties' listener.security.protocol.map. */
+export function protocolMap(cfg: Pick<KafkaSettings, "security">): string {
+    return `INTERNAL:${listenerProtocol(cfg)},CLIENT:${listenerProtocol(cfg)}`;
+}
+
 /** The security protocol of both listeners. */
 export function listenerProtocol(cfg: Pick<KafkaSettings, "security">): (typeof PROTOCOLS)[keyof typeof PROTOCOLS] {
     return PROTOCOLS[cfg.security.mode];

@@ -5,14 +5,14 @@
 import * as crypto from "crypto";
 import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { ManagedFile, b64, hostCommand, manifest } from "./host-command";
-import { PATHS, PORTS, ZOOKEEPER_SASL_USER, internalEndpoint, kafkaSources, kafkaTarballName, replication, secured, zookeeperConnect } from "./layout";
+import { PATHS, PORTS, ZOOKEEPER_SASL_USER, internalEndpoint, protocolMap, kafkaSources, kafkaTarballName, replication, secured, zookeeperConnect } from "./layout";
 import {
     ClusterSecrets, renderClientProperties, renderEnvFile, renderKafkaJaas, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile,
     renderZookeeperJaas, renderZookeeperProperties, renderZookeeperUnit,
 } from "./render";
 import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
-export type Phase = "ready" | "memory" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "admin" | "broker" | "brokers" |
+export type Phase = "ready" | "memory" | "listeners" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "admin" | "broker" | "brokers" |
     "zookeeper-acls" | "users" | "smoke" | "rebalance" | "service";
 
 /**
@@ -165,6 +165,16 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             name: `${n.name}-memory`, node: n.name, phase: "memory", dependsOn: [`${n.name}-ready`],
             create: hostCommand("check-memory.sh", { NODE_NAME: n.name, HEAPS: heaps.join(" "), MAX_HEAP_PERCENT: String(MAX_HEAP_SHARE * 100) }),
         });
+        // A running broker keeps its listeners' security protocol: a kafka:security change is refused before anything restarts.
+        if (n.brokerId !== undefined) {
+            steps.push({
+                name: `${n.name}-listeners`, node: n.name, phase: "listeners", dependsOn: [`${n.name}-ready`],
+                create: hostCommand("check-listeners.sh", {
+                    NODE_NAME: n.name, SERVER_PROPERTIES: `${PATHS.configDir}/server.properties`,
+                    PROTOCOL_MAP: protocolMap(cfg), SECURITY: cfg.security.mode,
+                }),
+            });
+        }
         steps.push({ name: `${n.name}-java`, node: n.name, phase: "java", dependsOn: [`${n.name}-ready`], create: hostCommand("install-java.sh", { NEEDRESTART_CONF: PATHS.needrestartConf }) });
         const dirs = [PATHS.kafkaData, ...(n.brokerId !== undefined ? [PATHS.kafkaLogDirs, PATHS.kafkaLogs] : []),
             ...(n.zookeeperId !== undefined ? [PATHS.zookeeperData, PATHS.zookeeperLogs] : [])];
@@ -195,8 +205,9 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         });
     }
 
-    // The first service step of each kind waits for every host's memory check (the others follow it).
-    const memoryChecks = nodes.map((n) => `${n.name}-memory`);
+    // The first service step of each kind waits for every host's memory check and every broker's listener check (the
+    // others follow it).
+    const memoryChecks = [...nodes.map((n) => `${n.name}-memory`), ...brokers.map((n) => `${n}-listeners`)];
     const sec = secured(cfg);
     const sasl = cfg.security.mode === "sasl_ssl";
     const clientConfig = { CLIENT_CONFIG: PATHS.adminConfig };

@@ -2,7 +2,7 @@
 // passes their output to the hosts as command inputs, so a change in rendered text updates exactly the
 // commands that carry it. Paths and ports come from the layout.
 import { ADMIN_USER, KafkaSettings } from "./config";
-import { PATHS, PORTS, ZOOKEEPER_SASL_USER, listenerProtocol, replication, secured, zookeeperConnect } from "./layout";
+import { PATHS, PORTS, ZOOKEEPER_SASL_USER, listenerProtocol, protocolMap, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
 const HEADER = "# Managed by kafka-cluster (Pulumi). Local edits are overwritten by the next `pulumi up`.\n";
@@ -93,13 +93,12 @@ export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerPropertie
     nodes: ClusterNode[], secrets?: ClusterSecrets): string {
     if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
     const { factor, minIsr } = replication(brokerNodes(nodes).length);
-    const protocol = listenerProtocol(cfg);
     const managed: [string, string | number | boolean][] = [
         ["broker.id", node.brokerId],
         ...(node.rack ? [["broker.rack", node.rack] as [string, string]] : []),
         ["listeners", `INTERNAL://0.0.0.0:${PORTS.internal},CLIENT://0.0.0.0:${PORTS.client}`],
         ["advertised.listeners", `INTERNAL://${node.privateAddress}:${PORTS.internal},CLIENT://${node.clientAddress}:${PORTS.client}`],
-        ["listener.security.protocol.map", `INTERNAL:${protocol},CLIENT:${protocol}`],
+        ["listener.security.protocol.map", protocolMap(cfg)],
         ["inter.broker.listener.name", "INTERNAL"],
         ["zookeeper.connect", zookeeperConnect(cfg, nodes)],
         ["log.dirs", PATHS.kafkaLogDirs],

@@ -52,24 +52,6 @@ switch_version() {
 # Decoded whole first, so that a bad manifest fails here instead of vanishing in a process substitution.
 manifest=$(printf '%s' "$MANIFEST_B64" | base64 -d) || die "MANIFEST_B64 is not valid base64"
 
-# The listeners' security protocol (kafka:security) cannot change under a running broker: half-way through the roll,
-# brokers on the old protocol and brokers on the new one could not replicate from each other, and clients of the old
-# one would be cut off. Refused before anything is written.
-if [[ $SERVICE == kafka ]] && systemctl is-active --quiet kafka && [[ -f $CONFIG_DIR/server.properties ]]; then
-  protocols() { sed -n 's/^listener\.security\.protocol\.map=//p'; }
-  was=$(protocols < "$CONFIG_DIR/server.properties")
-  now=$(while read -r path _ _ content; do
-    if [[ $path == "$CONFIG_DIR/server.properties" ]]; then printf '%s' "$content" | base64 -d; fi
-  done <<<"$manifest" | protocols)
-  if [[ -n $was && -n $now && $was != "$now" ]]; then
-    die "this broker runs with listener protocols $was and the new configuration has $now (kafka:security changed):" \
-      "switching the protocol of a running cluster's listeners is not supported (brokers half-way through the roll could" \
-      "not replicate from each other, and clients of the old protocol would be cut off), so nothing was changed on this" \
-      "broker. Fix: put kafka:security back to what the cluster runs (pulumi config set kafka:security <previous value>)" \
-      "and pulumi up; or build a new cluster with the new setting and move the clients over"
-  fi
-fi
-
 # What the running service was started with (its files and version), kept until its restart succeeds, so that a
 # restart that fails can go back to it. A pending restart (marker) keeps the copy made before the files changed.
 prev=$CONFIG_DIR/.$SERVICE.previous

@@ -548,6 +548,33 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             "with the heap back, the stack is as it was");
     });
 
+    it("kafka:security changed on the running cluster is refused before any host changes; set back, the stack is as it was", async () => {
+        const addrs = nodes.map((n) => n.sshAddress);
+        const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
+        const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
+        const filesBefore = await Promise.all(addrs.map((a) => ssh.must(a, "sudo -n cat /etc/kafka/server.properties /etc/kafka/zookeeper.properties")));
+        const { clientUsers: _, acls: __, ...plain } = raw;
+        await setStackConfig(stack, { ...plain, security: "plaintext" });
+        const t = Date.now();
+        let err: unknown;
+        try {
+            err = await timed("security change: pulumi up", () => failedUp(stack));
+        } finally {
+            await setStackConfig(stack, raw);
+        }
+        const secs = (Date.now() - t) / 1000;
+        assert.ok(err, "pulumi up switching kafka:security must fail");
+        const msg = engineError(err);
+        log(`security change: refused after ${secs.toFixed(1)} s:\n${diagnostics(msg)}`);
+        assert.match(msg, /ERROR \[host-\d-listeners on kct\d\]: the broker on host-\d \(kct\d\) runs listeners INTERNAL:SASL_SSL,CLIENT:SASL_SSL, and kafka:security plaintext means INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT/);
+        assert.match(msg, /Nothing was changed on any host/);
+        assert.deepStrictEqual(await serviceStates(ssh, addrs, "kafka"), kafkaBefore, "no broker restarted");
+        assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "no ZooKeeper member restarted");
+        assert.deepStrictEqual(await Promise.all(addrs.map((a) => ssh.must(a, "sudo -n cat /etc/kafka/server.properties /etc/kafka/zookeeper.properties"))),
+            filesBefore, "no configuration file written");
+        assert.deepStrictEqual(await pendingChanges(stack), [], "with kafka:security back, the stack is as it was");
+    });
+
     it("a broker that cannot start fails its step within a minute with its own error first, goes back to its old configuration; the roll stops there", async () => {
         const addrs = nodes.map((n) => n.sshAddress);
         const kafkaBefore = await serviceStates(ssh, addrs, "kafka");

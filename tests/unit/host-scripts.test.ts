@@ -74,7 +74,7 @@ describe("host scripts", () => {
     it("every embedded script text parses (bash -n on the script itself, not on the sudo line around it)", () => {
         const lines = allCommandLines();
         const used = new Set(lines.map(({ line }) => parseHostCommand(line).env.KC_STEP));
-        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-memory", "client-users", "configure-service", "install-java",
+        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-listeners", "check-memory", "client-users", "configure-service", "install-java",
             "install-kafka", "mount-data-volume", "rebalance", "scram-admin", "smoke-test", "teardown", "wait-ready", "zookeeper-acls"]);
         for (const { step, line } of lines) {
             const { script } = parseHostCommand(line);
@@ -210,6 +210,33 @@ describe("host scripts", () => {
             assert.strictEqual(r.status, 0, r.stderr);
             assert.match(r.stdout, /no replica outside \[1,2,3\]/);
         });
+    });
+
+    it("check-listeners: a running broker whose listener protocols differ from the configuration's is refused; same, or none running, passes", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kc-listeners-"));
+        try {
+            fs.mkdirSync(path.join(dir, "stubs"));
+            // systemctl is-active kafka: the state file says.
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), `#!/bin/sh\n[ "$(cat ${dir}/state)" = active ]\n`, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "server.properties"), "broker.id=1\nlistener.security.protocol.map=INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT\n");
+            const run = (state: string, map: string, security: string) => {
+                fs.writeFileSync(path.join(dir, "state"), state);
+                return runLocally(hostCommand("check-listeners.sh", {
+                    NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: security,
+                }), {}, path.join(dir, "stubs"));
+            };
+            const refused = run("active", "INTERNAL:SASL_SSL,CLIENT:SASL_SSL", "sasl_ssl");
+            assert.strictEqual(refused.status, 1);
+            assert.match(refused.stderr, /^ERROR \[check-listeners on .*\]: the broker on host-1 .* runs listeners INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT, and kafka:security sasl_ssl means INTERNAL:SASL_SSL,CLIENT:SASL_SSL: .*Nothing was changed on any host\. Fix: set kafka:security back/);
+            const same = run("active", "INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT", "plaintext");
+            assert.strictEqual(same.status, 0, same.stderr);
+            assert.match(same.stdout, /listeners ok on host-1: INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT, as the running broker has/);
+            const stopped = run("inactive", "INTERNAL:SASL_SSL,CLIENT:SASL_SSL", "sasl_ssl");
+            assert.strictEqual(stopped.status, 0, stopped.stderr);
+            assert.match(stopped.stdout, /no broker running yet/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     describe("version switch in configure-service (systemctl and Kafka's tools replaced by stand-ins)", () => {

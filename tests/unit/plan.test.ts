@@ -47,10 +47,12 @@ describe("provisioning plan", () => {
                 for (const d of byName.get(name)!.dependsOn) if (!seen.has(d)) { seen.add(d); ancestors(d, seen); }
                 return seen;
             };
-            const checks = nodes.map((n) => `${n.name}-memory`);
+            // Every broker's listener check too (a kafka:security change is refused before anything restarts).
+            const checks = [...nodes.map((n) => `${n.name}-memory`), ...nodes.filter((n) => n.brokerId !== undefined).map((n) => `${n.name}-listeners`)];
+            assert.ok(checks.every((c) => byName.has(c)), "a memory check per host, a listener check per broker");
             for (const s of steps.filter((x) => x.phase === "zookeeper" || x.phase === "broker")) {
                 const before = ancestors(s.name);
-                assert.deepStrictEqual(checks.filter((c) => !before.has(c)), [], `${s.name} waits for every memory check`);
+                assert.deepStrictEqual(checks.filter((c) => !before.has(c)), [], `${s.name} waits for every memory and listener check`);
             }
             for (const n of nodes) {
                 const { env } = parseHostCommand(byName.get(`${n.name}-memory`)!.create);
