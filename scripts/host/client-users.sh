@@ -63,25 +63,39 @@ awk -v admin="User:$ADMIN_USER" '
     if (principal != admin) print substr(principal, 6), type, name, pattern, op
   }' <<<"$listed" | LC_ALL=C sort -u > "$work/have"
 printf '%s\n' "$ACLS" | sed '/^$/d' | LC_ALL=C sort -u > "$work/want"
+# acl add|remove USER TYPE NAME PATTERN OPERATION...: one kafka-acls run for all the operations on one resource.
 acl() {
-  local action=$1 user=$2 type=$3 name=$4 pattern=$5 op=$6 flag force=()
+  local action=$1 user=$2 type=$3 name=$4 pattern=$5 flag force=() ops=() op
+  shift 5
   case $type in TOPIC) flag=--topic ;; GROUP) flag=--group ;; *) die "unexpected resource type $type in an ACL of $user" ;; esac
   if [[ $action == remove ]]; then force=(--force); fi
-  admin kafka-acls.sh "--$action" "${force[@]}" --allow-principal "User:$user" \
-    --operation "$op" "$flag" "$name" --resource-pattern-type "${pattern,,}" >/dev/null ||
-    die "could not $action the ACL: $user $op on $type $name ($pattern)"
+  for op in "$@"; do ops+=(--operation "$op"); done
+  admin kafka-acls.sh "--$action" "${force[@]}" --allow-principal "User:$user" "${ops[@]}" "$flag" "$name" \
+    --resource-pattern-type "${pattern,,}" >/dev/null || die "could not $action the ACL: $user $* on $type $name ($pattern)"
 }
-added=0 dropped=0
-while read -r line; do
-  [[ -n $line ]] || continue
-  # shellcheck disable=SC2086 # the line's five fields
-  acl remove $line
-  dropped=$((dropped + 1))
-done < <(LC_ALL=C comm -23 "$work/have" "$work/want")
-while read -r line; do
-  [[ -n $line ]] || continue
-  # shellcheck disable=SC2086 # the line's five fields
-  acl add $line
-  added=$((added + 1))
-done < <(LC_ALL=C comm -13 "$work/have" "$work/want")
+# apply add|remove: the ACL lines on stdin, grouped by user and resource (sorted input keeps a resource's lines together);
+# sets APPLIED to their number.
+APPLIED=0
+apply() {
+  local action=$1 user type name pattern op key='' last='' ops=()
+  APPLIED=0
+  while read -r user type name pattern op; do
+    [[ -n $user ]] || continue
+    key="$user $type $name $pattern"
+    if [[ $key != "$last" && ${#ops[@]} -gt 0 ]]; then
+      # shellcheck disable=SC2086 # the key's four fields
+      acl "$action" $last "${ops[@]}"
+      ops=()
+    fi
+    last=$key
+    ops+=("$op")
+    APPLIED=$((APPLIED + 1))
+  done
+  # shellcheck disable=SC2086 # the key's four fields
+  if (( ${#ops[@]} )); then acl "$action" $last "${ops[@]}"; fi
+}
+apply remove < <(LC_ALL=C comm -23 "$work/have" "$work/want")
+dropped=$APPLIED
+apply add < <(LC_ALL=C comm -13 "$work/have" "$work/want")
+added=$APPLIED
 echo "client users: ${wanted[*]:-none}; ACLs: $(wc -l < "$work/want") in place ($added added, $dropped removed)"

@@ -212,6 +212,73 @@ describe("host scripts", () => {
         });
     });
 
+    it("client-users: sets the listed SCRAM users, removes others (never admin), and makes the ACLs exactly the listed ones, one tool run per resource", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kc-users-"));
+        try {
+            fs.mkdirSync(path.join(dir, "bin"));
+            const calls = path.join(dir, "calls");
+            // Stand-ins for Kafka's tools: each records its arguments (and, for --add-config-file, the file's content) and
+            // answers the listings as Kafka 3.9 prints them.
+            fs.writeFileSync(path.join(dir, "bin", "kafka-configs.sh"), [
+                "#!/bin/bash",
+                `echo "configs $*" >> ${calls}`,
+                `for a in "$@"; do if [[ $prev == --add-config-file ]]; then echo "file $(cat "$a")" >> ${calls}; fi; prev=$a; done`,
+                'if [[ " $* " == *" --describe "* ]]; then',
+                "  echo \"SCRAM credential configs for user-principal 'admin' are SCRAM-SHA-512=iterations=8192\"",
+                "  echo \"SCRAM credential configs for user-principal 'old' are SCRAM-SHA-512=iterations=8192\"",
+                "  echo \"SCRAM credential configs for user-principal 'app' are SCRAM-SHA-512=iterations=8192\"",
+                "fi",
+            ].join("\n") + "\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "bin", "kafka-acls.sh"), [
+                "#!/bin/bash",
+                `echo "acls $*" >> ${calls}`,
+                'if [[ " $* " == *" --list "* ]]; then cat <<"OUT"',
+                "Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=orders, patternType=LITERAL)`: ",
+                " \t(principal=User:app, host=*, operation=READ, permissionType=ALLOW)",
+                " \t(principal=User:old, host=*, operation=WRITE, permissionType=ALLOW)",
+                " \t(principal=User:admin, host=*, operation=ALL, permissionType=ALLOW)",
+                "",
+                "Current ACLs for resource `ResourcePattern(resourceType=GROUP, name=app-, patternType=PREFIXED)`: ",
+                " \t(principal=User:app, host=*, operation=READ, permissionType=ALLOW)",
+                "",
+                "OUT",
+                "fi",
+            ].join("\n") + "\n", { mode: 0o755 });
+            const r = runLocally(hostCommand("client-users.sh", {
+                BOOTSTRAP: "10.0.0.1:9093", CLIENT_CONFIG: "/etc/kafka/admin.properties", ADMIN_USER: "admin",
+                USERS_B64: Buffer.from("app pw-app\naudit pw-audit\n").toString("base64"), ACLS_MANAGED: "true",
+                ACLS: ["app GROUP app- PREFIXED READ", "app TOPIC orders LITERAL DESCRIBE", "app TOPIC orders LITERAL READ", "audit TOPIC orders LITERAL READ"].join("\n"),
+                KAFKA_HOME: dir, TOOLS_LOG_DIR: dir,
+            }), {});
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.match(r.stdout, /client users: app audit; ACLs: 4 in place \(2 added, 1 removed\)/);
+            const log = fs.readFileSync(calls, "utf8").trim().split("\n");
+            const common = "--bootstrap-server 10.0.0.1:9093 --command-config /etc/kafka/admin.properties";
+            assert.deepStrictEqual(log.filter((l) => l.startsWith("file ")), ["file SCRAM-SHA-512=iterations=8192,password=pw-app",
+                "file SCRAM-SHA-512=iterations=8192,password=pw-audit"], "passwords reach the tool in a file");
+            assert.ok(!log.some((l) => l.startsWith("configs") && l.includes("pw-")), "no password on a command line");
+            assert.ok(log.includes(`configs ${common} --alter --delete-config SCRAM-SHA-512 --entity-type users --entity-name old`));
+            assert.ok(!log.some((l) => l.includes("--delete-config") && !l.endsWith("old")), "only the unlisted user goes, never admin");
+            const acls = log.filter((l) => l.startsWith("acls") && !l.includes("--list"));
+            assert.deepStrictEqual(acls, [
+                `acls ${common} --remove --force --allow-principal User:old --operation WRITE --topic orders --resource-pattern-type literal`,
+                `acls ${common} --add --allow-principal User:app --operation DESCRIBE --topic orders --resource-pattern-type literal`,
+                `acls ${common} --add --allow-principal User:audit --operation READ --topic orders --resource-pattern-type literal`,
+            ]);
+            // Unmanaged ACLs (kafka:acls unset): users only, no ACL listed or changed.
+            fs.writeFileSync(calls, "");
+            const unmanaged = runLocally(hostCommand("client-users.sh", {
+                BOOTSTRAP: "10.0.0.1:9093", CLIENT_CONFIG: "/etc/kafka/admin.properties", ADMIN_USER: "admin", USERS_B64: "", ACLS_MANAGED: "false", ACLS: "",
+                KAFKA_HOME: dir, TOOLS_LOG_DIR: dir,
+            }), {});
+            assert.strictEqual(unmanaged.status, 0, unmanaged.stderr);
+            assert.ok(!fs.readFileSync(calls, "utf8").includes("acls "), "no ACL touched");
+            assert.match(fs.readFileSync(calls, "utf8"), /--delete-config SCRAM-SHA-512 --entity-type users --entity-name app\n/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("check-listeners: a running broker whose listener protocols differ from the configuration's is refused; same, or none running, passes", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kc-listeners-"));
         try {
