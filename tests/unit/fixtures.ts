@@ -1,6 +1,9 @@
 // Resolved clusters for renderer and plan tests: N nodes, co-located or dedicated, plain addresses; the bash syntax check.
 import * as assert from "assert";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
 import { ClusterSecrets } from "../../components/render";
 import { ClusterNode, NodeIdentity, ec2Nodes, hostNodes } from "../../components/topology";
@@ -40,6 +43,16 @@ export function cluster(brokers: number, zks: number, placement: "colocated" | "
         ...(dataVolume ? { dataVolumeId: `vol-0${i + 1}` } : {}),
     }));
     return { cfg, nodes, secrets: testSecrets(cfg, nodes) };
+}
+
+/** Runs `f` with a fresh temporary directory (named after `prefix`), removed afterwards however `f` ends. */
+export function withTempDir<T>(prefix: string, f: (dir: string) => T): T {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    try {
+        return f(dir);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 }
 
 /** `bash -n` on a script's text (from stdin); throws with bash's message when it does not parse. */

@@ -12,7 +12,7 @@ import * as path from "path";
 import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand, parseStepInput, remoteInvocation, shellQuote } from "../../components/host-command";
 import { PATHS, PORTS } from "../../components/layout";
 import { RenderedStep, renderPlan } from "../../components/plan";
-import { bashSyntax, cluster } from "./fixtures";
+import { bashSyntax, cluster, withTempDir } from "./fixtures";
 import { KEY } from "./stacks";
 
 const SCRIPTS = path.join(__dirname, "..", "..", "scripts");
@@ -134,8 +134,7 @@ describe("host scripts", () => {
     });
 
     it("teardown refuses a wipe path outside the allow-list before removing anything", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "teardown-test-"));
-        try {
+        withTempDir("teardown-test-", (dir) => {
             // Stand-ins for the commands teardown runs, so nothing on this machine is stopped or removed.
             for (const cmd of ["systemctl", "rm"]) {
                 fs.writeFileSync(path.join(dir, cmd), `#!/bin/sh\necho "${cmd} $*" >> "${dir}/calls"\n`, { mode: 0o755 });
@@ -146,14 +145,11 @@ describe("host scripts", () => {
             assert.match(r.stderr, /refusing to remove \/etc: not on the allow-list/);
             const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "";
             assert.doesNotMatch(calls, /^rm /m, "nothing was removed");
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 
     it("a manifest that is not valid base64 fails the configure step before any file is written", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "manifest-test-"));
-        try {
+        withTempDir("manifest-test-", (dir) => {
             fs.mkdirSync(path.join(dir, "kafka_2.13-3.9.2"));
             fs.writeFileSync(path.join(dir, "kafka_2.13-3.9.2", ".verified"), "");
             const base = { SERVICE: "zookeeper", CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: "kafka_2.13-3.9.2", DIST_LINK: `${dir}/zk`,
@@ -167,9 +163,7 @@ describe("host scripts", () => {
             assert.notStrictEqual(inner.status, 0);
             assert.match(inner.stderr, new RegExp(`content for ${file} is not valid base64`));
             assert.ok(!fs.existsSync(file), "nothing written");
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 
     describe("check-brokers: replicas on a broker that is no longer configured (Kafka's tools replaced by stand-ins)", () => {
@@ -213,8 +207,7 @@ describe("host scripts", () => {
     });
 
     it("client-users: sets the listed SCRAM users, removes others (never admin), and makes the ACLs exactly the listed ones, one tool run per resource", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kc-users-"));
-        try {
+        withTempDir("kc-users-", (dir) => {
             fs.mkdirSync(path.join(dir, "bin"));
             const calls = path.join(dir, "calls");
             // Stand-ins for Kafka's tools: each records its arguments (and, for --add-config-file, the file's content) and
@@ -274,14 +267,11 @@ describe("host scripts", () => {
             assert.strictEqual(unmanaged.status, 0, unmanaged.stderr);
             assert.ok(!fs.readFileSync(calls, "utf8").includes("acls "), "no ACL touched");
             assert.match(fs.readFileSync(calls, "utf8"), /--delete-config SCRAM-SHA-512 --entity-type users --entity-name app\n/);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 
     it("check-listeners: a running broker whose listener protocols differ from the configuration's is refused; same, or none running, passes", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kc-listeners-"));
-        try {
+        withTempDir("kc-listeners-", (dir) => {
             fs.mkdirSync(path.join(dir, "stubs"));
             // systemctl is-active kafka: the state file says.
             fs.writeFileSync(path.join(dir, "stubs", "systemctl"), `#!/bin/sh\n[ "$(cat ${dir}/state)" = active ]\n`, { mode: 0o755 });
@@ -301,9 +291,7 @@ describe("host scripts", () => {
             const stopped = run("inactive", "INTERNAL:SASL_SSL,CLIENT:SASL_SSL", "sasl_ssl");
             assert.strictEqual(stopped.status, 0, stopped.stderr);
             assert.match(stopped.stdout, /no broker running yet/);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 
     describe("version switch in configure-service (systemctl and Kafka's tools replaced by stand-ins)", () => {

@@ -3,9 +3,7 @@
 import * as assert from "assert";
 import { execFileSync, execSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { parseConfig } from "../../components/config";
 import { CERTIFICATE_DAYS, CERT_SCRIPT, PASSWORD_SCRIPT, caScript, pemBlocks, subjectAltNames } from "../../components/credentials";
 import { parseHostCommand } from "../../components/host-command";
 import { PATHS } from "../../components/layout";
@@ -13,7 +11,7 @@ import { aclLines, brokerFiles, renderPlan, zookeeperFiles } from "../../compone
 import {
     renderClientProperties, renderEnvFile, renderKafkaJaas, renderServerProperties, renderZookeeperJaas, renderZookeeperProperties,
 } from "../../components/render";
-import { cluster, manifestText } from "./fixtures";
+import { cluster, manifestText, withTempDir } from "./fixtures";
 import { SSH, problems } from "./stacks";
 
 /** key=value lines of a properties text (comments and blank lines skipped). */
@@ -128,8 +126,7 @@ describe("security: rendered files", () => {
     it("clientProperties: the CA inline as a properties continuation, which Java's Properties reads back as the PEM", () => {
         const { cfg, secrets } = cluster(3, 3, "colocated");
         const text = renderClientProperties(cfg, { user: "app", password: "pw" }, { pem: secrets.caCertificate });
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kc-props-"));
-        try {
+        withTempDir("kc-props-", (dir) => {
             fs.writeFileSync(path.join(dir, "client.properties"), text);
             // Java itself reads the file, as Kafka's tools do (Properties.load).
             fs.writeFileSync(path.join(dir, "Read.java"), "import java.io.*; import java.util.*; public class Read { public static void main(String[] a) " +
@@ -138,9 +135,7 @@ describe("security: rendered files", () => {
             assert.strictEqual(value.replace(/ /g, "\n"), secrets.caCertificate.trim().replace(/ /g, "\n"));
             assert.strictEqual(execFileSync("java", [path.join(dir, "Read.java"), path.join(dir, "client.properties"), "sasl.mechanism"], { encoding: "utf8" }),
                 "SCRAM-SHA-512");
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 });
 
@@ -189,8 +184,7 @@ describe("security: plan", () => {
 
 describe("security: credentials (real openssl)", () => {
     it("a CA, then a broker certificate it signed for every address the broker advertises; keys PKCS#8; passwords of 32 URL-safe characters", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kc-ca-"));
-        try {
+        withTempDir("kc-ca-", (dir) => {
             const ca = execSync(caScript("kafka-test"), { shell: "/bin/bash", encoding: "utf8" });
             assert.strictEqual(pemBlocks(ca, "PRIVATE KEY").length, 1);
             const sans = subjectAltNames({ privateAddress: "10.0.0.1", clientAddress: "broker1.example.com" });
@@ -213,8 +207,6 @@ describe("security: credentials (real openssl)", () => {
             const b = execSync(PASSWORD_SCRIPT, { shell: "/bin/bash", encoding: "utf8" }).trim();
             assert.match(a, /^[A-Za-z0-9_-]{32}$/);
             assert.notStrictEqual(a, b);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
     });
 });
