@@ -47,7 +47,8 @@ elif ! grep -q 'ctime' <<<"$out"; then
   die "ZooKeeper at $servers did not answer for $chroot: $(tail -n 3 <<<"$out")"
 fi
 
+# The tool warns that it writes without asking the controller (there is none yet); only a failure's lines are shown.
 "$(kafka_bin kafka-configs.sh)" --zookeeper "$ZK_CONNECT" --alter --add-config-file "$work/scram.properties" \
-  --entity-type users --entity-name "$SCRAM_USER" >/dev/null ||
-  die "could not write the SCRAM credential of $SCRAM_USER to ZooKeeper at $ZK_CONNECT"
+  --entity-type users --entity-name "$SCRAM_USER" >/dev/null 2>"$work/configs.err" ||
+  die "could not write the SCRAM credential of $SCRAM_USER to ZooKeeper at $ZK_CONNECT: $(tail -n 3 "$work/configs.err")"
 echo "admin principal: SCRAM-SHA-512 credential of $SCRAM_USER written under $ZK_CONNECT"
