@@ -318,8 +318,11 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         return rows;
     }
 
-    /** Runs `fault` while an acks=all producer keeps writing; then asserts no acknowledged message was lost. */
-    async function underLoad(topic: string, fault: (ackedSoFar: () => number) => Promise<void>) {
+    /**
+     * Runs `fault` while an acks=all producer keeps writing; then asserts no acknowledged message was lost (and, with
+     * `noErrors`, that no send failed at all: what a client saw).
+     */
+    async function underLoad(topic: string, fault: (ackedSoFar: () => number) => Promise<void>, noErrors = false) {
         await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", topic,
             "--partitions", "6", "--replication-factor", "3"]);
         const producer = client.start("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
@@ -339,6 +342,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         const values = new Set(sent.map((a) => a.value));
         assert.ok(values.size > 400, `only ${values.size} acknowledged`);
         const failed = (producer.output().match(/"name":"producer_send_error"/g) ?? []).length;
+        if (noErrors) assert.strictEqual(failed, 0, `${failed} sends failed: ${(/.*producer_send_error.*/.exec(producer.output()) ?? [""])[0].slice(0, 500)}`);
         // Read exactly what the topic holds (sends that failed may or may not have been written), so the consumer stops
         // as soon as it has everything instead of waiting out its timeout.
         const t = Date.now();
@@ -485,25 +489,39 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             "the failed up left the stack as it was");
     });
 
-    it("a changed broker setting rolls through the brokers one at a time, URP back to 0 in between; ZooKeeper untouched", async () => {
+    /** The serial number of the certificate each broker's client listener presents. */
+    function certSerials(): string[] {
+        return nodes.map((n) => spawnSync("bash", ["-c", `openssl s_client -connect ${n.privateAddress}:9092 </dev/null 2>/dev/null | openssl x509 -noout -serial`],
+            { encoding: "utf8", timeout: 30_000 }).stdout.trim());
+    }
+
+    it("a changed broker setting and new certificates (kafka:certificateRotation) roll through the brokers one at a time, URP 0 in between, no producer error; ZooKeeper untouched", async () => {
         const addrs = nodes.map((n) => n.sshAddress);
         const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
         const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
-        const monitor = urpMonitor(client, bootstrap);
-        raw = { ...raw, brokerProperties: { "log.retention.hours": 72 } };
+        const serialsBefore = certSerials();
+        assert.ok(serialsBefore.every((x) => /^serial=[0-9A-F]+$/.test(x)), serialsBefore.join(" "));
+        raw = { ...raw, brokerProperties: { "log.retention.hours": 72 }, certificateRotation: 1 };
         await setStackConfig(stack, raw);
-        let ops: Map<string, string[]>;
+        let ops = new Map<string, string[]>();
+        const monitor = urpMonitor(client, bootstrap);
         try {
-            ({ ops } = await timed("rolling broker change", () => upWithOps(stack)));
+            // A client keeps producing (TLS + SCRAM, acks=all) through the whole roll: it must not see a single error.
+            await underLoad("rolling", async () => {
+                ({ ops } = await timed("rolling broker change with new certificates", () => upWithOps(stack)));
+            }, true);
         } finally {
             await monitor.stop();
         }
         assert.deepStrictEqual([...ops.keys()].sort(), ["same", "update"]);
-        assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-smoke", "host-1-broker", "host-2-broker", "host-3-broker"]);
+        assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-smoke", "host-1-broker", "host-2-broker", "host-3-broker",
+            "kafka-hosts-test-cert-host-1", "kafka-hosts-test-cert-host-2", "kafka-hosts-test-cert-host-3"]);
         assertRolled(addrs, kafkaBefore, await serviceStates(ssh, addrs, "kafka"), monitor.samples);
         assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "ZooKeeper was not restarted");
         for (const a of addrs) assert.match(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
-        log(`URP samples during the roll: ${monitor.samples.map((x) => x.urp ?? "?").join(" ")}`);
+        const serialsAfter = certSerials();
+        serialsAfter.forEach((x, i) => assert.ok(/^serial=[0-9A-F]+$/.test(x) && x !== serialsBefore[i], `${nodes[i].name}: ${serialsBefore[i]} -> ${x}`));
+        log(`URP samples during the roll: ${monitor.samples.map((x) => x.urp ?? "?").join(" ")}; certificates ${serialsBefore.join(",")} -> ${serialsAfter.join(",")}`);
     });
 
     /** The text the engine reports for a failed `pulumi up`, from the first error on. */
@@ -553,7 +571,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
         const zkBefore = await serviceStates(ssh, addrs, "zookeeper");
         const filesBefore = await Promise.all(addrs.map((a) => ssh.must(a, "sudo -n cat /etc/kafka/server.properties /etc/kafka/zookeeper.properties")));
-        const { clientUsers: _, acls: __, ...plain } = raw;
+        const { clientUsers: _, acls: __, certificateRotation: ___, ...plain } = raw;
         await setStackConfig(stack, { ...plain, security: "plaintext" });
         const t = Date.now();
         let err: unknown;
