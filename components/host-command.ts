@@ -1,7 +1,9 @@
 // How a host script travels. The plan describes each step as one command line, `sudo -n env K=V ... bash -c
 // '<lib.sh + script>'` (what the tests read and run); over SSH it goes as `remoteInvocation`: a short command that
 // names the step, with the environment and the script on its standard input. The scripts' parameters go in the
-// environment (each script lists them in its `# Env:` header); nothing secret ever goes in here.
+// environment (each script lists them in its `# Env:` header). A credential (a key in a manifest file, a password)
+// goes only into the steps the plan marks `secrets`, whose standard input is then a Pulumi secret; the `sudo -n env`
+// line itself never reaches a host's process list, only the short command does.
 import * as fs from "fs";
 import * as path from "path";
 
