@@ -325,8 +325,11 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
     async function underLoad(topic: string, fault: (ackedSoFar: () => number) => Promise<void>, noErrors = false) {
         await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", topic,
             "--partitions", "6", "--replication-factor", "3"]);
+        // VerifiableProducer turns retries off (a leader change then fails a send); a client that must see no error is an
+        // ordinary one: Kafka's default retries, within its default delivery timeout.
+        const config = noErrors ? client.propertiesFile("retrying", `${client.loginProperties ?? ""}retries=2147483647\n`) : undefined;
         const producer = client.start("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
-            "--max-messages", "200000", "--acks", "-1", "--throughput", "200"]);
+            "--max-messages", "200000", "--acks", "-1", "--throughput", "200"], ...(config ? [config] : []));
         const span = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
         try {
             await poll("producer acknowledgements", 60_000, async () => acked(producer.output()).length > 200);

@@ -86,9 +86,14 @@ export class KafkaClient {
         return r.stdout;
     }
 
-    /** Starts a long-running tool; stop it with stop(). */
-    start(name: string, args: string[]): { child: ChildProcess; output: () => string } {
-        const child = spawn(path.join(this.home, "bin", name), withClientConfig(name, args, this.config), { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
+    /** The client properties login() set (undefined before). */
+    get loginProperties(): string | undefined {
+        return this.config === undefined ? undefined : fs.readFileSync(this.config, "utf8");
+    }
+
+    /** Starts a long-running tool, logged in as login() said or with `config`; stop it with stop(). */
+    start(name: string, args: string[], config = this.config): { child: ChildProcess; output: () => string } {
+        const child = spawn(path.join(this.home, "bin", name), withClientConfig(name, args, config), { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
         this.children.add(child);
         let out = "";
         child.stdout!.on("data", (d) => (out += d));
