@@ -33,7 +33,7 @@ export function scramLogin(user: string, password: string): string {
     return `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${password}";`;
 }
 
-export function renderZookeeperProperties(nodes: ClusterNode[], cfg?: Pick<KafkaSettings, "security">): string {
+export function renderZookeeperProperties(nodes: ClusterNode[], cfg: Pick<KafkaSettings, "security">): string {
     const members = zookeeperNodes(nodes);
     return HEADER + properties([
         ["tickTime", 2000],
@@ -50,7 +50,7 @@ export function renderZookeeperProperties(nodes: ClusterNode[], cfg?: Pick<Kafka
         ["quorumListenOnAllIPs", true],
         // Secured: clients may authenticate with SASL (the brokers do, as "${ZOOKEEPER_SASL_USER}", and create their znodes
         // with ACLs naming that user); see zookeeper-jaas.conf.
-        ...(cfg && secured(cfg) ? [["authProvider.sasl", "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"] as [string, string]] : []),
+        ...(secured(cfg) ? [["authProvider.sasl", "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"] as [string, string]] : []),
         ...members.map((n): [string, string] => [
             `server.${n.zookeeperId}`, `${n.privateAddress}:${PORTS.zookeeperPeer}:${PORTS.zookeeperElection}`,
         ]),

@@ -29,7 +29,7 @@ describe("renderers", () => {
     for (const [n, placement] of [[1, "colocated"], [3, "colocated"], [5, "colocated"], [3, "dedicated"], [5, "dedicated"]] as const) {
         describe(`${n} ZooKeeper member(s), ${placement}`, () => {
             const { cfg, nodes, secrets } = cluster(placement === "colocated" ? n : 3, n, placement);
-            const zk = props(renderZookeeperProperties(nodes));
+            const zk = props(renderZookeeperProperties(nodes, cfg));
 
             it("zookeeper.properties lists server.N=host:2888:3888 for every member and nothing else", () => {
                 const servers = [...zk.keys()].filter((k) => k.startsWith("server."));
