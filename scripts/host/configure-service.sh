@@ -81,11 +81,10 @@ if [[ "$(systemctl is-enabled "$SERVICE" 2>/dev/null)" != enabled ]]; then
   log "enabled $SERVICE at boot"
 fi
 
-# A broker is healthy when it answers (the tool bootstraps through it alone, so a broker that does not answer fails the
-# call) and the cluster has no under-replicated partition: one tool run, logged in with CLIENT_CONFIG.
 healthy() {
   if [[ $SERVICE == kafka ]]; then
-    [[ "$(under_replicated "$SELF_BOOTSTRAP")" == 0 ]]
+    "$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "$SELF_BOOTSTRAP" --command-config "$CLIENT_CONFIG" >/dev/null 2>&1 &&
+      [[ "$(under_replicated "$SELF_BOOTSTRAP")" == 0 ]]
   else
     [[ "$(zk_mode "$SELF_ADDRESS" "$ZK_CLIENT_PORT")" =~ ^(leader|follower|standalone)$ ]]
   fi

@@ -312,7 +312,7 @@ describe("host scripts", () => {
                 fs.mkdirSync(path.join(dir, d, "bin"), { recursive: true });
                 fs.writeFileSync(path.join(dir, d, ".verified"), "");
                 // The cluster never reports healthy: a broker must not restart (and must not switch) while it is not.
-                fs.writeFileSync(path.join(dir, d, "bin", "kafka-topics.sh"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+                fs.writeFileSync(path.join(dir, d, "bin", "kafka-broker-api-versions.sh"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
             }
             fs.symlinkSync(OLD, path.join(dir, "current"));
             fs.symlinkSync(OLD, path.join(dir, "zookeeper-current"));
