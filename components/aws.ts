@@ -5,11 +5,17 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Ec2Cluster, vpcReachWarnings } from "./config";
 import { lookupEc2 } from "./aws-lookup";
-import { PORTS } from "./layout";
+import { CLIENT_PORTS, INTERNAL_PORTS, PORTS } from "./layout";
 import { ClusterNode, Ec2NodeSpec } from "./topology";
 
-/** Ports only cluster members may reach: ZooKeeper client, peer and election ports and the inter-broker listener. */
-export const CLUSTER_ONLY_PORTS = [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection, PORTS.internal];
+/** Ports only cluster members may reach: ZooKeeper client, peer and election ports and the inter-broker listeners. */
+export const CLUSTER_ONLY_PORTS = [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection, ...INTERNAL_PORTS];
+
+/**
+ * A client rule's name: the plaintext port keeps the name it had before the other modes' ports were opened (a renamed
+ * rule would be replaced, and its copy refused as a duplicate while the old one still exists).
+ */
+const clientRuleName = (base: string, port: number) => (port === CLIENT_PORTS[0] ? base : `${base}-${port}`);
 
 export interface AwsHostsArgs {
     config: Ec2Cluster;
@@ -45,7 +51,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         tags: tags({ Name: `${cfg.clusterName}` }),
     }, opts);
     const sgOpts = { parent: securityGroup };
-    for (const port of [...CLUSTER_ONLY_PORTS, PORTS.client]) {
+    for (const port of [...CLUSTER_ONLY_PORTS, ...CLIENT_PORTS]) {
         new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-self-${port}`, {
             securityGroupId: securityGroup.id, referencedSecurityGroupId: securityGroup.id,
             ipProtocol: "tcp", fromPort: port, toPort: port, description: `cluster members on ${port}`,
@@ -56,14 +62,18 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, description,
             cidrIpv4: cidr, // IPv6 blocks are refused: the instances get no IPv6 address
         }, sgOpts);
-    if (ec2.clientCidrs) {
-        ec2.clientCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-client-${i}`, c, PORTS.client, "Kafka clients"));
-    } else {
-        new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-client-vpc`, {
-            securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: PORTS.client, toPort: PORTS.client,
-            cidrIpv4: lookup.vpcCidr,
-            description: "Kafka clients in the VPC (default when kafka:clientCidrs is unset)",
-        }, sgOpts);
+    // Every mode's client port (only the configured mode's listener answers): while kafka:security switches, the brokers
+    // run the old and the new client listeners side by side, and neither may be cut off half-way.
+    for (const port of CLIENT_PORTS) {
+        if (ec2.clientCidrs) {
+            ec2.clientCidrs.forEach((c, i) => cidrRule(clientRuleName(`${cfg.clusterName}-client-${i}`, port), c, port, "Kafka clients"));
+        } else {
+            new aws.vpc.SecurityGroupIngressRule(clientRuleName(`${cfg.clusterName}-client-vpc`, port), {
+                securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port,
+                cidrIpv4: lookup.vpcCidr,
+                description: "Kafka clients in the VPC (default when kafka:clientCidrs is unset)",
+            }, sgOpts);
+        }
     }
     if (ec2.sshCidrs) {
         ec2.sshCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning"));

@@ -54,19 +54,38 @@ export const ZOOKEEPER_SASL_USER = "kafka";
 /** Whether the brokers authenticate to ZooKeeper and use TLS (kafka:security tls or sasl_ssl). */
 export const secured = (cfg: Pick<KafkaSettings, "security">): boolean => cfg.security.mode !== "plaintext";
 
-const PROTOCOLS = { plaintext: "PLAINTEXT", tls: "SSL", sasl_ssl: "SASL_SSL" } as const;
+/**
+ * The broker's two listeners per kafka:security mode: the one clients use and the one the brokers replicate over, each
+ * with its own name and port (the client ports are MSK's: 9092 plaintext, 9094 TLS, 9096 SASL/SCRAM). Names and ports
+ * differ between modes, so that a switch of kafka:security can run the old and the new listeners side by side while
+ * it rolls through the brokers (see the plan's `listeners-add` and `listeners-switch` phases).
+ */
+export const LISTENERS = {
+    plaintext: { protocol: "PLAINTEXT", client: { name: "CLIENT", port: 9092 }, internal: { name: "INTERNAL", port: 9093 } },
+    tls: { protocol: "SSL", client: { name: "CLIENT_TLS", port: 9094 }, internal: { name: "INTERNAL_TLS", port: 9095 } },
+    sasl_ssl: { protocol: "SASL_SSL", client: { name: "CLIENT_SASL", port: 9096 }, internal: { name: "INTERNAL_SASL", port: 9097 } },
+} as const;
+
+/** The listeners of the configured kafka:security mode. */
+export const listenersOf = (cfg: Pick<KafkaSettings, "security">) => LISTENERS[cfg.security.mode];
 
 /** server.properties' listener.security.protocol.map. */
 export function protocolMap(cfg: Pick<KafkaSettings, "security">): string {
-    return `INTERNAL:${listenerProtocol(cfg)},CLIENT:${listenerProtocol(cfg)}`;
+    const l = listenersOf(cfg);
+    return `${l.internal.name}:${l.protocol},${l.client.name}:${l.protocol}`;
 }
 
 /** The security protocol of both listeners. */
-export function listenerProtocol(cfg: Pick<KafkaSettings, "security">): (typeof PROTOCOLS)[keyof typeof PROTOCOLS] {
-    return PROTOCOLS[cfg.security.mode];
+export function listenerProtocol(cfg: Pick<KafkaSettings, "security">): (typeof LISTENERS)[keyof typeof LISTENERS]["protocol"] {
+    return listenersOf(cfg).protocol;
 }
 
-export const PORTS = { client: 9092, internal: 9093, zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22 } as const;
+/** Every mode's client port (the security group opens them all, so that a kafka:security switch never cuts clients off). */
+export const CLIENT_PORTS = Object.values(LISTENERS).map((l) => l.client.port);
+/** Every mode's internal port. */
+export const INTERNAL_PORTS = Object.values(LISTENERS).map((l) => l.internal.port);
+
+export const PORTS = { zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22 } as const;
 
 /** The port this program connects to over SSH: kafka:sshPort on existing hosts, 22 on EC2 (all the security group opens). */
 export function sshPort(cfg: ClusterConfig): number {
@@ -98,9 +117,9 @@ export function kafkaSources(cfg: Pick<KafkaSettings, "kafkaVersion" | "scalaVer
 }
 
 /** The broker listener cluster members use among themselves. */
-export const internalEndpoint = (n: ClusterNode) => `${n.privateAddress}:${PORTS.internal}`;
+export const internalEndpoint = (cfg: Pick<KafkaSettings, "security">, n: ClusterNode) => `${n.privateAddress}:${listenersOf(cfg).internal.port}`;
 /** The broker listener clients are told to use. */
-export const clientEndpoint = (n: ClusterNode) => `${n.clientAddress}:${PORTS.client}`;
+export const clientEndpoint = (cfg: Pick<KafkaSettings, "security">, n: ClusterNode) => `${n.clientAddress}:${listenersOf(cfg).client.port}`;
 
 export function zookeeperConnect(cfg: Pick<KafkaSettings, "zookeeperChroot">, nodes: ClusterNode[], address: (n: ClusterNode) => string = (n) => n.privateAddress): string {
     return zookeeperNodes(nodes).map((n) => `${address(n)}:${PORTS.zookeeperClient}`).join(",") + cfg.zookeeperChroot;
@@ -147,7 +166,7 @@ export function sshLine(port: number, user: string, address: string, hostKey?: s
 
 /** The stack outputs that describe the cluster (everything but the smoke test result and the key). */
 export interface ClusterOutputs {
-    /** Client-reachable bootstrap servers, "host:9092,...". */
+    /** Client-reachable bootstrap servers, "host:port,..." (the port of kafka:security's client listener). */
     bootstrapServers: string;
     /** ZooKeeper connect string with chroot (private addresses). */
     zookeeperConnect: string;
@@ -159,7 +178,7 @@ export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanc
     hostKeys: Record<string, string | undefined> = {}): ClusterOutputs {
     const port = sshPort(cfg);
     return {
-        bootstrapServers: brokerNodes(nodes).map(clientEndpoint).join(","),
+        bootstrapServers: brokerNodes(nodes).map((n) => clientEndpoint(cfg, n)).join(","),
         zookeeperConnect: zookeeperConnect(cfg, nodes),
         nodes: nodes.map((n): NodeOutput => ({
             name: n.name,

@@ -12,7 +12,8 @@ import {
 } from "./render";
 import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
-export type Phase = "ready" | "memory" | "listeners" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "admin" | "broker" | "brokers" |
+export type Phase = "ready" | "memory" | "listeners" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "admin" |
+    "listeners-add" | "listeners-switch" | "broker" | "brokers" |
     "zookeeper-acls" | "users" | "smoke" | "rebalance" | "service";
 
 /**
@@ -152,6 +153,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     const sources = kafkaSources(cfg);
     const serviceUser = { SERVICE_USER: PATHS.serviceUser, SERVICE_HOME: PATHS.kafkaData };
     const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
+    const internal = (n: ClusterNode) => internalEndpoint(cfg, n);
 
     for (const n of nodes) {
         steps.push({
@@ -165,7 +167,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             name: `${n.name}-memory`, node: n.name, phase: "memory", dependsOn: [`${n.name}-ready`],
             create: hostCommand("check-memory.sh", { NODE_NAME: n.name, HEAPS: heaps.join(" "), MAX_HEAP_PERCENT: String(MAX_HEAP_SHARE * 100) }),
         });
-        // A running broker keeps its listeners' security protocol: a kafka:security change is refused before anything restarts.
+        // A kafka:security change the brokers cannot roll (any other than plaintext -> tls or sasl_ssl) is refused before
+        // anything restarts.
         if (n.brokerId !== undefined) {
             steps.push({
                 name: `${n.name}-listeners`, node: n.name, phase: "listeners", dependsOn: [`${n.name}-ready`],
@@ -248,19 +251,35 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         });
     }
 
-    brokers.forEach((name, i) => steps.push({
-        name: `${name}-broker`, node: name, phase: "broker",
-        dependsOn: [`${name}-install`, "cluster-ensemble", ...(sasl ? ["cluster-admin"] : []), ...(i > 0 ? [`${brokers[i - 1]}-broker`] : memoryChecks)],
+    const brokerStep = (name: string, phase: "listeners-add" | "listeners-switch" | "broker", dependsOn: string[]): Step => ({
+        name: phase === "broker" ? `${name}-broker` : `${name}-${phase}`, node: name, phase, dependsOn,
         ...(sec ? { secrets: true as const } : {}),
         create: (ns, secrets) => {
             const n = nodeNamed(ns, name);
             return hostCommand("configure-service.sh", {
                 SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
                 INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.current,
-                SELF_BOOTSTRAP: internalEndpoint(n), ...clientConfig, ...kafkaTools,
+                SELF_BOOTSTRAP: internal(n), ...clientConfig, ...kafkaTools,
+                ...(phase !== "broker" ? { TRANSITION: phase.slice("listeners-".length) } : {}),
             });
         },
-    }));
+    });
+    const first = ["cluster-ensemble", ...(sasl ? ["cluster-admin"] : [])];
+    // Secured: a cluster that runs plaintext listeners switches in three rolls, each one broker at a time: the new
+    // listeners next to the old ones (listeners-add), inter-broker traffic onto the new ones (listeners-switch), then the
+    // configured files alone (broker), which drops the old listeners. Clients of the old listener keep working until
+    // every broker has the new one. On a cluster without old listeners the first two change nothing.
+    let previous: string | undefined;
+    const chain = (phase: "listeners-add" | "listeners-switch" | "broker") => brokers.forEach((name) => {
+        const step = brokerStep(name, phase, [`${name}-install`, ...first, ...(previous ? [previous] : memoryChecks)]);
+        steps.push(step);
+        previous = step.name;
+    });
+    if (sec) {
+        chain("listeners-add");
+        chain("listeners-switch");
+    }
+    chain("broker");
     /**
      * Changes whenever any broker's server.properties (its credentials left out), the certificates' generation or the
      * version does, so the checks after the brokers run again.
@@ -272,7 +291,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokers.map((n) => `${n}-broker`),
         create: (ns) => hostCommand("check-brokers.sh", {
             ZK_CONNECT: zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
-            BROKER_ENDPOINTS: brokerNodes(ns).map(internalEndpoint).join(" "), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
+            BROKER_ENDPOINTS: brokerNodes(ns).map(internal).join(" "), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
     if (sec) {
@@ -292,7 +311,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         steps.push({
             name: "cluster-users", node: brokers[0], phase: "users", dependsOn: ["cluster-brokers"], secrets: true,
             create: (ns, secrets) => hostCommand("client-users.sh", {
-                BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), ...clientConfig, ADMIN_USER,
+                BOOTSTRAP: brokerNodes(ns).map(internal).join(","), ...clientConfig, ADMIN_USER,
                 USERS_B64: b64(cfg.security.clientUsers.map((u) => `${u} ${passwordOf(secrets, u)}\n`).join("")),
                 ACLS_MANAGED: String(cfg.security.acls !== undefined), ACLS: aclLines(cfg).join("\n"), ...kafkaTools,
             }),
@@ -301,7 +320,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     steps.push({
         name: "cluster-smoke", node: brokers[0], phase: "smoke", dependsOn: ["cluster-brokers"],
         create: (ns) => hostCommand("smoke-test.sh", {
-            BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
+            BOOTSTRAP: brokerNodes(ns).map(internal).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
             REPLICATION: String(factor), MIN_ISR: String(minIsr), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
@@ -311,7 +330,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     steps.push({
         name: "cluster-rebalance", node: brokers[0], phase: "rebalance", dependsOn: ["cluster-smoke"],
         create: (ns) => hostCommand("rebalance.sh", {
-            BOOTSTRAP: brokerNodes(ns).map(internalEndpoint).join(","), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
+            BOOTSTRAP: brokerNodes(ns).map(internal).join(","), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
             THROTTLE_BYTES: String(REBALANCE_THROTTLE_BYTES), ...clientConfig, ...kafkaTools,
         }),
     });

@@ -2,7 +2,7 @@
 // passes their output to the hosts as command inputs, so a change in rendered text updates exactly the
 // commands that carry it. Paths and ports come from the layout.
 import { ADMIN_USER, KafkaSettings } from "./config";
-import { PATHS, PORTS, ZOOKEEPER_SASL_USER, listenerProtocol, protocolMap, replication, secured, zookeeperConnect } from "./layout";
+import { PATHS, PORTS, ZOOKEEPER_SASL_USER, listenerProtocol, listenersOf, protocolMap, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
 const HEADER = "# Managed by kafka-cluster (Pulumi). Local edits are overwritten by the next `pulumi up`.\n";
@@ -78,8 +78,8 @@ function securityEntries(cfg: Pick<KafkaSettings, "security">, secrets: ClusterS
         ...(cfg.security.mode === "sasl_ssl" ? [
             ["sasl.enabled.mechanisms", "SCRAM-SHA-512"],
             ["sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"],
-            ["listener.name.internal.scram-sha-512.sasl.jaas.config", scramLogin(ADMIN_USER, secrets.adminPassword)],
-            ["listener.name.client.scram-sha-512.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;"],
+            [`listener.name.${listenersOf(cfg).internal.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, scramLogin(ADMIN_USER, secrets.adminPassword)],
+            [`listener.name.${listenersOf(cfg).client.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, "org.apache.kafka.common.security.scram.ScramLoginModule required;"],
         ] as [string, string][] : []),
         ...(cfg.security.acls !== undefined ? [
             ["authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"],
@@ -93,13 +93,14 @@ export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerPropertie
     nodes: ClusterNode[], secrets?: ClusterSecrets): string {
     if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
     const { factor, minIsr } = replication(brokerNodes(nodes).length);
+    const { internal, client } = listenersOf(cfg);
     const managed: [string, string | number | boolean][] = [
         ["broker.id", node.brokerId],
         ...(node.rack ? [["broker.rack", node.rack] as [string, string]] : []),
-        ["listeners", `INTERNAL://0.0.0.0:${PORTS.internal},CLIENT://0.0.0.0:${PORTS.client}`],
-        ["advertised.listeners", `INTERNAL://${node.privateAddress}:${PORTS.internal},CLIENT://${node.clientAddress}:${PORTS.client}`],
+        ["listeners", `${internal.name}://0.0.0.0:${internal.port},${client.name}://0.0.0.0:${client.port}`],
+        ["advertised.listeners", `${internal.name}://${node.privateAddress}:${internal.port},${client.name}://${node.clientAddress}:${client.port}`],
         ["listener.security.protocol.map", protocolMap(cfg)],
-        ["inter.broker.listener.name", "INTERNAL"],
+        ["inter.broker.listener.name", internal.name],
         ["zookeeper.connect", zookeeperConnect(cfg, nodes)],
         ["log.dirs", PATHS.kafkaLogDirs],
     ];

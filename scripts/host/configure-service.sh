@@ -23,6 +23,8 @@
 #   TOOLS_LOG_DIR    kafka: LOG_DIR for those tools
 #   SELF_ADDRESS     zookeeper: this member's address
 #   ZK_CLIENT_PORT   zookeeper: the member's client port (it answers `srvr` there)
+#   TRANSITION       kafka, optional: add or switch, a roll of a running broker's listeners towards the manifest's
+#                    (see "Switching listeners" below); without it the manifest's files are written as they are
 #   ROLL_TIMEOUT     seconds to wait for health before and after a restart, and for a live process to answer on its
 #                    port (a broker recovering its logs can take long; a process that exits fails the step at once)
 #                    (default 900)
@@ -51,6 +53,79 @@ switch_version() {
 
 # Decoded whole first, so that a bad manifest fails here instead of vanishing in a process substitution.
 manifest=$(printf '%s' "$MANIFEST_B64" | base64 -d) || die "MANIFEST_B64 is not valid base64"
+
+# Switching listeners (kafka:security plaintext -> tls or sasl_ssl) takes three rolls, each one broker at a time:
+# TRANSITION=add runs the manifest's listeners beside the running ones, TRANSITION=switch moves inter-broker traffic
+# onto them and has new znodes created with ACLs (zookeeper.set.acl), and the step without TRANSITION writes the files
+# as they are, which drops the old listeners. In the first two, server.properties is the manifest's with the listener
+# settings of both and no ACL authorizer yet (clients of the old listener are anonymous); the health checks go through
+# the running inter-broker listener, which every broker still has. A broker that needs neither (a new one, or one that
+# runs the new listeners already) is left alone.
+if [[ -n ${TRANSITION:-} ]]; then
+  [[ $SERVICE == kafka && $TRANSITION =~ ^(add|switch)$ ]] || die "TRANSITION must be add or switch, and only for kafka"
+  props=$CONFIG_DIR/server.properties
+  if ! systemctl is-active --quiet kafka || [[ ! -f $props ]]; then
+    log "listeners-$TRANSITION: no broker running; it starts with its configured listeners"
+    exit 0
+  fi
+  target=$(awk -v p="$props" '$1 == p { print $4 }' <<<"$manifest" | base64 -d)
+  [[ -n $target ]] || die "the manifest has no $props"
+  # value KEY: the last value of KEY (a regex) in the properties on stdin.
+  value() { sed -n "s/^$1=//p" | tail -n 1; }
+  # union A B: the comma lists A and B of NAME:... entries, B's entries whose NAME A lacks appended.
+  union() {
+    local out=$1 e o found
+    local -a have add
+    IFS=, read -ra have <<<"$1"
+    IFS=, read -ra add <<<"$2"
+    for e in "${add[@]}"; do
+      found=false
+      for o in "${have[@]}"; do [[ ${o%%:*} != "${e%%:*}" ]] || found=true; done
+      $found || out+=,$e
+    done
+    printf '%s\n' "$out"
+  }
+  r_map=$(value 'listener\.security\.protocol\.map' <"$props")
+  t_map=$(value 'listener\.security\.protocol\.map' <<<"$target")
+  r_inter=$(value 'inter\.broker\.listener\.name' <"$props")
+  t_inter=$(value 'inter\.broker\.listener\.name' <<<"$target")
+  needed=false
+  if [[ $TRANSITION == add ]]; then
+    IFS=, read -ra wanted <<<"$t_map"
+    for pair in "${wanted[@]}"; do [[ ,$r_map, == *",$pair,"* ]] || needed=true; done
+  elif [[ $r_inter != "$t_inter" ]]; then
+    needed=true
+    [[ ,$r_map, == *",$t_inter:"* ]] ||
+      die "listeners-switch: the broker runs listeners $r_map, without $t_inter (the listeners-add roll did not finish); run pulumi up again"
+  fi
+  if ! $needed; then
+    log "listeners-$TRANSITION: nothing to change (the broker runs $r_map, inter-broker $r_inter)"
+    exit 0
+  fi
+  if [[ $TRANSITION == add ]]; then
+    inter=$r_inter acl=$(value 'zookeeper\.set\.acl' <"$props")
+  else
+    inter=$t_inter acl=$(value 'zookeeper\.set\.acl' <<<"$target")
+  fi
+  text=$(grep -v -E '^(listeners|advertised\.listeners|listener\.security\.protocol\.map|inter\.broker\.listener\.name|zookeeper\.set\.acl|authorizer\.class\.name|super\.users|allow\.everyone\.if\.no\.acl\.found)=' <<<"$target")
+  text+=$'\n\n'"# kafka:security is switching (roll listeners-$TRANSITION): the old and the new listeners side by side, no ACL"
+  text+=$'\n'"# authorizer yet. The last roll of this update writes the configured file."
+  text+=$'\n'"listeners=$(union "$(value listeners <"$props")" "$(value listeners <<<"$target")")"
+  text+=$'\n'"advertised.listeners=$(union "$(value 'advertised\.listeners' <"$props")" "$(value 'advertised\.listeners' <<<"$target")")"
+  text+=$'\n'"listener.security.protocol.map=$(union "$r_map" "$t_map")"
+  text+=$'\n'"inter.broker.listener.name=$inter"
+  text+=$'\n'"zookeeper.set.acl=${acl:-false}"$'\n'
+  manifest=$(awk -v p="$props" -v c="$(printf '%s' "$text" | base64 -w0)" '$1 == p { $4 = c } { print }' <<<"$manifest")
+  # The checks use the running inter-broker listener, with the admin login only when it is not plaintext.
+  old=$(value 'advertised\.listeners' <"$props" | tr , '\n' | sed -n "s|^$r_inter://||p")
+  [[ -n $old ]] || die "the running broker advertises no $r_inter listener"
+  SELF_BOOTSTRAP=$old
+  if [[ ,$r_map, == *",$r_inter:PLAINTEXT,"* ]]; then
+    CLIENT_CONFIG=$(mktemp)
+    on_exit "command -p rm -f '$CLIENT_CONFIG'"
+  fi
+  log "listeners-$TRANSITION: $r_map (inter-broker $r_inter) -> $(union "$r_map" "$t_map") (inter-broker $inter)"
+fi
 
 # What the running service was started with (its files and version), kept until its restart succeeds, so that a
 # restart that fails can go back to it. A pending restart (marker) keeps the copy made before the files changed.

@@ -90,7 +90,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         // kafka:security defaults to sasl_ssl: this suite's clients log in as the cluster's admin, over TLS.
         assert.strictEqual(result.outputs.clientProperties.secret, true);
         client.login(result.outputs.clientProperties.value.admin);
-        assert.strictEqual(bootstrap, nodes.map((n) => `${n.clientAddress}:9092`).join(","));
+        assert.strictEqual(bootstrap, nodes.map((n) => `${n.clientAddress}:9096`).join(","));
         assert.match(result.outputs.smokeTest.value, /smoke test ok: topic with replication 3 and min\.insync\.replicas 2 created, written with acks=all and read back/);
         const state = await commandStates(stack);
         assert.match(String(state.get("cluster-ensemble")!.outputs.stdout), /ensemble ok: /);
@@ -120,8 +120,8 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.deepStrictEqual(await client.registeredBrokers(zk), [1, 2, 3]);
         assert.match(zk, /\/kafka$/);
         for (const n of nodes) {
-            const out = await client.must("kafka-broker-api-versions.sh", ["--bootstrap-server", `${n.clientAddress}:9092`], 60_000);
-            assert.match(out, new RegExp(`${n.clientAddress.replace(/\./g, "\\.")}:9092 \\(id: ${n.brokerId} rack: `));
+            const out = await client.must("kafka-broker-api-versions.sh", ["--bootstrap-server", `${n.clientAddress}:9096`], 60_000);
+            assert.match(out, new RegExp(`${n.clientAddress.replace(/\./g, "\\.")}:9096 \\(id: ${n.brokerId} rack: `));
         }
     });
 
@@ -142,7 +142,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         const ca = client.propertiesFile("ca", outputs.caCertificate.value);
         for (const n of nodes) {
             // The certificate each listener presents chains to the stack's CA and carries the broker's address.
-            for (const port of [9092, 9093]) {
+            for (const port of [9096, 9097]) {
                 const r = spawnSync("openssl", ["s_client", "-connect", `${n.privateAddress}:${port}`, "-CAfile", ca, "-verify_ip", n.privateAddress,
                     "-verify_return_error"], { input: "", encoding: "utf8", timeout: 30_000 });
                 assert.strictEqual(r.status, 0, `${n.name}:${port}: ${r.stdout.slice(-600)}${r.stderr.slice(-600)}`);
@@ -230,7 +230,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             for (const line of modes.trim().split("\n")) assert.match(line, / 750 kafka$/, `${n.name}: ${line}`);
             // Files the services create are not world-readable (UMask=0027).
             assert.strictEqual((await ssh.must(n.sshAddress, `sudo -n stat -c %a ${PATHS.kafkaLogDirs}/meta.properties`)).trim(), "640");
-            for (const [svc, dirs, ports] of [["kafka", [PATHS.kafkaData, PATHS.kafkaLogs], [9092, 9093]],
+            for (const [svc, dirs, ports] of [["kafka", [PATHS.kafkaData, PATHS.kafkaLogs], [9096, 9097]],
                 ["zookeeper", [PATHS.zookeeperData, PATHS.zookeeperLogs], [2181, 2888, 3888]]] as const) {
                 const show = Object.fromEntries((await ssh.must(n.sshAddress,
                     `systemctl show -p NoNewPrivileges -p ProtectSystem -p PrivateTmp -p ProtectHome -p UMask -p ReadWritePaths -p MainPID ${svc}`))
@@ -257,9 +257,9 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         const login = `<(sudo -n cat ${PATHS.adminConfig})`;
         const script = [
             "set -e",
-            `kafka-topics.sh --bootstrap-server ${n.privateAddress}:9092 --command-config ${login} --create --topic ${topic} --partitions 1 --replication-factor 3`,
-            `echo hello-from-$(id -un) | kafka-console-producer.sh --bootstrap-server ${n.privateAddress}:9092 --producer.config ${login} --topic ${topic} --producer-property acks=all`,
-            `kafka-console-consumer.sh --bootstrap-server ${n.privateAddress}:9092 --consumer.config ${login} --topic ${topic} --from-beginning --max-messages 1 --timeout-ms 60000`,
+            `kafka-topics.sh --bootstrap-server ${n.privateAddress}:9096 --command-config ${login} --create --topic ${topic} --partitions 1 --replication-factor 3`,
+            `echo hello-from-$(id -un) | kafka-console-producer.sh --bootstrap-server ${n.privateAddress}:9096 --producer.config ${login} --topic ${topic} --producer-property acks=all`,
+            `kafka-console-consumer.sh --bootstrap-server ${n.privateAddress}:9096 --consumer.config ${login} --topic ${topic} --from-beginning --max-messages 1 --timeout-ms 60000`,
             `zookeeper-shell.sh ${n.privateAddress}:2181 ls /kafka/brokers/ids`,
             'echo "LOG_DIR=$LOG_DIR"',
         ].join("\n");
@@ -375,7 +375,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             const now = await client.brokerSession(zk, id);
             return now !== undefined && now !== old;
         }, 3000);
-        await client.must("kafka-broker-api-versions.sh", ["--bootstrap-server", `${victim.clientAddress}:9092`], 60_000);
+        await client.must("kafka-broker-api-versions.sh", ["--bootstrap-server", `${victim.clientAddress}:9096`], 60_000);
         assert.deepStrictEqual(await client.registeredBrokers(zk), brokerNodes(nodes).map((n) => n.brokerId));
     }
 
@@ -494,7 +494,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
 
     /** The serial number of the certificate each broker's client listener presents. */
     function certSerials(): string[] {
-        return nodes.map((n) => spawnSync("bash", ["-c", `openssl s_client -connect ${n.privateAddress}:9092 </dev/null 2>/dev/null | openssl x509 -noout -serial`],
+        return nodes.map((n) => spawnSync("bash", ["-c", `openssl s_client -connect ${n.privateAddress}:9096 </dev/null 2>/dev/null | openssl x509 -noout -serial`],
             { encoding: "utf8", timeout: 30_000 }).stdout.trim());
     }
 
@@ -603,7 +603,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.ok(err, "pulumi up switching kafka:security must fail");
         const msg = engineError(err);
         log(`security change: refused after ${secs.toFixed(1)} s:\n${diagnostics(msg)}`);
-        assert.match(msg, /ERROR \[host-\d-listeners on kct\d\]: the broker on host-\d \(kct\d\) runs listeners INTERNAL:SASL_SSL,CLIENT:SASL_SSL, and kafka:security plaintext means INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT/);
+        assert.match(msg, /ERROR \[host-\d-listeners on kct\d\]: the broker on host-\d \(kct\d\) runs listeners INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL, and kafka:security plaintext means INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT: a running cluster can switch from plaintext to tls or sasl_ssl/);
         assert.match(msg, /Nothing was changed on any host/);
         assert.deepStrictEqual(await serviceStates(ssh, addrs, "kafka"), kafkaBefore, "no broker restarted");
         assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "no ZooKeeper member restarted");

@@ -43,7 +43,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         assert.strictEqual(of("aws:ebs/volume:Volume").length, 0, "dev keeps data on the root volume");
         assert.strictEqual(of("aws:ec2/securityGroup:SecurityGroup").length, 1);
         assert.strictEqual(out.bootstrap.split(",").length, 3);
-        assert.match(out.bootstrap, /^198\.18\.0\.\d+:9092(,198\.18\.0\.\d+:9092){2}$/, "publicAccess advertises the brokers' Elastic IPs");
+        assert.match(out.bootstrap, /^198\.18\.0\.\d+:9096(,198\.18\.0\.\d+:9096){2}$/, "publicAccess advertises the brokers' Elastic IPs");
         assert.match(out.zk, /^10\.0\.\d+\.10:2181(,10\.0\.\d+\.10:2181){2}\/kafka$/);
         assert.deepStrictEqual(out.nodes.map((n) => n.brokerId), [1, 2, 3]);
         assert.ok(out.nodes.every((n) => n.instanceId && /^ssh -i \S+ -o IdentitiesOnly=yes ubuntu@198\.18\.0\.\d+$/.test(n.ssh)));
@@ -65,7 +65,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         // The mock gives instances 203.0.113.x (what a stop/start would change) and EIPs 198.18.0.x.
         const eipAddresses = out.nodes.map((n) => n.publicAddress);
         assert.ok(eipAddresses.every((a) => /^198\.18\.0\.\d+$/.test(a)), eipAddresses.join(","));
-        assert.deepStrictEqual(out.bootstrap.split(",").map((e) => e.replace(/:9092$/, "")), eipAddresses);
+        assert.deepStrictEqual(out.bootstrap.split(",").map((e) => e.replace(/:9096$/, "")), eipAddresses);
         assert.strictEqual(instances.length, 3);
         const cmds = of("command:remote:Command");
         for (const [i, n] of ["node-1", "node-2", "node-3"].entries()) {
@@ -75,7 +75,7 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
                 `${n}-ready waits for the EIP association`);
         }
         const files = manifestText(String(plain(cmds.find((x) => x.name === "node-2-broker")!.inputs.stdin)));
-        assert.match(files, new RegExp(`advertised\\.listeners=.*CLIENT://${out.nodes[1].publicAddress.replace(/\./g, "\\.")}:9092`));
+        assert.match(files, new RegExp(`advertised\\.listeners=.*CLIENT_SASL://${out.nodes[1].publicAddress.replace(/\./g, "\\.")}:9096`));
     });
 
     it("without publicAccess no Elastic IP is allocated", async () => {
@@ -104,36 +104,40 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         assert.deepStrictEqual(volumes.map((v) => v.inputs.tags.role).sort(), ["kafka-data", "kafka-data", "kafka-data",
             "zookeeper-data", "zookeeper-data", "zookeeper-data"]);
         assert.strictEqual(of("aws:ec2/volumeAttachment:VolumeAttachment").length, 6);
-        assert.match(out.bootstrap, /^10\.0\.\d+\.10:9092/, "without publicAccess clients get private addresses");
+        assert.match(out.bootstrap, /^10\.0\.\d+\.10:9096/, "without publicAccess clients get private addresses");
         const storage = of("command:remote:Command").filter((c) => /-storage$/.test(c.name));
         assert.deepStrictEqual(storage.map((c) => c.name).sort(), ["broker-1-storage", "broker-2-storage", "broker-3-storage",
             "zk-1-storage", "zk-2-storage", "zk-3-storage"]);
     });
 
-    it("security group: cluster ports only from the group itself, 9092 from client CIDRs, 22 from sshCidrs", async () => {
+    it("security group: cluster ports only from the group itself, every mode's client port (9092, 9094, 9096) from client CIDRs, 22 from sshCidrs", async () => {
         const { of } = await build({ ...SSH, clientCidrs: ["10.20.0.0/16", "192.0.2.0/24"] }, "dev");
         const rules = of(INGRESS);
         const sgRef = rules.filter((r) => r.inputs.referencedSecurityGroupId !== undefined);
         const cidr = rules.filter((r) => r.inputs.referencedSecurityGroupId === undefined);
-        assert.deepStrictEqual(sgRef.map((r) => r.inputs.fromPort).sort(), [2181, 2888, 3888, 9092, 9093]);
+        assert.deepStrictEqual(sgRef.map((r) => r.inputs.fromPort).sort(), [2181, 2888, 3888, 9092, 9093, 9094, 9095, 9096, 9097]);
         for (const r of sgRef) assert.strictEqual(r.inputs.referencedSecurityGroupId, r.inputs.securityGroupId);
-        // The negative: nothing but 9092 (clients) and 22 (sshCidrs) is reachable from any CIDR.
+        // The negative: nothing but the client ports and 22 (sshCidrs) is reachable from any CIDR. All three client ports
+        // are open whatever the mode, so that a kafka:security switch (both listeners during its roll) cuts no client off.
         const byPort = (p: number) => cidr.filter((r) => r.inputs.fromPort === p);
-        assert.deepStrictEqual(cidr.map((r) => r.inputs.fromPort).sort(), [22, 9092, 9092]);
-        assert.deepStrictEqual(byPort(9092).map((r) => r.inputs.cidrIpv4).sort(), ["10.20.0.0/16", "192.0.2.0/24"]);
+        assert.deepStrictEqual(cidr.map((r) => r.inputs.fromPort).sort(), [22, 9092, 9092, 9094, 9094, 9096, 9096]);
+        for (const p of [9092, 9094, 9096]) assert.deepStrictEqual(byPort(p).map((r) => r.inputs.cidrIpv4).sort(), ["10.20.0.0/16", "192.0.2.0/24"]);
+        // The plaintext port's rules keep their names from before the other ports were opened (a rename replaces a rule).
+        assert.deepStrictEqual(byPort(9092).map((r) => r.name).sort(), ["kafka-dev-client-0", "kafka-dev-client-1"]);
+        assert.deepStrictEqual(byPort(9096).map((r) => r.name).sort(), ["kafka-dev-client-0-9096", "kafka-dev-client-1-9096"]);
         assert.ok(cidr.every((r) => r.inputs.cidrIpv6 === undefined), "no IPv6 rule: the instances have no IPv6 address");
         assert.deepStrictEqual(byPort(22).map((r) => r.inputs.cidrIpv4), ["198.51.100.7/32"]);
         for (const r of cidr) {
-            assert.ok(![2181, 2888, 3888, 9093].includes(r.inputs.fromPort), `cluster port ${r.inputs.fromPort} open to a CIDR`);
+            assert.ok(![2181, 2888, 3888, 9093, 9095, 9097].includes(r.inputs.fromPort), `cluster port ${r.inputs.fromPort} open to a CIDR`);
             assert.notStrictEqual(r.inputs.cidrIpv4, "0.0.0.0/0");
             assert.strictEqual(r.inputs.fromPort, r.inputs.toPort, "single ports, no ranges");
         }
     });
 
-    it("without clientCidrs, 9092 is open to the VPC's CIDR only", async () => {
+    it("without clientCidrs, the client ports are open to the VPC's CIDR only", async () => {
         const { of } = await build({ ...SSH }, "dev");
-        const client = of(INGRESS).filter((r) => r.inputs.fromPort === 9092 && r.inputs.referencedSecurityGroupId === undefined);
-        assert.deepStrictEqual(client.map((r) => r.inputs.cidrIpv4), ["172.31.0.0/16"]);
+        const client = of(INGRESS).filter((r) => [9092, 9094, 9096].includes(r.inputs.fromPort) && r.inputs.referencedSecurityGroupId === undefined);
+        assert.deepStrictEqual(client.map((r) => r.inputs.cidrIpv4), ["172.31.0.0/16", "172.31.0.0/16", "172.31.0.0/16"]);
     });
 
     it("generates an SSH key pair when none is configured and registers its public half", async () => {
@@ -265,7 +269,7 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
         const local = recorded.filter((r) => r.type === "command:local:Command").map((r) => r.name);
         assert.ok(!local.some((n) => n.includes("-ssh-")), "no SSH key generation");
         assert.ok(local.filter((n) => !n.endsWith("-service")).every((n) => /-(ca|cert-host-\d|password-\w+)$/.test(n)), "only the cluster's credentials");
-        assert.strictEqual(out.bootstrap, "192.0.2.11:9092,192.0.2.12:9092,192.0.2.13:9092");
+        assert.strictEqual(out.bootstrap, "192.0.2.11:9096,192.0.2.12:9096,192.0.2.13:9096");
         assert.strictEqual(out.zk, "192.0.2.11:2181,192.0.2.12:2181,192.0.2.13:2181/kafka");
         assert.deepStrictEqual(out.nodes.map((n) => n.name), ["host-1", "host-2", "host-3"]);
         assert.ok(out.nodes.every((n) => n.instanceId === undefined));

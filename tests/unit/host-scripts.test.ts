@@ -270,28 +270,134 @@ describe("host scripts", () => {
         });
     });
 
-    it("check-listeners: a running broker whose listener protocols differ from the configuration's is refused; same, or none running, passes", () => {
+    it("check-listeners: plaintext -> tls or sasl_ssl (or a switch half-way) passes; back to plaintext or between tls and sasl_ssl is refused", () => {
         withTempDir("kc-listeners-", (dir) => {
             fs.mkdirSync(path.join(dir, "stubs"));
             // systemctl is-active kafka: the state file says.
             fs.writeFileSync(path.join(dir, "stubs", "systemctl"), `#!/bin/sh\n[ "$(cat ${dir}/state)" = active ]\n`, { mode: 0o755 });
-            fs.writeFileSync(path.join(dir, "server.properties"), "broker.id=1\nlistener.security.protocol.map=INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT\n");
-            const run = (state: string, map: string, security: string) => {
+            const PLAIN = "INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT";
+            const SASL = "INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL";
+            const TLS = "INTERNAL_TLS:SSL,CLIENT_TLS:SSL";
+            const run = (state: string, running: string, map: string, security: string) => {
                 fs.writeFileSync(path.join(dir, "state"), state);
+                fs.writeFileSync(path.join(dir, "server.properties"), `broker.id=1\nlistener.security.protocol.map=${running}\n`);
                 return runLocally(hostCommand("check-listeners.sh", {
                     NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: security,
                 }), {}, path.join(dir, "stubs"));
             };
-            const refused = run("active", "INTERNAL:SASL_SSL,CLIENT:SASL_SSL", "sasl_ssl");
-            assert.strictEqual(refused.status, 1);
-            assert.match(refused.stderr, /^ERROR \[check-listeners on .*\]: the broker on host-1 .* runs listeners INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT, and kafka:security sasl_ssl means INTERNAL:SASL_SSL,CLIENT:SASL_SSL: .*Nothing was changed on any host\. Fix: set kafka:security back/);
-            const same = run("active", "INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT", "plaintext");
+            for (const [running, map, security] of [[SASL, PLAIN, "plaintext"], [TLS, SASL, "sasl_ssl"], [SASL, TLS, "tls"],
+                [`${PLAIN},${SASL}`, PLAIN, "plaintext"], ["INTERNAL:SASL_SSL,CLIENT:SASL_SSL", PLAIN, "plaintext"]]) {
+                const refused = run("active", running, map, security);
+                assert.strictEqual(refused.status, 1, `${running} -> ${map}`);
+                assert.match(refused.stderr, new RegExp(`^ERROR \\[check-listeners on .*\\]: the broker on host-1 .* runs listeners ${running}, and ` +
+                    `kafka:security ${security} means ${map}: a running cluster can switch from plaintext to tls or sasl_ssl .*but not back to plaintext ` +
+                    "or between tls and sasl_ssl\\. Nothing was changed on any host\\. Fix: set kafka:security back"));
+            }
+            for (const [running, map] of [[PLAIN, SASL], [PLAIN, TLS], [`${PLAIN},${SASL}`, SASL], [`${SASL},${PLAIN}`, SASL]]) {
+                const ok = run("active", running, map, "sasl_ssl");
+                assert.strictEqual(ok.status, 0, ok.stderr);
+                assert.match(ok.stdout, new RegExp(`listeners ok on host-1: it runs ${running}; this update adds ${map} beside them`));
+            }
+            const same = run("active", SASL, SASL, "sasl_ssl");
             assert.strictEqual(same.status, 0, same.stderr);
-            assert.match(same.stdout, /listeners ok on host-1: INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT, as the running broker has/);
-            const stopped = run("inactive", "INTERNAL:SASL_SSL,CLIENT:SASL_SSL", "sasl_ssl");
+            assert.match(same.stdout, /listeners ok on host-1: INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL, as the running broker has/);
+            const stopped = run("inactive", PLAIN, SASL, "sasl_ssl");
             assert.strictEqual(stopped.status, 0, stopped.stderr);
             assert.match(stopped.stdout, /no broker running yet/);
         });
+    });
+
+    it("configure-service TRANSITION add, then switch, then none: both listeners, inter-broker moved, then the configured file (stand-in systemctl and tools)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kc-transition-"));
+        // The running broker's old inter-broker listener: something must answer there for the step's "listening" wait.
+        const server = net.createServer((c) => c.destroy());
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+        const port = (server.address() as net.AddressInfo).port;
+        try {
+            const dist = "kafka_2.13-3.9.1";
+            fs.mkdirSync(path.join(dir, "stubs"));
+            fs.mkdirSync(path.join(dir, dist, "bin"), { recursive: true });
+            fs.writeFileSync(path.join(dir, dist, ".verified"), "");
+            fs.symlinkSync(dist, path.join(dir, "current"));
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), [
+                "#!/bin/sh",
+                'case "$1" in is-active) exit 0 ;; is-enabled) echo enabled ;;',
+                '  show) case "$3" in MainPID) echo 4242 ;; ActiveState) echo active ;; esac ;;',
+                `  *) echo "$*" >> ${dir}/calls ;; esac`,
+            ].join("\n") + "\n", { mode: 0o755 });
+            // Healthy, no under-replicated partition; each tool run logs where it connected and the size of its login file.
+            for (const tool of ["kafka-broker-api-versions.sh", "kafka-topics.sh"]) {
+                fs.writeFileSync(path.join(dir, dist, "bin", tool), `#!/bin/bash\necho "$2 $(wc -c < "$4")" >> ${dir}/tools\n`, { mode: 0o755 });
+            }
+            const props = path.join(dir, "server.properties");
+            const running = ["broker.id=1", `listeners=INTERNAL://0.0.0.0:${port},CLIENT://0.0.0.0:9092`,
+                `advertised.listeners=INTERNAL://127.0.0.1:${port},CLIENT://192.0.2.1:9092`,
+                "listener.security.protocol.map=INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT", "inter.broker.listener.name=INTERNAL", "log.dirs=/x", ""].join("\n");
+            fs.writeFileSync(props, running);
+            const target = ["# managed", "broker.id=1", "listeners=INTERNAL_SASL://0.0.0.0:9097,CLIENT_SASL://0.0.0.0:9096",
+                "advertised.listeners=INTERNAL_SASL://127.0.0.1:9097,CLIENT_SASL://192.0.2.1:9096",
+                "listener.security.protocol.map=INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL", "inter.broker.listener.name=INTERNAL_SASL",
+                "zookeeper.set.acl=true", "sasl.enabled.mechanisms=SCRAM-SHA-512", "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
+                "super.users=User:admin", "allow.everyone.if.no.acl.found=false", "log.dirs=/x", ""].join("\n");
+            const admin = path.join(dir, "admin.properties");
+            fs.writeFileSync(admin, "security.protocol=SASL_SSL\n");
+            const me = os.userInfo().username;
+            const run = (transition?: string) => {
+                const { env, script } = parseHostCommand(hostCommand("configure-service.sh", {
+                    SERVICE: "kafka", MANIFEST_B64: Buffer.from(`${props} 0644 ${me} ${Buffer.from(target).toString("base64")}\n`).toString("base64"),
+                    CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: dist, DIST_LINK: path.join(dir, "current"),
+                    SELF_BOOTSTRAP: `127.0.0.1:${port}`, CLIENT_CONFIG: admin, KAFKA_HOME: path.join(dir, "current"), TOOLS_LOG_DIR: dir,
+                    ...(transition ? { TRANSITION: transition } : {}),
+                }));
+                for (const f of ["calls", "tools"]) fs.rmSync(path.join(dir, f), { force: true });
+                const r = spawnSync("bash", ["-c", script], { env: { PATH: `${dir}/stubs:${process.env.PATH}`, ...env, ROLL_TIMEOUT: "5" }, encoding: "utf8" });
+                const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
+                return { ...r, calls: read("calls"), tools: read("tools"), props: fs.readFileSync(props, "utf8") };
+            };
+            const value = (text: string, key: string) => text.split("\n").filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+
+            const add = run("add");
+            assert.strictEqual(add.status, 0, add.stderr);
+            assert.deepStrictEqual(value(add.props, "listeners"), [`INTERNAL://0.0.0.0:${port},CLIENT://0.0.0.0:9092,INTERNAL_SASL://0.0.0.0:9097,CLIENT_SASL://0.0.0.0:9096`]);
+            assert.deepStrictEqual(value(add.props, "advertised.listeners"),
+                [`INTERNAL://127.0.0.1:${port},CLIENT://192.0.2.1:9092,INTERNAL_SASL://127.0.0.1:9097,CLIENT_SASL://192.0.2.1:9096`]);
+            assert.deepStrictEqual(value(add.props, "listener.security.protocol.map"), ["INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT,INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL"]);
+            assert.deepStrictEqual(value(add.props, "inter.broker.listener.name"), ["INTERNAL"], "inter-broker traffic stays on the old listener");
+            assert.deepStrictEqual(value(add.props, "zookeeper.set.acl"), ["false"]);
+            for (const k of ["authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found"]) assert.deepStrictEqual(value(add.props, k), [], k);
+            assert.deepStrictEqual(value(add.props, "sasl.enabled.mechanisms"), ["SCRAM-SHA-512"], "the new listener's settings are there");
+            assert.match(add.calls, /^restart kafka$/m);
+            // The health checks went to the old plaintext listener, without a login (an empty client config).
+            assert.ok(add.tools.trim().split("\n").every((l) => l === `127.0.0.1:${port} 0`), add.tools);
+
+            const again = run("add");
+            assert.strictEqual(again.status, 0, again.stderr);
+            assert.match(again.stderr, /listeners-add: nothing to change/);
+            assert.doesNotMatch(again.calls, /restart/);
+
+            const sw = run("switch");
+            assert.strictEqual(sw.status, 0, sw.stderr);
+            assert.deepStrictEqual(value(sw.props, "inter.broker.listener.name"), ["INTERNAL_SASL"]);
+            assert.deepStrictEqual(value(sw.props, "zookeeper.set.acl"), ["true"]);
+            assert.deepStrictEqual(value(sw.props, "listener.security.protocol.map"), ["INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT,INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL"]);
+            assert.deepStrictEqual(value(sw.props, "authorizer.class.name"), []);
+            assert.match(sw.calls, /^restart kafka$/m);
+
+            const last = run();
+            assert.strictEqual(last.status, 0, last.stderr);
+            assert.strictEqual(last.props, target, "the last roll writes the configured file");
+            assert.match(last.calls, /^restart kafka$/m);
+            assert.ok(last.tools.trim().split("\n").every((l) => l === `127.0.0.1:${port} ${"security.protocol=SASL_SSL\n".length}`), last.tools);
+            // After it, neither transition has anything to do.
+            for (const t of ["add", "switch"]) {
+                const r = run(t);
+                assert.strictEqual(r.status, 0, r.stderr);
+                assert.doesNotMatch(r.calls, /restart/, t);
+            }
+        } finally {
+            server.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     describe("version switch in configure-service (systemctl and Kafka's tools replaced by stand-ins)", () => {

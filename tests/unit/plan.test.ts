@@ -86,7 +86,8 @@ describe("provisioning plan", () => {
         const b = new Map(renderPlan(after.cfg, after.nodes, after.secrets).map((s) => [s.name, s]));
         assert.deepStrictEqual([...a.keys()], [...b.keys()]);
         const changed = [...a.keys()].filter((k) => a.get(k)!.create !== b.get(k)!.create);
-        assert.deepStrictEqual(changed.sort(), ["cluster-brokers", "cluster-smoke", "node-1-broker", "node-2-broker", "node-3-broker"]);
+        assert.deepStrictEqual(changed.sort(), ["cluster-brokers", "cluster-smoke", ...[1, 2, 3].flatMap((i) =>
+            ["broker", "listeners-add", "listeners-switch"].map((s) => `node-${i}-${s}`))].sort());
     });
 
     it("changing a ZooKeeper setting (heap) changes only ZooKeeper commands and the memory checks of their hosts", () => {
@@ -105,7 +106,7 @@ describe("provisioning plan", () => {
         const b = renderPlan(after.cfg, after.nodes, after.secrets);
         const changed = a.filter((s, i) => s.create !== b[i].create);
         assert.deepStrictEqual(changed.map((s) => s.phase).sort(), [...Array(6).fill("install"), ...Array(3).fill("zookeeper"),
-            ...Array(3).fill("broker"), "brokers", "smoke", "admin"].sort(), "the admin credential is written again with the new version's tool");
+            ...Array(3).fill("broker"), ...Array(3).fill("listeners-add"), ...Array(3).fill("listeners-switch"), "brokers", "smoke", "admin"].sort(), "the admin credential is written again with the new version's tool");
         const env = (name: string) => parseHostCommand(b.find((s) => s.name === name)!.create).env;
         assert.strictEqual(env("zk-1-zookeeper").DIST_LINK, "/opt/kafka/zookeeper-current");
         assert.strictEqual(env("broker-1-broker").DIST_LINK, "/opt/kafka/current");

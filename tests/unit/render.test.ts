@@ -67,8 +67,9 @@ describe("renderers", () => {
                     assert.strictEqual(p.get("broker.rack"), b.rack);
                     assert.strictEqual(p.get("zookeeper.connect"),
                         zookeeperNodes(nodes).map((z) => `${z.privateAddress}:2181`).join(",") + "/kafka");
-                    assert.strictEqual(p.get("advertised.listeners"), `INTERNAL://${b.privateAddress}:9093,CLIENT://${b.clientAddress}:9092`);
-                    assert.strictEqual(p.get("inter.broker.listener.name"), "INTERNAL");
+                    assert.strictEqual(p.get("advertised.listeners"), `INTERNAL_SASL://${b.privateAddress}:9097,CLIENT_SASL://${b.clientAddress}:9096`);
+                    assert.strictEqual(p.get("listeners"), "INTERNAL_SASL://0.0.0.0:9097,CLIENT_SASL://0.0.0.0:9096");
+                    assert.strictEqual(p.get("inter.broker.listener.name"), "INTERNAL_SASL");
                     assert.strictEqual(p.get("log.dirs"), "/var/lib/kafka/data");
                     assert.strictEqual(p.get("unclean.leader.election.enable"), "false");
                     assert.strictEqual(p.get("auto.create.topics.enable"), "false");
@@ -102,7 +103,7 @@ describe("renderers", () => {
     it("public access advertises the client address, private addresses stay internal", () => {
         const { cfg, nodes, secrets } = cluster(3, 3, "colocated");
         const n = { ...nodes[0], clientAddress: "54.0.0.1" };
-        assert.match(renderServerProperties(cfg, n, nodes, secrets), /advertised\.listeners=INTERNAL:\/\/10\.0\.0\.1:9093,CLIENT:\/\/54\.0\.0\.1:9092/);
+        assert.match(renderServerProperties(cfg, n, nodes, secrets), /advertised\.listeners=INTERNAL_SASL:\/\/10\.0\.0\.1:9097,CLIENT_SASL:\/\/54\.0\.0\.1:9096/);
     });
 
     it("systemd units: Type=simple, no -daemon, restart on failure within start limits, high LimitNOFILE, enabled at boot", () => {

@@ -94,8 +94,8 @@ describe("secret settings (index.ts under mocks)", () => {
         }
         const cmds = new Map(resources.filter((r) => r.type === "command:remote:Command").map((r) => [r.name, r]));
         const secretSteps = [...cmds.values()].filter((c) => isSecret(c.inputs.stdin)).map((c) => c.name).sort();
-        assert.deepStrictEqual(secretSteps, ["cluster-admin", "cluster-users", "host-1-broker", "host-1-zookeeper", "host-2-broker",
-            "host-2-zookeeper", "host-3-broker", "host-3-zookeeper"]);
+        assert.deepStrictEqual(secretSteps, ["cluster-admin", "cluster-users", ...[1, 2, 3].flatMap((i) =>
+            ["broker", "listeners-add", "listeners-switch", "zookeeper"].map((s) => `host-${i}-${s}`))]);
         // They still deliver what they carry: the broker's keystore (the key of its own certificate), the admin's login.
         const files = revealed(cmds.get("host-2-broker")!.inputs.stdin.value);
         assert.ok(files.includes(Buffer.from("kafka-test-cert-host-2 key").toString("base64")));

@@ -58,13 +58,13 @@ describe("security: rendered files", () => {
     it("sasl_ssl: SCRAM over TLS on both listeners, the admin's login inside, ZooKeeper ACLs; no authorizer without kafka:acls", () => {
         const { cfg, nodes, secrets } = cluster(3, 3, "colocated");
         const p = props(renderServerProperties(cfg, nodes[1], nodes, secrets));
-        assert.strictEqual(p.get("listener.security.protocol.map"), "INTERNAL:SASL_SSL,CLIENT:SASL_SSL");
-        assert.strictEqual(p.get("inter.broker.listener.name"), "INTERNAL");
+        assert.strictEqual(p.get("listener.security.protocol.map"), "INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL");
+        assert.strictEqual(p.get("inter.broker.listener.name"), "INTERNAL_SASL");
         assert.strictEqual(p.get("sasl.enabled.mechanisms"), "SCRAM-SHA-512");
         assert.strictEqual(p.get("sasl.mechanism.inter.broker.protocol"), "SCRAM-SHA-512");
-        assert.strictEqual(p.get("listener.name.internal.scram-sha-512.sasl.jaas.config"),
+        assert.strictEqual(p.get("listener.name.internal_sasl.scram-sha-512.sasl.jaas.config"),
             'org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="admin-password-0000";');
-        assert.strictEqual(p.get("listener.name.client.scram-sha-512.sasl.jaas.config"), "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+        assert.strictEqual(p.get("listener.name.client_sasl.scram-sha-512.sasl.jaas.config"), "org.apache.kafka.common.security.scram.ScramLoginModule required;");
         assert.strictEqual(p.get("ssl.keystore.type"), "PEM");
         assert.strictEqual(p.get("ssl.keystore.location"), PATHS.brokerKeystore);
         assert.strictEqual(p.get("ssl.truststore.location"), PATHS.caCertificate);
@@ -85,7 +85,7 @@ describe("security: rendered files", () => {
     it("tls: TLS on both listeners, no SASL; plaintext: none of it", () => {
         const tls = cluster(3, 3, "colocated", { security: "tls" });
         const t = props(renderServerProperties(tls.cfg, tls.nodes[0], tls.nodes, tls.secrets));
-        assert.strictEqual(t.get("listener.security.protocol.map"), "INTERNAL:SSL,CLIENT:SSL");
+        assert.strictEqual(t.get("listener.security.protocol.map"), "INTERNAL_TLS:SSL,CLIENT_TLS:SSL");
         assert.strictEqual(t.get("ssl.keystore.location"), PATHS.brokerKeystore);
         assert.strictEqual(t.get("zookeeper.set.acl"), "true");
         assert.ok(![...t.keys()].some((k) => k.startsWith("sasl.") || k.includes("jaas")));
@@ -152,10 +152,33 @@ describe("security: plan", () => {
         assert.ok(byName.get("node-1-broker")!.dependsOn.includes("cluster-admin"), "the first broker starts after the admin credential exists");
         assert.deepStrictEqual(byName.get("cluster-admin")!.dependsOn, ["node-1-install", "cluster-ensemble"]);
         assert.deepStrictEqual(byName.get("cluster-users")!.dependsOn, ["cluster-brokers"]);
-        assert.deepStrictEqual(steps.filter((s) => s.secrets).map((s) => s.name).sort(), ["cluster-admin", "cluster-users", "node-1-broker",
-            "node-1-zookeeper", "node-2-broker", "node-2-zookeeper", "node-3-broker", "node-3-zookeeper"]);
+        assert.deepStrictEqual(steps.filter((s) => s.secrets).map((s) => s.name).sort(), ["cluster-admin", "cluster-users", ...[1, 2, 3].flatMap((i) =>
+            ["broker", "listeners-add", "listeners-switch", "zookeeper"].map((s) => `node-${i}-${s}`))]);
         assert.ok(["cluster-brokers", "cluster-smoke", "cluster-rebalance", "node-1-broker"].every((n) =>
             parseHostCommand(byName.get(n)!.create).env.CLIENT_CONFIG === PATHS.adminConfig), "every check logs in as the admin");
+    });
+
+    it("secured, the brokers roll three times in one chain: listeners-add, listeners-switch, then the configured files; plaintext once", () => {
+        const chainOf = (extra: Record<string, unknown>) => {
+            const c = cluster(3, 3, "colocated", extra);
+            const steps = renderPlan(c.cfg, c.nodes, c.secrets);
+            const rolls = steps.filter((s) => ["listeners-add", "listeners-switch", "broker"].includes(s.phase));
+            // Each roll step waits for the one before it: one broker at a time, one roll after the other.
+            rolls.forEach((s, i) => assert.ok(i === 0 || s.dependsOn.includes(rolls[i - 1].name), `${s.name} after ${rolls[i - 1]?.name}`));
+            assert.ok(["node-1-memory", "node-1-listeners", "node-3-listeners"].every((d) => rolls[0].dependsOn.includes(d)),
+                "the first roll waits for every memory and listener check");
+            return rolls.map((s) => [s.name, parseHostCommand(s.create).env.TRANSITION ?? "-"].join(" "));
+        };
+        const three = (phase: string, t: string) => [1, 2, 3].map((i) => `node-${i}-${phase} ${t}`);
+        assert.deepStrictEqual(chainOf({}), [...three("listeners-add", "add"), ...three("listeners-switch", "switch"), ...three("broker", "-")]);
+        assert.deepStrictEqual(chainOf({ security: "tls" }), [...three("listeners-add", "add"), ...three("listeners-switch", "switch"), ...three("broker", "-")]);
+        assert.deepStrictEqual(chainOf({ security: "plaintext" }), three("broker", "-"));
+        // The transition steps carry the same files as the broker step: what they run towards.
+        const c = cluster(3, 3, "colocated");
+        const steps = renderPlan(c.cfg, c.nodes, c.secrets);
+        const manifestOf = (n: string) => parseHostCommand(steps.find((s) => s.name === n)!.create).env.MANIFEST_B64;
+        assert.strictEqual(manifestOf("node-2-listeners-add"), manifestOf("node-2-broker"));
+        assert.strictEqual(manifestOf("node-2-listeners-switch"), manifestOf("node-2-broker"));
     });
 
     it("the users step carries every client user's password and the ACL lines; changing the ACLs changes only that step", () => {
