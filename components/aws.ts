@@ -75,6 +75,15 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             }, sgOpts);
         }
     }
+    // kafka:jmx: the JMX connectors (bound to the private addresses, password required) for monitoring inside the VPC.
+    if (cfg.jmx) {
+        for (const port of [PORTS.brokerJmx, PORTS.zookeeperJmx]) {
+            new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-jmx-${port}`, {
+                securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: lookup.vpcCidr,
+                description: "JMX monitoring in the VPC (kafka:jmx)",
+            }, sgOpts);
+        }
+    }
     if (ec2.sshCidrs) {
         ec2.sshCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning"));
     } else {

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ADMIN_USER, ClusterConfig, Ec2Cluster, isValidated } from "./config";
 import { createCredentials } from "./credentials";
-import { NodeOutput, clusterOutputs } from "./layout";
+import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
 import { ClusterSecrets, renderClientProperties } from "./render";
 import { ProvisionArgs, provision } from "./provision";
 import { ec2Nodes, hostNodes } from "./topology";
@@ -17,7 +17,7 @@ export interface KafkaClusterArgs {
 
 /** What a cluster gives back: its addresses for clients, its nodes and the results of its checks. */
 export interface KafkaClusterOutputs {
-    /** Client-reachable bootstrap servers, "host:9092,...". */
+    /** Client-reachable bootstrap servers, "host:port,..." (the client port of kafka:security's mode). */
     bootstrapServers: pulumi.Output<string>;
     /** ZooKeeper connect string with chroot (private addresses). */
     zookeeperConnect: pulumi.Output<string>;
@@ -40,6 +40,16 @@ export interface KafkaClusterOutputs {
      * user and one for `admin`, the cluster's super user; otherwise one, `client`. The CA is inline.
      */
     clientProperties: pulumi.Output<Record<string, string>>;
+    /** kafka:jmx: the JMX login and ports (secret); undefined without it. */
+    jmx: pulumi.Output<JmxOutput | undefined>;
+}
+
+/** How a monitoring agent reaches the JMX connectors (kafka:jmx), at each node's private address. */
+export interface JmxOutput {
+    user: string;
+    password: string;
+    brokerPort: number;
+    zookeeperPort: number;
 }
 
 export class KafkaCluster extends pulumi.ComponentResource implements KafkaClusterOutputs {
@@ -53,6 +63,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
     public readonly caCertificate: pulumi.Output<string | undefined>;
     public readonly clientCredentials: pulumi.Output<Record<string, string>>;
     public readonly clientProperties: pulumi.Output<Record<string, string>>;
+    public readonly jmx: pulumi.Output<JmxOutput | undefined>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
@@ -67,6 +78,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
         this.caCertificate = out.caCertificate;
         this.clientCredentials = out.clientCredentials;
         this.clientProperties = out.clientProperties;
+        this.jmx = out.jmx;
         this.registerOutputs({ ...out });
     }
 }
@@ -110,6 +122,9 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         caCertificate: credentials ? credentials.caCertificate : pulumi.output(undefined),
         clientCredentials: credentials ? pulumi.secret(credentials.secrets.apply((s) => s.userPasswords)) : pulumi.output<Record<string, string>>({}),
         clientProperties: credentials ? pulumi.secret(credentials.secrets.apply((s) => clientPropertiesOf(cfg, s))) : pulumi.output(clientPropertiesOf(cfg)),
+        jmx: credentials && cfg.jmx
+            ? pulumi.secret(credentials.secrets.apply((s): JmxOutput => ({ user: JMX_USER, password: s.jmxPassword ?? "", brokerPort: PORTS.brokerJmx, zookeeperPort: PORTS.zookeeperJmx })))
+            : pulumi.output(undefined),
     };
 }
 

@@ -89,13 +89,14 @@ export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.
     const password = (id: string) => secretCommand(`${name}-password-${id}`, { create: PASSWORD_SCRIPT }).apply((p) => p.trim());
     const userPasswords = Object.fromEntries(cfg.security.clientUsers.map((u) => [u, password(`user-${u}`)]));
 
-    const secrets = pulumi.secret(pulumi.all([caCertificate, pulumi.all(keystores), password("admin"), password("zookeeper"), pulumi.all(userPasswords)])
-        .apply(([caCert, ks, adminPassword, zookeeperPassword, users]): ClusterSecrets => ({
+    const jmxPassword = cfg.jmx ? password("jmx") : pulumi.output(undefined);
+    const secrets = pulumi.secret(pulumi.all([caCertificate, pulumi.all(keystores), password("admin"), password("zookeeper"), pulumi.all(userPasswords), jmxPassword])
+        .apply(([caCert, ks, adminPassword, zookeeperPassword, users, jmx]): ClusterSecrets => ({
         caCertificate: caCert,
         // Kafka's PEM keystore: the key, then the chain (the broker's certificate, the CA's).
         keystores: Object.fromEntries(Object.entries(ks).map(([node, t]) =>
             [node, pemBlocks(t, "PRIVATE KEY").join("") + pemBlocks(t, "CERTIFICATE").join("") + caCert])),
-        adminPassword, zookeeperPassword, userPasswords: users,
+        adminPassword, zookeeperPassword, userPasswords: users, ...(jmx !== undefined ? { jmxPassword: jmx } : {}),
     })));
     return { secrets, caCertificate };
 }

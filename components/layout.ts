@@ -46,7 +46,13 @@ export const PATHS = {
     zookeeperJaas: "/etc/kafka/zookeeper-jaas.conf",
     /** Client properties of the admin principal, for the checks this program runs on a broker (root only). */
     adminConfig: "/etc/kafka/admin.properties",
+    /** kafka:jmx: the JMX connector's password file (the JVM refuses one that anyone but its owner may read) and roles. */
+    jmxPassword: "/etc/kafka/jmx.password",
+    jmxAccess: "/etc/kafka/jmx.access",
 } as const;
+
+/** kafka:jmx: the one JMX user, read-only. */
+export const JMX_USER = "monitor";
 
 /** The ZooKeeper SASL (DIGEST-MD5) user the brokers authenticate as; their znodes' ACLs name it (sasl:kafka). */
 export const ZOOKEEPER_SASL_USER = "kafka";
@@ -85,7 +91,7 @@ export const CLIENT_PORTS = Object.values(LISTENERS).map((l) => l.client.port);
 /** Every mode's internal port. */
 export const INTERNAL_PORTS = Object.values(LISTENERS).map((l) => l.internal.port);
 
-export const PORTS = { zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22 } as const;
+export const PORTS = { zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22, brokerJmx: 9999, zookeeperJmx: 9998 } as const;
 
 /** The port this program connects to over SSH: kafka:sshPort on existing hosts, 22 on EC2 (all the security group opens). */
 export function sshPort(cfg: ClusterConfig): number {

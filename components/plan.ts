@@ -7,7 +7,7 @@ import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { ManagedFile, b64, hostCommand, manifest } from "./host-command";
 import { PATHS, PORTS, ZOOKEEPER_SASL_USER, internalEndpoint, protocolMap, kafkaSources, kafkaTarballName, replication, secured, zookeeperConnect } from "./layout";
 import {
-    ClusterSecrets, renderClientProperties, renderEnvFile, renderKafkaJaas, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile,
+    ClusterSecrets, renderClientProperties, renderEnvFile, renderJmxFiles, renderKafkaJaas, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile,
     renderZookeeperJaas, renderZookeeperProperties, renderZookeeperUnit,
 } from "./render";
 import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
@@ -61,15 +61,24 @@ export const REBALANCE_THROTTLE_BYTES = 50 * 1024 * 1024;
 
 const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
+/** kafka:jmx: the JMX connector's password file (0600, the service user's: the JVM refuses any other) and role file. */
+function jmxFiles(cfg: ClusterConfig, secrets: ClusterSecrets | undefined): ManagedFile[] {
+    if (!cfg.jmx) return [];
+    const { password, access } = renderJmxFiles(need(secrets));
+    return [[PATHS.jmxPassword, "0600", `${PATHS.serviceUser}:${PATHS.serviceUser}`, password], [PATHS.jmxAccess, "0644", "root:root", access]];
+}
+
 /** Everything a ZooKeeper member's configure step writes, in order. */
 export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
     const group = `root:${PATHS.serviceUser}`;
     const jaas = secured(cfg) ? PATHS.zookeeperJaas : undefined;
+    const jmx = cfg.jmx ? { address: node.privateAddress, port: PORTS.zookeeperJmx } : undefined;
     return [
         [`${PATHS.configDir}/zookeeper.properties`, "0640", group, renderZookeeperProperties(nodes, cfg)],
         [`${PATHS.zookeeperData}/myid`, "0644", `${PATHS.serviceUser}:${PATHS.serviceUser}`, renderMyid(node)],
         ...(jaas ? [[jaas, "0640", group, renderZookeeperJaas(need(secrets))] as ManagedFile] : []),
-        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs, jaas)],
+        ...jmxFiles(cfg, secrets),
+        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs, jaas, jmx)],
         [`${PATHS.configDir}/zookeeper.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/zookeeper.service`, "0644", "root:root", renderZookeeperUnit()],
     ];
@@ -85,12 +94,14 @@ export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cluste
         [PATHS.kafkaJaas, "0640", group, renderKafkaJaas(need(secrets))],
     ] : [];
     const admin = cfg.security.mode === "sasl_ssl" ? { user: ADMIN_USER, password: need(secrets).adminPassword } : undefined;
+    const jmx = cfg.jmx ? { address: node.privateAddress, port: PORTS.brokerJmx } : undefined;
     return [
         ...tls,
+        ...jmxFiles(cfg, secrets),
         // The checks this program runs on the broker log in with this (root only).
         [PATHS.adminConfig, "0600", "root:root", renderClientProperties(cfg, admin)],
         [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes, secrets)],
-        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas)],
+        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas, jmx)],
         [`${PATHS.configDir}/kafka.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit()],
     ];

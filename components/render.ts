@@ -2,7 +2,7 @@
 // passes their output to the hosts as command inputs, so a change in rendered text updates exactly the
 // commands that carry it. Paths and ports come from the layout.
 import { ADMIN_USER, KafkaSettings } from "./config";
-import { PATHS, PORTS, ZOOKEEPER_SASL_USER, listenerProtocol, listenersOf, protocolMap, replication, secured, zookeeperConnect } from "./layout";
+import { JMX_USER, PATHS, PORTS, ZOOKEEPER_SASL_USER, listenerProtocol, listenersOf, protocolMap, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
 const HEADER = "# Managed by kafka-cluster (Pulumi). Local edits are overwritten by the next `pulumi up`.\n";
@@ -26,6 +26,8 @@ export interface ClusterSecrets {
     zookeeperPassword: string;
     /** SCRAM passwords of kafka:clientUsers. */
     userPasswords: Record<string, string>;
+    /** kafka:jmx: the password of the JMX user (undefined without kafka:jmx). */
+    jmxPassword?: string;
 }
 
 /** JAAS text of a SCRAM client login (as a `sasl.jaas.config` value). */
@@ -153,14 +155,33 @@ export function renderToolsProfile(): string {
         `if [ -z "\${LOG_DIR:-}" ] && [ -n "\${HOME:-}" ]; then LOG_DIR="$HOME/.kafka/logs"; export LOG_DIR; fi\n`;
 }
 
-/** Environment file read by a service's unit: heap, log directory and (secured) the JAAS file the JVM reads. */
-export function renderEnvFile(heap: string, logDir: string, jaas?: string): string {
+/**
+ * Environment file read by a service's unit: heap, log directory, (secured) the JAAS file the JVM reads and, with
+ * kafka:jmx, the JMX connector: on `jmx.address` only (registry and server on one port), password and read-only role
+ * files required.
+ */
+export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?: { address: string; port: number }): string {
+    const jmxOpts = jmx ? [
+        "-Dcom.sun.management.jmxremote", `-Dcom.sun.management.jmxremote.host=${jmx.address}`, `-Djava.rmi.server.hostname=${jmx.address}`,
+        `-Dcom.sun.management.jmxremote.rmi.port=${jmx.port}`, "-Dcom.sun.management.jmxremote.authenticate=true",
+        `-Dcom.sun.management.jmxremote.password.file=${PATHS.jmxPassword}`, `-Dcom.sun.management.jmxremote.access.file=${PATHS.jmxAccess}`,
+        "-Dcom.sun.management.jmxremote.ssl=false", "-Dcom.sun.management.jmxremote.registry.ssl=false",
+    ].join(" ") : undefined;
     return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n` +
         (jaas ? `KAFKA_OPTS="-Djava.security.auth.login.config=${jaas}"\n` : "") +
-        // Kafka's launcher starts a JMX agent (-Dcom.sun.management.jmxremote, no authentication) whenever this is
-        // empty; any value replaces that, and the JVM starts no agent without the jmxremote property.
-        `# No JMX agent: Kafka's launcher would otherwise start one without authentication.\n` +
-        `KAFKA_JMX_OPTS="-Dkafka-cluster.jmx=off"\n`;
+        (jmxOpts
+            ? `# kafka:jmx: the JMX connector on the private address, for the read-only user ${JMX_USER} (password file 0600).\n` +
+              `KAFKA_JMX_OPTS="${jmxOpts}"\nJMX_PORT=${jmx!.port}\n`
+            // Kafka's launcher starts a JMX agent (-Dcom.sun.management.jmxremote, no authentication) whenever this is
+            // empty; any value replaces that, and the JVM starts no agent without the jmxremote property.
+            : `# No JMX agent: Kafka's launcher would otherwise start one without authentication.\n` +
+              `KAFKA_JMX_OPTS="-Dkafka-cluster.jmx=off"\n`);
+}
+
+/** kafka:jmx: the JMX connector's password file (its owner only may read it) and its access file (read-only). */
+export function renderJmxFiles(secrets: ClusterSecrets): { password: string; access: string } {
+    if (secrets.jmxPassword === undefined) throw new Error("kafka:jmx needs the generated JMX password");
+    return { password: `${JMX_USER} ${secrets.jmxPassword}\n`, access: `${JMX_USER} readonly\n` };
 }
 
 function unit(description: string, after: string, envFile: string, exec: string, writable: string[]): string {

@@ -100,9 +100,15 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
             `pulumi config set kafka:clusterName kafka-${stack.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`);
     }
     const security = securitySettings(v, bad);
+    const jmx = v.jmx ?? false;
+    if (jmx && security.mode === "plaintext") {
+        bad("jmx", "the JMX connector's password is generated with the cluster's other credentials, which kafka:security plaintext has none of " +
+            "(and a monitoring login on a cluster anyone may write to protects little)",
+            "pulumi config set kafka:security sasl_ssl (a running plaintext cluster switches in one rolling pulumi up), or pulumi config rm kafka:jmx");
+    }
     return {
         clusterName, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
-        zookeeperHeap, zookeeperChroot, brokerProperties, security,
+        zookeeperHeap, zookeeperChroot, brokerProperties, security, jmx,
     };
 }
 

@@ -135,6 +135,11 @@ export const KEYS = {
         meaning: "`{ <user>: { read?, write?, groups? } }`: topics a client user may read or write and the consumer groups it may use " +
             "(`name*` is a prefix, `*` all); when set, everything else is denied (`allow.everyone.if.no.acl.found=false`) and only `admin` is a super user",
     },
+    jmx: {
+        type: "bool", modes: "both", example: "true", default: "`false` (no JMX connector)",
+        meaning: "monitoring: a JMX connector on each broker (9999) and ZooKeeper member (9998), bound to the private address, for the " +
+            "read-only user `monitor` (password in the secret output `jmx`); needs `kafka:security` `tls` or `sasl_ssl`",
+    },
     certificateRotation: {
         type: "int", modes: "both", min: 0, max: 1000000, example: "1", default: "`0`",
         meaning: "raise it to issue new broker certificates from the stack's CA (a rolling restart; certificates are valid 825 days)",

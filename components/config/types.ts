@@ -116,6 +116,11 @@ export interface KafkaSettings {
     brokerProperties: Record<string, string>;
     /** Listener security, client users and ACLs. */
     security: SecuritySettings;
+    /**
+     * Monitoring over JMX: each broker and ZooKeeper member runs a JMX connector on its private address, which only the
+     * read-only user `monitor` may use (password generated once per stack). Off by default: no JMX connector at all.
+     */
+    jmx: boolean;
 }
 
 /** EC2 mode: the instances, their network and how this program logs in to them. */

@@ -53,8 +53,9 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         tarball = await timed("setup: Kafka tarball from Maven Central", () => kafkaDist());
         env = await timed("setup: image, apt repository and 3 hosts", () => hostsUp(3));
         ssh = new Ssh(env);
-        // kafka:security is sasl_ssl by default; two client users, with ACLs (everything else denied).
+        // kafka:security is sasl_ssl by default; two client users, with ACLs (everything else denied); JMX for monitoring.
         raw = localStackConfig(env, 3, {
+            jmx: true,
             clientUsers: ["app", "audit"],
             acls: { app: { read: ["app-*"], write: ["app-*"], groups: ["app-*"] }, audit: { read: ["app-events"] } },
         });
@@ -223,15 +224,15 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         log(`users step: ${String((await commandStates(stack)).get("cluster-users")!.outputs.stdout).trim()}`);
     });
 
-    it("hosts are hardened: data and log directories 0750, sandboxed units (systemctl show), no JMX agent, JVMs listen on their service ports only", async () => {
+    it("hosts are hardened: data and log directories 0750, sandboxed units (systemctl show), JVMs listen on their service ports only, JMX (kafka:jmx) on the private address with a password", async () => {
         for (const n of nodes) {
             const modes = await ssh.must(n.sshAddress, `sudo -n stat -c '%n %a %U' ${PATHS.kafkaData} ${PATHS.kafkaLogDirs} ${PATHS.kafkaLogs} ` +
                 `${PATHS.zookeeperData} ${PATHS.zookeeperLogs}`);
             for (const line of modes.trim().split("\n")) assert.match(line, / 750 kafka$/, `${n.name}: ${line}`);
             // Files the services create are not world-readable (UMask=0027).
             assert.strictEqual((await ssh.must(n.sshAddress, `sudo -n stat -c %a ${PATHS.kafkaLogDirs}/meta.properties`)).trim(), "640");
-            for (const [svc, dirs, ports] of [["kafka", [PATHS.kafkaData, PATHS.kafkaLogs], [9096, 9097]],
-                ["zookeeper", [PATHS.zookeeperData, PATHS.zookeeperLogs], [2181, 2888, 3888]]] as const) {
+            for (const [svc, dirs, ports, jmxPort] of [["kafka", [PATHS.kafkaData, PATHS.kafkaLogs], [9096, 9097], 9999],
+                ["zookeeper", [PATHS.zookeeperData, PATHS.zookeeperLogs], [2181, 2888, 3888], 9998]] as const) {
                 const show = Object.fromEntries((await ssh.must(n.sshAddress,
                     `systemctl show -p NoNewPrivileges -p ProtectSystem -p PrivateTmp -p ProtectHome -p UMask -p ReadWritePaths -p MainPID ${svc}`))
                     .trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
@@ -241,12 +242,38 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
                 assert.deepStrictEqual(show.ReadWritePaths.split(" ").sort(), dirs.map((d) => `-${d}`).sort(), `${n.name} ${svc}`);
                 const pid = show.MainPID;
                 const cmdline = await ssh.must(n.sshAddress, `sudo -n cat /proc/${pid}/cmdline | tr '\\0' ' '`);
-                assert.doesNotMatch(cmdline, /jmxremote/, `${n.name}: ${svc} runs a JMX agent`);
-                const listening = (await ssh.must(n.sshAddress, "sudo -n ss -Hltnp"))
-                    .split("\n").filter((l) => l.includes(`pid=${pid},`)).map((l) => Number(/:(\d+)\s/.exec(l.split(/\s+/)[3] + " ")![1]));
+                assert.match(cmdline, /-Dcom\.sun\.management\.jmxremote\.authenticate=true /, `${n.name}: ${svc}'s JMX agent asks for a password`);
+                const sockets = (await ssh.must(n.sshAddress, "sudo -n ss -Hltnp")).split("\n").filter((l) => l.includes(`pid=${pid},`)).map((l) => l.split(/\s+/)[3]);
+                const listening = sockets.map((a) => Number(a.slice(a.lastIndexOf(":") + 1)));
                 assert.ok(listening.length > 0, `${n.name}: ${svc} listens on nothing?`);
-                for (const p of listening) assert.ok((ports as readonly number[]).includes(p), `${n.name}: ${svc} listens on ${p} (only ${ports} expected)`);
+                for (const p of listening) assert.ok(([...ports, jmxPort] as number[]).includes(p), `${n.name}: ${svc} listens on ${p} (only ${ports} and ${jmxPort} expected)`);
+                // JMX on the private address only (the other ports listen on every address, as Kafka and ZooKeeper do).
+                assert.deepStrictEqual(sockets.filter((a) => a.endsWith(`:${jmxPort}`)), [`${n.privateAddress}:${jmxPort}`], `${n.name}: ${svc} JMX`);
             }
+        }
+    });
+
+    it("kafka:jmx: the monitor user reads each broker's and ZooKeeper member's MBeans over JMX; a wrong password or none is refused", async () => {
+        const jmx = (await stack.outputs()).jmx;
+        assert.strictEqual(jmx.secret, true, "the jmx output is a secret");
+        const { user, password, brokerPort, zookeeperPort } = jmx.value as { user: string; password: string; brokerPort: number; zookeeperPort: number };
+        assert.deepStrictEqual([user, brokerPort, zookeeperPort], ["monitor", 9999, 9998]);
+        const read = (address: string, port: number, bean: string, attribute: string, login?: string) => client.tool("kafka-run-class.sh", [
+            "org.apache.kafka.tools.JmxTool", "--jmx-url", `service:jmx:rmi:///jndi/rmi://${address}:${port}/jmxrmi`, "--object-name", bean,
+            "--attributes", attribute, "--one-time", "true", "--max-wait-ms", "5000", ...(login ? ["--jmx-auth-prop", login] : [])], 60_000);
+        for (const n of nodes) {
+            const urp = await read(n.privateAddress, brokerPort, "kafka.server:type=ReplicaManager,name=UnderReplicatedPartitions", "Value", `${user}=${password}`);
+            assert.strictEqual(urp.code, 0, urp.stderr);
+            assert.match(urp.stdout, /,0\s*$/, `${n.name}: UnderReplicatedPartitions ${urp.stdout}`);
+            const zk = await read(n.privateAddress, zookeeperPort, "java.lang:type=Runtime", "Name", `${user}=${password}`);
+            assert.strictEqual(zk.code, 0, zk.stderr);
+            assert.match(zk.stdout, /,\d+@kct\d/, `${n.name}: ZooKeeper's runtime name ${zk.stdout}`);
+        }
+        const n = nodes[0];
+        for (const [what, login] of [["a wrong password", `${user}=not-${password}`], ["no login", undefined]] as const) {
+            const r = await read(n.privateAddress, brokerPort, "java.lang:type=Runtime", "Name", login);
+            assert.notStrictEqual(r.code, 0, `${what}: ${r.stdout}`);
+            assert.match(r.stdout + r.stderr, /SecurityException|Authentication failed|Credentials required/, `${what}: ${r.stderr.slice(-400)}`);
         }
     });
 

@@ -25,7 +25,7 @@ export function zkMode(address: string, timeoutMs = 3000): Promise<string | unde
 const CONFIG_OPTION: Record<string, string | undefined> = {
     "kafka-console-producer.sh": "--producer.config", "kafka-verifiable-producer.sh": "--producer.config",
     "kafka-console-consumer.sh": "--consumer.config", "kafka-verifiable-consumer.sh": "--consumer.config",
-    "zookeeper-shell.sh": undefined,
+    "zookeeper-shell.sh": undefined, "kafka-run-class.sh": undefined,
 };
 
 /** `args` with `--<option> <file>` for a tool's client properties, when it takes some. */

@@ -134,6 +134,15 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         }
     });
 
+    it("kafka:jmx: the JMX ports 9999 and 9998 open to the VPC's CIDR only; without it, no JMX rule", async () => {
+        const jmxRules = (of: (t: string) => { name: string; inputs: Record<string, any> }[]) =>
+            of(INGRESS).filter((r) => [9998, 9999].includes(r.inputs.fromPort));
+        const on = await build({ ...SSH, jmx: true }, "dev");
+        assert.deepStrictEqual(jmxRules(on.of).map((r) => [r.inputs.fromPort, r.inputs.cidrIpv4, r.inputs.referencedSecurityGroupId]).sort(),
+            [[9998, "172.31.0.0/16", undefined], [9999, "172.31.0.0/16", undefined]]);
+        assert.deepStrictEqual(jmxRules((await build({ ...SSH }, "dev")).of), []);
+    });
+
     it("without clientCidrs, the client ports are open to the VPC's CIDR only", async () => {
         const { of } = await build({ ...SSH }, "dev");
         const client = of(INGRESS).filter((r) => [9092, 9094, 9096].includes(r.inputs.fromPort) && r.inputs.referencedSecurityGroupId === undefined);

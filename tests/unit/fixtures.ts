@@ -23,6 +23,7 @@ export function testSecrets(cfg: ClusterConfig, nodes: ClusterNode[]): ClusterSe
         adminPassword: "admin-password-0000",
         zookeeperPassword: "zookeeper-password-0000",
         userPasswords: Object.fromEntries(cfg.security.clientUsers.map((u) => [u, `${u}-password-0000`])),
+        ...(cfg.jmx ? { jmxPassword: "jmx-password-0000" } : {}),
     };
 }
 

@@ -139,6 +139,44 @@ describe("security: rendered files", () => {
     });
 });
 
+describe("kafka:jmx (monitoring)", () => {
+    it("off by default: no JMX connector in any env file, no JMX file, no JMX port", () => {
+        const { cfg, nodes, secrets } = cluster(3, 3, "colocated");
+        assert.strictEqual(cfg.jmx, false);
+        const files = [...zookeeperFiles(cfg, nodes[0], nodes, secrets), ...brokerFiles(cfg, nodes[0], nodes, secrets)];
+        assert.ok(!files.some(([p]) => p.includes("jmx")));
+        for (const [p, , , text] of files.filter(([f]) => f.endsWith(".env"))) {
+            assert.match(text, /^KAFKA_JMX_OPTS="-Dkafka-cluster\.jmx=off"$/m, p);
+            assert.doesNotMatch(text, /jmxremote|JMX_PORT/, p);
+        }
+    });
+
+    it("on: each JVM's connector on its private address and own port, password and read-only role required; the password file 0600 for the service user", () => {
+        const { cfg, nodes, secrets } = cluster(3, 3, "colocated", { jmx: true });
+        const byPath = (files: [string, string, string, string][]) => new Map(files.map(([p, mode, owner, text]) => [p, { mode, owner, text }]));
+        const zk = byPath(zookeeperFiles(cfg, nodes[1], nodes, secrets));
+        const broker = byPath(brokerFiles(cfg, nodes[1], nodes, secrets));
+        for (const [files, env, port] of [[zk, "/etc/kafka/zookeeper.env", 9998], [broker, "/etc/kafka/kafka.env", 9999]] as const) {
+            assert.deepStrictEqual(files.get(PATHS.jmxPassword), { mode: "0600", owner: "kafka:kafka", text: "monitor jmx-password-0000\n" });
+            assert.deepStrictEqual(files.get(PATHS.jmxAccess), { mode: "0644", owner: "root:root", text: "monitor readonly\n" });
+            const text = files.get(env)!.text;
+            assert.match(text, new RegExp(`^JMX_PORT=${port}$`, "m"));
+            const opts = /^KAFKA_JMX_OPTS="(.*)"$/m.exec(text)![1].split(" ");
+            for (const o of ["-Dcom.sun.management.jmxremote", "-Dcom.sun.management.jmxremote.host=10.0.0.2", "-Djava.rmi.server.hostname=10.0.0.2",
+                `-Dcom.sun.management.jmxremote.rmi.port=${port}`, "-Dcom.sun.management.jmxremote.authenticate=true",
+                `-Dcom.sun.management.jmxremote.password.file=${PATHS.jmxPassword}`, `-Dcom.sun.management.jmxremote.access.file=${PATHS.jmxAccess}`]) {
+                assert.ok(opts.includes(o), `${env}: ${o}`);
+            }
+            assert.ok(!opts.includes("-Dcom.sun.management.jmxremote.authenticate=false"));
+        }
+    });
+
+    it("refused with kafka:security plaintext, naming the setting and the fix", () => {
+        assert.match(problems({ ...SSH, security: "plaintext", jmx: true }).join("\n"),
+            /kafka:jmx: .*kafka:security plaintext.*pulumi config set kafka:security sasl_ssl/);
+    });
+});
+
 describe("security: plan", () => {
     const phases = (extra: Record<string, unknown>) => renderPlan(cluster(3, 3, "colocated", extra).cfg, cluster(3, 3, "colocated", extra).nodes,
         cluster(3, 3, "colocated", extra).secrets).map((s) => s.name).filter((n) => /^cluster-(admin|users|zookeeper-acls)$/.test(n));
