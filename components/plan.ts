@@ -256,7 +256,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             name: "cluster-admin", node: brokers[0], phase: "admin", dependsOn: [`${brokers[0]}-install`, "cluster-ensemble"], secrets: true,
             create: (ns, secrets) => hostCommand("scram-admin.sh", {
                 ZK_CONNECT: zookeeperConnect(cfg, ns), SCRAM_USER: ADMIN_USER, SCRAM_PASSWORD: secrets.adminPassword,
-                ZK_SASL_USER: ZOOKEEPER_SASL_USER, ZK_PASSWORD: secrets.zookeeperPassword,
+                ZK_SASL_USER: ZOOKEEPER_SASL_USER, JAAS_B64: b64(renderKafkaJaas(secrets)),
                 KAFKA_HOME: `${PATHS.installRoot}/${dist}`, TOOLS_LOG_DIR: PATHS.toolsLogDir,
             }),
         });

@@ -27,7 +27,7 @@ wanted=()
 while read -r user password; do
   [[ -n $user ]] || continue
   wanted+=("$user")
-  (umask 077 && printf 'SCRAM-SHA-512=iterations=8192,password=%s\n' "$password" > "$work/scram.properties")
+  scram_config "$work/scram.properties" "$password"
   admin kafka-configs.sh --alter --add-config-file "$work/scram.properties" --entity-type users --entity-name "$user" >/dev/null ||
     die "could not set the SCRAM credential of $user"
 done <<<"$users"

@@ -159,6 +159,10 @@ zk_mode() {
 # per partition.
 replica_lists() { sed -n 's/.*Replicas: \([0-9][0-9,]*\).*/\1/p'; }
 
+# scram_config FILE PASSWORD: writes FILE (mode 0600) for `kafka-configs.sh --add-config-file`: a SCRAM-SHA-512
+# credential with PASSWORD (passwords never go on a command line).
+scram_config() { (umask 077 && printf 'SCRAM-SHA-512=iterations=8192,password=%s\n' "$2" > "$1"); }
+
 # under_replicated BOOTSTRAP: number of under-replicated partitions, or fails when the cluster does not answer. Logs in
 # with CLIENT_CONFIG.
 under_replicated() {

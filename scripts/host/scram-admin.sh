@@ -9,13 +9,13 @@
 #   ZK_CONNECT      the ZooKeeper connect string, with chroot
 #   SCRAM_USER      the admin principal's name
 #   SCRAM_PASSWORD  its password
-#   ZK_SASL_USER    the ZooKeeper (DIGEST-MD5) user the brokers log in as
-#   ZK_PASSWORD     its password
+#   ZK_SASL_USER    the ZooKeeper (DIGEST-MD5) user the brokers log in as (the chroot's ACL names it)
+#   JAAS_B64        base64 of the brokers' JAAS file, whose Client section logs the tools in as that user
 #   KAFKA_HOME      the Kafka install whose tools write the credential (the version being installed)
 #   TOOLS_LOG_DIR   LOG_DIR for those tools
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${ZK_CONNECT:?}" "${SCRAM_USER:?}" "${SCRAM_PASSWORD:?}" "${ZK_SASL_USER:?}" "${ZK_PASSWORD:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
+: "${ZK_CONNECT:?}" "${SCRAM_USER:?}" "${SCRAM_PASSWORD:?}" "${ZK_SASL_USER:?}" "${JAAS_B64:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
 [[ $ZK_CONNECT == */* ]] || die "ZK_CONNECT=$ZK_CONNECT has no chroot"
 servers=${ZK_CONNECT%%/*}
 chroot=/${ZK_CONNECT#*/}
@@ -23,12 +23,8 @@ chroot=/${ZK_CONNECT#*/}
 work=$(umask 077 && mktemp -d)
 # shellcheck disable=SC2016 # expands when the step ends
 on_exit 'rm -rf "$work"'
-(
-  umask 077
-  printf 'Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="%s"\n  password="%s";\n};\n' \
-    "$ZK_SASL_USER" "$ZK_PASSWORD" > "$work/jaas.conf"
-  printf 'SCRAM-SHA-512=iterations=8192,password=%s\n' "$SCRAM_PASSWORD" > "$work/scram.properties"
-)
+(umask 077 && printf '%s' "$JAAS_B64" | base64 -d > "$work/jaas.conf") || die "JAAS_B64 is not valid base64"
+scram_config "$work/scram.properties" "$SCRAM_PASSWORD"
 export KAFKA_OPTS="-Djava.security.auth.login.config=$work/jaas.conf"
 
 zk_shell() { "$(kafka_bin zookeeper-shell.sh)" "$servers" "$@" 2>&1; }
