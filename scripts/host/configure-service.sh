@@ -98,6 +98,8 @@ if [[ -n ${TRANSITION:-} ]]; then
     [[ ,$r_map, == *",$t_inter:"* ]] ||
       die "listeners-switch: the broker runs listeners $r_map, without $t_inter (the listeners-add roll did not finish); run pulumi up again"
   fi
+  # A restart still pending (this roll was interrupted after writing the files) means the files are not what runs.
+  if [[ -f $marker ]]; then needed=true; fi
   if ! $needed; then
     log "listeners-$TRANSITION: nothing to change (the broker runs $r_map, inter-broker $r_inter)"
     exit 0

@@ -374,6 +374,12 @@ describe("host scripts", () => {
             assert.strictEqual(again.status, 0, again.stderr);
             assert.match(again.stderr, /listeners-add: nothing to change/);
             assert.doesNotMatch(again.calls, /restart/);
+            // Interrupted after writing its files (a restart pending): the files are not what runs, so it restarts.
+            fs.writeFileSync(path.join(dir, ".kafka.restart-pending"), "");
+            const resumed = run("add");
+            assert.strictEqual(resumed.status, 0, resumed.stderr);
+            assert.match(resumed.calls, /^restart kafka$/m);
+            assert.ok(!fs.existsSync(path.join(dir, ".kafka.restart-pending")));
 
             const sw = run("switch");
             assert.strictEqual(sw.status, 0, sw.stderr);
