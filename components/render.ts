@@ -166,6 +166,8 @@ export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?:
         `-Dcom.sun.management.jmxremote.rmi.port=${jmx.port}`, "-Dcom.sun.management.jmxremote.authenticate=true",
         `-Dcom.sun.management.jmxremote.password.file=${PATHS.jmxPassword}`, `-Dcom.sun.management.jmxremote.access.file=${PATHS.jmxAccess}`,
         "-Dcom.sun.management.jmxremote.ssl=false", "-Dcom.sun.management.jmxremote.registry.ssl=false",
+        // The file is read-only to the service (ProtectSystem=strict): the JVM must not try to rewrite it as hashes.
+        "-Dcom.sun.management.jmxremote.password.toHashes=false",
     ].join(" ") : undefined;
     return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n` +
         (jaas ? `KAFKA_OPTS="-Djava.security.auth.login.config=${jaas}"\n` : "") +

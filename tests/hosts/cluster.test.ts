@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import { execSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
@@ -224,6 +225,18 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         log(`users step: ${String((await commandStates(stack)).get("cluster-users")!.outputs.stdout).trim()}`);
     });
 
+    /** What a port answers another host's RMI handshake with (hex; "" when it closes the connection without a word). */
+    function rmiAnswer(address: string, port: number): Promise<string> {
+        return new Promise((resolve) => {
+            let got = Buffer.alloc(0);
+            const sock = net.connect({ host: address, port }, () => sock.write(Buffer.from([0x4a, 0x52, 0x4d, 0x49, 0x00, 0x02, 0x4b])));
+            sock.on("data", (d) => (got = Buffer.concat([got, d])));
+            sock.on("error", () => undefined);
+            sock.on("close", () => { clearTimeout(timer); resolve(got.toString("hex")); });
+            const timer = setTimeout(() => { got = Buffer.from("timeout"); sock.destroy(); }, 5000);
+        });
+    }
+
     it("hosts are hardened: data and log directories 0750, sandboxed units (systemctl show), JVMs listen on their service ports only, JMX (kafka:jmx) on the private address with a password", async () => {
         for (const n of nodes) {
             const modes = await ssh.must(n.sshAddress, `sudo -n stat -c '%n %a %U' ${PATHS.kafkaData} ${PATHS.kafkaLogDirs} ${PATHS.kafkaLogs} ` +
@@ -246,9 +259,17 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
                 const sockets = (await ssh.must(n.sshAddress, "sudo -n ss -Hltnp")).split("\n").filter((l) => l.includes(`pid=${pid},`)).map((l) => l.split(/\s+/)[3]);
                 const listening = sockets.map((a) => Number(a.slice(a.lastIndexOf(":") + 1)));
                 assert.ok(listening.length > 0, `${n.name}: ${svc} listens on nothing?`);
-                for (const p of listening) assert.ok(([...ports, jmxPort] as number[]).includes(p), `${n.name}: ${svc} listens on ${p} (only ${ports} and ${jmxPort} expected)`);
                 // JMX on the private address only (the other ports listen on every address, as Kafka and ZooKeeper do).
                 assert.deepStrictEqual(sockets.filter((a) => a.endsWith(`:${jmxPort}`)), [`${n.privateAddress}:${jmxPort}`], `${n.name}: ${svc} JMX`);
+                // Besides, the JVM's local JMX connector (for jcmd and jconsole on the host, which the JDK always starts with a
+                // remote one) on a port of its own: it answers RMI's handshake on the host and closes any other host's connection.
+                const other = listening.filter((p) => !([...ports, jmxPort] as number[]).includes(p));
+                assert.ok(other.length <= 1, `${n.name}: ${svc} listens on ${other} besides ${ports} and ${jmxPort}`);
+                for (const p of other) {
+                    const local = await ssh.must(n.sshAddress, `timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${p}; printf "JRMI\\x00\\x02\\x4b" >&3; head -c1 <&3 | od -An -tx1'`);
+                    assert.strictEqual(local.trim(), "4e", `${n.name}: ${svc}'s port ${p} is RMI (ProtocolAck) on the host`);
+                    assert.strictEqual(await rmiAnswer(n.privateAddress, p), "", `${n.name}: ${svc}'s local JMX port ${p} answers another host`);
+                }
             }
         }
     });
@@ -260,7 +281,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.deepStrictEqual([user, brokerPort, zookeeperPort], ["monitor", 9999, 9998]);
         const read = (address: string, port: number, bean: string, attribute: string, login?: string) => client.tool("kafka-run-class.sh", [
             "org.apache.kafka.tools.JmxTool", "--jmx-url", `service:jmx:rmi:///jndi/rmi://${address}:${port}/jmxrmi`, "--object-name", bean,
-            "--attributes", attribute, "--one-time", "true", "--max-wait-ms", "5000", ...(login ? ["--jmx-auth-prop", login] : [])], 60_000);
+            "--attributes", attribute, "--one-time", "true", ...(login ? ["--jmx-auth-prop", login] : [])], 60_000);
         for (const n of nodes) {
             const urp = await read(n.privateAddress, brokerPort, "kafka.server:type=ReplicaManager,name=UnderReplicatedPartitions", "Value", `${user}=${password}`);
             assert.strictEqual(urp.code, 0, urp.stderr);
