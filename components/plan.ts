@@ -178,7 +178,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             name: `${n.name}-memory`, node: n.name, phase: "memory", dependsOn: [`${n.name}-ready`],
             create: hostCommand("check-memory.sh", { NODE_NAME: n.name, HEAPS: heaps.join(" "), MAX_HEAP_PERCENT: String(MAX_HEAP_SHARE * 100) }),
         });
-        // A kafka:security change the brokers cannot roll (any other than plaintext -> tls or sasl_ssl) is refused before
+        // A kafka:security change the brokers cannot roll (down the order plaintext, tls, sasl_ssl) is refused before
         // anything restarts.
         if (n.brokerId !== undefined) {
             steps.push({

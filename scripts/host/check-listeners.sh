@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Phase `listeners` (every broker host, before any service on any host starts or restarts): a kafka:security change is
-# one the brokers can roll. plaintext -> tls or sasl_ssl rolls (the plan's listeners-add and listeners-switch phases run
-# the old and the new listeners side by side); any other change of a running broker's listener protocols (back to
-# plaintext, or between tls and sasl_ssl) is refused here, before any ZooKeeper member or broker is touched. Changes
+# one the brokers can roll. Up the order plaintext, tls, sasl_ssl it rolls (the plan's listeners-add and
+# listeners-switch phases run the old and the new listeners side by side); down it (back to plaintext, or sasl_ssl to
+# tls, which would drop authentication) it is refused here, before any ZooKeeper member or broker is touched. Changes
 # nothing.
 # Env:
 #   NODE_NAME          the node's name in the cluster, for the message
@@ -21,15 +21,16 @@ if [[ -z $running || $running == "$PROTOCOL_MAP" ]]; then
   echo "listeners ok on $NODE_NAME: $PROTOCOL_MAP, as the running broker has"
   exit 0
 fi
-# Rollable: the new protocol is not PLAINTEXT, and each running listener is PLAINTEXT or already runs the new protocol
-# under the new configuration's name for it (a switch interrupted half-way carries on).
+# Rollable: the new protocol is not PLAINTEXT, each running listener's protocol is below it (or the configuration's own
+# listener: a switch interrupted half-way carries on), and no listener name changes its protocol.
+rank() { case $1 in PLAINTEXT) echo 0 ;; SSL) echo 1 ;; SASL_SSL) echo 2 ;; *) echo 9 ;; esac; }
 target=${PROTOCOL_MAP##*:}
 rollable=true
 [[ $target != PLAINTEXT ]] || rollable=false
 IFS=, read -ra pairs <<<"$running"
 for pair in "${pairs[@]}"; do
   if [[ ,$PROTOCOL_MAP, == *",$pair,"* ]]; then continue; fi
-  if [[ ${pair#*:} != PLAINTEXT || ,$PROTOCOL_MAP, == *",${pair%%:*}:"* ]]; then rollable=false; fi
+  if (( $(rank "${pair#*:}") >= $(rank "$target") )) || [[ ,$PROTOCOL_MAP, == *",${pair%%:*}:"* ]]; then rollable=false; fi
 done
 if $rollable; then
   echo "listeners ok on $NODE_NAME: it runs $running; this update adds $PROTOCOL_MAP beside them, moves inter-broker" \
@@ -37,7 +38,7 @@ if $rollable; then
   exit 0
 fi
 die "the broker on $NODE_NAME ($(hostname)) runs listeners $running, and kafka:security $SECURITY means $PROTOCOL_MAP:" \
-  "a running cluster can switch from plaintext to tls or sasl_ssl (a rolling change with both listeners side by side)," \
-  "but not back to plaintext or between tls and sasl_ssl. Nothing was changed on any host." \
+  "a running cluster can switch up the order plaintext, tls, sasl_ssl (a rolling change with both listeners side by" \
+  "side), but not back to plaintext or from sasl_ssl to tls. Nothing was changed on any host." \
   "Fix: set kafka:security back to what the cluster runs (pulumi config set kafka:security <previous value>), or build" \
   "a new cluster with the new setting and move the clients over"

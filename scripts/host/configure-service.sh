@@ -54,7 +54,7 @@ switch_version() {
 # Decoded whole first, so that a bad manifest fails here instead of vanishing in a process substitution.
 manifest=$(printf '%s' "$MANIFEST_B64" | base64 -d) || die "MANIFEST_B64 is not valid base64"
 
-# Switching listeners (kafka:security plaintext -> tls or sasl_ssl) takes three rolls, each one broker at a time:
+# Switching listeners (kafka:security plaintext -> tls -> sasl_ssl) takes three rolls, each one broker at a time:
 # TRANSITION=add runs the manifest's listeners beside the running ones, TRANSITION=switch moves inter-broker traffic
 # onto them and has new znodes created with ACLs (zookeeper.set.acl), and the step without TRANSITION writes the files
 # as they are, which drops the old listeners. In the first two, server.properties is the manifest's with the listener
@@ -118,13 +118,19 @@ if [[ -n ${TRANSITION:-} ]]; then
   text+=$'\n'"inter.broker.listener.name=$inter"
   text+=$'\n'"zookeeper.set.acl=${acl:-false}"$'\n'
   manifest=$(awk -v p="$props" -v c="$(printf '%s' "$text" | base64 -w0)" '$1 == p { $4 = c } { print }' <<<"$manifest")
-  # The checks use the running inter-broker listener, with the admin login only when it is not plaintext.
+  # The checks use the running inter-broker listener: no login on plaintext, TLS with the cluster's CA on SSL, the
+  # admin's login (CLIENT_CONFIG) on SASL_SSL (only ever switched to itself).
   old=$(value 'advertised\.listeners' <"$props" | tr , '\n' | sed -n "s|^$r_inter://||p")
   [[ -n $old ]] || die "the running broker advertises no $r_inter listener"
   SELF_BOOTSTRAP=$old
-  if [[ ,$r_map, == *",$r_inter:PLAINTEXT,"* ]]; then
+  r_protocol=$(tr , '\n' <<<"$r_map" | sed -n "s/^$r_inter://p")
+  if [[ $r_protocol != SASL_SSL ]]; then
     CLIENT_CONFIG=$(mktemp)
     on_exit "command -p rm -f '$CLIENT_CONFIG'"
+    if [[ $r_protocol == SSL ]]; then
+      printf 'security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=%s\n' \
+        "$(value 'ssl\.truststore\.location' <<<"$target")" > "$CLIENT_CONFIG"
+    fi
   fi
   log "listeners-$TRANSITION: $r_map (inter-broker $r_inter) -> $(union "$r_map" "$t_map") (inter-broker $inter)"
 fi

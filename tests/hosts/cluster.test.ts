@@ -657,7 +657,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.ok(err, "pulumi up switching kafka:security must fail");
         const msg = engineError(err);
         log(`security change: refused after ${secs.toFixed(1)} s:\n${diagnostics(msg)}`);
-        assert.match(msg, /ERROR \[host-\d-listeners on kct\d\]: the broker on host-\d \(kct\d\) runs listeners INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL, and kafka:security plaintext means INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT: a running cluster can switch from plaintext to tls or sasl_ssl/);
+        assert.match(msg, /ERROR \[host-\d-listeners on kct\d\]: the broker on host-\d \(kct\d\) runs listeners INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL, and kafka:security plaintext means INTERNAL:PLAINTEXT,CLIENT:PLAINTEXT: a running cluster can switch up the order plaintext, tls, sasl_ssl/);
         assert.match(msg, /Nothing was changed on any host/);
         assert.deepStrictEqual(await serviceStates(ssh, addrs, "kafka"), kafkaBefore, "no broker restarted");
         assert.deepStrictEqual(await serviceStates(ssh, addrs, "zookeeper"), zkBefore, "no ZooKeeper member restarted");

@@ -270,7 +270,7 @@ describe("host scripts", () => {
         });
     });
 
-    it("check-listeners: plaintext -> tls or sasl_ssl (or a switch half-way) passes; back to plaintext or between tls and sasl_ssl is refused", () => {
+    it("check-listeners: up the order plaintext, tls, sasl_ssl (or a switch half-way) passes; back to plaintext or sasl_ssl -> tls is refused", () => {
         withTempDir("kc-listeners-", (dir) => {
             fs.mkdirSync(path.join(dir, "stubs"));
             // systemctl is-active kafka: the state file says.
@@ -285,15 +285,15 @@ describe("host scripts", () => {
                     NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: security,
                 }), {}, path.join(dir, "stubs"));
             };
-            for (const [running, map, security] of [[SASL, PLAIN, "plaintext"], [TLS, SASL, "sasl_ssl"], [SASL, TLS, "tls"],
+            for (const [running, map, security] of [[SASL, PLAIN, "plaintext"], [TLS, PLAIN, "plaintext"], [SASL, TLS, "tls"], [`${TLS},${SASL}`, TLS, "tls"],
                 [`${PLAIN},${SASL}`, PLAIN, "plaintext"], ["INTERNAL:SASL_SSL,CLIENT:SASL_SSL", PLAIN, "plaintext"]]) {
                 const refused = run("active", running, map, security);
                 assert.strictEqual(refused.status, 1, `${running} -> ${map}`);
                 assert.match(refused.stderr, new RegExp(`^ERROR \\[check-listeners on .*\\]: the broker on host-1 .* runs listeners ${running}, and ` +
-                    `kafka:security ${security} means ${map}: a running cluster can switch from plaintext to tls or sasl_ssl .*but not back to plaintext ` +
-                    "or between tls and sasl_ssl\\. Nothing was changed on any host\\. Fix: set kafka:security back"));
+                    `kafka:security ${security} means ${map}: a running cluster can switch up the order plaintext, tls, sasl_ssl .*but not back to ` +
+                    "plaintext or from sasl_ssl to tls\\. Nothing was changed on any host\\. Fix: set kafka:security back"));
             }
-            for (const [running, map] of [[PLAIN, SASL], [PLAIN, TLS], [`${PLAIN},${SASL}`, SASL], [`${SASL},${PLAIN}`, SASL]]) {
+            for (const [running, map] of [[PLAIN, SASL], [PLAIN, TLS], [TLS, SASL], [`${PLAIN},${SASL}`, SASL], [`${SASL},${PLAIN}`, SASL], [`${TLS},${SASL}`, SASL]]) {
                 const ok = run("active", running, map, "sasl_ssl");
                 assert.strictEqual(ok.status, 0, ok.stderr);
                 assert.match(ok.stdout, new RegExp(`listeners ok on host-1: it runs ${running}; this update adds ${map} beside them`));
@@ -325,9 +325,9 @@ describe("host scripts", () => {
                 '  show) case "$3" in MainPID) echo 4242 ;; ActiveState) echo active ;; esac ;;',
                 `  *) echo "$*" >> ${dir}/calls ;; esac`,
             ].join("\n") + "\n", { mode: 0o755 });
-            // Healthy, no under-replicated partition; each tool run logs where it connected and the size of its login file.
+            // Healthy, no under-replicated partition; each tool run logs where it connected and its login file, on one line.
             for (const tool of ["kafka-broker-api-versions.sh", "kafka-topics.sh"]) {
-                fs.writeFileSync(path.join(dir, dist, "bin", tool), `#!/bin/bash\necho "$2 $(wc -c < "$4")" >> ${dir}/tools\n`, { mode: 0o755 });
+                fs.writeFileSync(path.join(dir, dist, "bin", tool), `#!/bin/bash\necho "$2|$(paste -sd' ' "$4")" >> ${dir}/tools\n`, { mode: 0o755 });
             }
             const props = path.join(dir, "server.properties");
             const running = ["broker.id=1", `listeners=INTERNAL://0.0.0.0:${port},CLIENT://0.0.0.0:9092`,
@@ -337,7 +337,7 @@ describe("host scripts", () => {
             const target = ["# managed", "broker.id=1", "listeners=INTERNAL_SASL://0.0.0.0:9097,CLIENT_SASL://0.0.0.0:9096",
                 "advertised.listeners=INTERNAL_SASL://127.0.0.1:9097,CLIENT_SASL://192.0.2.1:9096",
                 "listener.security.protocol.map=INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL", "inter.broker.listener.name=INTERNAL_SASL",
-                "zookeeper.set.acl=true", "sasl.enabled.mechanisms=SCRAM-SHA-512", "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
+                "zookeeper.set.acl=true", "sasl.enabled.mechanisms=SCRAM-SHA-512", "ssl.truststore.location=/etc/kafka/ca.pem", "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
                 "super.users=User:admin", "allow.everyone.if.no.acl.found=false", "log.dirs=/x", ""].join("\n");
             const admin = path.join(dir, "admin.properties");
             fs.writeFileSync(admin, "security.protocol=SASL_SSL\n");
@@ -368,7 +368,7 @@ describe("host scripts", () => {
             assert.deepStrictEqual(value(add.props, "sasl.enabled.mechanisms"), ["SCRAM-SHA-512"], "the new listener's settings are there");
             assert.match(add.calls, /^restart kafka$/m);
             // The health checks went to the old plaintext listener, without a login (an empty client config).
-            assert.ok(add.tools.trim().split("\n").every((l) => l === `127.0.0.1:${port} 0`), add.tools);
+            assert.ok(add.tools.trim().split("\n").every((l) => l === `127.0.0.1:${port}|`), add.tools);
 
             const again = run("add");
             assert.strictEqual(again.status, 0, again.stderr);
@@ -393,13 +393,22 @@ describe("host scripts", () => {
             assert.strictEqual(last.status, 0, last.stderr);
             assert.strictEqual(last.props, target, "the last roll writes the configured file");
             assert.match(last.calls, /^restart kafka$/m);
-            assert.ok(last.tools.trim().split("\n").every((l) => l === `127.0.0.1:${port} ${"security.protocol=SASL_SSL\n".length}`), last.tools);
+            assert.ok(last.tools.trim().split("\n").every((l) => l === `127.0.0.1:${port}|security.protocol=SASL_SSL`), last.tools);
             // After it, neither transition has anything to do.
             for (const t of ["add", "switch"]) {
                 const r = run(t);
                 assert.strictEqual(r.status, 0, r.stderr);
                 assert.doesNotMatch(r.calls, /restart/, t);
             }
+            // From tls: the checks go to the old TLS listener over TLS, trusting the cluster's CA (no SASL login there yet).
+            fs.writeFileSync(props, running.replace(/INTERNAL:/g, "INTERNAL_TLS:").replace(/CLIENT:/g, "CLIENT_TLS:").replace(/:PLAINTEXT/g, ":SSL")
+                .replace("inter.broker.listener.name=INTERNAL", "inter.broker.listener.name=INTERNAL_TLS"));
+            const fromTls = run("add");
+            assert.strictEqual(fromTls.status, 0, fromTls.stderr);
+            assert.deepStrictEqual(value(fromTls.props, "listener.security.protocol.map"), ["INTERNAL_TLS:SSL,CLIENT_TLS:SSL,INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL"]);
+            assert.deepStrictEqual(value(fromTls.props, "inter.broker.listener.name"), ["INTERNAL_TLS"]);
+            assert.ok(fromTls.tools.trim().split("\n").every((l) =>
+                l === `127.0.0.1:${port}|security.protocol=SSL ssl.truststore.type=PEM ssl.truststore.location=/etc/kafka/ca.pem`), fromTls.tools);
         } finally {
             server.close();
             fs.rmSync(dir, { recursive: true, force: true });
