@@ -266,7 +266,9 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
                 const listening = sockets.map((a) => Number(a.slice(a.lastIndexOf(":") + 1)));
                 assert.ok(listening.length > 0, `${n.name}: ${svc} listens on nothing?`);
                 // JMX on the private address only (the other ports listen on every address, as Kafka and ZooKeeper do).
-                assert.deepStrictEqual(sockets.filter((a) => a.endsWith(`:${jmxPort}`)), [`${n.privateAddress}:${jmxPort}`], `${n.name}: ${svc} JMX`);
+                // (ss shows the JVM's IPv4 socket as IPv4-mapped IPv6: [::ffff:10.0.0.1]:9999.)
+                assert.deepStrictEqual(sockets.filter((a) => a.endsWith(`:${jmxPort}`)).map((a) => a.replace(/^\[::ffff:([0-9.]+)\]/, "$1")),
+                    [`${n.privateAddress}:${jmxPort}`], `${n.name}: ${svc} JMX`);
                 // Besides, the JVM's local JMX connector (for jcmd and jconsole on the host, which the JDK always starts with a
                 // remote one) on a port of its own: it answers RMI's handshake on the host and closes any other host's connection.
                 const other = listening.filter((p) => !([...ports, jmxPort] as number[]).includes(p));
