@@ -152,7 +152,9 @@ export function renderToolsProfile(): string {
         `done\n` +
         `unset kc_bin\n` +
         `export PATH\n` +
-        `if [ -z "\${LOG_DIR:-}" ] && [ -n "\${HOME:-}" ]; then LOG_DIR="$HOME/.kafka/logs"; export LOG_DIR; fi\n`;
+        `if [ -z "\${LOG_DIR:-}" ] && [ -n "\${HOME:-}" ]; then LOG_DIR="$HOME/.kafka/logs"; export LOG_DIR; fi\n` +
+        // Kafka's launcher would start a JMX agent (no authentication) in every tool run: slower, and a port it needs not.
+        `if [ -z "\${KAFKA_JMX_OPTS:-}" ]; then KAFKA_JMX_OPTS="-Dkafka-cluster.jmx=off"; export KAFKA_JMX_OPTS; fi\n`;
 }
 
 /**

@@ -87,6 +87,9 @@ export KAFKA_HEAP_OPTS=${TOOLS_HEAP_OPTS:--Xmx256m}
 # The Kafka tools these scripts run live for seconds: the C1 compiler and the serial collector start them with a
 # fraction of the CPU that the launcher's server defaults (G1, tiered C2) take, which matters while brokers start.
 export KAFKA_JVM_PERFORMANCE_OPTS=${TOOLS_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true}
+# Kafka's launcher starts a JMX agent (no authentication, a local connector on a port of its own) in every JVM whose
+# KAFKA_JMX_OPTS is empty; a tool that lives for seconds needs none, and the agent costs up to a second of its start.
+export KAFKA_JMX_OPTS="-Dkafka-cluster.jmx=off"
 
 log() { printf '%s [%s@%s] %s\n' "$(date -u +%H:%M:%S)" "$KC_STEP" "$(hostname)" "$*" >&2; }
 die() { KC_ERROR=$*; log "ERROR: $*"; exit 1; }

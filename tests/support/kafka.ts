@@ -63,7 +63,12 @@ export class KafkaClient {
     }
 
     private env(): NodeJS.ProcessEnv {
-        return { ...process.env, LOG_DIR: path.join(this.home, "logs"), KAFKA_HEAP_OPTS: "-Xmx256m" };
+        // Like the host scripts' tools: no JMX agent (Kafka's launcher starts one in every JVM otherwise), the C1 compiler
+        // and the serial collector (these JVMs live for seconds, or produce a few hundred messages a second).
+        return {
+            ...process.env, LOG_DIR: path.join(this.home, "logs"), KAFKA_HEAP_OPTS: "-Xmx256m", KAFKA_JMX_OPTS: "-Dkafka-cluster.jmx=off",
+            KAFKA_JVM_PERFORMANCE_OPTS: "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true",
+        };
     }
 
     /** Runs a tool to completion (bounded), logged in as login() said, or with `config` (a properties file) when given. */
