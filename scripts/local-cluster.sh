@@ -37,7 +37,8 @@ up() {
   tar -xzf "$dist" -C "$tmp"
   local bin
   bin=$(echo "$tmp"/kafka_*/bin)
-  export LOG_DIR=$tmp/logs KAFKA_HEAP_OPTS=-Xmx256m
+  # No JMX agent in these short tool runs (Kafka's launcher starts one whenever KAFKA_JMX_OPTS is empty).
+  export LOG_DIR=$tmp/logs KAFKA_HEAP_OPTS=-Xmx256m KAFKA_JMX_OPTS=-Dkafka-cluster.jmx=off
   # The stack's ready client.properties (TLS with the stack's CA, SCRAM): admin creates the topic, the client user
   # "app" writes and reads it (its ACLs allow that topic only).
   (umask 077 && pulumi stack output clientProperties --show-secrets --json --stack "$STACK" >"$tmp/client.json")
