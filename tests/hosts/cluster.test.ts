@@ -562,11 +562,13 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         raw = { ...raw, brokerProperties: { "log.retention.hours": 72 } };
         await setStackConfig(stack, raw);
         let ops: Map<string, string[]>;
+        let seconds: Map<string, number>;
         try {
-            ({ ops } = await timed("rolling broker change", () => upWithOps(stack)));
+            ({ ops, seconds } = await timed("rolling broker change", () => upWithOps(stack)));
         } finally {
             await monitor.stop();
         }
+        log(`rolling broker change, seconds per step: ${[...seconds].map(([n, t]) => `${n} ${t}`).join(", ")}`);
         assert.deepStrictEqual([...ops.keys()].sort(), ["same", "update"]);
         assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-smoke", ...nodes.flatMap((n) => brokerRollSteps(n.name))].sort());
         assertRolled(addrs, kafkaBefore, await serviceStates(ssh, addrs, "kafka"), monitor.samples);

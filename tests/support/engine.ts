@@ -18,12 +18,28 @@ export function opsOf(events: EngineEvent[]): Map<string, string[]> {
     return ops;
 }
 
-/** A successful `pulumi up`, with the operations it performed per resource. */
-export async function upWithOps(stack: Stack, opts: UpOptions = {}): Promise<{ result: UpResult; ops: Map<string, string[]> }> {
+/**
+ * Seconds each resource the update changed took (its pre event to its outputs event; the engine stamps whole
+ * seconds), for the log.
+ */
+export function stepSeconds(events: EngineEvent[]): Map<string, number> {
+    const started = new Map<string, number>();
+    const took = new Map<string, number>();
+    for (const e of events) {
+        const pre = e.resourcePreEvent?.metadata;
+        if (pre && pre.op !== "same") started.set(pre.urn, e.timestamp);
+        const out = e.resOutputsEvent?.metadata;
+        if (out && started.has(out.urn)) took.set(out.urn.split("::").pop()!, e.timestamp - started.get(out.urn)!);
+    }
+    return took;
+}
+
+/** A successful `pulumi up`, with the operations it performed per resource and the seconds each change took. */
+export async function upWithOps(stack: Stack, opts: UpOptions = {}): Promise<{ result: UpResult; ops: Map<string, string[]>; seconds: Map<string, number> }> {
     const events: EngineEvent[] = [];
     const result = await stack.up({ ...opts, onEvent: (e) => events.push(e), onOutput: () => undefined });
     assert.strictEqual(result.summary.result, "succeeded");
-    return { result, ops: opsOf(events) };
+    return { result, ops: opsOf(events), seconds: stepSeconds(events) };
 }
 
 /** A `pulumi up` that is expected to fail: its error, or undefined when it succeeded. */
