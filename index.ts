@@ -33,5 +33,5 @@ export const caCertificate = cluster.caCertificate;
 export const clientCredentials = cluster.clientCredentials;
 /** Secret: a ready client.properties per user: `pulumi stack output --show-secrets clientProperties | jq -r .app > client.properties`. */
 export const clientProperties = cluster.clientProperties;
-/** Secret, with kafka:jmx: the JMX user, its password and the brokers' and ZooKeeper members' JMX ports (private addresses). */
+/** Secret, with kafka:jmx: the JMX user, its password and the brokers' and ZooKeeper members' JMX ports (private addresses); else { enabled: false }. */
 export const jmx = cluster.jmx;

@@ -40,17 +40,12 @@ export interface KafkaClusterOutputs {
      * user and one for `admin`, the cluster's super user; otherwise one, `client`. The CA is inline.
      */
     clientProperties: pulumi.Output<Record<string, string>>;
-    /** kafka:jmx: the JMX login and ports (secret); undefined without it. */
-    jmx: pulumi.Output<JmxOutput | undefined>;
+    /** kafka:jmx: the JMX login and ports (secret); `{ enabled: false }` without it. */
+    jmx: pulumi.Output<JmxOutput>;
 }
 
 /** How a monitoring agent reaches the JMX connectors (kafka:jmx), at each node's private address. */
-export interface JmxOutput {
-    user: string;
-    password: string;
-    brokerPort: number;
-    zookeeperPort: number;
-}
+export type JmxOutput = { enabled: false } | { enabled: true; user: string; password: string; brokerPort: number; zookeeperPort: number };
 
 export class KafkaCluster extends pulumi.ComponentResource implements KafkaClusterOutputs {
     public readonly bootstrapServers: pulumi.Output<string>;
@@ -63,7 +58,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
     public readonly caCertificate: pulumi.Output<string | undefined>;
     public readonly clientCredentials: pulumi.Output<Record<string, string>>;
     public readonly clientProperties: pulumi.Output<Record<string, string>>;
-    public readonly jmx: pulumi.Output<JmxOutput | undefined>;
+    public readonly jmx: pulumi.Output<JmxOutput>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
@@ -122,9 +117,12 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         caCertificate: credentials ? credentials.caCertificate : pulumi.output(undefined),
         clientCredentials: credentials ? pulumi.secret(credentials.secrets.apply((s) => s.userPasswords)) : pulumi.output<Record<string, string>>({}),
         clientProperties: credentials ? pulumi.secret(credentials.secrets.apply((s) => clientPropertiesOf(cfg, s))) : pulumi.output(clientPropertiesOf(cfg)),
+        // (An undefined stack output makes the engine warn; off is said as such.)
         jmx: credentials && cfg.jmx
-            ? pulumi.secret(credentials.secrets.apply((s): JmxOutput => ({ user: JMX_USER, password: s.jmxPassword ?? "", brokerPort: PORTS.brokerJmx, zookeeperPort: PORTS.zookeeperJmx })))
-            : pulumi.output(undefined),
+            ? pulumi.secret(credentials.secrets.apply((s): JmxOutput => ({
+                enabled: true, user: JMX_USER, password: s.jmxPassword ?? "", brokerPort: PORTS.brokerJmx, zookeeperPort: PORTS.zookeeperJmx,
+            })))
+            : pulumi.output<JmxOutput>({ enabled: false }),
     };
 }
 

@@ -161,6 +161,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         const outputs = await stack.outputs();
         assert.strictEqual(outputs.bootstrapServers.value, saslBootstrap);
         assert.strictEqual(outputs.clientProperties.secret, true);
+        assert.deepStrictEqual(outputs.jmx.value, { enabled: false }, "kafka:jmx is off by default");
         client.login(outputs.clientProperties.value.admin);
 
         // The rolls: ZooKeeper members one at a time (the SASL provider), then the brokers three times, one at a time.

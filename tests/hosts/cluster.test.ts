@@ -285,8 +285,8 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
     it("kafka:jmx: the monitor user reads each broker's and ZooKeeper member's MBeans over JMX; a wrong password or none is refused", async () => {
         const jmx = (await stack.outputs()).jmx;
         assert.strictEqual(jmx.secret, true, "the jmx output is a secret");
-        const { user, password, brokerPort, zookeeperPort } = jmx.value as { user: string; password: string; brokerPort: number; zookeeperPort: number };
-        assert.deepStrictEqual([user, brokerPort, zookeeperPort], ["monitor", 9999, 9998]);
+        const { enabled, user, password, brokerPort, zookeeperPort } = jmx.value as { enabled: boolean; user: string; password: string; brokerPort: number; zookeeperPort: number };
+        assert.deepStrictEqual([enabled, user, brokerPort, zookeeperPort], [true, "monitor", 9999, 9998]);
         const read = (address: string, port: number, bean: string, attribute: string, login?: string) => client.tool("kafka-run-class.sh", [
             "org.apache.kafka.tools.JmxTool", "--jmx-url", `service:jmx:rmi:///jndi/rmi://${address}:${port}/jmxrmi`, "--object-name", bean,
             "--attributes", attribute, "--one-time", "true", ...(login ? ["--jmx-auth-prop", login] : [])], 60_000);
