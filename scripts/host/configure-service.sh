@@ -58,7 +58,8 @@ manifest=$(printf '%s' "$MANIFEST_B64" | base64 -d) || die "MANIFEST_B64 is not 
 # TRANSITION=add runs the manifest's listeners beside the running ones, TRANSITION=switch moves inter-broker traffic
 # onto them and has new znodes created with ACLs (zookeeper.set.acl), and the step without TRANSITION writes the files
 # as they are, which drops the old listeners. In the first two, server.properties is the manifest's with the listener
-# settings of both and no ACL authorizer yet (clients of the old listener are anonymous); the health checks go through
+# settings of both and, unless the broker runs one already, no ACL authorizer yet (clients of a plaintext listener are
+# anonymous); the health checks go through
 # the running inter-broker listener, which every broker still has. A broker that needs neither (a new one, or one that
 # runs the new listeners already) is left alone.
 if [[ -n ${TRANSITION:-} ]]; then
@@ -98,8 +99,9 @@ if [[ -n ${TRANSITION:-} ]]; then
     [[ ,$r_map, == *",$t_inter:"* ]] ||
       die "listeners-switch: the broker runs listeners $r_map, without $t_inter (the listeners-add roll did not finish); run pulumi up again"
   fi
-  # A restart still pending (this roll was interrupted after writing the files) means the files are not what runs.
-  if [[ -f $marker ]]; then needed=true; fi
+  # A restart still pending after this phase's files were written (interrupted; the file on disk is a transitional one)
+  # means they are not what runs. One pending after the configured files were written is the broker step's to finish.
+  if [[ -f $marker && $r_map != "$t_map" ]]; then needed=true; fi
   if ! $needed; then
     log "listeners-$TRANSITION: nothing to change (the broker runs $r_map, inter-broker $r_inter)"
     exit 0
@@ -109,9 +111,12 @@ if [[ -n ${TRANSITION:-} ]]; then
   else
     inter=$t_inter acl=$(value 'zookeeper\.set\.acl' <<<"$target")
   fi
-  text=$(grep -v -E '^(listeners|advertised\.listeners|listener\.security\.protocol\.map|inter\.broker\.listener\.name|zookeeper\.set\.acl|authorizer\.class\.name|super\.users|allow\.everyone\.if\.no\.acl\.found)=' <<<"$target")
-  text+=$'\n\n'"# kafka:security is switching (roll listeners-$TRANSITION): the old and the new listeners side by side, no ACL"
-  text+=$'\n'"# authorizer yet. The last roll of this update writes the configured file."
+  # The ACL authorizer waits for the last roll unless the broker runs one already (then every listener authenticates).
+  managed='listeners|advertised\.listeners|listener\.security\.protocol\.map|inter\.broker\.listener\.name|zookeeper\.set\.acl'
+  if [[ -z $(value 'authorizer\.class\.name' <"$props") ]]; then managed+='|authorizer\.class\.name|super\.users|allow\.everyone\.if\.no\.acl\.found'; fi
+  text=$(grep -v -E "^($managed)=" <<<"$target")
+  text+=$'\n\n'"# kafka:security is switching (roll listeners-$TRANSITION): the old and the new listeners side by side."
+  text+=$'\n'"# The last roll of this update writes the configured file."
   text+=$'\n'"listeners=$(union "$(value listeners <"$props")" "$(value listeners <<<"$target")")"
   text+=$'\n'"advertised.listeners=$(union "$(value 'advertised\.listeners' <"$props")" "$(value 'advertised\.listeners' <<<"$target")")"
   text+=$'\n'"listener.security.protocol.map=$(union "$r_map" "$t_map")"

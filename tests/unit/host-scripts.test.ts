@@ -409,6 +409,24 @@ describe("host scripts", () => {
             assert.deepStrictEqual(value(fromTls.props, "inter.broker.listener.name"), ["INTERNAL_TLS"]);
             assert.ok(fromTls.tools.trim().split("\n").every((l) =>
                 l === `127.0.0.1:${port}|security.protocol=SSL ssl.truststore.type=PEM ssl.truststore.location=/etc/kafka/ca.pem`), fromTls.tools);
+            // From a SASL_SSL broker that enforces ACLs already (stop 15's listener names): the authorizer stays through the
+            // rolls, and the checks log in as the admin.
+            fs.rmSync(path.join(dir, ".kafka.restart-pending"), { force: true });
+            fs.writeFileSync(props, running.replace(/:PLAINTEXT/g, ":SASL_SSL") + "authorizer.class.name=kafka.security.authorizer.AclAuthorizer\n");
+            const fromAcls = run("add");
+            assert.strictEqual(fromAcls.status, 0, fromAcls.stderr);
+            assert.deepStrictEqual(value(fromAcls.props, "authorizer.class.name"), ["kafka.security.authorizer.AclAuthorizer"]);
+            assert.deepStrictEqual(value(fromAcls.props, "allow.everyone.if.no.acl.found"), ["false"]);
+            assert.ok(fromAcls.tools.trim().split("\n").every((l) => l === `127.0.0.1:${port}|security.protocol=SASL_SSL`), fromAcls.tools);
+            // A restart left pending by the broker step itself (the configured file is on disk) is not this step's.
+            fs.writeFileSync(props, target);
+            fs.writeFileSync(path.join(dir, ".kafka.restart-pending"), "");
+            for (const t of ["add", "switch"]) {
+                const r = run(t);
+                assert.strictEqual(r.status, 0, r.stderr);
+                assert.doesNotMatch(r.calls, /restart/, t);
+                assert.strictEqual(r.props, target, t);
+            }
         } finally {
             server.close();
             fs.rmSync(dir, { recursive: true, force: true });
