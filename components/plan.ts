@@ -151,7 +151,8 @@ export function aclLines(cfg: ClusterConfig): string[] {
  * check comes before the first ZooKeeper and the first broker step (so a heap that does not fit restarts nothing). The install steps download and verify a
  * version on every host in parallel; ZooKeeper members are configured one after another, then the ensemble check;
  * brokers follow the ensemble check, one after another (so a change rolls through them one broker at a time, each
- * waiting for zero under-replicated partitions), then the broker check and the smoke test. A service's link to its
+ * waiting for zero under-replicated partitions; secured, after two such chains that switch brokers still running
+ * plaintext listeners, and change nothing otherwise), then the broker check and the smoke test. A service's link to its
  * version switches inside its own configure step, just before its restart, so a service not yet restarted (or
  * restarted by systemd after a crash meanwhile) stays on the old version. In existing-hosts mode every service also
  * gets a `service` step whose delete stops it.
