@@ -21,8 +21,9 @@ if [[ -z $running || $running == "$PROTOCOL_MAP" ]]; then
   echo "listeners ok on $NODE_NAME: $PROTOCOL_MAP, as the running broker has"
   exit 0
 fi
-# Rollable: the new protocol is not PLAINTEXT, each running listener's protocol is below it (or the configuration's own
-# listener: a switch interrupted half-way carries on), and no listener name changes its protocol.
+# Rollable: the new protocol is not PLAINTEXT, each running listener's protocol is at most it (the same protocol under
+# another name: a cluster built with the earlier listener names; or the configuration's own listener: a switch
+# interrupted half-way carries on), and no listener name changes its protocol.
 rank() { case $1 in PLAINTEXT) echo 0 ;; SSL) echo 1 ;; SASL_SSL) echo 2 ;; *) echo 9 ;; esac; }
 target=${PROTOCOL_MAP##*:}
 rollable=true
@@ -30,7 +31,7 @@ rollable=true
 IFS=, read -ra pairs <<<"$running"
 for pair in "${pairs[@]}"; do
   if [[ ,$PROTOCOL_MAP, == *",$pair,"* ]]; then continue; fi
-  if (( $(rank "${pair#*:}") >= $(rank "$target") )) || [[ ,$PROTOCOL_MAP, == *",${pair%%:*}:"* ]]; then rollable=false; fi
+  if (( $(rank "${pair#*:}") > $(rank "$target") )) || [[ ,$PROTOCOL_MAP, == *",${pair%%:*}:"* ]]; then rollable=false; fi
 done
 if $rollable; then
   echo "listeners ok on $NODE_NAME: it runs $running; this update adds $PROTOCOL_MAP beside them, moves inter-broker" \

@@ -293,7 +293,9 @@ describe("host scripts", () => {
                     `kafka:security ${security} means ${map}: a running cluster can switch up the order plaintext, tls, sasl_ssl .*but not back to ` +
                     "plaintext or from sasl_ssl to tls\\. Nothing was changed on any host\\. Fix: set kafka:security back"));
             }
-            for (const [running, map] of [[PLAIN, SASL], [PLAIN, TLS], [TLS, SASL], [`${PLAIN},${SASL}`, SASL], [`${SASL},${PLAIN}`, SASL], [`${TLS},${SASL}`, SASL]]) {
+            // (The last: sasl_ssl under the listener names of earlier versions, INTERNAL and CLIENT, rolls onto the current ones.)
+            for (const [running, map] of [[PLAIN, SASL], [PLAIN, TLS], [TLS, SASL], [`${PLAIN},${SASL}`, SASL], [`${SASL},${PLAIN}`, SASL], [`${TLS},${SASL}`, SASL],
+                ["INTERNAL:SASL_SSL,CLIENT:SASL_SSL", SASL]]) {
                 const ok = run("active", running, map, "sasl_ssl");
                 assert.strictEqual(ok.status, 0, ok.stderr);
                 assert.match(ok.stdout, new RegExp(`listeners ok on host-1: it runs ${running}; this update adds ${map} beside them`));
