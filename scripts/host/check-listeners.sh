@@ -16,7 +16,7 @@ if ! systemctl is-active --quiet kafka || [[ ! -f $SERVER_PROPERTIES ]]; then
   echo "listeners ok on $NODE_NAME: no broker running yet; it starts with $PROTOCOL_MAP"
   exit 0
 fi
-running=$(sed -n 's/^listener\.security\.protocol\.map=//p' "$SERVER_PROPERTIES" | tail -n 1)
+running=$(prop_value 'listener\.security\.protocol\.map' <"$SERVER_PROPERTIES")
 if [[ -z $running || $running == "$PROTOCOL_MAP" ]]; then
   echo "listeners ok on $NODE_NAME: $PROTOCOL_MAP, as the running broker has"
   exit 0

@@ -71,8 +71,6 @@ if [[ -n ${TRANSITION:-} ]]; then
   fi
   target=$(awk -v p="$props" '$1 == p { print $4 }' <<<"$manifest" | base64 -d)
   [[ -n $target ]] || die "the manifest has no $props"
-  # value KEY: the last value of KEY (a regex) in the properties on stdin.
-  value() { sed -n "s/^$1=//p" | tail -n 1; }
   # union A B: the comma lists A and B of NAME:... entries, B's entries whose NAME A lacks appended.
   union() {
     local out=$1 e o found
@@ -86,10 +84,10 @@ if [[ -n ${TRANSITION:-} ]]; then
     done
     printf '%s\n' "$out"
   }
-  r_map=$(value 'listener\.security\.protocol\.map' <"$props")
-  t_map=$(value 'listener\.security\.protocol\.map' <<<"$target")
-  r_inter=$(value 'inter\.broker\.listener\.name' <"$props")
-  t_inter=$(value 'inter\.broker\.listener\.name' <<<"$target")
+  r_map=$(prop_value 'listener\.security\.protocol\.map' <"$props")
+  t_map=$(prop_value 'listener\.security\.protocol\.map' <<<"$target")
+  r_inter=$(prop_value 'inter\.broker\.listener\.name' <"$props")
+  t_inter=$(prop_value 'inter\.broker\.listener\.name' <<<"$target")
   needed=false
   if [[ $TRANSITION == add ]]; then
     IFS=, read -ra wanted <<<"$t_map"
@@ -107,25 +105,26 @@ if [[ -n ${TRANSITION:-} ]]; then
     exit 0
   fi
   if [[ $TRANSITION == add ]]; then
-    inter=$r_inter acl=$(value 'zookeeper\.set\.acl' <"$props")
+    inter=$r_inter acl=$(prop_value 'zookeeper\.set\.acl' <"$props")
   else
-    inter=$t_inter acl=$(value 'zookeeper\.set\.acl' <<<"$target")
+    inter=$t_inter acl=$(prop_value 'zookeeper\.set\.acl' <<<"$target")
   fi
   # The ACL authorizer waits for the last roll unless the broker runs one already (then every listener authenticates).
   managed='listeners|advertised\.listeners|listener\.security\.protocol\.map|inter\.broker\.listener\.name|zookeeper\.set\.acl'
-  if [[ -z $(value 'authorizer\.class\.name' <"$props") ]]; then managed+='|authorizer\.class\.name|super\.users|allow\.everyone\.if\.no\.acl\.found'; fi
+  if [[ -z $(prop_value 'authorizer\.class\.name' <"$props") ]]; then managed+='|authorizer\.class\.name|super\.users|allow\.everyone\.if\.no\.acl\.found'; fi
   text=$(grep -v -E "^($managed)=" <<<"$target")
   text+=$'\n\n'"# kafka:security is switching (roll listeners-$TRANSITION): the old and the new listeners side by side."
   text+=$'\n'"# The last roll of this update writes the configured file."
-  text+=$'\n'"listeners=$(union "$(value listeners <"$props")" "$(value listeners <<<"$target")")"
-  text+=$'\n'"advertised.listeners=$(union "$(value 'advertised\.listeners' <"$props")" "$(value 'advertised\.listeners' <<<"$target")")"
-  text+=$'\n'"listener.security.protocol.map=$(union "$r_map" "$t_map")"
+  text+=$'\n'"listeners=$(union "$(prop_value listeners <"$props")" "$(prop_value listeners <<<"$target")")"
+  text+=$'\n'"advertised.listeners=$(union "$(prop_value 'advertised\.listeners' <"$props")" "$(prop_value 'advertised\.listeners' <<<"$target")")"
+  map=$(union "$r_map" "$t_map")
+  text+=$'\n'"listener.security.protocol.map=$map"
   text+=$'\n'"inter.broker.listener.name=$inter"
   text+=$'\n'"zookeeper.set.acl=${acl:-false}"$'\n'
   manifest=$(awk -v p="$props" -v c="$(printf '%s' "$text" | base64 -w0)" '$1 == p { $4 = c } { print }' <<<"$manifest")
   # The checks use the running inter-broker listener: no login on plaintext, TLS with the cluster's CA on SSL, the
   # admin's login (CLIENT_CONFIG) on SASL_SSL (only ever switched to itself).
-  old=$(value 'advertised\.listeners' <"$props" | tr , '\n' | sed -n "s|^$r_inter://||p")
+  old=$(prop_value 'advertised\.listeners' <"$props" | tr , '\n' | sed -n "s|^$r_inter://||p")
   [[ -n $old ]] || die "the running broker advertises no $r_inter listener"
   SELF_BOOTSTRAP=$old
   r_protocol=$(tr , '\n' <<<"$r_map" | sed -n "s/^$r_inter://p")
@@ -134,10 +133,10 @@ if [[ -n ${TRANSITION:-} ]]; then
     on_exit "command -p rm -f '$CLIENT_CONFIG'"
     if [[ $r_protocol == SSL ]]; then
       printf 'security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=%s\n' \
-        "$(value 'ssl\.truststore\.location' <<<"$target")" > "$CLIENT_CONFIG"
+        "$(prop_value 'ssl\.truststore\.location' <<<"$target")" > "$CLIENT_CONFIG"
     fi
   fi
-  log "listeners-$TRANSITION: $r_map (inter-broker $r_inter) -> $(union "$r_map" "$t_map") (inter-broker $inter)"
+  log "listeners-$TRANSITION: $r_map (inter-broker $r_inter) -> $map (inter-broker $inter)"
 fi
 
 # What the running service was started with (its files and version), kept until its restart succeeds, so that a

@@ -162,6 +162,9 @@ zk_mode() {
 # per partition.
 replica_lists() { sed -n 's/.*Replicas: \([0-9][0-9,]*\).*/\1/p'; }
 
+# prop_value KEY: the value of KEY (a regex) in the Java properties on stdin; the last one, as Java reads them.
+prop_value() { sed -n "s/^$1=//p" | tail -n 1; }
+
 # scram_config FILE PASSWORD: writes FILE (mode 0600) for `kafka-configs.sh --add-config-file`: a SCRAM-SHA-512
 # credential with PASSWORD (passwords never go on a command line).
 scram_config() { (umask 077 && printf 'SCRAM-SHA-512=iterations=8192,password=%s\n' "$2" > "$1"); }
