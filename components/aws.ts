@@ -57,7 +57,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             ipProtocol: "tcp", fromPort: port, toPort: port, description: `cluster members on ${port}`,
         }, sgOpts);
     }
-    const cidrRule = (name: string, cidr: string, port: number, description: string) =>
+    const cidrRule = (name: string, cidr: pulumi.Input<string>, port: number, description: string) =>
         new aws.vpc.SecurityGroupIngressRule(name, {
             securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, description,
             cidrIpv4: cidr, // IPv6 blocks are refused: the instances get no IPv6 address
@@ -68,31 +68,22 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         if (ec2.clientCidrs) {
             ec2.clientCidrs.forEach((c, i) => cidrRule(clientRuleName(`${cfg.clusterName}-client-${i}`, port), c, port, "Kafka clients"));
         } else {
-            new aws.vpc.SecurityGroupIngressRule(clientRuleName(`${cfg.clusterName}-client-vpc`, port), {
-                securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port,
-                cidrIpv4: lookup.vpcCidr,
-                description: "Kafka clients in the VPC (default when kafka:clientCidrs is unset)",
-            }, sgOpts);
+            cidrRule(clientRuleName(`${cfg.clusterName}-client-vpc`, port), lookup.vpcCidr, port,
+                "Kafka clients in the VPC (default when kafka:clientCidrs is unset)");
         }
     }
     // kafka:jmx: the JMX connectors (bound to the private addresses, password required) for monitoring inside the VPC.
     if (cfg.jmx) {
         for (const port of [PORTS.brokerJmx, PORTS.zookeeperJmx]) {
-            new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-jmx-${port}`, {
-                securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: lookup.vpcCidr,
-                description: "JMX monitoring in the VPC (kafka:jmx)",
-            }, sgOpts);
+            cidrRule(`${cfg.clusterName}-jmx-${port}`, lookup.vpcCidr, port, "JMX monitoring in the VPC (kafka:jmx)");
         }
     }
     if (ec2.sshCidrs) {
         ec2.sshCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning"));
     } else {
         // Only with a bastion or kafka:sshFromVpc (config refuses it otherwise): SSH comes from inside the VPC.
-        new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-ssh-vpc`, {
-            securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: PORTS.ssh, toPort: PORTS.ssh,
-            cidrIpv4: lookup.vpcCidr,
-            description: "SSH for provisioning from the VPC: bastion or sshFromVpc (default when kafka:sshCidrs is unset)",
-        }, sgOpts);
+        cidrRule(`${cfg.clusterName}-ssh-vpc`, lookup.vpcCidr, PORTS.ssh,
+            "SSH for provisioning from the VPC: bastion or sshFromVpc (default when kafka:sshCidrs is unset)");
     }
     new aws.vpc.SecurityGroupEgressRule(`${cfg.clusterName}-egress`, {
         securityGroupId: securityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "packages and the Kafka download",

@@ -163,19 +163,19 @@ export function renderToolsProfile(): string {
  * files required.
  */
 export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?: { address: string; port: number }): string {
-    const jmxOpts = jmx ? [
-        "-Dcom.sun.management.jmxremote", `-Dcom.sun.management.jmxremote.host=${jmx.address}`, `-Djava.rmi.server.hostname=${jmx.address}`,
-        `-Dcom.sun.management.jmxremote.rmi.port=${jmx.port}`, "-Dcom.sun.management.jmxremote.authenticate=true",
+    const jmxOpts = (j: { address: string; port: number }) => [
+        "-Dcom.sun.management.jmxremote", `-Dcom.sun.management.jmxremote.host=${j.address}`, `-Djava.rmi.server.hostname=${j.address}`,
+        `-Dcom.sun.management.jmxremote.rmi.port=${j.port}`, "-Dcom.sun.management.jmxremote.authenticate=true",
         `-Dcom.sun.management.jmxremote.password.file=${PATHS.jmxPassword}`, `-Dcom.sun.management.jmxremote.access.file=${PATHS.jmxAccess}`,
         "-Dcom.sun.management.jmxremote.ssl=false", "-Dcom.sun.management.jmxremote.registry.ssl=false",
         // The file is read-only to the service (ProtectSystem=strict): the JVM must not try to rewrite it as hashes.
         "-Dcom.sun.management.jmxremote.password.toHashes=false",
-    ].join(" ") : undefined;
+    ].join(" ");
     return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n` +
         (jaas ? `KAFKA_OPTS="-Djava.security.auth.login.config=${jaas}"\n` : "") +
-        (jmxOpts
+        (jmx
             ? `# kafka:jmx: the JMX connector on the private address, for the read-only user ${JMX_USER} (password file 0600).\n` +
-              `KAFKA_JMX_OPTS="${jmxOpts}"\nJMX_PORT=${jmx!.port}\n`
+              `KAFKA_JMX_OPTS="${jmxOpts(jmx)}"\nJMX_PORT=${jmx.port}\n`
             // Kafka's launcher starts a JMX agent (-Dcom.sun.management.jmxremote, no authentication) whenever this is
             // empty; any value replaces that, and the JVM starts no agent without the jmxremote property.
             : `# No JMX agent: Kafka's launcher would otherwise start one without authentication.\n` +
