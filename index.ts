@@ -27,7 +27,7 @@ export const nodes = cluster.nodes;
 export const smokeTest = cluster.smokeTest;
 /** Secret: `pulumi stack output --show-secrets sshPrivateKey > key && chmod 600 key`. */
 export const sshPrivateKey = cluster.sshPrivateKey;
-/** The CA clients trust (kafka:security tls, sasl_ssl). */
+/** The CA clients trust (kafka:security tls, sasl_ssl); empty with plaintext. */
 export const caCertificate = cluster.caCertificate;
 /** Secret: the SCRAM password of each kafka:clientUsers user. */
 export const clientCredentials = cluster.clientCredentials;

@@ -31,8 +31,8 @@ export interface KafkaClusterOutputs {
     brokers: pulumi.Output<string>;
     /** The SSH private key the program uses (secret). */
     sshPrivateKey: pulumi.Output<string>;
-    /** The stack's CA certificate (PEM) that clients trust; undefined with kafka:security plaintext. */
-    caCertificate: pulumi.Output<string | undefined>;
+    /** The stack's CA certificate (PEM) that clients trust; empty with kafka:security plaintext (no CA). */
+    caCertificate: pulumi.Output<string>;
     /** SCRAM passwords of kafka:clientUsers, by user (secret). */
     clientCredentials: pulumi.Output<Record<string, string>>;
     /**
@@ -55,7 +55,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
     public readonly ensemble: pulumi.Output<string>;
     public readonly brokers: pulumi.Output<string>;
     public readonly sshPrivateKey: pulumi.Output<string>;
-    public readonly caCertificate: pulumi.Output<string | undefined>;
+    public readonly caCertificate: pulumi.Output<string>;
     public readonly clientCredentials: pulumi.Output<Record<string, string>>;
     public readonly clientProperties: pulumi.Output<Record<string, string>>;
     public readonly jmx: pulumi.Output<JmxOutput>;
@@ -114,10 +114,11 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         ensemble: result.ensemble,
         brokers: result.brokers,
         sshPrivateKey: pulumi.secret(target.privateKey),
-        caCertificate: credentials ? credentials.caCertificate : pulumi.output(undefined),
+        // (An undefined stack output makes the engine warn: a plaintext cluster has no CA, said as an empty text.)
+        caCertificate: credentials ? credentials.caCertificate : pulumi.output(""),
         clientCredentials: credentials ? pulumi.secret(credentials.secrets.apply((s) => s.userPasswords)) : pulumi.output<Record<string, string>>({}),
         clientProperties: credentials ? pulumi.secret(credentials.secrets.apply((s) => clientPropertiesOf(cfg, s))) : pulumi.output(clientPropertiesOf(cfg)),
-        // (An undefined stack output makes the engine warn; off is said as such.)
+        // Off is said as such, for the same reason.
         jmx: credentials && cfg.jmx
             ? pulumi.secret(credentials.secrets.apply((s): JmxOutput => ({
                 enabled: true, user: JMX_USER, password: s.jmxPassword ?? "", brokerPort: PORTS.brokerJmx, zookeeperPort: PORTS.zookeeperJmx,

@@ -36,10 +36,18 @@ function run(cmd: string, args: string[], timeoutMs = 40 * 60_000, lab: TestLab 
         env: { ...process.env, KAFKA_CLUSTER_LAB: lab } });
 }
 
-/** Boots `n` hosts of a test lab (the suite's LAB unless a test file picks one of its own). */
+/** Boots `n` hosts of a test lab (the suite's LAB unless a test file picks one of its own); running ones are kept. */
 export function hostsUp(n: number, lab: TestLab = LAB as TestLab): LocalEnv {
     run(HOSTS_SH, ["up", String(n)], undefined, lab);
     return hostsEnv(lab);
+}
+/**
+ * A suite's start: `n` new hosts. A lab an interrupted run left up (another suite's stack, its services and data, more
+ * hosts than asked for) is torn down first, so no test starts on what an earlier one left behind.
+ */
+export function freshHostsUp(n: number, lab: TestLab = LAB as TestLab): LocalEnv {
+    hostsDown(lab);
+    return hostsUp(n, lab);
 }
 export function hostsEnv(lab: TestLab = LAB as TestLab): LocalEnv {
     return JSON.parse(run(HOSTS_SH, ["env"], 60_000, lab));

@@ -7,7 +7,7 @@ import * as net from "net";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
-import { LocalEnv, ROOT, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
+import { LocalEnv, ROOT, Ssh, freshHostsUp, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { checkpointFile, programStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
@@ -48,7 +48,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
 
     before(async () => {
         const tarball = kafkaDist();
-        env = hostsUp(3);
+        env = freshHostsUp(3);
         ssh = new Ssh(env);
         client = new KafkaClient(tarball);
         // The key as secret config (not a file path), so the checkpoint test below has a secret value to look for.

@@ -13,7 +13,7 @@ import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
 import { NodeOutput, PATHS } from "../../components/layout";
 import { shellQuote } from "../../components/host-command";
 import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
-import { CACHE, LocalEnv, Ssh, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
+import { CACHE, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { programStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { commandStates, destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient, zkMode } from "../support/kafka";
@@ -58,7 +58,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
     before(async () => {
         const start = Date.now();
         tarball = await timed("setup: Kafka tarball from Maven Central", () => kafkaDist());
-        env = await timed("setup: image, apt repository and 3 hosts", () => hostsUp(3));
+        env = await timed("setup: image, apt repository and 3 hosts", () => freshHostsUp(3));
         ssh = new Ssh(env);
         // kafka:security is sasl_ssl by default; two client users, with ACLs (everything else denied); JMX for monitoring.
         raw = localStackConfig(env, 3, {

@@ -16,7 +16,7 @@ import { hostCommand, parseHostCommand } from "../../components/host-command";
 import { PATHS } from "../../components/layout";
 import { commandText, planSteps } from "../../components/plan";
 import { ClusterNode, ec2Nodes } from "../../components/topology";
-import { CACHE, Ssh, TestLab, hostsDown, hostsUp, log } from "../../scripts/lib/local";
+import { CACHE, Ssh, TestLab, freshHostsUp, hostsDown, log } from "../../scripts/lib/local";
 import { stopwatch } from "../support/timing";
 
 const LAB: TestLab = "test2";
@@ -78,7 +78,7 @@ describe("real host: the storage step with a data volume (loop device)", functio
 
     before(async () => {
         const start = Date.now();
-        const env = await timed("setup: 1 host of lab test2", () => hostsUp(1, LAB));
+        const env = await timed("setup: 1 host of lab test2", () => freshHostsUp(1, LAB));
         ssh = new Ssh(env);
         address = env.hosts[0].address;
         const tools = await timed("setup: xfs tools", () => xfsTools());

@@ -284,6 +284,14 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
         assert.ok(out.nodes.every((n) => n.instanceId === undefined));
     });
 
+    it("a plaintext stack has no CA and no JMX: caCertificate is empty and jmx says off (no undefined output for the engine to warn of)", async () => {
+        const plainStack = await build({ ...raw, security: "plaintext" }, "local");
+        assert.strictEqual(await value(plainStack.c.caCertificate), "");
+        assert.deepStrictEqual(await value(plainStack.c.jmx), { enabled: false });
+        const secured = await build(raw, "local");
+        assert.match(await value(secured.c.caCertificate), /^-----BEGIN CERTIFICATE-----/);
+    });
+
     it("keeps the private key secret and out of every command line", async () => {
         await build(raw, "local");
         const cmds = recorded.filter((r) => r.type === "command:remote:Command");
