@@ -3,10 +3,11 @@
 // backend, the passphrase secrets provider, no plugin downloads, and a stack on this repository's program.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
-import { ROOT } from "./local";
+import { ROOT, log } from "./local";
 
 let envCache: Record<string, string> | undefined;
 
@@ -42,9 +43,39 @@ export function toConfigMap(raw: RawConfig): ConfigMap {
     return map;
 }
 
-/** A stack of this repository's program, with exactly `raw` as its `kafka:` config. */
+/**
+ * Removes the file backend's locks on stack `name` whose process, on this machine, is gone: a run killed during an
+ * update leaves one, and every later update of the stack then fails with "the stack is currently locked".
+ */
+export function clearDeadLocks(name: string): void {
+    const dir = path.join(pulumiEnv().PULUMI_BACKEND_URL.replace(/^file:\/\//, ""), ".pulumi", "locks", "organization", "kafka-cluster", name);
+    if (!fs.existsSync(dir)) return;
+    for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+        let lock: { pid?: number; hostname?: string };
+        try {
+            lock = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+        } catch {
+            continue;
+        }
+        if (lock.hostname !== os.hostname() || typeof lock.pid !== "number" || alive(lock.pid)) continue;
+        for (const g of [f, `${f}.attrs`]) fs.rmSync(path.join(dir, g), { force: true });
+        log(`removed the lock on stack ${name} left by process ${lock.pid}, which no longer runs`);
+    }
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/** A stack of this repository's program, with exactly `raw` as its `kafka:` config (a dead run's lock on it removed). */
 export async function programStack(name: string, raw: RawConfig): Promise<Stack> {
     const envVars = pulumiEnv();
+    clearDeadLocks(name);
     const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: ROOT }, { envVars });
     await setStackConfig(stack, raw);
     return stack;
