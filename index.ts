@@ -35,3 +35,5 @@ export const clientCredentials = cluster.clientCredentials;
 export const clientProperties = cluster.clientProperties;
 /** Secret, with kafka:jmx: the JMX user, its password and the brokers' and ZooKeeper members' JMX ports (private addresses); else { enabled: false }. */
 export const jmx = cluster.jmx;
+/** EC2: the node this update moved to a new image or instance type and the ones left, one per `pulumi up`. */
+export const rollout = cluster.rollout;

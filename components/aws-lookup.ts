@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Bad, Ec2Cluster, HostOs, checkHeaps } from "./config";
+import { RunningInstance } from "./rollout";
 import { Ec2NodeSpec } from "./topology";
 
 /** CPU architectures of EC2 instance types and images, as EC2 names them. */
@@ -37,6 +38,49 @@ export interface Ec2Lookup {
     images: Record<string, string>;
     /** Per instance type: the subnets its nodes spread over, one per AZ that offers the type, sorted by AZ, at most kafka:maxAzs. */
     subnets: Record<string, SubnetInfo[]>;
+    /** Per configured instance type: its architecture. */
+    arch: Record<string, Arch>;
+    /** Per node name: the cluster's instance that EC2 reports for it (pending, running, stopping or stopped), if any. */
+    running: Record<string, RunningInstance>;
+}
+
+/** The EC2 states of an instance that is, or will again be, a node of the cluster. */
+export const LIVE_STATES = ["pending", "running", "stopping", "stopped"];
+
+/**
+ * The cluster's instances as EC2 reports them, by node name (their Name tag is `<clusterName>-<node>`), with each
+ * one's architecture (from `arch`, or looked up for a type no longer configured). Two instances claiming one node is a
+ * problem: which one the stack holds cannot be told from here.
+ */
+async function runningInstances(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], arch: Map<string, Arch>, opts: pulumi.InvokeOptions,
+    problems: string[]): Promise<Record<string, RunningInstance>> {
+    const byName = new Map(nodes.map((n) => [`${cfg.clusterName}-${n.name}`, n.name]));
+    const { ids } = await aws.ec2.getInstances({ instanceTags: { "kafka-cluster": cfg.clusterName }, instanceStateNames: LIVE_STATES }, opts);
+    const found = await Promise.all([...ids].sort().map(async (instanceId) => ({ ...(await aws.ec2.getInstance({ instanceId }, opts)), instanceId })));
+    const running: Record<string, RunningInstance> = {};
+    const archOf = new Map(arch);
+    for (const type of new Set(found.map((i) => i.instanceType))) {
+        if (archOf.has(type)) continue;
+        const info = await aws.ec2.getInstanceType({ instanceType: type }, opts).catch(() => undefined);
+        const supported = info?.supportedArchitectures ?? [];
+        archOf.set(type, supported.includes("arm64") ? "arm64" : "x86_64");
+    }
+    for (const i of found) {
+        const node = byName.get(i.tags?.Name ?? "");
+        if (node === undefined) continue; // a node no longer configured: the stack deletes it
+        if (running[node] !== undefined) {
+            problems.push(`EC2 reports two instances for node ${node} (${running[node].instanceId}, ${i.instanceId}): the stack holds one of ` +
+                `them. Fix: terminate the other one (pulumi stack --show-ids names the stack's), then run pulumi up again`);
+            continue;
+        }
+        const os = i.tags?.os;
+        running[node] = {
+            instanceId: i.instanceId, ami: i.ami, instanceType: i.instanceType, arch: archOf.get(i.instanceType)!, privateIp: i.privateIp,
+            ...(i.publicIp ? { publicIp: i.publicIp } : {}),
+            ...(os === "ubuntu-24.04" || os === "amazon-linux-2023" ? { os } : {}),
+        };
+    }
+    return running;
 }
 
 /** Problems found by the lookups: each names its setting and the fix, like a ConfigError. */
@@ -97,6 +141,7 @@ export async function lookupEc2(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], opts: pul
     }));
 
     checkHeaps(cfg, ec2, (type) => memory.get(type), bad);
+    const running = await runningInstances(cfg, nodes, arch, opts, problems);
 
     // Images: the pinned AMI must suit every instance type; else the current image of the OS per architecture.
     const images: Record<string, string> = {};
@@ -191,5 +236,5 @@ export async function lookupEc2(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], opts: pul
     const vpcCidr = (await aws.ec2.getVpc({ id: vpcId }, opts)).cidrBlock;
 
     if (problems.length > 0) throw new Ec2LookupError(problems);
-    return { vpcId, vpcCidr, images, subnets };
+    return { vpcId, vpcCidr, images, subnets, arch: Object.fromEntries(arch), running };
 }

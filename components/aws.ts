@@ -4,8 +4,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Ec2Cluster, vpcReachWarnings } from "./config";
-import { lookupEc2 } from "./aws-lookup";
+import { Ec2Lookup, lookupEc2 } from "./aws-lookup";
 import { CLIENT_PORTS, INTERNAL_PORTS, PORTS } from "./layout";
+import { Rollout, WantedImage, planRollout } from "./rollout";
 import { ClusterNode, Ec2NodeSpec } from "./topology";
 
 /** Ports only cluster members may reach: ZooKeeper client, peer and election ports and the inter-broker listeners. */
@@ -21,7 +22,38 @@ export interface AwsHostsArgs {
     config: Ec2Cluster;
     nodes: Ec2NodeSpec[];
     publicKey: pulumi.Input<string>;
+    /** What lookupAws found and decided (every AWS resource takes an input through it). */
+    lookup: pulumi.Output<AwsLookup>;
+    /** What every instance waits for: the gate before the node that changes in this `pulumi up` (see rollout.ts). */
+    instanceDependsOn?: pulumi.Resource[];
     parent: pulumi.Resource;
+}
+
+/** The lookups, and which node changes its image or instance type in this `pulumi up`. */
+export interface AwsLookup extends Ec2Lookup {
+    rollout: Rollout;
+}
+
+/** Whether SSH goes to the instances' public addresses (else to their private ones: bastion, or from inside the VPC). */
+export const sshOverPublicIp = (cfg: Ec2Cluster) => cfg.ec2.associatePublicIp && !cfg.ec2.bastion && !cfg.ec2.sshFromVpc;
+
+/**
+ * Every lookup and check, then the rollout: each node's wanted image (the pinned kafka:ami, or the current image of
+ * kafka:os for its instance type's architecture) and type against what its instance runs.
+ */
+export function lookupAws(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], parent: pulumi.Resource): pulumi.Output<AwsLookup> {
+    return pulumi.output(lookupEc2(cfg, nodes, { parent }).then((found) => {
+        const wanted = Object.fromEntries(nodes.map((n): [string, WantedImage] => [n.name, {
+            ami: found.images[n.instanceType], instanceType: n.instanceType, os: cfg.ec2.os, arch: found.arch[n.instanceType],
+            pinned: cfg.ec2.ami !== undefined,
+        }]));
+        const rollout = planRollout(nodes.map((n) => n.name), found.running, wanted);
+        if (rollout.rolling) {
+            pulumi.log.info(`rolling ${rollout.rolling.node} (${rollout.rolling.changes.join(", ")}) in this update` +
+                (rollout.pending.length ? `; ${rollout.pending.join(", ")} in the next ones, one per pulumi up` : ""), parent);
+        }
+        return { ...found, rollout };
+    }));
 }
 
 export interface AwsHosts {
@@ -40,7 +72,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     const tags = (extra: Record<string, string> = {}) => ({ "kafka-cluster": cfg.clusterName, ...extra });
 
     // Every lookup and check first: each AWS resource takes an input through it, so a failed check registers nothing.
-    const lookup = pulumi.output(lookupEc2(cfg, nodes, opts));
+    const lookup = args.lookup;
     const vpcId = lookup.vpcId;
     // Ranges that would shut out clients or the bastion inside the VPC (known only now): warnings in the update's output.
     lookup.vpcCidr.apply((cidr) => vpcReachWarnings(ec2, cidr).forEach((w) => pulumi.log.warn(w, parent)));
@@ -103,35 +135,43 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     const clusterNodes = nodes.map((node): ClusterNode<pulumi.Output<string>> => {
         const subnet = lookup.subnets.apply((s) => s[node.instanceType][node.azIndex % s[node.instanceType].length]);
         const role = node.roles.join("+");
+        const given = lookup.rollout.inputs.apply((i) => i[node.name]);
         const instance = new aws.ec2.Instance(`${cfg.clusterName}-${node.name}`, {
-            ami: lookup.images.apply((i) => i[node.instanceType]),
-            instanceType: lookup.apply(() => node.instanceType),
+            // What the node runs now, unless it is the one node this `pulumi up` rolls (rollout.ts): so a new upstream
+            // image release, or a kafka:ami / kafka:os / instance type change that is not this node's turn yet, changes
+            // nothing. A new image replaces the instance; a new type stops and starts it.
+            ami: given.ami,
+            instanceType: given.instanceType,
             subnetId: subnet.id,
             vpcSecurityGroupIds: [securityGroup.id],
             keyName: keyPair.keyName,
             associatePublicIpAddress: ec2.associatePublicIp,
             rootBlockDevice: { volumeSize: ec2.rootVolumeGb, volumeType: "gp3", encrypted: true },
             metadataOptions: { httpTokens: "required" },
-            tags: tags({
+            tags: given.os.apply((os) => tags({
                 Name: `${cfg.clusterName}-${node.name}`, role,
                 ...(node.brokerId !== undefined ? { "broker-id": String(node.brokerId) } : {}),
                 ...(node.zookeeperId !== undefined ? { "zookeeper-id": String(node.zookeeperId) } : {}),
-            }),
+                // The OS of its image: what a kafka:os change compares with.
+                os,
+            })),
         }, {
             parent,
-            // A new AMI release must never replace a running broker. Roll to a new image on purpose, one node at a
-            // time, with `pulumi up --replace <instance urn>` (see README). A changed subnet list (subnetId) must not
-            // replace it either: a node stays in the subnet and AZ it was created in (new nodes use the current list).
+            // A changed subnet list (subnetId) must not replace an instance: a node stays in the subnet and AZ it was
+            // created in (new nodes use the current list).
             // keyName: it no longer changes (above), but the key pair's delete-first replacement makes the engine ask
             // whether each instance, whose keyName then reads as unknown, would be replaced too: only an ignored keyName
             // says no. It also keeps instances of stacks whose key pair was auto-named.
             // associatePublicIpAddress: moving a running cluster to private addresses (kafka:associatePublicIp false with a
             // bastion) must not replace every instance at once; existing nodes keep their public IP (SSH goes to the
             // private one through the bastion anyway), nodes created or replaced later follow the setting.
-            ignoreChanges: ["ami", "keyName", "subnetId", "associatePublicIpAddress"],
-            // A replaced node with a data volume: the old instance goes first, so that its volume is free (detached
-            // by the termination; the attachment below only leaves the state) for the new instance to attach.
-            ...(node.dataVolume && ec2.dataVolume ? { deleteBeforeReplace: true } : {}),
+            ignoreChanges: ["keyName", "subnetId", "associatePublicIpAddress"],
+            // A replaced node goes first: its broker leaves /brokers/ids before the new one registers under the same id,
+            // and its data volume is free (detached by the termination; the attachment below only leaves the state) for
+            // the new instance to attach.
+            deleteBeforeReplace: true,
+            // The roll gate (the cluster healthy, the node's services stopped) before any instance changes.
+            ...(args.instanceDependsOn ? { dependsOn: args.instanceDependsOn } : {}),
         });
         instances[node.name] = instance;
         let dataVolumeId: pulumi.Output<string> | undefined;
@@ -186,7 +226,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         return {
             name: node.name, roles: node.roles, brokerId: node.brokerId, zookeeperId: node.zookeeperId, user: node.user,
             // Through a bastion, or from inside the VPC, SSH goes to the private address (the only one without public IPs).
-            sshAddress: ec2.associatePublicIp && !ec2.bastion && !ec2.sshFromVpc ? publicIp : instance.privateIp,
+            sshAddress: sshOverPublicIp(cfg) ? publicIp : instance.privateIp,
             clientAddress: ec2.publicAccess ? publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
             // The ID (the same zone in every account) of the AZ the instance is in: its own subnet's, which it keeps when
@@ -196,4 +236,17 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         };
     });
     return { securityGroup, instances, nodes: clusterNodes, dependencies };
+}
+
+/** The nodes that have an instance now, addressed as EC2 reports them (what the roll gate before any change sees). */
+export function runningNodes(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], lookup: Ec2Lookup): ClusterNode[] {
+    return nodes.filter((n) => lookup.running[n.name] !== undefined).map((n) => {
+        const r = lookup.running[n.name];
+        const publicIp = r.publicIp ?? r.privateIp;
+        return {
+            name: n.name, roles: n.roles, brokerId: n.brokerId, zookeeperId: n.zookeeperId, user: n.user,
+            sshAddress: sshOverPublicIp(cfg) ? publicIp : r.privateIp, clientAddress: cfg.ec2.publicAccess ? publicIp : r.privateIp,
+            privateAddress: r.privateIp,
+        };
+    });
 }

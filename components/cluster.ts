@@ -7,8 +7,9 @@ import { ADMIN_USER, ClusterConfig, Ec2Cluster, isValidated } from "./config";
 import { createCredentials } from "./credentials";
 import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
 import { ClusterSecrets, renderClientProperties } from "./render";
-import { ProvisionArgs, provision } from "./provision";
-import { ec2Nodes, hostNodes } from "./topology";
+import { ProvisionArgs, RollGateTarget, provision, rollGate } from "./provision";
+import { rolloutSummary } from "./rollout";
+import { ClusterNode, ec2Nodes, hostNodes, nodeNamed } from "./topology";
 
 export interface KafkaClusterArgs {
     /** The validated configuration: what parseConfig returns (the component refuses anything else). */
@@ -42,6 +43,8 @@ export interface KafkaClusterOutputs {
     clientProperties: pulumi.Output<Record<string, string>>;
     /** kafka:jmx: the JMX login and ports (secret); `{ enabled: false }` without it. */
     jmx: pulumi.Output<JmxOutput>;
+    /** EC2: which node this `pulumi up` moved to a new image or instance type, and which ones are left (one per up). */
+    rollout: pulumi.Output<string>;
 }
 
 /** How a monitoring agent reaches the JMX connectors (kafka:jmx), at each node's private address. */
@@ -59,6 +62,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
     public readonly clientCredentials: pulumi.Output<Record<string, string>>;
     public readonly clientProperties: pulumi.Output<Record<string, string>>;
     public readonly jmx: pulumi.Output<JmxOutput>;
+    public readonly rollout: pulumi.Output<string>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
@@ -74,6 +78,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
         this.clientCredentials = out.clientCredentials;
         this.clientProperties = out.clientProperties;
         this.jmx = out.jmx;
+        this.rollout = out.rollout;
         this.registerOutputs({ ...out });
     }
 }
@@ -88,6 +93,8 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
 
     let target: Pick<ProvisionArgs, "nodes" | "nodeDependencies" | "privateKey" | "dialErrorLimit">;
     let instanceIds: Record<string, pulumi.Output<string>> = {};
+    let rollout: pulumi.Output<string> = pulumi.output("existing hosts: no instance to roll");
+    let settle: ((nodes: pulumi.Output<ClusterNode[]>, after: pulumi.Resource[]) => void) | undefined;
     if (cfg.mode === "hosts") {
         // Existing hosts should answer at once.
         target = { nodes: hostNodes(cfg), privateKey: pulumi.secret(cfg.hosts.sshPrivateKey), dialErrorLimit: 5 };
@@ -95,15 +102,31 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         const key = sshKey(cfg, parent);
         // Loaded here so that existing-hosts mode never touches the AWS SDK.
         // eslint-disable-next-line @typescript-eslint/no-var-requires
-        const { createAwsHosts } = require("./aws") as typeof import("./aws");
-        const aws = createAwsHosts({ config: cfg, nodes: ec2Nodes(cfg), publicKey: key.publicKey, parent });
+        const { createAwsHosts, lookupAws, runningNodes } = require("./aws") as typeof import("./aws");
+        const specs = ec2Nodes(cfg);
+        const lookup = lookupAws(cfg, specs, parent);
+        // At most one running node changes its image or instance type per `pulumi up` (rollout.ts), between two gates.
+        const rolling = lookup.rollout.rolling;
+        const gate = rollGate(`${cfg.clusterName}-roll-gate`, cfg, "before", lookup.apply((l): RollGateTarget | undefined => {
+            const r = l.rollout.rolling;
+            if (r === undefined) return undefined;
+            const nodes = runningNodes(cfg, specs, l);
+            return { node: nodeNamed(nodes, r.node), nodes, stop: r.to.ami !== r.from.ami, summary: rolloutSummary(l.rollout) };
+        }), key.privateKey, parent);
+        const aws = createAwsHosts({ config: cfg, nodes: specs, publicKey: key.publicKey, lookup, instanceDependsOn: [gate], parent });
         instanceIds = Object.fromEntries(Object.entries(aws.instances).map(([n, i]) => [n, i.id]));
+        rollout = lookup.rollout.apply(rolloutSummary);
+        settle = (nodes, after) => rollGate(`${cfg.clusterName}-roll-settled`, cfg, "after",
+            pulumi.all([nodes, rolling, rollout]).apply(([ns, r, summary]) =>
+                (r === undefined ? undefined : { node: nodeNamed(ns, r.node), nodes: ns, stop: false, summary })),
+            key.privateKey, parent, after);
         // EC2 instances refuse SSH for a minute or two after boot.
         target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, privateKey: key.privateKey, dialErrorLimit: 60 };
     }
 
     const credentials = createCredentials(cfg, target.nodes, parent);
     const result = provision({ config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), parent });
+    settle?.(result.nodes, Object.values(result.commands));
     const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds), result.hostKeys])
         .apply(([nodes, ids, hostKeys]) => clusterOutputs(cfg, nodes, ids, hostKeys));
     return {
@@ -124,6 +147,7 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
                 enabled: true, user: JMX_USER, password: s.jmxPassword ?? "", brokerPort: PORTS.brokerJmx, zookeeperPort: PORTS.zookeeperJmx,
             })))
             : pulumi.output<JmxOutput>({ enabled: false }),
+        rollout,
     };
 }
 

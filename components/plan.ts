@@ -399,3 +399,23 @@ export function waves<S extends { name: string; dependsOn: string[] }>(steps: S[
     }
     return out;
 }
+
+/**
+ * EC2 rolling node change (rollout.ts): roll-gate.sh on the node this `pulumi up` changes, run by the roll-gate step
+ * before its instance changes (`before`: the cluster healthy but for the node; with `stop`, its services stopped
+ * because the instance is replaced) and by the roll-settled step after everything else (`after`: the node back, no
+ * partition under-replicated). `nodes`: the cluster's nodes that have an instance (a node not created yet is no member).
+ */
+export function rollGateCommand(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], phase: "before" | "after", stop: boolean): string {
+    const zkClient = (n: ClusterNode) => `${n.privateAddress}:${PORTS.zookeeperClient}`;
+    const isBroker = node.brokerId !== undefined;
+    return hostCommand("roll-gate.sh", {
+        PHASE: phase, STOP: String(stop),
+        BROKER_ID: isBroker ? String(node.brokerId) : "",
+        SELF_BOOTSTRAP: isBroker ? internalEndpoint(cfg, node) : "",
+        BOOTSTRAP: brokerNodes(nodes).map((n) => internalEndpoint(cfg, n)).join(","),
+        ZK_SELF: node.zookeeperId !== undefined ? zkClient(node) : "",
+        ZK_MEMBERS: zookeeperNodes(nodes).map(zkClient).join(" "),
+        CLIENT_CONFIG: PATHS.adminConfig, KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir,
+    });
+}

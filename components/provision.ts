@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import { Bastion, ClusterConfig } from "./config";
 import { carriesSecret, remoteInvocation, stepCommand } from "./host-command";
 import { hostKeyFrom, sshPort } from "./layout";
-import { CommandText, commandText, planSteps, waves } from "./plan";
+import { CommandText, commandText, planSteps, rollGateCommand, waves } from "./plan";
 import { ClusterSecrets } from "./render";
 import { ClusterNode, nodeNamed } from "./topology";
 
@@ -153,6 +153,40 @@ function teardownCommand(name: string, remoteCommand: CommandText, node: Cluster
         },
         logging: "stderr",
     }, { parent: args.parent, dependsOn: deps, customTimeouts: { delete: "10m" } });
+}
+
+/** The node a roll gate runs on, with the cluster as that gate sees it. */
+export interface RollGateTarget {
+    node: ClusterNode;
+    nodes: ClusterNode[];
+    /** Stop the node's services after the check (its instance is replaced). */
+    stop: boolean;
+    /** What changes (the rollout summary): a new one makes the gate run again. */
+    summary: string;
+}
+
+/**
+ * EC2 rolling node change: a local command that runs roll-gate.sh over SSH (the teardown's ssh line) on the node this
+ * `pulumi up` changes, or does nothing when no node changes. `phase` before: every instance waits for it; after: it
+ * waits for every other step. It runs again whenever the node or the change is a new one.
+ */
+export function rollGate(name: string, config: ClusterConfig, phase: "before" | "after", target: pulumi.Output<RollGateTarget | undefined>,
+    privateKey: pulumi.Input<string>, parent: pulumi.Resource, dependsOn: pulumi.Resource[] = []): command.local.Command {
+    const bastion = bastionOf(config);
+    return new command.local.Command(name, {
+        create: target.apply((t) => (t ? teardownScript(bastion !== undefined) : "true")),
+        environment: pulumi.secret(pulumi.all([target, privateKey]).apply(([t, key]): Record<string, string> => (t === undefined ? {} : {
+            KC_ROLL: t.summary,
+            KC_SSH_KEY: key,
+            KC_SSH_PORT: String(sshPort(config)),
+            KC_SSH_TARGET: `${t.node.user}@${t.node.sshAddress}`,
+            KC_REMOTE_COMMAND: rollGateCommand(config, t.node, t.nodes, phase, t.stop),
+            ...(bastion !== undefined ? {
+                KC_BASTION_KEY: bastion.privateKey ?? key, KC_BASTION_PORT: String(bastion.port), KC_BASTION_TARGET: `${bastion.user}@${bastion.host}`,
+            } : {}),
+        }))),
+        logging: "stderr",
+    }, { parent, dependsOn, customTimeouts: { create: "40m", update: "40m" } });
 }
 
 /** OpenSSH options of every ssh the teardown runs: no agent, no prompts, no known_hosts, bounded connect time. */

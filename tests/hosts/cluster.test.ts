@@ -12,6 +12,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { parseConfig, ClusterConfig, RawConfig } from "../../components/config";
 import { NodeOutput, PATHS } from "../../components/layout";
 import { shellQuote } from "../../components/host-command";
+import { rollGateCommand } from "../../components/plan";
 import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
 import { CACHE, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { programStack, setStackConfig } from "../../scripts/lib/pulumi";
@@ -489,6 +490,43 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             await ensembleHealthy(nodes);
             await reregistered(victim, session!);
             await urpZero("after the reboot");
+        }));
+    });
+
+    it("EC2 roll gates (roll-gate.sh as the roll-gate and roll-settled steps run it): the node's broker, then ZooKeeper, stop after a health check; a second node is refused while the first is out; the after-gate waits for URP 0", async () => {
+        // What the roll-gate and roll-settled steps send over SSH (the instance change between them is EC2's, not here).
+        const gate = (n: ClusterNode, phase: "before" | "after", stop: boolean, timeout?: number) => {
+            const line = rollGateCommand(cfg, n, nodes, phase, stop);
+            return timeout === undefined ? line : line.replace(/^sudo -n env /, `sudo -n env GATE_TIMEOUT=${timeout} `);
+        };
+        const [victim, next] = [nodes[1], nodes[2]];
+        await timed("roll gates", () => underLoad("roll-gate", async () => {
+            const before = await ssh.exec(victim.sshAddress, gate(victim, "before", true), 20 * 60_000);
+            assert.strictEqual(before.code, 0, before.stderr);
+            log(`before-gate on ${victim.name}:\n${before.stderr.trim()}`);
+            assert.match(before.stderr, /the cluster healthy but for this node after \d+s[\s\S]*stopped kafka \(broker 2\)[\s\S]*stopped zookeeper/);
+            assert.strictEqual((await ssh.exec(victim.sshAddress, "systemctl is-active kafka zookeeper", 10_000)).stdout.trim(), "inactive\ninactive");
+            assert.strictEqual(await client.brokerSession(zk, victim.brokerId!), undefined, "broker 2 left /brokers/ids before its replacement could register");
+            // The next node may not go while this one is out: first its ZooKeeper member is missing, then (with ZooKeeper
+            // back, as a new instance's steps start it first) its broker's replicas.
+            const zkOut = await ssh.exec(next.sshAddress, gate(next, "before", true, 4), 120_000);
+            assert.notStrictEqual(zkOut.code, 0);
+            assert.match(zkOut.stderr, new RegExp(`not healthy after 4s, so this node is not changed: ZooKeeper member ${victim.privateAddress}:2181 is not in the quorum`));
+            await ssh.must(victim.sshAddress, "sudo -n systemctl start zookeeper");
+            await ensembleHealthy(nodes);
+            const urpOut = await ssh.exec(next.sshAddress, gate(next, "before", true, 4), 120_000);
+            assert.notStrictEqual(urpOut.code, 0);
+            assert.match(urpOut.stderr, /not healthy after 4s, so this node is not changed: \S+ misses replica 2/);
+            log(`before-gate on ${next.name} while ${victim.name}'s broker is out: ${/not changed: (.*)/.exec(urpOut.stderr)?.[1]}`);
+            assert.strictEqual((await ssh.exec(next.sshAddress, "systemctl is-active kafka zookeeper", 10_000)).stdout.trim(), "active\nactive",
+                "a refused gate stops nothing");
+            await ssh.must(victim.sshAddress, "sudo -n systemctl start kafka");
+            const urpAtStart = await client.underReplicated(bootstrap);
+            const after = await ssh.exec(victim.sshAddress, gate(victim, "after", false), 20 * 60_000);
+            assert.strictEqual(after.code, 0, after.stderr);
+            log(`after-gate on ${victim.name} (URP ${urpAtStart} when its broker started): ${after.stderr.trim()}`);
+            assert.match(after.stderr, /node serves again; no partition under-replicated/);
+            assert.strictEqual(await client.underReplicated(bootstrap), 0);
         }));
     });
 

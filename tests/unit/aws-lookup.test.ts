@@ -1,7 +1,7 @@
 // The AWS layer's lookups under Pulumi mocks: what it asks AWS (invokes), what it picks from the answers (images,
 // subnets, racks), and the problems it refuses with, naming the setting and the fix, before any AWS resource exists.
 import * as assert from "assert";
-import { AMIS, AZ_IDS, IMAGE_PARAMETERS, OFFERED_IN, SUBNETS, account, invokes, plain, recorded, reset, settle } from "./mocks";
+import { AMIS, AZ_IDS, IMAGE_PARAMETERS, OFFERED_IN, RUNNING, SUBNETS, account, invokes, plain, recorded, reset, settle } from "./mocks";
 import { RawConfig, parseConfig } from "../../components/config";
 import { Ec2LookupError, imageParameter, lookupEc2 } from "../../components/aws-lookup";
 import { KafkaCluster } from "../../components/cluster";
@@ -244,5 +244,31 @@ describe("AWS lookups: network and memory checks (mocked)", () => {
     it("reports every lookup problem at once", async () => {
         const p = await refused({ instanceType: "t3.small", brokerHeap: "2g", subnetIds: ["subnet-0000000a", "subnet-000000e1"] });
         assert.deepStrictEqual(p.map((l) => l.split(":")[1]).sort(), ["brokerHeap", "subnetIds"]);
+    });
+});
+
+describe("AWS lookups: the cluster's running instances (mocked)", () => {
+    const instance = (name: string, id: string, extra: Record<string, string> = {}) => ({
+        instanceId: id, ami: "ami-0aaaaaaaaaaaaaaa1", instanceType: "t3.large", privateIp: "10.0.0.1", publicIp: "203.0.113.1",
+        tags: { "kafka-cluster": "kafka-test", Name: `kafka-test-${name}`, os: "amazon-linux-2023", ...extra },
+    });
+
+    it("finds each node's instance by its Name tag, with its image, type, architecture, addresses and os tag; others are ignored", async () => {
+        const found = await lookup({}, () => Object.assign(RUNNING, {
+            a: instance("node-1", "i-1"), b: instance("node-9", "i-9"),
+            c: { ...instance("node-2", "i-2"), tags: { "kafka-cluster": "another", Name: "kafka-test-node-2" } },
+        }));
+        assert.deepStrictEqual(found.running, { "node-1": {
+            instanceId: "i-1", ami: "ami-0aaaaaaaaaaaaaaa1", instanceType: "t3.large", arch: "x86_64", privateIp: "10.0.0.1",
+            publicIp: "203.0.113.1", os: "amazon-linux-2023",
+        } });
+        assert.ok(invokes.some((i) => i.token === "aws:ec2/getInstances:getInstances" &&
+            JSON.stringify(i.inputs.instanceStateNames) === JSON.stringify(["pending", "running", "stopping", "stopped"])));
+    });
+
+    it("two instances claiming one node: refused, naming both and the fix", async () => {
+        const p = await refused({}, () => Object.assign(RUNNING, { a: instance("node-2", "i-a"), b: instance("node-2", "i-b") }));
+        assert.deepStrictEqual(p, ["EC2 reports two instances for node node-2 (i-a, i-b): the stack holds one of them. Fix: terminate the " +
+            "other one (pulumi stack --show-ids names the stack's), then run pulumi up again"]);
     });
 });

@@ -1,7 +1,8 @@
 // KafkaCluster under Pulumi mocks: which resources a stack registers, with what inputs.
 import * as assert from "assert";
-import { Recorded, isSecretValue, plain, recorded, reset, settle, stateOverrides, value, SUBNETS } from "./mocks";
-import { parseStepInput } from "../../components/host-command";
+import { RUNNING, Recorded, isSecretValue, plain, recorded, reset, settle, stateOverrides, value, SUBNETS } from "./mocks";
+import { parseHostCommand, parseStepInput } from "../../components/host-command";
+import { log } from "../../scripts/lib/local";
 import { PATHS } from "../../components/layout";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "../../components/config";
@@ -10,13 +11,16 @@ import { KEY, SSH, stackConfig } from "./stacks";
 import { manifestText } from "./fixtures";
 
 
-async function build(raw: RawConfig, stack: string) {
+/** Builds the stack; `running`: the instances EC2 reports from an earlier up (see runningFrom). */
+async function build(raw: RawConfig, stack: string, running: typeof RUNNING = {}) {
     reset();
+    Object.assign(RUNNING, running);
     const c = new KafkaCluster("test", { config: parseConfig(raw, stack) });
     const out = {
         bootstrap: await value(c.bootstrapServers),
         zk: await value(c.zookeeperConnect),
         nodes: await value(c.nodes),
+        rollout: await value(c.rollout),
     };
     await settle();
     return { c, out, of: (type: string) => recorded.filter((r) => r.type === type) };
@@ -188,12 +192,101 @@ describe("KafkaCluster (EC2 mode, mocked)", () => {
         }
     });
 
-    it("pins the AMI, the key pair and the subnet: a new image, key or subnet list never replaces instances", async () => {
+    it("the key pair and the subnet are pinned (ignored): a new key or subnet list never replaces instances", async () => {
         const { of } = await build(stackConfig("prod", SSH), "prod");
         const instances = of("aws:ec2/instance:Instance");
         assert.strictEqual(instances.length, 6);
-        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["ami", "keyName", "subnetId", "associatePublicIpAddress"], i.name);
+        for (const i of instances) assert.deepStrictEqual(i.options.ignoreChanges, ["keyName", "subnetId", "associatePublicIpAddress"], i.name);
         for (const v of of("aws:ebs/volume:Volume")) assert.deepStrictEqual(v.options.ignoreChanges, ["availabilityZone"], v.name);
+    });
+});
+
+/** What EC2 reports after an up that registered `recs`: each instance running with the inputs it was given. */
+function runningFrom(recs: Recorded[]): typeof RUNNING {
+    return Object.fromEntries(recs.filter((r) => r.type === "aws:ec2/instance:Instance").map((r, i) => [r.inputs.tags.Name, {
+        instanceId: `i-0000${i}`, ami: r.inputs.ami, instanceType: r.inputs.instanceType, privateIp: `10.0.${i + 1}.10`,
+        publicIp: `203.0.113.${i + 1}`, tags: r.inputs.tags,
+    }]));
+}
+const OLD_UBUNTU = "ami-0ubuntuamd64000000"; // the image Canonical's parameter named before its latest release
+const onImage = (running: typeof RUNNING, ami: string) =>
+    Object.fromEntries(Object.entries(running).map(([k, v]) => [k, { ...v, ami }]));
+
+describe("KafkaCluster (EC2 rolling node changes, one node per pulumi up, mocked)", () => {
+    const PROD = stackConfig("prod", SSH);
+    const instancesOf = (rs: Recorded[]) => rs.filter((r) => r.type === "aws:ec2/instance:Instance");
+    const gate = (name: string) => recorded.find((r) => r.type === "command:local:Command" && r.name === name)!;
+    const gateEnv = (name: string) => plain(gate(name).inputs.environment);
+
+    it("a new upstream image release replaces no running node: each instance is given the image it runs; new nodes get the new one", async () => {
+        const first = await build(PROD, "prod");
+        const running = onImage(runningFrom(recorded), OLD_UBUNTU);
+        const { out } = await build({ ...PROD, brokerCount: 4 }, "prod", running);
+        for (const i of instancesOf(recorded)) {
+            assert.strictEqual(i.inputs.ami, i.name === "kafka-prod-broker-4" ? "ami-0ubuntuamd64000001" : OLD_UBUNTU, i.name);
+            assert.strictEqual(i.inputs.tags.os, "ubuntu-24.04");
+        }
+        assert.strictEqual(out.rollout, "every node runs its configured image and instance type");
+        // No roll: both gates do nothing, and say nothing to SSH.
+        for (const g of ["kafka-prod-roll-gate", "kafka-prod-roll-settled"]) {
+            assert.strictEqual(gate(g).inputs.create, "true");
+            assert.deepStrictEqual(gateEnv(g), {});
+        }
+        assert.ok(first.out.rollout.startsWith("every node"));
+    });
+
+    it("a pinned kafka:ami rolls one node per pulumi up: gate (healthy, services stopped), delete-first replacement, settled gate", async () => {
+        await build(PROD, "prod");
+        let running = runningFrom(recorded);
+        const order: string[] = [];
+        for (let up = 1; up <= 7; up++) {
+            const { out } = await build({ ...PROD, ami: "ami-0aaaaaaaaaaaaaaa1" }, "prod", running);
+            const moved = instancesOf(recorded).filter((i) => i.inputs.ami !== running[i.inputs.tags.Name].ami).map((i) => i.inputs.tags.Name);
+            if (moved.length === 0) {
+                assert.strictEqual(out.rollout, "every node runs its configured image and instance type");
+                break;
+            }
+            assert.strictEqual(moved.length, 1, `up ${up} changes ${moved.join(", ")}`);
+            const node = moved[0].replace("kafka-prod-", "");
+            order.push(node);
+            assert.match(out.rollout, new RegExp(`^${node}: image ami-0ubuntuamd64000001 -> ami-0aaaaaaaaaaaaaaa1`));
+            // Before: on the node, at the address EC2 reports for it now; stops its services (the instance is replaced).
+            const before = gateEnv("kafka-prod-roll-gate");
+            assert.strictEqual(before.KC_SSH_TARGET, `ubuntu@${running[moved[0]].publicIp}`);
+            const cmd = parseHostCommand(before.KC_REMOTE_COMMAND);
+            assert.strictEqual(cmd.env.PHASE, "before");
+            assert.strictEqual(cmd.env.STOP, "true");
+            assert.match(cmd.script, /systemctl stop kafka/);
+            const instance = instancesOf(recorded).find((i) => i.inputs.tags.Name === moved[0])!;
+            for (const i of instancesOf(recorded)) {
+                assert.ok(i.options.dependencies.some((u) => u.endsWith("::kafka-prod-roll-gate")), `${i.name} waits for the gate`);
+                assert.strictEqual(i.options.deleteBeforeReplace, true, i.name);
+            }
+            assert.ok(instance);
+            // After: every remote command first; on the node's new address.
+            const settled = gate("kafka-prod-roll-settled");
+            const remote = recorded.filter((r) => r.type === "command:remote:Command").map((r) => r.name);
+            for (const r of remote) assert.ok(settled.options.dependencies.some((u) => u.endsWith(`::${r}`)), `settled waits for ${r}`);
+            assert.strictEqual(parseHostCommand(gateEnv("kafka-prod-roll-settled").KC_REMOTE_COMMAND).env.PHASE, "after");
+            running = { ...running, [moved[0]]: { ...running[moved[0]], instanceId: `i-new-${up}`, ami: instance.inputs.ami } };
+        }
+        log(`pinned kafka:ami: nodes replaced one per pulumi up, in this order: ${order.join(", ")}`);
+        assert.deepStrictEqual(order, ["zk-1", "zk-2", "zk-3", "broker-1", "broker-2", "broker-3"]);
+    });
+
+    it("a broker instance type change: one broker per pulumi up, stopped and started in place (no stop by the gate); ZooKeeper nodes untouched", async () => {
+        await build(PROD, "prod");
+        const running = runningFrom(recorded);
+        const { out } = await build({ ...PROD, brokerInstanceType: "m6i.2xlarge" }, "prod", running);
+        const types = Object.fromEntries(instancesOf(recorded).map((i) => [i.inputs.tags.Name.replace("kafka-prod-", ""), i.inputs.instanceType]));
+        assert.deepStrictEqual(types, { "zk-1": "t3.medium", "zk-2": "t3.medium", "zk-3": "t3.medium", "broker-1": "m6i.2xlarge",
+            "broker-2": "m6i.xlarge", "broker-3": "m6i.xlarge" });
+        for (const i of instancesOf(recorded)) assert.strictEqual(i.inputs.ami, running[i.inputs.tags.Name].ami, `${i.name} keeps its image`);
+        assert.strictEqual(out.rollout, "broker-1: instance type m6i.xlarge -> m6i.2xlarge; run pulumi up again for the next node (2 left: broker-2, broker-3)");
+        const cmd = parseHostCommand(gateEnv("kafka-prod-roll-gate").KC_REMOTE_COMMAND);
+        assert.deepStrictEqual([cmd.env.STOP, cmd.env.BROKER_ID, cmd.env.ZK_SELF], ["false", "1", ""]);
+        assert.strictEqual(cmd.env.ZK_MEMBERS.split(" ").length, 3);
+        assert.strictEqual(cmd.env.BOOTSTRAP.split(",").length, 3);
     });
 });
 
@@ -513,7 +606,8 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
             assert.strictEqual(a.inputs.forceDetach, undefined, a.name);
         }
         for (const i of of("aws:ec2/instance:Instance")) assert.strictEqual(i.options.deleteBeforeReplace, true, i.name);
+        // Without a data volume too: the old broker leaves /brokers/ids before its replacement registers under its id.
         const dev = await build(stackConfig("dev", SSH), "dev");
-        for (const i of dev.of("aws:ec2/instance:Instance")) assert.strictEqual(i.options.deleteBeforeReplace, false, `${i.name} has no volume`);
+        for (const i of dev.of("aws:ec2/instance:Instance")) assert.strictEqual(i.options.deleteBeforeReplace, true, i.name);
     });
 });

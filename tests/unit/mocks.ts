@@ -63,6 +63,7 @@ export const INSTANCE_TYPES: Record<string, { memorySize: number; supportedArchi
     "t3.medium": { memorySize: 4096, supportedArchitectures: ["x86_64"] },
     "t3.large": { memorySize: 8192, supportedArchitectures: ["x86_64"] },
     "m6i.xlarge": { memorySize: 16384, supportedArchitectures: ["x86_64"] },
+    "m6i.2xlarge": { memorySize: 32768, supportedArchitectures: ["x86_64"] },
     "c5.large": { memorySize: 4096, supportedArchitectures: ["i386", "x86_64"] },
     "t4g.medium": { memorySize: 4096, supportedArchitectures: ["arm64"] },
     "m7g.large": { memorySize: 8192, supportedArchitectures: ["arm64"] },
@@ -85,6 +86,12 @@ export const IMAGE_PARAMETERS: Record<string, string> = {
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64": "ami-0al2023x8664000003",
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64": "ami-0al2023arm64000004",
 };
+
+/**
+ * The cluster's instances EC2 reports (getInstances by the kafka-cluster tag, getInstance): what runs from an earlier
+ * `pulumi up`, by Name tag. Empty: a new stack.
+ */
+export const RUNNING: Record<string, { instanceId: string; ami: string; instanceType: string; privateIp: string; publicIp?: string; tags: Record<string, string> }> = {};
 
 /** Switches for a test: an account without a default VPC. */
 export const account = { defaultVpc: true };
@@ -149,6 +156,16 @@ pulumi.runtime.setMocks({
                 if (!value) throw new Error(`ParameterNotFound: ${args.inputs.name}`);
                 return { id: args.inputs.name, name: args.inputs.name, type: "String", value };
             }
+            case "aws:ec2/getInstances:getInstances": {
+                const cluster = args.inputs.instanceTags?.["kafka-cluster"];
+                const ids = Object.values(RUNNING).filter((i) => i.tags["kafka-cluster"] === cluster).map((i) => i.instanceId);
+                return { id: "us-east-1", ids, privateIps: [], publicIps: [], ipv6Addresses: [] };
+            }
+            case "aws:ec2/getInstance:getInstance": {
+                const i = Object.values(RUNNING).find((r) => r.instanceId === args.inputs.instanceId);
+                if (!i) throw new Error(`InvalidInstanceID.NotFound: ${args.inputs.instanceId}`);
+                return { id: i.instanceId, ami: i.ami, instanceType: i.instanceType, privateIp: i.privateIp, publicIp: i.publicIp ?? "", tags: i.tags };
+            }
             case "aws:ec2/getVpc:getVpc":
                 if (args.inputs.default && !account.defaultVpc) throw new Error("no matching EC2 VPC found");
                 return args.inputs.id === "vpc-00000002" ? { id: "vpc-00000002", cidrBlock: "10.50.0.0/16" } : { id: "vpc-00000001", cidrBlock: "172.31.0.0/16" };
@@ -201,6 +218,7 @@ export function reset(): void {
     counter = 0; // instance addresses follow registration order, the same in every build
     eips = 0;
     for (const k of Object.keys(stateOverrides)) delete stateOverrides[k];
+    for (const k of Object.keys(RUNNING)) delete RUNNING[k];
     invokes.length = 0;
     account.defaultVpc = true;
 }
