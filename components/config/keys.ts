@@ -64,20 +64,20 @@ export const KEYS = {
     zookeeperHeap: { type: "string", modes: "both", example: "512m", default: "`512m`", meaning: "ZooKeeper JVM heap (`256m`, `1g`)" },
     instanceType: {
         type: "string", modes: "ec2", example: "t3.large", default: "`t3.large`",
-        meaning: "instance type for all nodes; x86_64 or Graviton (arm64): each type boots the image of its architecture",
+        meaning: "instance type for all nodes; x86_64 or Graviton (arm64): each type boots the image of its architecture; a change rolls, one node per `pulumi up`",
     },
     brokerInstanceType: {
         type: "string", modes: "ec2", example: "t3.large", default: "`instanceType`",
-        meaning: "instance type of brokers (and of co-located ZooKeeper members)",
+        meaning: "instance type of brokers (and of co-located ZooKeeper members); a change rolls the brokers, one per `pulumi up`",
     },
     zookeeperInstanceType: {
         type: "string", modes: "ec2", example: "t3.medium", default: "`t3.medium` when dedicated",
-        meaning: "instance type of dedicated ZooKeeper nodes",
+        meaning: "instance type of dedicated ZooKeeper nodes; a change rolls them, one per `pulumi up`",
     },
-    os: { type: "string", modes: "ec2", example: "ubuntu-24.04", default: "`ubuntu-24.04`", meaning: "`ubuntu-24.04` or `amazon-linux-2023`" },
+    os: { type: "string", modes: "ec2", example: "ubuntu-24.04", default: "`ubuntu-24.04`", meaning: "`ubuntu-24.04` or `amazon-linux-2023`; a change rolls the nodes onto its current image, one per `pulumi up`" },
     ami: {
         type: "string", modes: "ec2", example: "<ami-id>", default: "current image of `os` per architecture (public SSM parameter)",
-        meaning: "pin an AMI id; its architecture must match every instance type's",
+        meaning: "pin an AMI id; its architecture must match every instance type's; a new pin rolls the nodes onto it, one per `pulumi up`",
     },
     rootVolumeGb: {
         type: "int", modes: "ec2", min: 8, max: 16384, example: "20", default: "`20`", meaning: "encrypted gp3 root volume size",

@@ -7,6 +7,7 @@ import * as net from "net";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
+import { serviceProcess } from "../support/process";
 import { LocalEnv, ROOT, Ssh, freshHostsUp, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { checkpointFile, programStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
@@ -179,11 +180,9 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
             assert.match(props, /^inter\.broker\.listener\.name=INTERNAL_SASL$/m);
             assert.ok(!(await accepts(a, 9092)), `${a}: the plaintext listener is gone`);
             // kafka:jmx is off here (the default): no JMX agent; the broker listens on its two listener ports only.
-            const pid = (await ssh.must(a, "systemctl show -p MainPID --value kafka")).trim();
-            assert.doesNotMatch(await ssh.must(a, `sudo -n cat /proc/${pid}/cmdline | tr '\\0' ' '`), /jmxremote/, `${a}: a JMX agent`);
-            const ports = (await ssh.must(a, "sudo -n ss -Hltnp")).split("\n").filter((l) => l.includes(`pid=${pid},`))
-                .map((l) => l.split(/\s+/)[3]).map((x) => Number(x.slice(x.lastIndexOf(":") + 1)));
-            assert.deepStrictEqual([...new Set(ports)].sort(), [9096, 9097], `${a}: the broker listens on ${ports}`);
+            const broker = await serviceProcess(ssh, a, "kafka");
+            assert.doesNotMatch(broker.cmdline, /jmxremote/, `${a}: a JMX agent`);
+            assert.deepStrictEqual(broker.ports, [9096, 9097], `${a}: the broker listens on ${broker.ports}`);
         }
         // Znodes of the plaintext days carry the brokers' ACL now (zookeeper-security-migration).
         const acl = await client.must("zookeeper-shell.sh", [outputs.zookeeperConnect.value, "getAcl", `/brokers/topics/${topic}`]);

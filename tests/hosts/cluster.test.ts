@@ -20,6 +20,7 @@ import { commandStates, destroyIfAny, disposeStack, failedUp, pendingChanges, re
 import { KafkaClient, zkMode } from "../support/kafka";
 import { caScript } from "../../components/credentials";
 import { poll } from "../support/poll";
+import { serviceProcess } from "../support/process";
 import { ServiceState, assertRolled, serviceStates, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
@@ -260,16 +261,13 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
                     { NoNewPrivileges: "yes", ProtectSystem: "strict", PrivateTmp: "yes", ProtectHome: "yes", UMask: "0027", MainPID: undefined, ReadWritePaths: undefined },
                     `${n.name} ${svc}`);
                 assert.deepStrictEqual(show.ReadWritePaths.split(" ").sort(), dirs.map((d) => `-${d}`).sort(), `${n.name} ${svc}`);
-                const pid = show.MainPID;
-                const cmdline = await ssh.must(n.sshAddress, `sudo -n cat /proc/${pid}/cmdline | tr '\\0' ' '`);
-                assert.match(cmdline, /-Dcom\.sun\.management\.jmxremote\.authenticate=true /, `${n.name}: ${svc}'s JMX agent asks for a password`);
-                const sockets = (await ssh.must(n.sshAddress, "sudo -n ss -Hltnp")).split("\n").filter((l) => l.includes(`pid=${pid},`)).map((l) => l.split(/\s+/)[3]);
-                const listening = sockets.map((a) => Number(a.slice(a.lastIndexOf(":") + 1)));
+                const proc = await serviceProcess(ssh, n.sshAddress, svc);
+                assert.strictEqual(String(proc.pid), show.MainPID);
+                assert.match(proc.cmdline, /-Dcom\.sun\.management\.jmxremote\.authenticate=true /, `${n.name}: ${svc}'s JMX agent asks for a password`);
+                const listening = proc.ports;
                 assert.ok(listening.length > 0, `${n.name}: ${svc} listens on nothing?`);
                 // JMX on the private address only (the other ports listen on every address, as Kafka and ZooKeeper do).
-                // (ss shows the JVM's IPv4 socket as IPv4-mapped IPv6: [::ffff:10.0.0.1]:9999.)
-                assert.deepStrictEqual(sockets.filter((a) => a.endsWith(`:${jmxPort}`)).map((a) => a.replace(/^\[::ffff:([0-9.]+)\]/, "$1")),
-                    [`${n.privateAddress}:${jmxPort}`], `${n.name}: ${svc} JMX`);
+                assert.deepStrictEqual(proc.sockets.filter((a) => a.endsWith(`:${jmxPort}`)), [`${n.privateAddress}:${jmxPort}`], `${n.name}: ${svc} JMX`);
                 // Besides, the JVM's local JMX connector (for jcmd and jconsole on the host, which the JDK always starts with a
                 // remote one) on a port of its own: it answers RMI's handshake on the host and closes any other host's connection.
                 const other = listening.filter((p) => !([...ports, jmxPort] as number[]).includes(p));
