@@ -91,7 +91,7 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
             "setting before anything is created; build it with parseConfig instead of by hand");
     }
 
-    let target: Pick<ProvisionArgs, "nodes" | "nodeDependencies" | "privateKey" | "dialErrorLimit">;
+    let target: Pick<ProvisionArgs, "nodes" | "nodeDependencies" | "nodeInstanceIds" | "privateKey" | "dialErrorLimit">;
     let instanceIds: Record<string, pulumi.Output<string>> = {};
     let rollout: pulumi.Output<string> = pulumi.output("existing hosts: no instance to roll");
     let settle: ((nodes: pulumi.Output<ClusterNode[]>, after: pulumi.Resource[]) => void) | undefined;
@@ -121,7 +121,7 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
                 (r === undefined ? undefined : { node: nodeNamed(ns, r.node), nodes: ns, stop: false, summary })),
             key.privateKey, parent, after);
         // EC2 instances refuse SSH for a minute or two after boot.
-        target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, privateKey: key.privateKey, dialErrorLimit: 60 };
+        target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, nodeInstanceIds: instanceIds, privateKey: key.privateKey, dialErrorLimit: 60 };
     }
 
     const credentials = createCredentials(cfg, target.nodes, parent);

@@ -15,6 +15,12 @@ export interface ProvisionArgs {
     nodes: ClusterNode<pulumi.Input<string>>[];
     /** Per node name: resources every command on the node waits for (instance, volume attachment). */
     nodeDependencies?: Record<string, pulumi.Resource[]>;
+    /**
+     * EC2: per node name, its instance's id. Every command on the node has it as `triggers`: a replaced instance (a new
+     * image, or `pulumi up --replace`) runs all of the node's steps again, even where its addresses stay the same (an
+     * Elastic IP, and a step whose text names no private address, such as the install).
+     */
+    nodeInstanceIds?: Record<string, pulumi.Input<string>>;
     privateKey: pulumi.Input<string>;
     /** The cluster's generated credentials (kafka:security tls, sasl_ssl): what steps marked `secrets` get. */
     secrets?: pulumi.Output<ClusterSecrets>;
@@ -65,6 +71,7 @@ export function provision(args: ProvisionArgs): Provisioned {
             stdin: step.secrets
                 ? withSecrets(step.create, nodes, args.secrets, (line) => remoteInvocation(line, step.name).stdin)
                 : secretIfCarrying(step.create, config, nodes, (line) => remoteInvocation(line, step.name).stdin),
+            ...(args.nodeInstanceIds?.[step.node] !== undefined ? { triggers: [args.nodeInstanceIds[step.node]] } : {}),
             // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
             // provider warns on each update where it is missing).
             addPreviousOutputInEnv: false,

@@ -274,6 +274,18 @@ describe("KafkaCluster (EC2 rolling node changes, one node per pulumi up, mocked
         assert.deepStrictEqual(order, ["zk-1", "zk-2", "zk-3", "broker-1", "broker-2", "broker-3"]);
     });
 
+    it("a replaced instance runs every step of its node again: each remote command has its node's instance id as trigger (an Elastic IP keeps the SSH address)", async () => {
+        await build({ ...stackConfig("dev", SSH), publicAccess: true }, "dev");
+        const remote = recorded.filter((r) => r.type === "command:remote:Command");
+        assert.ok(remote.length > 20);
+        for (const c of remote) {
+            const node = /^(node-\d+)-/.exec(c.name)?.[1] ?? "node-1"; // the cluster-wide steps run on the first broker
+            assert.deepStrictEqual(c.inputs.triggers, [`kafka-dev-${node}-id`], c.name);
+        }
+        await build({ hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${10 + id}` })), sshUser: "admin", sshPrivateKey: KEY }, "local");
+        for (const c of recorded.filter((r) => r.type === "command:remote:Command")) assert.strictEqual(c.inputs.triggers, undefined, c.name);
+    });
+
     it("a broker instance type change: one broker per pulumi up, stopped and started in place (no stop by the gate); ZooKeeper nodes untouched", async () => {
         await build(PROD, "prod");
         const running = runningFrom(recorded);
