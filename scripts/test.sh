@@ -2,9 +2,11 @@
 # The whole test suite, as CI runs it: installs what it needs (apt packages, npm packages, the Pulumi engine),
 # type-checks, then runs
 #   unit   mocha with Pulumi mocks, and the stand-in command provider against a loopback sshd
-#   hosts  `pulumi up` on three local systemd hosts of the test lab: real ZooKeeper and Kafka, faults, rolling change
-#   e2e    the `pulumi up` / `pulumi destroy` lifecycle on the test lab's hosts (Automation API)
-# The suites use the test lab (KAFKA_CLUSTER_LAB=test: hosts kct1.., bridge kctbr0), never the quick start's hosts.
+#   hosts  `pulumi up` on three local systemd hosts of lab test (kct1.. on kctbr0), and one of lab test2 (kcu1):
+#          real ZooKeeper and Kafka, faults, rolling changes
+#   e2e    the `pulumi up` / `pulumi destroy` lifecycle on the hosts of lab test3 (kcv1.. on kcvbr0; Automation API)
+# Never the quick start's hosts. The suites run at the same time (each on its own lab, unit on none); each one's
+# output is printed when it ends.
 # Usage: scripts/test.sh [unit] [hosts] [e2e]   (default: all three). Ends with each step's time and
 # "tests: N passed, N failed".
 set -uo pipefail
@@ -34,12 +36,31 @@ run setup scripts/setup.sh || exit 1
 # The engine (an installed pulumi, or built once from the Go module proxy) before any suite needs it.
 run engine bash -c 'scripts/engine.sh >/dev/null' || exit 1  # its progress (stderr) stays in the log
 run build npm run --silent build
+# The suites, at the same time: each writes its own log; its exit code and time go to <log>.rc.
+declare -A logs=()
 for s in "${suites[@]}"; do
   case $s in
-    unit) run unit npm test --silent ;;
-    hosts) run hosts npm run --silent test:hosts ;;
-    e2e) run e2e npm run --silent test:e2e ;;
+    unit) cmd=(npm test --silent) ;;
+    hosts) cmd=(npm run --silent test:hosts) ;;
+    e2e) cmd=(npm run --silent test:e2e) ;;
   esac
+  logs[$s]=$(mktemp)
+  echo "== $s (started) ==" >&2
+  (
+    t0=$SECONDS
+    "${cmd[@]}" >"${logs[$s]}" 2>&1
+    echo "$? $((SECONDS - t0))" >"${logs[$s]}.rc"
+  ) &
+done
+wait
+for s in "${suites[@]}"; do
+  echo "== $s ==" >&2
+  tee -a "$out" <"${logs[$s]}"
+  read -r rc secs <"${logs[$s]}.rc" || { rc=1 secs=0; }
+  echo "== $s done in $secs s (exit $rc) ==" >&2
+  times+=("$s $secs s")
+  (( rc == 0 )) || status=1
+  rm -f "${logs[$s]}" "${logs[$s]}.rc"
 done
 passed=$(sed -n 's/^ *\([0-9][0-9]*\) passing.*/\1/p' "$out" | awk '{s += $1} END {print s + 0}')
 failed=$(sed -n 's/^ *\([0-9][0-9]*\) failing.*/\1/p' "$out" | awk '{s += $1} END {print s + 0}')

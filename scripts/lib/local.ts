@@ -9,12 +9,14 @@ export const ROOT = path.join(__dirname, "..", "..");
 export const CACHE = process.env.KAFKA_CLUSTER_CACHE ?? "/var/cache/kafka-cluster";
 const HOSTS_SH = path.join(ROOT, "scripts", "local", "hosts.sh");
 /**
- * The tests' own lab: its own host names, bridge and subnet, so they never touch a cluster the quick start built.
- * KAFKA_CLUSTER_TEST_LAB=test2 picks a second one, for running the suites from a second checkout at the same time.
+ * The tests' own labs, never the quick start's hosts: each suite has one, with its own host names, bridge and subnet, so
+ * that the suites can run at the same time (scripts/test.sh runs them so).
  */
-export const LAB = process.env.KAFKA_CLUSTER_TEST_LAB ?? "test";
-export type TestLab = "test" | "test2";
-if (LAB !== "test" && LAB !== "test2") throw new Error(`KAFKA_CLUSTER_TEST_LAB must be test or test2 (the quick start's lab is never used by tests), not ${LAB}`);
+export type TestLab = "test" | "test2" | "test3";
+export const LABS: Record<"hosts" | "dataVolume" | "e2e", TestLab> = { hosts: "test", dataVolume: "test2", e2e: "test3" };
+/** The hosts suite's lab, and the benchmark's. */
+export const LAB: TestLab = LABS.hosts;
+const isTestLab = (lab: string): lab is TestLab => (Object.values(LABS) as string[]).includes(lab);
 
 export interface LocalEnv {
     bridgeAddress: string;
@@ -30,14 +32,14 @@ export function log(msg: string): void {
 }
 
 /** Runs a local tool (in `lab`, for hosts.sh), inheriting stderr; returns stdout. */
-function run(cmd: string, args: string[], timeoutMs = 40 * 60_000, lab: TestLab = LAB as TestLab): string {
-    if (lab !== "test" && lab !== "test2") throw new Error(`a test lab is test or test2, not ${lab}`);
+function run(cmd: string, args: string[], timeoutMs = 40 * 60_000, lab: TestLab = LAB): string {
+    if (!isTestLab(lab)) throw new Error(`a test lab is one of ${Object.values(LABS).join(", ")}, not ${lab}`);
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: timeoutMs, maxBuffer: 64 << 20,
         env: { ...process.env, KAFKA_CLUSTER_LAB: lab } });
 }
 
 /** Boots `n` hosts of a test lab (the suite's LAB unless a test file picks one of its own); running ones are kept. */
-export function hostsUp(n: number, lab: TestLab = LAB as TestLab): LocalEnv {
+export function hostsUp(n: number, lab: TestLab = LAB): LocalEnv {
     run(HOSTS_SH, ["up", String(n)], undefined, lab);
     return hostsEnv(lab);
 }
@@ -45,14 +47,14 @@ export function hostsUp(n: number, lab: TestLab = LAB as TestLab): LocalEnv {
  * A suite's start: `n` new hosts. A lab an interrupted run left up (another suite's stack, its services and data, more
  * hosts than asked for) is torn down first, so no test starts on what an earlier one left behind.
  */
-export function freshHostsUp(n: number, lab: TestLab = LAB as TestLab): LocalEnv {
+export function freshHostsUp(n: number, lab: TestLab = LAB): LocalEnv {
     hostsDown(lab);
     return hostsUp(n, lab);
 }
-export function hostsEnv(lab: TestLab = LAB as TestLab): LocalEnv {
+export function hostsEnv(lab: TestLab = LAB): LocalEnv {
     return JSON.parse(run(HOSTS_SH, ["env"], 60_000, lab));
 }
-export function hostsDown(lab: TestLab = LAB as TestLab): void {
+export function hostsDown(lab: TestLab = LAB): void {
     run(HOSTS_SH, ["down"], 5 * 60_000, lab);
 }
 

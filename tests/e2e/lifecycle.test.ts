@@ -7,13 +7,13 @@ import * as net from "net";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
-import { serviceProcess } from "../support/process";
-import { LocalEnv, ROOT, Ssh, freshHostsUp, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
+import { LABS, LocalEnv, ROOT, Ssh, freshHostsUp, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { checkpointFile, programStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { generateKeyPair } from "../support/loopback-sshd";
 import { poll } from "../support/poll";
+import { serviceProcess } from "../support/process";
 import { assertRolled, serviceStates } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
@@ -49,7 +49,8 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
 
     before(async () => {
         const tarball = kafkaDist();
-        env = freshHostsUp(3);
+        // Its own lab (test3): the hosts suite may run at the same time on lab test.
+        env = freshHostsUp(3, LABS.e2e);
         ssh = new Ssh(env);
         client = new KafkaClient(tarball);
         // The key as secret config (not a file path), so the checkpoint test below has a secret value to look for.
@@ -66,7 +67,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
             await disposeStack(stack);
         } finally {
             await client?.close();
-            if (process.env.KEEP_HOSTS !== "1") hostsDown();
+            if (process.env.KEEP_HOSTS !== "1") hostsDown(LABS.e2e);
             log(`[timing] e2e steps: ${summary()}`);
         }
     });
@@ -226,7 +227,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
     });
 
     it("4. scale out: a fourth host joins as broker 4 and takes a share of the existing partitions; no existing broker or ZooKeeper restarts", async () => {
-        env = hostsUp(4);
+        env = hostsUp(4, LABS.e2e);
         const kafkaBefore = await services("kafka");
         const zkBefore = await services("zookeeper");
         raw = { ...raw, hosts: localStackConfig(env, 4).hosts, brokerCount: 4 };

@@ -16,10 +16,10 @@ import { hostCommand, parseHostCommand } from "../../components/host-command";
 import { PATHS } from "../../components/layout";
 import { commandText, planSteps } from "../../components/plan";
 import { ClusterNode, ec2Nodes } from "../../components/topology";
-import { CACHE, Ssh, TestLab, freshHostsUp, hostsDown, log } from "../../scripts/lib/local";
+import { CACHE, LABS, Ssh, freshHostsUp, hostsDown, log } from "../../scripts/lib/local";
 import { stopwatch } from "../support/timing";
 
-const LAB: TestLab = "test2";
+const LAB = LABS.dataVolume;
 const IMAGE = "/var/tmp/kc-data-volume.img";
 const MOUNT = PATHS.kafkaData;
 const { timed, summary } = stopwatch();
