@@ -260,19 +260,26 @@ async function runRemote(inputs: Props, cmd: string, prev: Outputs, log: Log): P
             if (r.code !== 0) throw new Error(`Process exited with status ${r.code ?? 255}: running ${goQuote(cmd)}:\n${r.combined}`);
             return { stdout: trim1(r.stdout), stderr: trim1(r.stderr) };
         } finally {
-            const closed = new Promise((res) => master.once("close", res));
-            master.kill("SIGTERM");
-            await Promise.race([closed, sleep(5_000)]);
+            await stopChild(master);
         }
     } finally {
-        if (proxyMaster !== undefined) {
-            const closed = new Promise((res) => proxyMaster!.once("close", res));
-            if (proxyMaster.exitCode === null && proxyMaster.signalCode === null) proxyMaster.kill("SIGTERM");
-            await Promise.race([closed, sleep(5_000)]);
-        }
+        if (proxyMaster !== undefined) await stopChild(proxyMaster);
         fs.rmSync(dir, { recursive: true, force: true });
         tempDirs.delete(dir);
     }
+}
+
+/**
+ * Stops a master connection: SIGTERM, and SIGKILL when it has not exited 3 s later (one was seen, rarely, to live on
+ * after SIGTERM); then waits (at most 2 s more) until it is gone.
+ */
+async function stopChild(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const closed = new Promise((res) => child.once("close", res));
+    child.kill("SIGTERM");
+    if (await Promise.race([closed.then(() => true), sleep(3_000).then(() => false)])) return;
+    child.kill("SIGKILL");
+    await Promise.race([closed, sleep(2_000)]);
 }
 
 /** What a stdio forward (`ssh -W`) over a master says when the proxy refuses to open the channel to host:port. */
