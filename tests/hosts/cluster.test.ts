@@ -525,7 +525,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             log(`after-gate on ${victim.name} (URP ${urpAtStart} when its broker started): ${after.stderr.trim()}`);
             assert.match(after.stderr, /node serves again; no partition under-replicated/);
             assert.strictEqual(await client.underReplicated(bootstrap), 0);
-        }));
+        }, true)); // a client with Kafka's default retries sees no error: the broker's controlled shutdown moves its leaders first
     });
 
     /** Checksums of every managed file, the install link and each service's start time and PID. */
