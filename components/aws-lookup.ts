@@ -59,12 +59,11 @@ async function runningInstances(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], arch: Map
     const found = await Promise.all([...ids].sort().map(async (instanceId) => ({ ...(await aws.ec2.getInstance({ instanceId }, opts)), instanceId })));
     const running: Record<string, RunningInstance> = {};
     const archOf = new Map(arch);
-    for (const type of new Set(found.map((i) => i.instanceType))) {
-        if (archOf.has(type)) continue;
+    // A type no longer configured (the node's turn to change has not come): x86_64 unless EC2 says arm64.
+    await Promise.all([...new Set(found.map((i) => i.instanceType))].filter((t) => !archOf.has(t)).map(async (type) => {
         const info = await aws.ec2.getInstanceType({ instanceType: type }, opts).catch(() => undefined);
-        const supported = info?.supportedArchitectures ?? [];
-        archOf.set(type, supported.includes("arm64") ? "arm64" : "x86_64");
-    }
+        archOf.set(type, typeArch(info?.supportedArchitectures ?? []) ?? "x86_64");
+    }));
     for (const i of found) {
         const node = byName.get(i.tags?.Name ?? "");
         if (node === undefined) continue; // a node no longer configured: the stack deletes it
@@ -101,6 +100,10 @@ const answer = (e: unknown) => {
     return text ? ` (${text.length > 300 ? `${text.slice(0, 300)}...` : text})` : "";
 };
 
+/** The architecture of the images an instance type runs, from what EC2 says it supports; undefined for neither. */
+const typeArch = (supported: string[]): Arch | undefined =>
+    (supported.includes("arm64") ? "arm64" : supported.includes("x86_64") ? "x86_64" : undefined);
+
 /** The setting each instance type of the nodes comes from (brokers and co-located nodes: brokerInstanceType). */
 function instanceTypeKeys(nodes: Ec2NodeSpec[]): Map<string, string> {
     const keys = new Map<string, string>();
@@ -133,7 +136,7 @@ export async function lookupEc2(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], opts: pul
             return;
         }
         memory.set(type, info.memorySize);
-        const a = info.supportedArchitectures.includes("arm64") ? "arm64" : info.supportedArchitectures.includes("x86_64") ? "x86_64" : undefined;
+        const a = typeArch(info.supportedArchitectures);
         if (a === undefined) {
             bad(key, `${type} runs ${info.supportedArchitectures.join("/")} images; kafka-cluster has images for x86_64 and arm64 only`,
                 `pick another: pulumi config set kafka:${key} t3.large`);

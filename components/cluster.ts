@@ -107,15 +107,15 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         const lookup = lookupAws(cfg, specs, parent);
         // At most one running node changes its image or instance type per `pulumi up` (rollout.ts), between two gates.
         const rolling = lookup.rollout.rolling;
-        const gate = rollGate(`${cfg.clusterName}-roll-gate`, cfg, "before", lookup.apply((l): RollGateTarget | undefined => {
+        rollout = lookup.rollout.apply(rolloutSummary);
+        const gate = rollGate(`${cfg.clusterName}-roll-gate`, cfg, "before", pulumi.all([lookup, rollout]).apply(([l, summary]): RollGateTarget | undefined => {
             const r = l.rollout.rolling;
             if (r === undefined) return undefined;
             const nodes = runningNodes(cfg, specs, l);
-            return { node: nodeNamed(nodes, r.node), nodes, stop: r.to.ami !== r.from.ami, summary: rolloutSummary(l.rollout) };
+            return { node: nodeNamed(nodes, r.node), nodes, stop: r.to.ami !== r.from.ami, summary };
         }), key.privateKey, parent);
         const aws = createAwsHosts({ config: cfg, nodes: specs, publicKey: key.publicKey, lookup, instanceDependsOn: [gate], parent });
         instanceIds = Object.fromEntries(Object.entries(aws.instances).map(([n, i]) => [n, i.id]));
-        rollout = lookup.rollout.apply(rolloutSummary);
         settle = (nodes, after) => rollGate(`${cfg.clusterName}-roll-settled`, cfg, "after",
             pulumi.all([nodes, rolling, rollout]).apply(([ns, r, summary]) =>
                 (r === undefined ? undefined : { node: nodeNamed(ns, r.node), nodes: ns, stop: false, summary })),

@@ -143,21 +143,11 @@ function withSecrets(text: CommandText, nodes: pulumi.Output<ClusterNode[]>, sec
  */
 function teardownCommand(name: string, remoteCommand: CommandText, node: ClusterNode<pulumi.Input<string>>, args: ProvisionArgs,
     nodes: pulumi.Output<ClusterNode[]>, deps: pulumi.Resource[]): command.local.Command {
-    const bastion = bastionOf(args.config);
     return new command.local.Command(name, {
         create: "true",
-        delete: teardownScript(bastion !== undefined),
-        environment: {
-            KC_SSH_KEY: pulumi.secret(args.privateKey),
-            KC_SSH_PORT: String(sshPort(args.config)),
-            KC_SSH_TARGET: pulumi.interpolate`${node.user}@${node.sshAddress}`,
-            KC_REMOTE_COMMAND: secretIfCarrying(remoteCommand, args.config, nodes),
-            ...(bastion !== undefined ? {
-                KC_BASTION_KEY: bastion.privateKey !== undefined ? pulumi.secret(bastion.privateKey) : pulumi.secret(args.privateKey),
-                KC_BASTION_PORT: String(bastion.port),
-                KC_BASTION_TARGET: `${bastion.user}@${bastion.host}`,
-            } : {}),
-        },
+        delete: teardownScript(bastionOf(args.config) !== undefined),
+        environment: pulumi.secret(pulumi.all([args.privateKey, node.sshAddress, secretIfCarrying(remoteCommand, args.config, nodes)])
+            .apply(([key, address, remote]) => sshEnvironment(args.config, key, `${node.user}@${address}`, remote))),
         logging: "stderr",
     }, { parent: args.parent, dependsOn: deps, customTimeouts: { delete: "10m" } });
 }
@@ -179,21 +169,28 @@ export interface RollGateTarget {
  */
 export function rollGate(name: string, config: ClusterConfig, phase: "before" | "after", target: pulumi.Output<RollGateTarget | undefined>,
     privateKey: pulumi.Input<string>, parent: pulumi.Resource, dependsOn: pulumi.Resource[] = []): command.local.Command {
-    const bastion = bastionOf(config);
     return new command.local.Command(name, {
-        create: target.apply((t) => (t ? teardownScript(bastion !== undefined) : "true")),
+        create: target.apply((t) => (t ? teardownScript(bastionOf(config) !== undefined) : "true")),
         environment: pulumi.secret(pulumi.all([target, privateKey]).apply(([t, key]): Record<string, string> => (t === undefined ? {} : {
             KC_ROLL: t.summary,
-            KC_SSH_KEY: key,
-            KC_SSH_PORT: String(sshPort(config)),
-            KC_SSH_TARGET: `${t.node.user}@${t.node.sshAddress}`,
-            KC_REMOTE_COMMAND: rollGateCommand(config, t.node, t.nodes, phase, t.stop),
-            ...(bastion !== undefined ? {
-                KC_BASTION_KEY: bastion.privateKey ?? key, KC_BASTION_PORT: String(bastion.port), KC_BASTION_TARGET: `${bastion.user}@${bastion.host}`,
-            } : {}),
+            ...sshEnvironment(config, key, `${t.node.user}@${t.node.sshAddress}`, rollGateCommand(config, t.node, t.nodes, phase, t.stop)),
         }))),
         logging: "stderr",
     }, { parent, dependsOn, customTimeouts: { create: "40m", update: "40m" } });
+}
+
+/**
+ * The environment teardownScript's ssh line reads: the key, port and user@address of the host, the command to run
+ * there and, with kafka:bastion, the bastion's key (its own, else the cluster's), port and user@host.
+ */
+function sshEnvironment(config: ClusterConfig, key: string, target: string, remoteCommand: string): Record<string, string> {
+    const bastion = bastionOf(config);
+    return {
+        KC_SSH_KEY: key, KC_SSH_PORT: String(sshPort(config)), KC_SSH_TARGET: target, KC_REMOTE_COMMAND: remoteCommand,
+        ...(bastion !== undefined
+            ? { KC_BASTION_KEY: bastion.privateKey ?? key, KC_BASTION_PORT: String(bastion.port), KC_BASTION_TARGET: `${bastion.user}@${bastion.host}` }
+            : {}),
+    };
 }
 
 /** OpenSSH options of every ssh the teardown runs: no agent, no prompts, no known_hosts, bounded connect time. */

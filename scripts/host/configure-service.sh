@@ -170,8 +170,7 @@ fi
 
 healthy() {
   if [[ $SERVICE == kafka ]]; then
-    "$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "$SELF_BOOTSTRAP" --command-config "$CLIENT_CONFIG" >/dev/null 2>&1 &&
-      [[ "$(under_replicated "$SELF_BOOTSTRAP")" == 0 ]]
+    broker_answers "$SELF_BOOTSTRAP" && [[ "$(under_replicated "$SELF_BOOTSTRAP")" == 0 ]]
   else
     [[ "$(zk_mode "$SELF_ADDRESS" "$ZK_CLIENT_PORT")" =~ ^(leader|follower|standalone)$ ]]
   fi

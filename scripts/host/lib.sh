@@ -162,6 +162,11 @@ zk_mode() {
 # per partition.
 replica_lists() { sed -n 's/.*Replicas: \([0-9][0-9,]*\).*/\1/p'; }
 
+# broker_answers HOST:PORT: the broker there answers an ApiVersions request, logged in with CLIENT_CONFIG.
+broker_answers() {
+  "$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "$1" --command-config "${CLIENT_CONFIG:?}" >/dev/null 2>&1
+}
+
 # prop_value KEY: the value of KEY (a regex) in the Java properties on stdin; the last one, as Java reads them.
 prop_value() { sed -n "s/^$1=//p" | tail -n 1; }
 

@@ -26,12 +26,15 @@ export LOG_DIR=$TOOLS_LOG_DIR
 limit=${GATE_TIMEOUT:-900}
 read -r -a members <<<"${ZK_MEMBERS:-}"
 
-# Every ZooKeeper member but this node's answers as leader or follower (else `out` names the one that does not).
+# in_quorum HOST:PORT: the ZooKeeper member there answers as leader or follower.
+in_quorum() { [[ "$(zk_mode "${1%:*}" "${1##*:}")" =~ ^(leader|follower)$ ]]; }
+
+# Every ZooKeeper member but this node's is in the quorum (else `out` names the one that is not).
 ensemble_ok() {
   local m
   for m in "${members[@]}"; do
     [[ $m == "${ZK_SELF:-}" ]] && continue
-    if ! [[ "$(zk_mode "${m%:*}" "${m##*:}")" =~ ^(leader|follower)$ ]]; then
+    if ! in_quorum "$m"; then
       out="ZooKeeper member $m is not in the quorum"
       return 1
     fi
@@ -62,13 +65,12 @@ partitions_ok() {
 before_ok() { ensemble_ok && partitions_ok "${BROKER_ID:-}"; }
 
 after_ok() {
-  if [[ -n ${ZK_SELF:-} ]] && ! [[ "$(zk_mode "${ZK_SELF%:*}" "${ZK_SELF##*:}")" =~ ^(leader|follower)$ ]]; then
+  if [[ -n ${ZK_SELF:-} ]] && ! in_quorum "$ZK_SELF"; then
     out="its ZooKeeper member is not in the quorum"
     return 1
   fi
   ensemble_ok || return 1
-  if [[ -n ${BROKER_ID:-} ]] && ! "$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "$SELF_BOOTSTRAP" \
-    --command-config "$CLIENT_CONFIG" >/dev/null 2>&1; then
+  if [[ -n ${BROKER_ID:-} ]] && ! broker_answers "$SELF_BOOTSTRAP"; then
     out="its broker does not answer on $SELF_BOOTSTRAP"
     return 1
   fi
