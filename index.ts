@@ -23,6 +23,8 @@ const cluster = new KafkaCluster(config.clusterName, { config });
 
 export const bootstrapServers = cluster.bootstrapServers;
 export const zookeeperConnect = cluster.zookeeperConnect;
+/** KRaft: the controllers' bootstrap addresses (controller.quorum.bootstrap.servers); empty in ZooKeeper mode. */
+export const controllerQuorum = cluster.controllerQuorum;
 export const nodes = cluster.nodes;
 export const smokeTest = cluster.smokeTest;
 /** Secret: `pulumi stack output --show-secrets sshPrivateKey > key && chmod 600 key`. */

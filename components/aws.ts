@@ -5,12 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Ec2Cluster, vpcReachWarnings } from "./config";
 import { Ec2Lookup, lookupEc2 } from "./aws-lookup";
-import { CLIENT_PORTS, INTERNAL_PORTS, PORTS } from "./layout";
+import { CLIENT_PORTS, PORTS, portsFor } from "./layout";
 import { Rollout, WantedImage, planRollout } from "./rollout";
 import { ClusterNode, Ec2NodeSpec } from "./topology";
 
-/** Ports only cluster members may reach: ZooKeeper client, peer and election ports and the inter-broker listeners. */
-export const CLUSTER_ONLY_PORTS = [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection, ...INTERNAL_PORTS];
 
 /**
  * A client rule's name: the plaintext port keeps the name it had before the other modes' ports were opened (a renamed
@@ -79,11 +77,11 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
 
     const securityGroup = new aws.ec2.SecurityGroup(`${cfg.clusterName}-sg`, {
         vpcId,
-        description: `kafka-cluster ${cfg.clusterName}: brokers and ZooKeeper`,
+        description: `kafka-cluster ${cfg.clusterName}: brokers and ${cfg.metadata === "kraft" ? "KRaft controllers" : "ZooKeeper"}`,
         tags: tags({ Name: `${cfg.clusterName}` }),
     }, opts);
     const sgOpts = { parent: securityGroup };
-    for (const port of [...CLUSTER_ONLY_PORTS, ...CLIENT_PORTS]) {
+    for (const port of [...portsFor(cfg, "cluster"), ...portsFor(cfg, "clients")]) {
         new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-self-${port}`, {
             securityGroupId: securityGroup.id, referencedSecurityGroupId: securityGroup.id,
             ipProtocol: "tcp", fromPort: port, toPort: port, description: `cluster members on ${port}`,
@@ -96,7 +94,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         }, sgOpts);
     // Every mode's client port (only the configured mode's listener answers): while kafka:security switches, the brokers
     // run the old and the new client listeners side by side, and neither may be cut off half-way.
-    for (const port of CLIENT_PORTS) {
+    for (const port of portsFor(cfg, "clients")) {
         if (ec2.clientCidrs) {
             ec2.clientCidrs.forEach((c, i) => cidrRule(clientRuleName(`${cfg.clusterName}-client-${i}`, port), c, port, "Kafka clients"));
         } else {
@@ -106,7 +104,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
     }
     // kafka:jmx: the JMX connectors (bound to the private addresses, password required) for monitoring inside the VPC.
     if (cfg.jmx) {
-        for (const port of [PORTS.brokerJmx, PORTS.zookeeperJmx]) {
+        for (const port of portsFor(cfg, "jmx")) {
             cidrRule(`${cfg.clusterName}-jmx-${port}`, lookup.vpcCidr, port, "JMX monitoring in the VPC (kafka:jmx)");
         }
     }
@@ -152,6 +150,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
                 Name: `${cfg.clusterName}-${node.name}`, role,
                 ...(node.brokerId !== undefined ? { "broker-id": String(node.brokerId) } : {}),
                 ...(node.zookeeperId !== undefined ? { "zookeeper-id": String(node.zookeeperId) } : {}),
+                ...(node.controllerId !== undefined ? { "controller-id": String(node.controllerId) } : {}),
                 // The OS of its image: what a kafka:os change compares with.
                 os,
             })),
@@ -201,9 +200,11 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
                 throughput: dataVolume.throughputMiBps,
                 encrypted: true,
                 tags: tags({
-                    Name: `${cfg.clusterName}-${node.name}-data`, role: node.brokerId !== undefined ? "kafka-data" : "zookeeper-data",
+                    Name: `${cfg.clusterName}-${node.name}-data`,
+                    role: node.brokerId !== undefined ? "kafka-data" : node.controllerId !== undefined ? "controller-data" : "zookeeper-data",
                     ...(node.brokerId !== undefined ? { "broker-id": String(node.brokerId) } : {}),
                     ...(node.brokerId === undefined && node.zookeeperId !== undefined ? { "zookeeper-id": String(node.zookeeperId) } : {}),
+                    ...(node.brokerId === undefined && node.controllerId !== undefined ? { "controller-id": String(node.controllerId) } : {}),
                 }),
             }, {
                 parent,
@@ -224,7 +225,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         }
         dependencies[node.name] = dependsOn;
         return {
-            name: node.name, roles: node.roles, brokerId: node.brokerId, zookeeperId: node.zookeeperId, user: node.user,
+            name: node.name, roles: node.roles, brokerId: node.brokerId, zookeeperId: node.zookeeperId, controllerId: node.controllerId, user: node.user,
             // Through a bastion, or from inside the VPC, SSH goes to the private address (the only one without public IPs).
             sshAddress: sshOverPublicIp(cfg) ? publicIp : instance.privateIp,
             clientAddress: ec2.publicAccess ? publicIp : instance.privateIp,
@@ -244,7 +245,7 @@ export function runningNodes(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], lookup: Ec2L
         const r = lookup.running[n.name];
         const publicIp = r.publicIp ?? r.privateIp;
         return {
-            name: n.name, roles: n.roles, brokerId: n.brokerId, zookeeperId: n.zookeeperId, user: n.user,
+            name: n.name, roles: n.roles, brokerId: n.brokerId, zookeeperId: n.zookeeperId, controllerId: n.controllerId, user: n.user,
             sshAddress: sshOverPublicIp(cfg) ? publicIp : r.privateIp, clientAddress: cfg.ec2.publicAccess ? publicIp : r.privateIp,
             privateAddress: r.privateIp,
         };

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ADMIN_USER, ClusterConfig, Ec2Cluster, isValidated } from "./config";
-import { createCredentials } from "./credentials";
+import { createCredentials, createGenerated } from "./credentials";
 import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
 import { ClusterSecrets, renderClientProperties } from "./render";
 import { ProvisionArgs, RollGateTarget, provision, rollGate } from "./provision";
@@ -20,13 +20,15 @@ export interface KafkaClusterArgs {
 export interface KafkaClusterOutputs {
     /** Client-reachable bootstrap servers, "host:port,..." (the client port of kafka:security's mode). */
     bootstrapServers: pulumi.Output<string>;
-    /** ZooKeeper connect string with chroot (private addresses). */
+    /** ZooKeeper connect string with chroot (private addresses); empty on a KRaft cluster. */
     zookeeperConnect: pulumi.Output<string>;
+    /** KRaft: the controllers' bootstrap addresses (private, the controllers' listener); empty in ZooKeeper mode. */
+    controllerQuorum: pulumi.Output<string>;
     /** Every node: name, roles, ids, addresses, instance id (EC2) and an `ssh` command line. */
     nodes: pulumi.Output<NodeOutput[]>;
     /** Result of the final produce/consume check. */
     smokeTest: pulumi.Output<string>;
-    /** Result of the ZooKeeper ensemble check. */
+    /** Result of the quorum check: the ZooKeeper ensemble's, or the KRaft controllers'. */
     ensemble: pulumi.Output<string>;
     /** Result of the broker registration check. */
     brokers: pulumi.Output<string>;
@@ -48,11 +50,13 @@ export interface KafkaClusterOutputs {
 }
 
 /** How a monitoring agent reaches the JMX connectors (kafka:jmx), at each node's private address. */
-export type JmxOutput = { enabled: false } | { enabled: true; user: string; password: string; brokerPort: number; zookeeperPort: number };
+export type JmxOutput = { enabled: false } |
+    { enabled: true; user: string; password: string; brokerPort: number; zookeeperPort?: number; controllerPort?: number };
 
 export class KafkaCluster extends pulumi.ComponentResource implements KafkaClusterOutputs {
     public readonly bootstrapServers: pulumi.Output<string>;
     public readonly zookeeperConnect: pulumi.Output<string>;
+    public readonly controllerQuorum: pulumi.Output<string>;
     public readonly nodes: pulumi.Output<NodeOutput[]>;
     public readonly smokeTest: pulumi.Output<string>;
     public readonly ensemble: pulumi.Output<string>;
@@ -69,6 +73,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
         const out = createKafkaCluster(name, args, this);
         this.bootstrapServers = out.bootstrapServers;
         this.zookeeperConnect = out.zookeeperConnect;
+        this.controllerQuorum = out.controllerQuorum;
         this.nodes = out.nodes;
         this.smokeTest = out.smokeTest;
         this.ensemble = out.ensemble;
@@ -125,13 +130,17 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     }
 
     const credentials = createCredentials(cfg, target.nodes, parent);
-    const result = provision({ config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), parent });
+    const generated = createGenerated(cfg, parent);
+    const result = provision({
+        config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), ...(generated ? { generated } : {}), parent,
+    });
     settle?.(result.nodes, Object.values(result.commands));
     const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds), result.hostKeys])
         .apply(([nodes, ids, hostKeys]) => clusterOutputs(cfg, nodes, ids, hostKeys));
     return {
         bootstrapServers: outputs.bootstrapServers,
         zookeeperConnect: outputs.zookeeperConnect,
+        controllerQuorum: outputs.controllerQuorum,
         nodes: outputs.nodes,
         smokeTest: result.smokeTest,
         ensemble: result.ensemble,
@@ -144,7 +153,8 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         // Off is said as such, for the same reason.
         jmx: credentials && cfg.jmx
             ? pulumi.secret(credentials.secrets.apply((s): JmxOutput => ({
-                enabled: true, user: JMX_USER, password: s.jmxPassword ?? "", brokerPort: PORTS.brokerJmx, zookeeperPort: PORTS.zookeeperJmx,
+                enabled: true, user: JMX_USER, password: s.jmxPassword ?? "", brokerPort: PORTS.brokerJmx,
+                ...(cfg.metadata === "kraft" ? { controllerPort: PORTS.controllerJmx } : { zookeeperPort: PORTS.zookeeperJmx }),
             })))
             : pulumi.output<JmxOutput>({ enabled: false }),
         rollout,

@@ -8,9 +8,10 @@ import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
-import { secured } from "./layout";
+import { nodeCertificateName, secured } from "./layout";
+import type { Generated } from "./plan";
 import { ClusterSecrets } from "./render";
-import { ClusterNode, brokerNodes } from "./topology";
+import { ClusterNode } from "./topology";
 
 /** Days a broker certificate is valid; raise kafka:certificateRotation (a rolling restart) before then. */
 export const CERTIFICATE_DAYS = 825;
@@ -76,11 +77,14 @@ export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.
 
     const ca = secretCommand(`${name}-ca`, { create: caScript(name) });
     const caCertificate = pulumi.unsecret(ca.apply((t) => pemBlocks(t, "CERTIFICATE")[0] ?? ""));
-    const keystores = Object.fromEntries(brokerNodes(nodes).map((n) => [n.name, secretCommand(`${name}-cert-${n.name}`, {
+    // Every node that runs a broker or a controller has one certificate (its services share it). On a KRaft cluster every
+    // certificate names one principal (nodePrincipal, a super user), so a new node needs no ACL.
+    const certified = nodes.filter((n) => n.brokerId !== undefined || n.controllerId !== undefined);
+    const keystores = Object.fromEntries(certified.map((n) => [n.name, secretCommand(`${name}-cert-${n.name}`, {
         create: CERT_SCRIPT,
         stdin: pulumi.secret(ca.apply((t) => t.endsWith("\n") ? t : `${t}\n`)),
         environment: {
-            KC_CN: `${n.name}.${name}`,
+            KC_CN: cfg.metadata === "kraft" ? nodeCertificateName(cfg) : `${n.name}.${name}`,
             KC_SANS: pulumi.all([n.privateAddress, n.clientAddress]).apply(([privateAddress, clientAddress]) =>
                 subjectAltNames({ privateAddress, clientAddress })),
             KC_ROTATION: String(cfg.security.certificateRotation),
@@ -99,4 +103,21 @@ export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.
         adminPassword, zookeeperPassword, userPasswords: users, ...(jmx !== undefined ? { jmxPassword: jmx } : {}),
     })));
     return { secrets, caCertificate };
+}
+
+/**
+ * A Kafka cluster id: 16 random bytes, base64url without padding (Kafka's Uuid text), never starting with "-" (which a
+ * tool's argument parser would read as an option; Kafka's own random-uuid avoids it the same way).
+ */
+export const CLUSTER_ID_SCRIPT = "set -eu; for i in 1 2 3 4 5 6 7 8; do id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); " +
+    "case $id in -*) continue ;; esac; printf '%s' \"$id\"; exit 0; done; exit 1";
+
+/**
+ * KRaft: the cluster id, generated once per stack and kept in its state (not secret): a command that runs again only
+ * when its inputs change, and it has none. Undefined in ZooKeeper mode (ZooKeeper assigns the id).
+ */
+export function createGenerated(cfg: ClusterConfig, parent: pulumi.Resource): pulumi.Output<Generated> | undefined {
+    if (cfg.metadata !== "kraft") return undefined;
+    const id = new command.local.Command(`${cfg.clusterName}-cluster-id`, { create: CLUSTER_ID_SCRIPT, logging: "none" }, { parent }).stdout;
+    return id.apply((clusterId) => ({ clusterId: clusterId.trim() }));
 }

@@ -2,7 +2,7 @@
 // client is told. Pure and below the renderers, the plan, the AWS layer and the component, which all read it from
 // here; the stack outputs are computed by one function (clusterOutputs) for the component and any tooling.
 import { Bastion, ClusterConfig, KafkaSettings } from "./config";
-import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
+import { ClusterNode, brokerNodes, controllerNodes, zookeeperNodes } from "./topology";
 
 /**
  * Where things live on a host. The host scripts receive every one of these they use through their environment
@@ -18,6 +18,14 @@ export const PATHS = {
     current: "/opt/kafka/current",
     /** ZooKeeper's stable symlink to its version, inside installRoot. */
     zookeeperCurrent: "/opt/kafka/zookeeper-current",
+    /** A KRaft controller's stable symlink to its version, inside installRoot (its own, like ZooKeeper's). */
+    controllerCurrent: "/opt/kafka/controller-current",
+    /** A KRaft controller's home: its metadata log directory lives below it (the data volume's mount point on EC2). */
+    controllerData: "/var/lib/kafka-controller",
+    controllerLogDir: "/var/lib/kafka-controller/metadata",
+    controllerLogs: "/var/log/kafka-controller",
+    /** Client properties of the controllers' listener (TLS with this node's certificate), for the quorum checks (root only). */
+    controllerClientConfig: "/etc/kafka/controller-client.properties",
     configDir: "/etc/kafka",
     /** The service user's home; the data volume's mount point on EC2. */
     kafkaData: "/var/lib/kafka",
@@ -36,7 +44,10 @@ export const PATHS = {
     needrestartConf: "/etc/needrestart/conf.d/kafka-cluster.conf",
     /** The host's SSH host key the `ssh` output line pins (sshd's ed25519 key, on every current image). */
     sshHostKey: "/etc/ssh/ssh_host_ed25519_key.pub",
-    /** The broker's TLS key (PKCS#8) and certificate chain, Kafka's PEM keystore (kafka:security tls, sasl_ssl). */
+    /**
+     * The node's TLS key (PKCS#8) and certificate chain, Kafka's PEM keystore (kafka:security tls, sasl_ssl): the broker's
+     * and, with KRaft, the controller's (one certificate per node).
+     */
     brokerKeystore: "/etc/kafka/broker-keystore.pem",
     /** The stack's CA certificate: the truststore of brokers and tools. */
     caCertificate: "/etc/kafka/ca.pem",
@@ -91,7 +102,45 @@ export const CLIENT_PORTS = Object.values(LISTENERS).map((l) => l.client.port);
 /** Every mode's internal port. */
 export const INTERNAL_PORTS = Object.values(LISTENERS).map((l) => l.internal.port);
 
-export const PORTS = { zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22, brokerJmx: 9999, zookeeperJmx: 9998 } as const;
+export const PORTS = {
+    zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22, brokerJmx: 9999, zookeeperJmx: 9998,
+    /** KRaft: the controllers' listener (CONTROLLER), open only inside the cluster. */
+    controller: 9098, controllerJmx: 9997,
+} as const;
+
+/** The KRaft controllers' listener: its name in every node's listener.security.protocol.map. */
+export const CONTROLLER_LISTENER = "CONTROLLER";
+
+/**
+ * The controllers' listener protocol: TLS with client certificates from the stack's CA when secured (SCRAM does not work
+ * between controllers), else plaintext.
+ */
+export const controllerProtocol = (cfg: Pick<KafkaSettings, "security">): "SSL" | "PLAINTEXT" => (secured(cfg) ? "SSL" : "PLAINTEXT");
+
+/** The principal every node's certificate maps to on a KRaft cluster (a super user): one for all nodes, so scaling changes no ACL. */
+export const nodePrincipal = (cfg: Pick<KafkaSettings, "clusterName">): string => `User:CN=${nodeCertificateName(cfg)}`;
+export const nodeCertificateName = (cfg: Pick<KafkaSettings, "clusterName">): string => `kafka-node.${cfg.clusterName}`;
+
+/** Who may reach a port: other cluster members only, clients, or monitoring inside the VPC (kafka:jmx). */
+export type PortReach = "cluster" | "clients" | "jmx";
+export interface PortRule { port: number; reach: PortReach }
+
+/**
+ * The one port table the security group is derived from: the quorum's ports (ZooKeeper's three, or the controllers'
+ * listener) and every mode's inter-broker listener for members only, every mode's client listener for clients, the JMX
+ * connectors of the roles that exist with kafka:jmx.
+ */
+export function portTable(cfg: Pick<KafkaSettings, "metadata" | "jmx">): PortRule[] {
+    const zk = cfg.metadata === "zookeeper";
+    const quorum = zk ? [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection] : [PORTS.controller];
+    return [
+        ...[...quorum, ...INTERNAL_PORTS].map((port): PortRule => ({ port, reach: "cluster" })),
+        ...CLIENT_PORTS.map((port): PortRule => ({ port, reach: "clients" })),
+        ...(cfg.jmx ? [PORTS.brokerJmx, zk ? PORTS.zookeeperJmx : PORTS.controllerJmx].map((port): PortRule => ({ port, reach: "jmx" })) : []),
+    ];
+}
+export const portsFor = (cfg: Pick<KafkaSettings, "metadata" | "jmx">, reach: PortReach): number[] =>
+    portTable(cfg).filter((r) => r.reach === reach).map((r) => r.port);
 
 /** The port this program connects to over SSH: kafka:sshPort on existing hosts, 22 on EC2 (all the security group opens). */
 export function sshPort(cfg: ClusterConfig): number {
@@ -127,6 +176,11 @@ export const internalEndpoint = (cfg: Pick<KafkaSettings, "security">, n: Cluste
 /** The broker listener clients are told to use. */
 export const clientEndpoint = (cfg: Pick<KafkaSettings, "security">, n: ClusterNode) => `${n.clientAddress}:${listenersOf(cfg).client.port}`;
 
+/** KRaft: controller.quorum.bootstrap.servers, the controllers' listener at their private addresses. */
+export function controllerQuorum(nodes: ClusterNode[], address: (n: ClusterNode) => string = (n) => n.privateAddress): string {
+    return controllerNodes(nodes).map((n) => `${address(n)}:${PORTS.controller}`).join(",");
+}
+
 export function zookeeperConnect(cfg: Pick<KafkaSettings, "zookeeperChroot">, nodes: ClusterNode[], address: (n: ClusterNode) => string = (n) => n.privateAddress): string {
     return zookeeperNodes(nodes).map((n) => `${address(n)}:${PORTS.zookeeperClient}`).join(",") + cfg.zookeeperChroot;
 }
@@ -137,6 +191,7 @@ export interface NodeOutput {
     roles: string[];
     brokerId?: number;
     zookeeperId?: number;
+    controllerId?: number;
     publicAddress: string;
     privateAddress: string;
     instanceId?: string;
@@ -174,8 +229,10 @@ export function sshLine(port: number, user: string, address: string, hostKey?: s
 export interface ClusterOutputs {
     /** Client-reachable bootstrap servers, "host:port,..." (the port of kafka:security's client listener). */
     bootstrapServers: string;
-    /** ZooKeeper connect string with chroot (private addresses). */
+    /** ZooKeeper connect string with chroot (private addresses); empty on a KRaft cluster. */
     zookeeperConnect: string;
+    /** KRaft: the controllers' bootstrap addresses (controller.quorum.bootstrap.servers); empty in ZooKeeper mode. */
+    controllerQuorum: string;
     nodes: NodeOutput[];
 }
 
@@ -185,12 +242,14 @@ export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanc
     const port = sshPort(cfg);
     return {
         bootstrapServers: brokerNodes(nodes).map((n) => clientEndpoint(cfg, n)).join(","),
-        zookeeperConnect: zookeeperConnect(cfg, nodes),
+        zookeeperConnect: cfg.metadata === "zookeeper" ? zookeeperConnect(cfg, nodes) : "",
+        controllerQuorum: controllerQuorum(nodes),
         nodes: nodes.map((n): NodeOutput => ({
             name: n.name,
             roles: n.roles,
             ...(n.brokerId !== undefined ? { brokerId: n.brokerId } : {}),
             ...(n.zookeeperId !== undefined ? { zookeeperId: n.zookeeperId } : {}),
+            ...(n.controllerId !== undefined ? { controllerId: n.controllerId } : {}),
             publicAddress: n.sshAddress,
             privateAddress: n.privateAddress,
             ...(instanceIds[n.name] ? { instanceId: instanceIds[n.name] } : {}),

@@ -4,49 +4,32 @@
 // Pulumi layer (provision.ts) turns each step into one remote.Command.
 import * as crypto from "crypto";
 import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
-import { ManagedFile, b64, hostCommand, manifest } from "./host-command";
-import { PATHS, PORTS, ZOOKEEPER_SASL_USER, internalEndpoint, protocolMap, kafkaSources, kafkaTarballName, replication, secured, zookeeperConnect } from "./layout";
-import {
-    ClusterSecrets, renderClientProperties, renderEnvFile, renderJmxFiles, renderKafkaJaas, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile,
-    renderZookeeperJaas, renderZookeeperProperties, renderZookeeperUnit,
-} from "./render";
-import { ClusterNode, brokerNodes, nodeNamed, zookeeperNodes } from "./topology";
+import { b64, hostCommand, manifest } from "./host-command";
+import { PATHS, PORTS, internalEndpoint, protocolMap, kafkaSources, replication, secured, zookeeperConnect } from "./layout";
+import { ClusterSecrets, renderServerProperties, renderToolsProfile } from "./render";
+import { BROKER_ROLE, brokerFiles } from "./roles/broker";
+import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep } from "./roles/controller";
+import { CommandText, Generated, PlanContext, Step, distOf } from "./roles/context";
+import { ZOOKEEPER_ROLE, zookeeperSteps } from "./roles/zookeeper";
+import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
-export type Phase = "ready" | "memory" | "listeners" | "java" | "install" | "storage" | "zookeeper" | "ensemble" | "admin" |
-    "listeners-add" | "listeners-switch" | "broker" | "brokers" |
-    "zookeeper-acls" | "users" | "smoke" | "rebalance" | "service";
-
-/**
- * Command text for a step: fixed, or made from every node's resolved addresses and, for steps marked `secrets`, the
- * cluster's generated credentials. (Fixed text does not wait for any address, so on EC2 a node's first commands start
- * as soon as its own instance is up.)
- */
-export type CommandText = string | ((nodes: ClusterNode[], secrets: ClusterSecrets) => string);
+export { CommandText, Generated, Phase, Step } from "./roles/context";
+export { brokerFiles } from "./roles/broker";
+export { controllerFiles } from "./roles/controller";
+export { zookeeperFiles } from "./roles/zookeeper";
 
 /** What a step not marked `secrets` gets instead of the credentials: reading any of them is a bug in the plan. */
 export const NO_SECRETS: ClusterSecrets = new Proxy({} as ClusterSecrets, {
     get: (_t, k) => { throw new Error(`a step not marked "secrets" read the credential ${String(k)}`); },
 });
+/** What a step not marked `generated` gets instead of the generated values. */
+export const NO_GENERATED: Generated = new Proxy({} as Generated, {
+    get: (_t, k) => { throw new Error(`a step not marked "generated" read ${String(k)}`); },
+});
 
-/** A step's command text for resolved nodes (and credentials, for a step marked `secrets`). */
-export const commandText = (text: CommandText, nodes: ClusterNode[], secrets: ClusterSecrets = NO_SECRETS): string =>
-    (typeof text === "string" ? text : text(nodes, secrets));
-
-export interface Step {
-    /** Unique, stable resource name: "<node>-<phase>" or "cluster-<phase>". */
-    name: string;
-    /** Node the command runs on. */
-    node: string;
-    phase: Phase;
-    /** Names of steps that must finish first. */
-    dependsOn: string[];
-    /** Shell command line, run by the SSH user's login shell (it calls sudo itself). */
-    create: CommandText;
-    /** Shell command line to run on the host on `pulumi destroy` (service steps only). */
-    delete?: CommandText;
-    /** The command text carries generated credentials (keys, passwords): it gets them, and it is a Pulumi secret. */
-    secrets?: true;
-}
+/** A step's command text for resolved nodes (and credentials or generated values, for a step marked so). */
+export const commandText = (text: CommandText, nodes: ClusterNode[], secrets: ClusterSecrets = NO_SECRETS, generated: Generated = NO_GENERATED): string =>
+    (typeof text === "string" ? text : text(nodes, secrets, generated));
 
 /** A step with its command text for one set of resolved nodes. */
 export interface RenderedStep extends Omit<Step, "create" | "delete"> {
@@ -61,49 +44,12 @@ export const REBALANCE_THROTTLE_BYTES = 50 * 1024 * 1024;
 
 const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
-/** kafka:jmx: the JMX connector's password file (0600, the service user's: the JVM refuses any other) and role file. */
-function jmxFiles(cfg: ClusterConfig, secrets: ClusterSecrets | undefined): ManagedFile[] {
-    if (!cfg.jmx) return [];
-    const { password, access } = renderJmxFiles(need(secrets));
-    return [[PATHS.jmxPassword, "0600", `${PATHS.serviceUser}:${PATHS.serviceUser}`, password], [PATHS.jmxAccess, "0644", "root:root", access]];
-}
-
-/** Everything a ZooKeeper member's configure step writes, in order. */
-export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
-    const group = `root:${PATHS.serviceUser}`;
-    const jaas = secured(cfg) ? PATHS.zookeeperJaas : undefined;
-    const jmx = cfg.jmx ? { address: node.privateAddress, port: PORTS.zookeeperJmx } : undefined;
+/** The role modules a node runs: the broker first, then the quorum's member (the order of their heaps, links, dirs). */
+function rolesOf(n: NodeIdentity) {
     return [
-        [`${PATHS.configDir}/zookeeper.properties`, "0640", group, renderZookeeperProperties(nodes, cfg)],
-        [`${PATHS.zookeeperData}/myid`, "0644", `${PATHS.serviceUser}:${PATHS.serviceUser}`, renderMyid(node)],
-        ...(jaas ? [[jaas, "0640", group, renderZookeeperJaas(need(secrets))] as ManagedFile] : []),
-        ...jmxFiles(cfg, secrets),
-        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs, jaas, jmx)],
-        [`${PATHS.configDir}/zookeeper.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
-        [`${PATHS.unitDir}/zookeeper.service`, "0644", "root:root", renderZookeeperUnit()],
-    ];
-}
-
-/** Everything a broker's configure step writes, in order. */
-export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
-    const group = `root:${PATHS.serviceUser}`;
-    const jaas = secured(cfg) ? PATHS.kafkaJaas : undefined;
-    const tls: ManagedFile[] = secured(cfg) ? [
-        [PATHS.caCertificate, "0644", "root:root", need(secrets).caCertificate],
-        [PATHS.brokerKeystore, "0640", group, keystoreOf(need(secrets), node.name)],
-        [PATHS.kafkaJaas, "0640", group, renderKafkaJaas(need(secrets))],
-    ] : [];
-    const admin = cfg.security.mode === "sasl_ssl" ? { user: ADMIN_USER, password: need(secrets).adminPassword } : undefined;
-    const jmx = cfg.jmx ? { address: node.privateAddress, port: PORTS.brokerJmx } : undefined;
-    return [
-        ...tls,
-        ...jmxFiles(cfg, secrets),
-        // The checks this program runs on the broker log in with this (root only).
-        [PATHS.adminConfig, "0600", "root:root", renderClientProperties(cfg, admin)],
-        [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes, secrets)],
-        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas, jmx)],
-        [`${PATHS.configDir}/kafka.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
-        [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit()],
+        ...(n.brokerId !== undefined ? [BROKER_ROLE] : []),
+        ...(n.zookeeperId !== undefined ? [ZOOKEEPER_ROLE] : []),
+        ...(n.controllerId !== undefined ? [CONTROLLER_ROLE] : []),
     ];
 }
 
@@ -114,17 +60,6 @@ function passwordOf(secrets: ClusterSecrets, user: string): string {
     const pw = secrets.userPasswords[user];
     if (pw === undefined) throw new Error(`no password was generated for client user ${user}`);
     return pw;
-}
-
-function need(secrets: ClusterSecrets | undefined): ClusterSecrets {
-    if (!secrets) throw new Error("a secured cluster's configure steps need its generated credentials");
-    return secrets;
-}
-
-function keystoreOf(secrets: ClusterSecrets, node: string): string {
-    const pem = secrets.keystores[node];
-    if (pem === undefined) throw new Error(`no certificate was issued for broker ${node}`);
-    return pem;
 }
 
 /**
@@ -147,121 +82,89 @@ export function aclLines(cfg: ClusterConfig): string[] {
  * The ordered steps for a cluster. `nodes` may carry addresses of any kind (or still unknown ones): the structure
  * reads only names, roles, ids and whether a node has a data volume.
  *
- * Per host: ready -> java -> install (-> storage) -> zookeeper / broker; ready -> memory, where every host's memory
- * check comes before the first ZooKeeper and the first broker step (so a heap that does not fit restarts nothing). The install steps download and verify a
- * version on every host in parallel; ZooKeeper members are configured one after another, then the ensemble check;
- * brokers follow the ensemble check, one after another (so a change rolls through them one broker at a time, each
- * waiting for zero under-replicated partitions; secured, after two such chains that switch brokers still running
- * plaintext listeners, and change nothing otherwise), then the broker check and the smoke test. A service's link to its
- * version switches inside its own configure step, just before its restart, so a service not yet restarted (or
- * restarted by systemd after a crash meanwhile) stays on the old version. In existing-hosts mode every service also
- * gets a `service` step whose delete stops it.
+ * Per host: ready -> java -> install (-> storage) -> its services; ready -> memory, where every host's memory check
+ * comes before the first service step (so a heap that does not fit restarts nothing). The install steps download and
+ * verify a version on every host in parallel. Then the metadata quorum's role (roles/zookeeper.ts: members one after
+ * another, the ensemble check; roles/controller.ts: storage formatted, controllers one after another, the quorum check),
+ * then the brokers one after another (so a change rolls through them one broker at a time, each waiting for zero
+ * under-replicated partitions; secured ZooKeeper mode, after two such chains that switch brokers still running
+ * plaintext listeners, and change nothing otherwise), then the broker check, (KRaft) the feature levels and the smoke
+ * test. A service's link to its version switches inside its own configure step, just before its restart, so a service
+ * not yet restarted (or restarted by systemd after a crash meanwhile) stays on the old version. In existing-hosts mode
+ * every service also gets a `service` step whose delete stops it.
  */
 export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): Step[] {
     const steps: Step[] = [];
-    const zks = zookeeperNodes(nodes).map((n) => n.name);
+    const kraft = cfg.metadata === "kraft";
     const brokers = brokerNodes(nodes).map((n) => n.name);
-    const dist = kafkaTarballName(cfg).replace(/\.tgz$/, "");
+    const dist = distOf(cfg);
     const sources = kafkaSources(cfg);
     const serviceUser = { SERVICE_USER: PATHS.serviceUser, SERVICE_HOME: PATHS.kafkaData };
     const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
     const internal = (n: ClusterNode) => internalEndpoint(cfg, n);
+    const heapOf = { brokerHeap: cfg.brokerHeap, zookeeperHeap: cfg.zookeeperHeap, controllerHeap: cfg.quorum.heap };
 
     for (const n of nodes) {
+        const roles = rolesOf(n);
         steps.push({
             name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [],
             create: hostCommand("wait-ready.sh", { HOST_KEY_FILE: PATHS.sshHostKey }),
         });
         // Memory for the heaps this host runs, checked on every host before any service anywhere (re)starts.
-        const heaps = [...(n.brokerId !== undefined ? [`kafka:brokerHeap=${heapMiB(cfg.brokerHeap)}`] : []),
-            ...(n.zookeeperId !== undefined ? [`kafka:zookeeperHeap=${heapMiB(cfg.zookeeperHeap)}`] : [])];
+        const heaps = roles.map((r) => `kafka:${r.heapKey}=${heapMiB(heapOf[r.heapKey])}`);
         steps.push({
             name: `${n.name}-memory`, node: n.name, phase: "memory", dependsOn: [`${n.name}-ready`],
             create: hostCommand("check-memory.sh", { NODE_NAME: n.name, HEAPS: heaps.join(" "), MAX_HEAP_PERCENT: String(MAX_HEAP_SHARE * 100) }),
         });
-        // A kafka:security change the brokers cannot roll (down the order plaintext, tls, sasl_ssl) is refused before
-        // anything restarts.
+        // A kafka:security change the brokers cannot roll (down the order plaintext, tls, sasl_ssl; any on KRaft) is refused
+        // before anything restarts.
         if (n.brokerId !== undefined) {
             steps.push({
                 name: `${n.name}-listeners`, node: n.name, phase: "listeners", dependsOn: [`${n.name}-ready`],
                 create: hostCommand("check-listeners.sh", {
                     NODE_NAME: n.name, SERVER_PROPERTIES: `${PATHS.configDir}/server.properties`,
-                    PROTOCOL_MAP: protocolMap(cfg), SECURITY: cfg.security.mode,
+                    PROTOCOL_MAP: protocolMap(cfg), SECURITY: cfg.security.mode, ...(kraft ? { ROLLABLE: "false" } : {}),
                 }),
             });
         }
         steps.push({ name: `${n.name}-java`, node: n.name, phase: "java", dependsOn: [`${n.name}-ready`], create: hostCommand("install-java.sh", { NEEDRESTART_CONF: PATHS.needrestartConf }) });
-        const dirs = [PATHS.kafkaData, ...(n.brokerId !== undefined ? [PATHS.kafkaLogDirs, PATHS.kafkaLogs] : []),
-            ...(n.zookeeperId !== undefined ? [PATHS.zookeeperData, PATHS.zookeeperLogs] : [])];
+        const dirs = [PATHS.kafkaData, ...roles.flatMap((r) => r.dataDirs)];
         const installDeps = [`${n.name}-java`];
         if (n.dataVolumeId !== undefined) {
-            // A broker's volume holds its log dirs; a dedicated ZooKeeper node's holds its snapshots and logs. SIZE_GB
-            // makes the step run again when the volume grows, to grow the filesystem.
-            const broker = n.brokerId !== undefined;
+            // A broker's volume holds its log dirs; a dedicated ZooKeeper or controller node's its snapshots or metadata
+            // log. SIZE_GB makes the step run again when the volume grows, to grow the filesystem.
+            const role = roles[0];
+            const mountPoint = role === BROKER_ROLE ? PATHS.kafkaData : role === CONTROLLER_ROLE ? PATHS.controllerData : PATHS.zookeeperData;
             const sizeGb = cfg.mode === "ec2" && cfg.ec2.dataVolume ? String(cfg.ec2.dataVolume.sizeGb) : "";
             steps.push({
                 name: `${n.name}-storage`, node: n.name, phase: "storage", dependsOn: [`${n.name}-ready`],
                 create: (ns) => hostCommand("mount-data-volume.sh", {
-                    VOLUME_ID: String(nodeNamed(ns, n.name).dataVolumeId), MOUNT_POINT: broker ? PATHS.kafkaData : PATHS.zookeeperData,
-                    SERVICES: broker ? "kafka" : "zookeeper", ...(sizeGb ? { SIZE_GB: sizeGb } : {}), ...serviceUser,
+                    VOLUME_ID: String(nodeNamed(ns, n.name).dataVolumeId), MOUNT_POINT: mountPoint,
+                    SERVICES: role.service, ...(sizeGb ? { SIZE_GB: sizeGb } : {}), ...serviceUser,
                 }),
             });
             installDeps.push(`${n.name}-storage`);
         }
         // Download and verify only: each service's link switches to the new version in its own configure step.
-        const links = [...(n.brokerId !== undefined ? [PATHS.current] : []), ...(n.zookeeperId !== undefined ? [PATHS.zookeeperCurrent] : [])];
         steps.push({
             name: `${n.name}-install`, node: n.name, phase: "install", dependsOn: installDeps,
             create: hostCommand("install-kafka.sh", {
-                KAFKA_URLS: sources.map((s) => s.tarball).join(" "), KEYS_URLS: sources.map((s) => s.keys).join(" "), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot, SERVICE_LINKS: links.join(" "),
-                CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
-                TOOLS_PROFILE: PATHS.toolsProfile, TOOLS_PROFILE_B64: b64(renderToolsProfile()),
+                KAFKA_URLS: sources.map((s) => s.tarball).join(" "), KEYS_URLS: sources.map((s) => s.keys).join(" "), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot,
+                SERVICE_LINKS: roles.map((r) => r.link).join(" "), CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
+                TOOLS_PROFILE: PATHS.toolsProfile, TOOLS_PROFILE_B64: b64(renderToolsProfile(kraft)),
             }),
         });
     }
 
     // The first service step of each kind waits for every host's memory check and every broker's listener check (the
     // others follow it).
-    const memoryChecks = [...nodes.map((n) => `${n.name}-memory`), ...brokers.map((n) => `${n}-listeners`)];
+    const ctx: PlanContext = { cfg, dist, memoryChecks: [...nodes.map((n) => `${n.name}-memory`), ...brokers.map((n) => `${n}-listeners`)] };
     const sec = secured(cfg);
-    const sasl = cfg.security.mode === "sasl_ssl";
     const clientConfig = { CLIENT_CONFIG: PATHS.adminConfig };
-    zks.forEach((name, i) => steps.push({
-        name: `${name}-zookeeper`, node: name, phase: "zookeeper",
-        dependsOn: [`${name}-install`, ...(i > 0 ? [`${zks[i - 1]}-zookeeper`] : memoryChecks)],
-        ...(sec ? { secrets: true as const } : {}),
-        create: (ns, secrets) => {
-            const n = nodeNamed(ns, name);
-            return hostCommand("configure-service.sh", {
-                SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
-                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.zookeeperCurrent,
-                SELF_ADDRESS: n.privateAddress, ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
-            });
-        },
-    }));
-    steps.push({
-        name: "cluster-ensemble", node: zks[0], phase: "ensemble", dependsOn: zks.map((n) => `${n}-zookeeper`),
-        create: (ns) => {
-            const members = zookeeperNodes(ns);
-            const properties = renderZookeeperProperties(ns, cfg);
-            return hostCommand("check-ensemble.sh", {
-                ZK_MEMBERS: members.map((n) => n.privateAddress).join(" "), ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
-                RERUN_DIGEST: digest(...members.map((n) => properties + n.name)),
-            });
-        },
-    });
-    // sasl_ssl: the admin principal's SCRAM credential, written to ZooKeeper before any broker starts (the brokers
-    // authenticate to each other with it, and the checks after them log in with it).
-    if (sasl) {
-        steps.push({
-            name: "cluster-admin", node: brokers[0], phase: "admin", dependsOn: [`${brokers[0]}-install`, "cluster-ensemble"], secrets: true,
-            create: (ns, secrets) => hostCommand("scram-admin.sh", {
-                ZK_CONNECT: zookeeperConnect(cfg, ns), SCRAM_USER: ADMIN_USER, SCRAM_PASSWORD: secrets.adminPassword,
-                ZK_SASL_USER: ZOOKEEPER_SASL_USER, JAAS_B64: b64(renderKafkaJaas(secrets)),
-                KAFKA_HOME: `${PATHS.installRoot}/${dist}`, TOOLS_LOG_DIR: PATHS.toolsLogDir,
-            }),
-        });
-    }
+    const quorum = kraft
+        ? controllerSteps(ctx, controllerNodes(nodes).map((n) => n.name))
+        : zookeeperSteps(ctx, zookeeperNodes(nodes).map((n) => n.name), brokers[0]);
+    steps.push(...quorum.steps);
 
     const brokerStep = (name: string, phase: "listeners-add" | "listeners-switch" | "broker", dependsOn: string[]): Step => ({
         name: phase === "broker" ? `${name}-broker` : `${name}-${phase}`, node: name, phase, dependsOn,
@@ -276,18 +179,25 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             });
         },
     });
-    const first = ["cluster-ensemble", ...(sasl ? ["cluster-admin"] : [])];
-    // Secured: a cluster that runs plaintext listeners switches in three rolls, each one broker at a time: the new
-    // listeners next to the old ones (listeners-add), inter-broker traffic onto the new ones (listeners-switch), then the
-    // configured files alone (broker), which drops the old listeners. Clients of the old listener keep working until
-    // every broker has the new one. On a cluster without old listeners the first two change nothing.
+    // KRaft: each broker's log directory is formatted (only when empty) before its first start.
+    if (kraft) {
+        for (const name of brokers) {
+            steps.push(formatStep(ctx, name, "broker", (n, ns, s) => renderServerProperties(cfg, n, ns, s), [`${name}-install`, ...ctx.memoryChecks]));
+        }
+    }
+    const first = quorum.ready;
+    // Secured ZooKeeper mode: a cluster that runs plaintext listeners switches in three rolls, each one broker at a time:
+    // the new listeners next to the old ones (listeners-add), inter-broker traffic onto the new ones (listeners-switch),
+    // then the configured files alone (broker), which drops the old listeners. Clients of the old listener keep working
+    // until every broker has the new one. On a cluster without old listeners the first two change nothing. (KRaft
+    // clusters are built secured and refuse a switch: check-listeners.)
     let previous: string | undefined;
     const chain = (phase: "listeners-add" | "listeners-switch" | "broker") => brokers.forEach((name) => {
-        const step = brokerStep(name, phase, [`${name}-install`, ...first, ...(previous ? [previous] : memoryChecks)]);
+        const step = brokerStep(name, phase, [`${name}-install`, ...(kraft ? [`${name}-format`] : []), ...first, ...(previous ? [previous] : ctx.memoryChecks)]);
         steps.push(step);
         previous = step.name;
     });
-    if (sec) {
+    if (sec && !kraft) {
         chain("listeners-add");
         chain("listeners-switch");
     }
@@ -300,13 +210,27 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         dist, String(cfg.security.certificateRotation));
     const { factor, minIsr } = replication(brokers.length);
     steps.push({
-        name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokers.map((n) => `${n}-broker`),
+        name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokerNodes(nodes).map((n) => `${n.name}-broker`),
         create: (ns) => hostCommand("check-brokers.sh", {
-            ZK_CONNECT: zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
+            ZK_CONNECT: kraft ? "" : zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
             BROKER_ENDPOINTS: brokerNodes(ns).map(internal).join(" "), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
-    if (sec) {
+    const checked = ["cluster-brokers"];
+    if (kraft) {
+        // After a version change has rolled through every controller and broker: the new release's feature levels, named
+        // one by one (never --release-version alone: it would also raise kraft.version, irreversibly).
+        const levels = featureLevels(cfg.kafkaVersion);
+        steps.push({
+            name: "cluster-features", node: brokers[0], phase: "features", dependsOn: ["cluster-brokers"],
+            create: (ns) => hostCommand("finalize-features.sh", {
+                BOOTSTRAP: brokerNodes(ns).map(internal).join(","), FEATURES: Object.entries(levels).map(([f, l]) => `${f}=${l}`).join(" "),
+                ...clientConfig, ...kafkaTools,
+            }),
+        });
+        checked.push("cluster-features");
+    }
+    if (sec && !kraft) {
         // Znodes created before the brokers logged in to ZooKeeper (a cluster that ran with kafka:security plaintext)
         // get the same ACLs as new ones: Kafka's zookeeper-security-migration, once every broker runs with
         // zookeeper.set.acl. Again whenever kafka:security changes.
@@ -317,9 +241,9 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             }),
         });
     }
-    if (sasl) {
+    if (cfg.security.mode === "sasl_ssl") {
         // The SCRAM users of kafka:clientUsers and, with kafka:acls, exactly the ACLs it lists: users and ACLs that are no
-        // longer listed are removed. Brokers read both from ZooKeeper as they change: nothing restarts.
+        // longer listed are removed. Brokers read both from the metadata as they change: nothing restarts.
         steps.push({
             name: "cluster-users", node: brokers[0], phase: "users", dependsOn: ["cluster-brokers"], secrets: true,
             create: (ns, secrets) => hostCommand("client-users.sh", {
@@ -330,7 +254,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         });
     }
     steps.push({
-        name: "cluster-smoke", node: brokers[0], phase: "smoke", dependsOn: ["cluster-brokers"],
+        name: "cluster-smoke", node: brokers[0], phase: "smoke", dependsOn: checked,
         create: (ns) => hostCommand("smoke-test.sh", {
             BOOTSTRAP: brokerNodes(ns).map(internal).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
             REPLICATION: String(factor), MIN_ISR: String(minIsr), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
@@ -349,10 +273,12 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
 
     // Existing hosts outlive the stack: `pulumi destroy` (or dropping a host from kafka:hosts) stops and disables
     // their services. EC2 instances are destroyed with the stack, so they need no such step. Every broker's step
-    // depends on every ZooKeeper member's, so destroy stops all brokers before any ZooKeeper member (a broker
-    // needs ZooKeeper for its controlled shutdown).
+    // depends on every quorum member's, so destroy stops all brokers before any ZooKeeper member or controller (a
+    // broker needs its quorum for its controlled shutdown).
     if (cfg.mode !== "hosts") return steps;
-    const zkServiceSteps = zks.map((n) => `${n}-zookeeper-service`);
+    const quorumRole = kraft ? CONTROLLER_ROLE : ZOOKEEPER_ROLE;
+    const quorumMembers = (kraft ? controllerNodes(nodes) : zookeeperNodes(nodes)).map((n) => n.name);
+    const quorumServiceSteps = quorumMembers.map((n) => `${n}-${quorumRole.service}-service`);
     const teardown = (services: string, wipe: string[]) =>
         hostCommand("teardown.sh", {
             SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" "), UNIT_DIR: PATHS.unitDir,
@@ -360,17 +286,17 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     // Whichever step stops last on a host also removes the shared install and configuration when wiping.
     const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
     for (const n of nodes) {
-        const runsZk = n.zookeeperId !== undefined;
-        if (runsZk) {
+        const runsQuorum = quorumMembers.includes(n.name);
+        if (runsQuorum) {
             steps.push({
-                name: `${n.name}-zookeeper-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],
-                create: "true", delete: teardown("zookeeper", [PATHS.zookeeperData, PATHS.zookeeperLogs, ...shared]),
+                name: `${n.name}-${quorumRole.service}-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],
+                create: "true", delete: teardown(quorumRole.service, [...quorumRole.dataDirs, ...shared]),
             });
         }
         if (n.brokerId !== undefined) {
             steps.push({
-                name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...zkServiceSteps],
-                create: "true", delete: teardown("kafka", [PATHS.kafkaLogDirs, PATHS.kafkaLogs, ...(runsZk ? [] : shared)]),
+                name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...quorumServiceSteps],
+                create: "true", delete: teardown("kafka", [...BROKER_ROLE.dataDirs, ...(runsQuorum ? [] : shared)]),
             });
         }
     }
@@ -378,10 +304,11 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
 }
 
 /** The plan with every step's command text for resolved nodes (what the tests and local tooling read). */
-export function renderPlan(cfg: ClusterConfig, nodes: ClusterNode[], secrets?: ClusterSecrets): RenderedStep[] {
+export function renderPlan(cfg: ClusterConfig, nodes: ClusterNode[], secrets?: ClusterSecrets, generated?: Generated): RenderedStep[] {
     return planSteps(cfg, nodes).map(({ create, delete: del, ...s }) => {
         const given = s.secrets ? secrets ?? NO_SECRETS : NO_SECRETS;
-        return { ...s, create: commandText(create, nodes, given), ...(del !== undefined ? { delete: commandText(del, nodes, given) } : {}) };
+        const gen = s.generated ? generated ?? NO_GENERATED : NO_GENERATED;
+        return { ...s, create: commandText(create, nodes, given, gen), ...(del !== undefined ? { delete: commandText(del, nodes, given, gen) } : {}) };
     });
 }
 

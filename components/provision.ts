@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import { Bastion, ClusterConfig } from "./config";
 import { carriesSecret, remoteInvocation, stepCommand } from "./host-command";
 import { hostKeyFrom, sshPort } from "./layout";
-import { CommandText, commandText, planSteps, rollGateCommand, waves } from "./plan";
+import { CommandText, Generated, commandText, planSteps, rollGateCommand, waves } from "./plan";
 import { ClusterSecrets } from "./render";
 import { ClusterNode, nodeNamed } from "./topology";
 
@@ -24,6 +24,8 @@ export interface ProvisionArgs {
     privateKey: pulumi.Input<string>;
     /** The cluster's generated credentials (kafka:security tls, sasl_ssl): what steps marked `secrets` get. */
     secrets?: pulumi.Output<ClusterSecrets>;
+    /** Values generated once per stack (the KRaft cluster id): what steps marked `generated` get. */
+    generated?: pulumi.Output<Generated>;
     /** How many failed SSH dials to accept per command (fresh instances refuse connections for a while). */
     dialErrorLimit: number;
     parent: pulumi.Resource;
@@ -34,6 +36,7 @@ export interface Provisioned {
     nodes: pulumi.Output<ClusterNode[]>;
     /** One resource per planned step: remote.Command, or local.Command for the teardown steps. */
     commands: Record<string, pulumi.CustomResource>;
+    /** The quorum check's result: the ZooKeeper ensemble's or the KRaft controllers'. */
     ensemble: pulumi.Output<string>;
     brokers: pulumi.Output<string>;
     smokeTest: pulumi.Output<string>;
@@ -69,8 +72,8 @@ export function provision(args: ProvisionArgs): Provisioned {
             // secret when it carries a secret setting.
             create: stepCommand(step.name),
             stdin: step.secrets
-                ? withSecrets(step.create, nodes, args.secrets, (line) => remoteInvocation(line, step.name).stdin)
-                : secretIfCarrying(step.create, config, nodes, (line) => remoteInvocation(line, step.name).stdin),
+                ? withSecrets(step.create, nodes, args.secrets, (line) => remoteInvocation(line, step.name).stdin, step.generated ? needGenerated(args) : undefined)
+                : secretIfCarrying(step.create, config, nodes, (line) => remoteInvocation(line, step.name).stdin, step.generated ? needGenerated(args) : undefined),
             ...(args.nodeInstanceIds?.[step.node] !== undefined ? { triggers: [args.nodeInstanceIds[step.node]] } : {}),
             // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
             // provider warns on each update where it is missing).
@@ -84,7 +87,7 @@ export function provision(args: ProvisionArgs): Provisioned {
     return {
         nodes,
         commands,
-        ensemble: (commands["cluster-ensemble"] as command.remote.Command).stdout,
+        ensemble: (commands[config.metadata === "kraft" ? "cluster-quorum" : "cluster-ensemble"] as command.remote.Command).stdout,
         brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
         smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
         hostKeys: pulumi.all(Object.fromEntries(args.nodes.map((n) =>
@@ -119,17 +122,27 @@ function proxyConnection(bastion: Bastion, clusterKey: pulumi.Input<string>): co
  * hidden in previews.
  */
 function secretIfCarrying(text: CommandText, config: ClusterConfig, nodes: pulumi.Output<ClusterNode[]>,
-    as: (line: string) => string = (line) => line): pulumi.Input<string> {
+    as: (line: string) => string = (line) => line, generated?: pulumi.Output<Generated>): pulumi.Input<string> {
     const protect = (t: string): pulumi.Output<string> =>
         (carriesSecret(t, config.secretValues) ? pulumi.secret(as(t)) : pulumi.output(as(t)));
-    return typeof text === "string" ? protect(text) : nodes.apply((ns) => protect(commandText(text, ns)));
+    return typeof text === "string" ? protect(text)
+        : pulumi.all([nodes, generated ?? NO_GENERATED_OUTPUT]).apply(([ns, g]) => protect(commandText(text, ns, undefined, g)));
+}
+
+/** No generated values (a step not marked `generated` gets NO_GENERATED, whose every read fails). */
+const NO_GENERATED_OUTPUT = pulumi.output<Generated | undefined>(undefined);
+
+/** The generated values, for a step marked `generated`. */
+function needGenerated(args: ProvisionArgs): pulumi.Output<Generated> {
+    if (args.generated === undefined) throw new Error("a step that needs the cluster id needs the cluster's generated values");
+    return args.generated;
 }
 
 /** The command text of a step that carries generated credentials: always a secret. */
 function withSecrets(text: CommandText, nodes: pulumi.Output<ClusterNode[]>, secrets: pulumi.Output<ClusterSecrets> | undefined,
-    as: (line: string) => string): pulumi.Output<string> {
+    as: (line: string) => string, generated?: pulumi.Output<Generated>): pulumi.Output<string> {
     if (secrets === undefined) throw new Error("a step that carries credentials needs the cluster's generated credentials");
-    return pulumi.secret(pulumi.all([nodes, secrets]).apply(([ns, s]) => as(commandText(text, ns, s))));
+    return pulumi.secret(pulumi.all([nodes, secrets, generated ?? NO_GENERATED_OUTPUT]).apply(([ns, s, g]) => as(commandText(text, ns, s, g))));
 }
 
 /**

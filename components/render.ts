@@ -2,8 +2,14 @@
 // passes their output to the hosts as command inputs, so a change in rendered text updates exactly the
 // commands that carry it. Paths and ports come from the layout.
 import { ADMIN_USER, KafkaSettings } from "./config";
-import { JMX_USER, PATHS, PORTS, ZOOKEEPER_SASL_USER, listenerProtocol, listenersOf, protocolMap, replication, secured, zookeeperConnect } from "./layout";
+import {
+    CONTROLLER_LISTENER, JMX_USER, PATHS, PORTS, ZOOKEEPER_SASL_USER, controllerProtocol, controllerQuorum, listenerProtocol, listenersOf, nodePrincipal,
+    protocolMap, replication, secured, zookeeperConnect,
+} from "./layout";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
+
+/** What the renderers read of the configuration. */
+type RenderSettings = Pick<KafkaSettings, "brokerProperties" | "zookeeperChroot" | "security" | "metadata" | "clusterName">;
 
 const HEADER = "# Managed by kafka-cluster (Pulumi). Local edits are overwritten by the next `pulumi up`.\n";
 
@@ -64,52 +70,53 @@ export function renderMyid(node: ClusterNode): string {
     return `${node.zookeeperId}\n`;
 }
 
+/** Kafka's PEM stores: the key is PKCS#8 without a password (the file is 0640 root:kafka), so no ssl.key.password. */
+const PEM_STORES: [string, string][] = [
+    ["ssl.keystore.type", "PEM"],
+    ["ssl.keystore.location", PATHS.brokerKeystore],
+    ["ssl.truststore.type", "PEM"],
+    ["ssl.truststore.location", PATHS.caCertificate],
+];
+
+/**
+ * The ACL authorizer of the metadata quorum (kafka:acls): ZooKeeper mode's AclAuthorizer, KRaft's StandardAuthorizer.
+ * Super users: the admin principal and, with KRaft, the nodes' certificate principal (brokers and controllers talk to
+ * the controllers over TLS with client certificates).
+ */
+function authorizerEntries(cfg: Pick<KafkaSettings, "security" | "metadata" | "clusterName">): [string, string | boolean][] {
+    if (cfg.security.acls === undefined) return [];
+    const kraft = cfg.metadata === "kraft";
+    return [
+        ["authorizer.class.name", kraft ? "org.apache.kafka.metadata.authorizer.StandardAuthorizer" : "kafka.security.authorizer.AclAuthorizer"],
+        ["super.users", kraft ? `User:${ADMIN_USER};${nodePrincipal(cfg)}` : `User:${ADMIN_USER}`],
+        ["allow.everyone.if.no.acl.found", false],
+    ];
+}
+
 /** The server.properties entries kafka:security owns (none for plaintext). */
-function securityEntries(cfg: Pick<KafkaSettings, "security">, secrets: ClusterSecrets | undefined): [string, string | number | boolean][] {
+function securityEntries(cfg: Pick<KafkaSettings, "security" | "metadata" | "clusterName">, secrets: ClusterSecrets | undefined): [string, string | number | boolean][] {
     if (!secured(cfg)) return [];
     if (!secrets) throw new Error(`kafka:security ${cfg.security.mode} needs the cluster's generated credentials`);
     return [
-        // Kafka's PEM stores: the key is PKCS#8 without a password (the file is 0640 root:kafka), so no ssl.key.password.
-        ["ssl.keystore.type", "PEM"],
-        ["ssl.keystore.location", PATHS.brokerKeystore],
-        ["ssl.truststore.type", "PEM"],
-        ["ssl.truststore.location", PATHS.caCertificate],
+        ...PEM_STORES,
         // With a JAAS `Client` section (kafka.env) the broker logs in to ZooKeeper and creates its znodes readable by all but
         // writable only by its own SASL user.
-        ["zookeeper.set.acl", true],
+        ...(cfg.metadata === "zookeeper" ? [["zookeeper.set.acl", true] as [string, boolean]] : []),
         ...(cfg.security.mode === "sasl_ssl" ? [
             ["sasl.enabled.mechanisms", "SCRAM-SHA-512"],
             ["sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"],
             [`listener.name.${listenersOf(cfg).internal.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, scramLogin(ADMIN_USER, secrets.adminPassword)],
             [`listener.name.${listenersOf(cfg).client.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, "org.apache.kafka.common.security.scram.ScramLoginModule required;"],
         ] as [string, string][] : []),
-        ...(cfg.security.acls !== undefined ? [
-            ["authorizer.class.name", "kafka.security.authorizer.AclAuthorizer"],
-            ["super.users", `User:${ADMIN_USER}`],
-            ["allow.everyone.if.no.acl.found", false],
-        ] as [string, string | boolean][] : []),
+        ...authorizerEntries(cfg),
     ];
 }
 
-export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerProperties" | "zookeeperChroot" | "security">, node: ClusterNode,
-    nodes: ClusterNode[], secrets?: ClusterSecrets): string {
-    if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
+/** The durability defaults and tuning of every node's properties, with kafka:brokerProperties' overrides and extras. */
+function tuning(cfg: RenderSettings, nodes: ClusterNode[]): string {
     const { factor, minIsr } = replication(brokerNodes(nodes).length);
-    const { internal, client } = listenersOf(cfg);
-    const managed: [string, string | number | boolean][] = [
-        ["broker.id", node.brokerId],
-        ...(node.rack ? [["broker.rack", node.rack] as [string, string]] : []),
-        ["listeners", `${internal.name}://0.0.0.0:${internal.port},${client.name}://0.0.0.0:${client.port}`],
-        ["advertised.listeners", `${internal.name}://${node.privateAddress}:${internal.port},${client.name}://${node.clientAddress}:${client.port}`],
-        ["listener.security.protocol.map", protocolMap(cfg)],
-        ["inter.broker.listener.name", internal.name],
-        ["zookeeper.connect", zookeeperConnect(cfg, nodes)],
-        ["log.dirs", PATHS.kafkaLogDirs],
-    ];
-    const security = securityEntries(cfg, secrets);
     const defaults: [string, string | number | boolean][] = [
-        ["zookeeper.connection.timeout.ms", 18000],
-        ["zookeeper.session.timeout.ms", 18000],
+        ...(cfg.metadata === "zookeeper" ? [["zookeeper.connection.timeout.ms", 18000], ["zookeeper.session.timeout.ms", 18000]] as [string, number][] : []),
         ["num.partitions", factor],
         ["default.replication.factor", factor],
         ["min.insync.replicas", minIsr],
@@ -131,10 +138,59 @@ export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerPropertie
     const merged = defaults.map(([k, v]): [string, string | number | boolean] => [k, k in overrides ? overrides[k] : v]);
     const extra = Object.keys(overrides).filter((k) => !defaults.some(([d]) => d === k)).sort()
         .map((k): [string, string] => [k, overrides[k]]);
-    return HEADER + "\n# Identity, listeners and ZooKeeper (derived from the cluster layout)\n" + properties(managed) +
-        (security.length ? `\n# Security (kafka:security ${cfg.security.mode})\n` + properties(security) : "") +
-        "\n# Durability defaults and tuning (kafka:brokerProperties overrides these)\n" + properties(merged) +
+    return "\n# Durability defaults and tuning (kafka:brokerProperties overrides these)\n" + properties(merged) +
         (extra.length ? "\n# From kafka:brokerProperties\n" + properties(extra) : "");
+}
+
+export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): string {
+    if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
+    const { internal, client } = listenersOf(cfg);
+    const kraft = cfg.metadata === "kraft";
+    const managed: [string, string | number | boolean][] = [
+        ...(kraft ? [["process.roles", "broker"], ["node.id", node.brokerId]] as [string, string | number][] : [["broker.id", node.brokerId] as [string, number]]),
+        ...(node.rack ? [["broker.rack", node.rack] as [string, string]] : []),
+        ["listeners", `${internal.name}://0.0.0.0:${internal.port},${client.name}://0.0.0.0:${client.port}`],
+        ["advertised.listeners", `${internal.name}://${node.privateAddress}:${internal.port},${client.name}://${node.clientAddress}:${client.port}`],
+        ["listener.security.protocol.map", protocolMap(cfg) + (kraft ? `,${CONTROLLER_LISTENER}:${controllerProtocol(cfg)}` : "")],
+        ["inter.broker.listener.name", internal.name],
+        ...(kraft
+            ? [["controller.listener.names", CONTROLLER_LISTENER], ["controller.quorum.bootstrap.servers", controllerQuorum(nodes)]] as [string, string][]
+            : [["zookeeper.connect", zookeeperConnect(cfg, nodes)] as [string, string]]),
+        ["log.dirs", PATHS.kafkaLogDirs],
+    ];
+    const security = securityEntries(cfg, secrets);
+    return HEADER + `\n# Identity, listeners and ${kraft ? "the controller quorum" : "ZooKeeper"} (derived from the cluster layout)\n` + properties(managed) +
+        (security.length ? `\n# Security (kafka:security ${cfg.security.mode})\n` + properties(security) : "") + tuning(cfg, nodes);
+}
+
+/**
+ * A KRaft controller's properties: a process of its own (never combined with a broker), its listener with TLS client
+ * authentication when secured, the dynamic quorum's bootstrap servers, and the defaults the controllers apply to new
+ * topics (the same tuning block as the brokers').
+ */
+export function renderControllerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[]): string {
+    if (node.controllerId === undefined) throw new Error(`${node.name} is not a KRaft controller`);
+    const managed: [string, string | number][] = [
+        ["process.roles", "controller"],
+        ["node.id", node.controllerId],
+        ["controller.listener.names", CONTROLLER_LISTENER],
+        ["listeners", `${CONTROLLER_LISTENER}://0.0.0.0:${PORTS.controller}`],
+        ["advertised.listeners", `${CONTROLLER_LISTENER}://${node.privateAddress}:${PORTS.controller}`],
+        ["listener.security.protocol.map", `${CONTROLLER_LISTENER}:${controllerProtocol(cfg)}`],
+        ["controller.quorum.bootstrap.servers", controllerQuorum(nodes)],
+        ["log.dirs", PATHS.controllerLogDir],
+    ];
+    const security: [string, string | boolean][] = secured(cfg)
+        ? [...PEM_STORES, [`listener.name.${CONTROLLER_LISTENER.toLowerCase()}.ssl.client.auth`, "required"], ...authorizerEntries(cfg)]
+        : [];
+    return HEADER + "\n# Identity, listener and the controller quorum (derived from the cluster layout)\n" + properties(managed) +
+        (security.length ? `\n# Security (kafka:security ${cfg.security.mode}: TLS with client certificates from the stack's CA)\n` + properties(security) : "") +
+        tuning(cfg, nodes);
+}
+
+/** Client properties of the controllers' listener, for the quorum tools (kafka-metadata-quorum, add/remove-controller). */
+export function renderControllerClientProperties(cfg: Pick<KafkaSettings, "security">): string {
+    return properties([["security.protocol", controllerProtocol(cfg)], ...(secured(cfg) ? PEM_STORES : [])]);
 }
 
 /**
@@ -142,9 +198,9 @@ export function renderServerProperties(cfg: Pick<KafkaSettings, "brokerPropertie
  * dedicated member), and LOG_DIR in the user's home, because Apache's launchers default it to <install>/logs, which
  * only root may write (the tools log to the terminal; LOG_DIR only has to be writable). A LOG_DIR already set wins.
  */
-export function renderToolsProfile(): string {
+export function renderToolsProfile(kraftTools = false): string {
     return "# shellcheck shell=sh\n" + HEADER +
-        `for kc_bin in ${PATHS.current}/bin ${PATHS.zookeeperCurrent}/bin; do\n` +
+        `for kc_bin in ${PATHS.current}/bin ${PATHS.zookeeperCurrent}/bin${kraftTools ? ` ${PATHS.controllerCurrent}/bin` : ""}; do\n` +
         `  if [ -d "$kc_bin" ]; then\n` +
         `    case ":$PATH:" in *":$kc_bin:"*) ;; *) PATH="$PATH:$kc_bin" ;; esac\n` +
         `    break\n` +
@@ -231,10 +287,17 @@ export function renderZookeeperUnit(): string {
         [PATHS.zookeeperData, PATHS.zookeeperLogs]);
 }
 
-export function renderKafkaUnit(): string {
-    return unit("Apache Kafka broker (kafka-cluster)", "network-online.target zookeeper.service", `${PATHS.configDir}/kafka.env`,
+export function renderKafkaUnit(metadata: KafkaSettings["metadata"] = "zookeeper"): string {
+    return unit("Apache Kafka broker (kafka-cluster)", `network-online.target ${metadata === "kraft" ? "kafka-controller" : "zookeeper"}.service`,
+        `${PATHS.configDir}/kafka.env`,
         `${PATHS.current}/bin/kafka-server-start.sh ${PATHS.configDir}/server.properties`,
         [PATHS.kafkaData, PATHS.kafkaLogs]);
+}
+
+export function renderControllerUnit(): string {
+    return unit("Apache Kafka KRaft controller (kafka-cluster)", "network-online.target", `${PATHS.configDir}/kafka-controller.env`,
+        `${PATHS.controllerCurrent}/bin/kafka-server-start.sh ${PATHS.configDir}/controller.properties`,
+        [PATHS.controllerData, PATHS.controllerLogs]);
 }
 
 /** A ZooKeeper member's JAAS file: the one SASL (DIGEST-MD5) user the brokers log in as. */

@@ -3,7 +3,14 @@
 // A node is a ClusterNode from here to provisioning and the stack outputs. Existing hosts are ClusterNodes at once
 // (their addresses are in the configuration); in EC2 mode the AWS layer turns each Ec2NodeSpec into a ClusterNode
 // whose addresses are the new instance's outputs.
-import { Ec2Cluster, HostsCluster, Role } from "./config";
+import { Ec2Cluster, HostsCluster, KafkaSettings, Role } from "./config";
+
+/**
+ * KRaft controller node.ids: a range of their own, above every broker id (host ids and EC2 node numbers stay below 1000),
+ * so a controller's id never collides with a broker's and never depends on a list position: host id + this, or EC2
+ * node number + this.
+ */
+export const CONTROLLER_ID_BASE = 3000;
 
 /** What a node runs and the ids it carries; the same in both modes. */
 export interface NodeIdentity {
@@ -14,6 +21,8 @@ export interface NodeIdentity {
     brokerId?: number;
     /** ZooKeeper myid. */
     zookeeperId?: number;
+    /** KRaft controller node.id (CONTROLLER_ID_BASE + the host's id or node number). */
+    controllerId?: number;
     /** SSH user. */
     user: string;
 }
@@ -52,6 +61,7 @@ export function hostNodes(cfg: HostsCluster): ClusterNode[] {
         roles: [...h.roles],
         ...(h.roles.includes("broker") ? { brokerId: h.id } : {}),
         ...(h.roles.includes("zookeeper") ? { zookeeperId: h.id } : {}),
+        ...(h.roles.includes("controller") ? { controllerId: CONTROLLER_ID_BASE + h.id } : {}),
         user: h.user,
         // Clients reach existing hosts on the address this program uses.
         sshAddress: h.address,
@@ -61,23 +71,33 @@ export function hostNodes(cfg: HostsCluster): ClusterNode[] {
     }));
 }
 
-/** EC2 mode: the instances to create; co-located (node-N) or dedicated (zk-N, broker-N). */
+/** The identity a quorum member gets from its number: ZooKeeper myid, or a KRaft controller's node.id. */
+function quorumIdentity(cfg: Pick<KafkaSettings, "quorum">, i: number): Pick<NodeIdentity, "zookeeperId" | "controllerId"> {
+    return cfg.quorum.role === "zookeeper" ? { zookeeperId: i } : { controllerId: CONTROLLER_ID_BASE + i };
+}
+
+/**
+ * EC2 mode: the instances to create; co-located (node-N) or dedicated (zk-N or ctl-N, then broker-N). Dedicated quorum
+ * members come first: the node order is also the order a rolling node change takes.
+ */
 export function ec2Nodes(cfg: Ec2Cluster): Ec2NodeSpec[] {
     const user = cfg.ec2.sshUser;
     const dataVolume = cfg.ec2.dataVolume !== undefined;
+    const { role, count, placement } = cfg.quorum;
     const nodes: Ec2NodeSpec[] = [];
-    if (cfg.zookeeperPlacement === "colocated") {
+    if (placement === "colocated") {
         for (let i = 1; i <= cfg.brokerCount; i++) {
-            const zk = i <= cfg.zookeeperCount;
+            const member = i <= count;
             nodes.push({
-                name: `node-${i}`, roles: zk ? ["zookeeper", "broker"] : ["broker"], brokerId: i, ...(zk ? { zookeeperId: i } : {}),
+                name: `node-${i}`, roles: member ? [role, "broker"] : ["broker"], brokerId: i, ...(member ? quorumIdentity(cfg, i) : {}),
                 user, instanceType: cfg.ec2.brokerInstanceType, azIndex: i - 1, dataVolume,
             });
         }
         return nodes;
     }
-    for (let i = 1; i <= cfg.zookeeperCount; i++) {
-        nodes.push({ name: `zk-${i}`, roles: ["zookeeper"], zookeeperId: i, user, instanceType: cfg.ec2.zookeeperInstanceType, azIndex: i - 1, dataVolume });
+    const [prefix, instanceType] = role === "zookeeper" ? ["zk", cfg.ec2.zookeeperInstanceType] : ["ctl", cfg.ec2.controllerInstanceType];
+    for (let i = 1; i <= count; i++) {
+        nodes.push({ name: `${prefix}-${i}`, roles: [role], ...quorumIdentity(cfg, i), user, instanceType, azIndex: i - 1, dataVolume });
     }
     for (let i = 1; i <= cfg.brokerCount; i++) {
         nodes.push({ name: `broker-${i}`, roles: ["broker"], brokerId: i, user, instanceType: cfg.ec2.brokerInstanceType, azIndex: i - 1, dataVolume });
@@ -87,6 +107,8 @@ export function ec2Nodes(cfg: Ec2Cluster): Ec2NodeSpec[] {
 
 export const zookeeperNodes = <T extends NodeIdentity>(nodes: T[]): (T & { zookeeperId: number })[] =>
     nodes.filter((n): n is T & { zookeeperId: number } => n.zookeeperId !== undefined).sort((a, b) => a.zookeeperId - b.zookeeperId);
+export const controllerNodes = <T extends NodeIdentity>(nodes: T[]): (T & { controllerId: number })[] =>
+    nodes.filter((n): n is T & { controllerId: number } => n.controllerId !== undefined).sort((a, b) => a.controllerId - b.controllerId);
 export const brokerNodes = <T extends NodeIdentity>(nodes: T[]): (T & { brokerId: number })[] =>
     nodes.filter((n): n is T & { brokerId: number } => n.brokerId !== undefined).sort((a, b) => a.brokerId - b.brokerId);
 

@@ -70,17 +70,20 @@ export function vpcReachWarnings(ec2: Pick<Ec2Settings, "clientCidrs" | "sshCidr
 export const UNPROTECTED_STACK = /^(dev|local|test)/;
 
 export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshPrivateKey: string | undefined, bad: Bad): Ec2Settings {
-    const { brokerCount, zookeeperCount, zookeeperPlacement } = kafka;
-    if (zookeeperPlacement === "colocated" && zookeeperCount > brokerCount) {
-        bad("zookeeperCount", `${zookeeperCount} ZooKeeper members cannot be co-located on ${brokerCount} broker host(s)`,
-            `lower kafka:zookeeperCount to ${brokerCount % 2 ? brokerCount : brokerCount - 1}, raise kafka:brokerCount, or set kafka:zookeeperPlacement dedicated`);
+    const { brokerCount, quorum } = kafka;
+    const q = quorum.role === "zookeeper" ? { key: "zookeeper", what: "ZooKeeper members" } : { key: "controller", what: "KRaft controllers" };
+    if (quorum.placement === "colocated" && quorum.count > brokerCount) {
+        bad(`${q.key}Count`, `${quorum.count} ${q.what} cannot be co-located on ${brokerCount} broker host(s)`,
+            `lower kafka:${q.key}Count to ${brokerCount % 2 ? brokerCount : brokerCount - 1}, raise kafka:brokerCount, or set kafka:${q.key}Placement dedicated`);
     }
 
     // --- Sizing ---------------------------------------------------------------------------------------------------
     const instanceType = v.instanceType ?? "t3.large";
     const brokerInstanceType = v.brokerInstanceType ?? instanceType;
-    const zookeeperInstanceType = v.zookeeperInstanceType ?? (zookeeperPlacement === "dedicated" ? "t3.medium" : brokerInstanceType);
-    for (const [key, t] of [["instanceType", instanceType], ["brokerInstanceType", brokerInstanceType], ["zookeeperInstanceType", zookeeperInstanceType]]) {
+    const zookeeperInstanceType = v.zookeeperInstanceType ?? (kafka.zookeeperPlacement === "dedicated" ? "t3.medium" : brokerInstanceType);
+    const controllerInstanceType = v.controllerInstanceType ?? (quorum.placement === "dedicated" ? "t3.medium" : brokerInstanceType);
+    for (const [key, t] of [["instanceType", instanceType], ["brokerInstanceType", brokerInstanceType], ["zookeeperInstanceType", zookeeperInstanceType],
+        ["controllerInstanceType", controllerInstanceType]]) {
         if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(t)) {
             bad(key, `"${t}" is not an EC2 instance type`, `pulumi config set kafka:${key} t3.large`);
         }
@@ -158,34 +161,43 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
             "remove it: pulumi config rm kafka:sshPort");
     }
     return {
-        brokerInstanceType, zookeeperInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, protectData, clientCidrs, sshCidrs,
+        brokerInstanceType, zookeeperInstanceType, controllerInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, protectData, clientCidrs, sshCidrs,
         publicAccess, associatePublicIp, sshFromVpc, ...(bastion !== undefined ? { bastion } : {}), subnetIds, maxAzs, sshUser, sshPrivateKey,
     };
 }
 
+/** The instance type of a dedicated quorum member (ZooKeeper or KRaft controller) and the key that sets it. */
+export function quorumInstanceType(kafka: Pick<KafkaSettings, "quorum">, ec2: Pick<Ec2Settings, "zookeeperInstanceType" | "controllerInstanceType">): { key: string; type: string } {
+    return kafka.quorum.role === "zookeeper"
+        ? { key: "zookeeperInstanceType", type: ec2.zookeeperInstanceType }
+        : { key: "controllerInstanceType", type: ec2.controllerInstanceType };
+}
+
 /**
- * JVM heaps on one instance may take at most MAX_HEAP_SHARE of its memory; co-located ZooKeeper and broker heaps count
- * together. `memoryMiB` is an instance type's memory as EC2 reports it (the AWS layer looks it up); a type without an
- * answer is skipped (its lookup reports it).
+ * JVM heaps on one instance may take at most MAX_HEAP_SHARE of its memory; a co-located quorum member's heap (ZooKeeper or
+ * KRaft controller) and the broker's count together. `memoryMiB` is an instance type's memory as EC2 reports it (the AWS
+ * layer looks it up); a type without an answer is skipped (its lookup reports it).
  */
-export function checkHeaps(kafka: KafkaSettings, ec2: Pick<Ec2Settings, "brokerInstanceType" | "zookeeperInstanceType">,
+export function checkHeaps(kafka: KafkaSettings, ec2: Pick<Ec2Settings, "brokerInstanceType" | "zookeeperInstanceType" | "controllerInstanceType">,
     memoryMiB: (type: string) => number | undefined, bad: Bad): void {
     const bh = heapMiB(kafka.brokerHeap);
-    const zh = heapMiB(kafka.zookeeperHeap);
-    if (bh === undefined || zh === undefined) return; // reported with the shared settings
+    const qh = heapMiB(kafka.quorum.heap);
+    if (bh === undefined || qh === undefined) return; // reported with the shared settings
+    const heapKey = `${kafka.quorum.role}Heap`;
     const check = (key: string, typeKey: string, type: string, heap: number, what: string) => {
         const mem = memoryMiB(type);
         if (mem === undefined || heap <= mem * MAX_HEAP_SHARE) return;
-        const room = Math.floor((mem * MAX_HEAP_SHARE - (heap - (key === "brokerHeap" ? bh : zh))) / 64) * 64;
+        const room = Math.floor((mem * MAX_HEAP_SHARE - (heap - (key === "brokerHeap" ? bh : qh))) / 64) * 64;
         bad(key, `${what} (${heap} MiB) exceed${what.includes("+") ? "" : "s"} ${MAX_HEAP_SHARE * 100}% of the ${mem} MiB of memory of ` +
             `${type} (kafka:${typeKey}; at most ${Math.floor(mem * MAX_HEAP_SHARE)} MiB of heap); the OS and the page cache need the rest`,
             `${room >= 128 ? `lower it (pulumi config set kafka:${key} ${room}m) or ` : ""}pick a larger kafka:${typeKey}`);
     };
-    if (kafka.zookeeperPlacement === "colocated") {
-        check("brokerHeap", "brokerInstanceType", ec2.brokerInstanceType, bh + zh, "brokerHeap + zookeeperHeap of a co-located node");
+    if (kafka.quorum.placement === "colocated") {
+        check("brokerHeap", "brokerInstanceType", ec2.brokerInstanceType, bh + qh, `brokerHeap + ${heapKey} of a co-located node`);
     } else {
+        const q = quorumInstanceType(kafka, ec2);
         check("brokerHeap", "brokerInstanceType", ec2.brokerInstanceType, bh, "brokerHeap");
-        check("zookeeperHeap", "zookeeperInstanceType", ec2.zookeeperInstanceType, zh, "zookeeperHeap");
+        check(heapKey, q.key, q.type, qh, heapKey);
     }
 }
 

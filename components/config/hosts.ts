@@ -2,7 +2,7 @@
 // the key that logs in to all of them.
 import { bastionSettings } from "./bastion";
 import { Values } from "./decode";
-import { Bad, ExistingHost, HostsSettings, KafkaSettings, Role, ZookeeperPlacement } from "./types";
+import { Bad, ExistingHost, HostsSettings, KafkaSettings, QuorumSettings, Role } from "./types";
 
 /** A host as listed in kafka:hosts, before its roles and SSH user are resolved. */
 type ListedHost = Omit<ExistingHost, "roles" | "user"> & { user: string; roles?: Role[] };
@@ -12,8 +12,8 @@ export function isHostAddress(s: string): boolean {
 }
 
 export function hostsSettings(v: Values, kafka: KafkaSettings, sshPrivateKey: string | undefined, bad: Bad): HostsSettings {
-    const listed = parseHosts(v.hosts, bad);
-    const roles = hostRoles(listed, kafka.brokerCount, kafka.zookeeperCount, kafka.zookeeperPlacement, bad);
+    const listed = parseHosts(v.hosts, kafka.quorum, bad);
+    const roles = hostRoles(listed, kafka.brokerCount, kafka.quorum, bad);
     if (sshPrivateKey === undefined) {
         bad("sshPrivateKey", "is required with kafka:hosts (existing hosts need the key that logs in to them)",
             `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519 (or kafka:sshPrivateKeyPath ~/.ssh/id_ed25519)`);
@@ -31,7 +31,7 @@ export function hostsSettings(v: Values, kafka: KafkaSettings, sshPrivateKey: st
     };
 }
 
-function parseHosts(v: unknown, bad: Bad): ListedHost[] {
+function parseHosts(v: unknown, quorum: QuorumSettings, bad: Bad): ListedHost[] {
     const example = `pulumi config set --path 'kafka:hosts[0].id' 1 && pulumi config set --path 'kafka:hosts[0].address' 203.0.113.10`;
     if (!Array.isArray(v) || v.length === 0) {
         bad("hosts", "must be a non-empty list of { id, address, privateAddress?, user?, roles?, rack? }", example);
@@ -71,8 +71,12 @@ function parseHosts(v: unknown, bad: Bad): ListedHost[] {
         }
         let roles: Role[] | undefined;
         if (f.roles !== undefined) {
-            if (!Array.isArray(f.roles) || f.roles.length === 0 || !f.roles.every((r: unknown) => r === "zookeeper" || r === "broker")) {
-                bad(`${key}.roles`, `must be a list of "zookeeper" and/or "broker" (got ${JSON.stringify(f.roles)})`,
+            if (!Array.isArray(f.roles) || f.roles.length === 0 || !f.roles.every((r: unknown) => r === quorum.role || r === "broker")) {
+                const other = quorum.role === "controller" ? "zookeeper" : "controller";
+                bad(`${key}.roles`, `must be a list of "${quorum.role}" and/or "broker" (got ${JSON.stringify(f.roles)})` +
+                    ((f.roles as unknown[] | undefined)?.includes?.(other)
+                        ? `; "${other}" is a role of kafka:metadata ${other === "controller" ? "kraft" : "zookeeper"}, and this stack's is ${quorum.role === "controller" ? "kraft" : "zookeeper"}`
+                        : ""),
                     `pulumi config set --path 'kafka:${key}.roles[0]' broker`);
             } else roles = [...new Set(f.roles as Role[])];
         }
@@ -88,30 +92,33 @@ function parseHosts(v: unknown, bad: Bad): ListedHost[] {
 }
 
 /**
- * Each host's roles, by position: the explicit ones, or (when no host sets any) the lowest ids take ZooKeeper and,
- * co-located, brokers too.
+ * Each host's roles, by position: the explicit ones, or (when no host sets any) the lowest ids take the quorum's role
+ * (ZooKeeper or KRaft controller) and, co-located, brokers too.
  */
-function hostRoles(hosts: ListedHost[], brokers: number, zks: number, placement: ZookeeperPlacement, bad: Bad): Role[][] {
+function hostRoles(hosts: ListedHost[], brokers: number, quorum: QuorumSettings, bad: Bad): Role[][] {
     if (hosts.length === 0) return [];
+    const what = quorum.role === "zookeeper" ? "ZooKeeper member(s)" : "KRaft controller(s)";
+    const countKey = quorum.role === "zookeeper" ? "zookeeperCount" : "controllerCount";
+    const { count, placement } = quorum;
     if (!hosts.some((h) => h.roles !== undefined)) {
-        const need = placement === "colocated" ? Math.max(brokers, zks) : brokers + zks;
+        const need = placement === "colocated" ? Math.max(brokers, count) : brokers + count;
         if (hosts.length < need) {
-            bad("hosts", `${hosts.length} host(s) listed, but ${placement} placement of ${brokers} broker(s) and ${zks} ZooKeeper member(s) needs ${need}`,
-                "add hosts to kafka:hosts or lower kafka:brokerCount / kafka:zookeeperCount");
+            bad("hosts", `${hosts.length} host(s) listed, but ${placement} placement of ${brokers} broker(s) and ${count} ${what} needs ${need}`,
+                `add hosts to kafka:hosts or lower kafka:brokerCount / kafka:${countKey}`);
             return [];
         }
         return hosts.map((_, i): Role[] => {
-            if (placement === "colocated") return [...(i < zks ? ["zookeeper" as const] : []), ...(i < brokers ? ["broker" as const] : [])];
-            if (i < zks) return ["zookeeper"];
-            return i < zks + brokers ? ["broker"] : [];
+            if (placement === "colocated") return [...(i < count ? [quorum.role] : []), ...(i < brokers ? ["broker" as const] : [])];
+            if (i < count) return [quorum.role];
+            return i < count + brokers ? ["broker"] : [];
         });
     }
     hosts.forEach((h, i) => {
         if (h.roles === undefined) bad(`hosts[${i}].roles`, "some hosts set roles, so every host must", `pulumi config set --path 'kafka:hosts[${i}].roles[0]' broker`);
     });
     const nb = hosts.filter((h) => h.roles?.includes("broker")).length;
-    const nz = hosts.filter((h) => h.roles?.includes("zookeeper")).length;
+    const nq = hosts.filter((h) => h.roles?.includes(quorum.role)).length;
     if (nb !== brokers) bad("brokerCount", `is ${brokers} but ${nb} host(s) have the broker role`, `pulumi config set kafka:brokerCount ${nb}`);
-    if (nz !== zks) bad("zookeeperCount", `is ${zks} but ${nz} host(s) have the zookeeper role`, `pulumi config set kafka:zookeeperCount ${nz}`);
+    if (nq !== count) bad(countKey, `is ${count} but ${nq} host(s) have the ${quorum.role} role`, `pulumi config set kafka:${countKey} ${nq}`);
     return hosts.map((h) => h.roles ?? []);
 }

@@ -2,13 +2,17 @@
 // the broker's own properties.
 import { Values } from "./decode";
 import {
-    ADMIN_USER, ARCHIVE_DOWNLOAD_URL, Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, KafkaSettings, SECURITY_MODES,
-    SecurityMode, SecuritySettings, UserAcl, ZookeeperPlacement,
+    ADMIN_USER, ARCHIVE_DOWNLOAD_URL, Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_KRAFT_VERSION, DEFAULT_SCALA_VERSION, KRAFT_LINES,
+    KafkaSettings, METADATA_QUORUMS, MetadataQuorum, Placement, QuorumSettings, SECURITY_MODES, SecurityMode, SecuritySettings, UserAcl,
+    ZookeeperPlacement,
 } from "./types";
 
 /** server.properties keys the program owns; brokerProperties may not set them. */
 export const MANAGED_BROKER_KEYS = [
-    "broker.id", "zookeeper.connect", "log.dirs", "listeners", "advertised.listeners",
+    "broker.id", "zookeeper.connect",
+    // KRaft: identity and the controller quorum.
+    "node.id", "process.roles", "controller.listener.names", "controller.quorum.bootstrap.servers", "controller.quorum.voters",
+    "metadata.log.dir", "zookeeper.metadata.migration.enable", "log.dirs", "listeners", "advertised.listeners",
     "listener.security.protocol.map", "inter.broker.listener.name", "broker.rack",
     // kafka:security owns these.
     "security.inter.broker.protocol", "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol", "ssl.keystore.type",
@@ -26,18 +30,42 @@ export function heapMiB(heap: string): number | undefined {
 }
 
 export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings {
-    // --- Distribution ---------------------------------------------------------------------------------------------
-    const kafkaVersion = v.kafkaVersion ?? DEFAULT_KAFKA_VERSION;
+    // --- Metadata quorum and distribution ---------------------------------------------------------------------------
+    const givenMetadata = v.metadata ?? "zookeeper";
+    if (!METADATA_QUORUMS.includes(givenMetadata as MetadataQuorum)) {
+        bad("metadata", `must be "zookeeper" (a ZooKeeper ensemble, Kafka 3.9) or "kraft" (KRaft controllers, Kafka 4.x), got "${givenMetadata}"`,
+            "pulumi config set kafka:metadata kraft");
+    }
+    const metadata: MetadataQuorum = givenMetadata === "kraft" ? "kraft" : "zookeeper";
+    const kraft = metadata === "kraft";
+    const kafkaVersion = v.kafkaVersion ?? (kraft ? DEFAULT_KRAFT_VERSION : DEFAULT_KAFKA_VERSION);
     const vm = /^(\d+)\.(\d+)\.(\d+)$/.exec(kafkaVersion);
     if (!vm) {
-        bad("kafkaVersion", `"${kafkaVersion}" is not a release version like ${DEFAULT_KAFKA_VERSION}`,
-            `pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}`);
-    } else if (Number(vm[1]) >= 4) {
-        bad("kafkaVersion", `Kafka ${kafkaVersion} has no ZooKeeper mode (Kafka 4.0 removed it; this program runs a ZooKeeper ensemble)`,
-            `use the last ZooKeeper-mode line: pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}`);
-    } else if (Number(vm[1]) < 3) {
+        bad("kafkaVersion", `"${kafkaVersion}" is not a release version like ${kraft ? DEFAULT_KRAFT_VERSION : DEFAULT_KAFKA_VERSION}`,
+            `pulumi config set kafka:kafkaVersion ${kraft ? DEFAULT_KRAFT_VERSION : DEFAULT_KAFKA_VERSION}`);
+    } else if (kraft && Number(vm[1]) < 4) {
+        bad("kafkaVersion", `Kafka ${kafkaVersion} is a ZooKeeper-mode line, and kafka:metadata kraft builds KRaft controllers on Kafka 4.x ` +
+            `(${KRAFT_LINES.join(", ")})`,
+            `pulumi config set kafka:kafkaVersion ${DEFAULT_KRAFT_VERSION}, or keep Kafka ${kafkaVersion} with pulumi config rm kafka:metadata`);
+    } else if (kraft && !(KRAFT_LINES as readonly string[]).includes(`${vm[1]}.${vm[2]}`)) {
+        bad("kafkaVersion", `Kafka ${kafkaVersion} is not a maintained 4.x line (${KRAFT_LINES.join(", ")}: Apache maintains the last three)`,
+            `pulumi config set kafka:kafkaVersion ${DEFAULT_KRAFT_VERSION}`);
+    } else if (!kraft && Number(vm[1]) >= 4) {
+        bad("kafkaVersion", `Kafka ${kafkaVersion} has no ZooKeeper mode (Kafka 4.0 removed it), and kafka:metadata is zookeeper`,
+            `build a KRaft cluster: pulumi config set kafka:metadata kraft; or use the last ZooKeeper-mode line: pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}`);
+    } else if (!kraft && Number(vm[1]) < 3) {
         bad("kafkaVersion", `Kafka ${kafkaVersion} is older than 3.0 and is not supported on Java 17`,
             `pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}`);
+    }
+    // Settings of the other quorum are refused instead of being silently ignored.
+    const zookeeperKeys = ["zookeeperCount", "zookeeperPlacement", "zookeeperHeap", "zookeeperChroot", "zookeeperInstanceType"] as const;
+    const controllerKeys = ["controllerCount", "controllerPlacement", "controllerHeap", "controllerInstanceType"] as const;
+    for (const k of kraft ? zookeeperKeys : controllerKeys) {
+        if (v[k] === undefined) continue;
+        bad(k, kraft ? "is a ZooKeeper setting, and kafka:metadata kraft runs KRaft controllers instead of a ZooKeeper ensemble"
+            : "is a KRaft controller setting, and kafka:metadata is zookeeper (a ZooKeeper ensemble keeps the metadata)",
+        kraft ? `remove it: pulumi config rm kafka:${k}${k === "zookeeperChroot" ? "" : ` (kafka:${k.replace("zookeeper", "controller")} is its KRaft counterpart)`}`
+            : `remove it (pulumi config rm kafka:${k}), or build a KRaft cluster: pulumi config set kafka:metadata kraft`);
     }
     const scalaVersion = v.scalaVersion ?? DEFAULT_SCALA_VERSION;
     if (!["2.12", "2.13"].includes(scalaVersion)) {
@@ -73,6 +101,25 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
             `pulumi config set kafka:zookeeperCount ${Math.min(7, zookeeperCount % 2 ? zookeeperCount : zookeeperCount + 1)}`);
     }
 
+    const controllerPlacementRaw = v.controllerPlacement ?? "colocated";
+    if (controllerPlacementRaw !== "colocated" && controllerPlacementRaw !== "dedicated") {
+        bad("controllerPlacement", `must be "colocated" (a controller process next to the broker) or "dedicated" (own instances/hosts), got "${controllerPlacementRaw}"`,
+            "pulumi config set kafka:controllerPlacement colocated");
+    }
+    const controllerPlacement: Placement = controllerPlacementRaw === "dedicated" ? "dedicated" : "colocated";
+    const controllerCount = v.controllerCount ??
+        (controllerPlacement === "dedicated" ? 3 : Math.min(3, brokerCount % 2 === 0 ? brokerCount - 1 : brokerCount));
+    if (kraft && ![1, 3, 5].includes(controllerCount)) {
+        bad("controllerCount", `must be 1, 3 or 5 so the quorum keeps a majority (got ${controllerCount})`,
+            `pulumi config set kafka:controllerCount ${Math.min(5, controllerCount % 2 ? controllerCount : controllerCount + 1)}`);
+    }
+    const controllerHeap = v.controllerHeap ?? "512m";
+    const ch = heapMiB(controllerHeap);
+    if (kraft && (ch === undefined || ch < 128)) {
+        bad("controllerHeap", `"${controllerHeap}" is not a heap size of at least 128m (a number followed by m or g, like 512m)`,
+            "pulumi config set kafka:controllerHeap 512m");
+    }
+
     // --- JVMs -----------------------------------------------------------------------------------------------------
     const brokerHeap = v.brokerHeap ?? "1g";
     const zookeeperHeap = v.zookeeperHeap ?? "512m";
@@ -106,8 +153,11 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
             "(and a monitoring login on a cluster anyone may write to protects little)",
             "pulumi config set kafka:security sasl_ssl (a running plaintext cluster switches in one rolling pulumi up), or pulumi config rm kafka:jmx");
     }
+    const quorum: QuorumSettings = kraft
+        ? { role: "controller", count: controllerCount, placement: controllerPlacement, heap: controllerHeap }
+        : { role: "zookeeper", count: zookeeperCount, placement: zookeeperPlacement, heap: zookeeperHeap };
     return {
-        clusterName, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
+        clusterName, metadata, quorum, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
         zookeeperHeap, zookeeperChroot, brokerProperties, security, jmx,
     };
 }

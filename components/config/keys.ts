@@ -1,7 +1,7 @@
 // The one table of `kafka:` settings. It decides which keys exist, how each raw value is read (decode.ts), in which
 // mode it means something (others are refused), and it is the README's configuration table (a unit test compares
 // them; configTableMarkdown() prints the table to paste).
-import { ARCHIVE_DOWNLOAD_URL, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION } from "./types";
+import { ARCHIVE_DOWNLOAD_URL, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_KRAFT_VERSION, DEFAULT_SCALA_VERSION } from "./types";
 
 /**
  * How a raw value is read: `string` (trimmed; a number is taken as its text), `int` (a number or its digits, within
@@ -28,9 +28,16 @@ export interface KeySpec {
 }
 
 export const KEYS = {
+    metadata: {
+        type: "string", modes: "both", example: "kraft", default: "`zookeeper`",
+        meaning: "who keeps the metadata: `zookeeper` (a ZooKeeper ensemble, Kafka 3.9.x, the last line with it) or `kraft` " +
+            "(KRaft controllers, each a process of its own, Kafka 4.2 to 4.4)",
+    },
     kafkaVersion: {
-        type: "string", modes: "both", example: DEFAULT_KAFKA_VERSION, default: `\`${DEFAULT_KAFKA_VERSION}\``,
-        meaning: "Kafka release; 3.x only (4.0 removed ZooKeeper mode)",
+        type: "string", modes: "both", example: DEFAULT_KAFKA_VERSION,
+        default: `\`${DEFAULT_KAFKA_VERSION}\` (\`zookeeper\`), \`${DEFAULT_KRAFT_VERSION}\` (\`kraft\`)`,
+        meaning: "Kafka release: 3.x with `metadata` `zookeeper` (4.0 removed ZooKeeper mode), 4.2.x to 4.4.x with `kraft`; " +
+            "a change rolls (KRaft: controllers, then brokers, then the feature levels are finalized)",
     },
     scalaVersion: {
         type: "string", modes: "both", example: DEFAULT_SCALA_VERSION, default: `\`${DEFAULT_SCALA_VERSION}\``,
@@ -51,6 +58,19 @@ export const KEYS = {
     zookeeperCount: {
         type: "int", modes: "both", min: 1, max: 7, example: "3", default: "`3` (fewer with 1-2 brokers)",
         meaning: "ensemble size: 1, 3, 5 or 7; co-located needs that many brokers",
+    },
+    controllerCount: {
+        type: "int", modes: "both", min: 1, max: 5, example: "3", default: "`3` (fewer with 1-2 hosts); `kraft` only",
+        meaning: "KRaft controllers (voters of the dynamic quorum): 1, 3 or 5; co-located needs that many brokers",
+    },
+    controllerPlacement: {
+        type: "string", modes: "both", example: "colocated", default: "`colocated`; `kraft` only",
+        meaning: "`colocated` (a controller process of its own next to the broker on the first hosts) or `dedicated` (own instances/hosts, " +
+            "role `controller` in `hosts`)",
+    },
+    controllerHeap: {
+        type: "string", modes: "both", example: "512m", default: "`512m`; `kraft` only",
+        meaning: "controller JVM heap; on a co-located host it counts with `brokerHeap` in the memory checks",
     },
     zookeeperPlacement: {
         type: "string", modes: "both", example: "colocated", default: "`colocated`",
@@ -73,6 +93,10 @@ export const KEYS = {
     zookeeperInstanceType: {
         type: "string", modes: "ec2", example: "t3.medium", default: "`t3.medium` when dedicated",
         meaning: "instance type of dedicated ZooKeeper nodes; a change rolls them, one per `pulumi up`",
+    },
+    controllerInstanceType: {
+        type: "string", modes: "ec2", example: "t3.medium", default: "`t3.medium` when dedicated; `kraft` only",
+        meaning: "instance type of dedicated KRaft controller nodes",
     },
     os: { type: "string", modes: "ec2", example: "ubuntu-24.04", default: "`ubuntu-24.04`", meaning: "`ubuntu-24.04` or `amazon-linux-2023`; a change rolls the nodes onto its current image, one per `pulumi up`" },
     ami: {

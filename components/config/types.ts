@@ -2,6 +2,10 @@
 // parseConfig issues, and the error that lists every problem. No logic beyond issuing and freezing.
 
 export const DEFAULT_KAFKA_VERSION = "3.9.2";
+/** The default release of a KRaft cluster: the newest 4.3.x patch on Maven Central. */
+export const DEFAULT_KRAFT_VERSION = "4.3.2";
+/** The 4.x minor lines a KRaft cluster may run (Apache maintains the last three). */
+export const KRAFT_LINES = ["4.2", "4.3", "4.4"] as const;
 export const DEFAULT_SCALA_VERSION = "2.13";
 /** Apache's CDN: current releases only (older ones are removed from it). */
 export const DEFAULT_DOWNLOAD_URL = "https://dlcdn.apache.org/kafka";
@@ -9,8 +13,28 @@ export const DEFAULT_DOWNLOAD_URL = "https://dlcdn.apache.org/kafka";
 export const ARCHIVE_DOWNLOAD_URL = "https://archive.apache.org/dist/kafka";
 
 export type ZookeeperPlacement = "colocated" | "dedicated";
+/** Where the metadata quorum's members run: on the broker hosts or on hosts of their own. */
+export type Placement = ZookeeperPlacement;
+/**
+ * Who keeps the cluster's metadata: a ZooKeeper ensemble (Kafka 3.x, the last line with it is 3.9) or KRaft controllers
+ * (Kafka 4.x). It decides which roles exist besides the broker.
+ */
+export type MetadataQuorum = "zookeeper" | "kraft";
+export const METADATA_QUORUMS: readonly MetadataQuorum[] = ["zookeeper", "kraft"];
 export type HostOs = "ubuntu-24.04" | "amazon-linux-2023";
-export type Role = "zookeeper" | "broker";
+export type Role = "zookeeper" | "controller" | "broker";
+/** The role of the metadata quorum's members. */
+export type QuorumRole = "zookeeper" | "controller";
+
+/** The metadata quorum as configured: its members' role, how many, where and their heap. */
+export interface QuorumSettings {
+    role: QuorumRole;
+    /** Members: ZooKeeper 1, 3, 5 or 7; controllers 1, 3 or 5. */
+    count: number;
+    placement: Placement;
+    /** The members' JVM heap, like `512m`. */
+    heap: string;
+}
 /**
  * How the brokers' listeners are secured: `plaintext` (none), `tls` (TLS on every listener, no client
  * authentication), `sasl_ssl` (TLS plus SASL/SCRAM-SHA-512 on every listener). With `tls` and `sasl_ssl` the brokers
@@ -88,7 +112,11 @@ export interface Bastion {
 export interface KafkaSettings {
     /** Name prefix of every resource and the value of the `kafka-cluster` tag. */
     clusterName: string;
-    /** Kafka release, 3.x (the last line with ZooKeeper mode). */
+    /** ZooKeeper mode (Kafka 3.x) or KRaft (Kafka 4.x). */
+    metadata: MetadataQuorum;
+    /** The metadata quorum: ZooKeeper members or KRaft controllers (the one place that says which). */
+    quorum: QuorumSettings;
+    /** Kafka release: 3.x with ZooKeeper, 4.2 to 4.4 with KRaft. */
     kafkaVersion: string;
     /** Scala build of the release: 2.13 or 2.12. */
     scalaVersion: string;
@@ -129,6 +157,8 @@ export interface Ec2Settings {
     brokerInstanceType: string;
     /** Instance type of dedicated ZooKeeper nodes. */
     zookeeperInstanceType: string;
+    /** Instance type of dedicated KRaft controller nodes. */
+    controllerInstanceType: string;
     /** Operating system image family. */
     os: HostOs;
     /** A pinned AMI id; the current image of `os` for each instance type's architecture when unset. */

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Phase `brokers` (once, after every broker is configured): every broker id is registered under the ZooKeeper chroot,
-# every broker answers ApiVersions, and no partition has a replica on a broker outside BROKER_IDS. The last check
+# Phase `brokers` (once, after every broker is configured): every broker id is registered (under the ZooKeeper chroot;
+# with KRaft, in the metadata every broker serves: ApiVersions lists each endpoint with its id), every broker answers
+# ApiVersions, and no partition has a replica on a broker outside BROKER_IDS. The last check
 # refuses a lower kafka:brokerCount (or a host dropped from kafka:hosts) while the brokers to be removed still hold
 # replicas: Pulumi runs this step (its BROKER_IDS changed) before it deletes anything of a removed broker.
 # Env:
-#   ZK_CONNECT        the ZooKeeper connect string, with chroot
+#   ZK_CONNECT        the ZooKeeper connect string, with chroot; empty on a KRaft cluster
 #   BROKER_IDS        space-separated broker ids
 #   BROKER_ENDPOINTS  space-separated internal host:port of every broker
 #   CLIENT_CONFIG     client properties the tools log in with (the admin principal's)
@@ -15,7 +16,7 @@
 #                     this check again whenever a broker's configuration changes
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${ZK_CONNECT:?}" "${BROKER_IDS:?}" "${BROKER_ENDPOINTS:?}" "${CLIENT_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
+: "${ZK_CONNECT?}" "${BROKER_IDS:?}" "${BROKER_ENDPOINTS:?}" "${CLIENT_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
 limit=${BROKERS_TIMEOUT:-300}
 read -r -a ids <<<"$BROKER_IDS"
 read -r -a endpoints <<<"$BROKER_ENDPOINTS"
@@ -28,20 +29,25 @@ ids_registered() {
   registered=$(tr -d '[] ' <<<"$out" | tr ',' '\n' | grep -E '^[0-9]+$' | sort -n | paste -sd, -) || true
   for id in "${ids[@]}"; do [[ ",$registered," == *",$id,"* ]] || return 1; done
 }
-wait_until "$limit" "broker ids $want registered in ZooKeeper" ids_registered ||
-  die "brokers registered under $ZK_CONNECT: [${registered}], expected [$want]; see journalctl -u kafka on the missing brokers"
+if [[ -n $ZK_CONNECT ]]; then
+  wait_until "$limit" "broker ids $want registered in ZooKeeper" ids_registered ||
+    die "brokers registered under $ZK_CONNECT: [${registered}], expected [$want]; see journalctl -u kafka on the missing brokers"
+fi
 # One ApiVersions round against the whole cluster: the tool asks every broker in the metadata.
 missing=""
 all_answer() {
-  local out ep
+  local out i id
   out=$("$(kafka_bin kafka-broker-api-versions.sh)" --bootstrap-server "${BROKER_ENDPOINTS// /,}" --command-config "$CLIENT_CONFIG" 2>/dev/null) || true
   missing=""
-  for ep in "${endpoints[@]}"; do
-    grep -q "^${ep} (id: [0-9]* " <<<"$out" || missing+="$ep "
+  for i in "${!endpoints[@]}"; do
+    # With KRaft the id must be the configured one (no registration list to read): the metadata lists it so.
+    if [[ -n $ZK_CONNECT ]]; then id='[0-9]*'; else id=${ids[$i]}; fi
+    grep -q "^${endpoints[$i]} (id: $id " <<<"$out" || missing+="${endpoints[$i]} "
   done
   [[ -z $missing ]]
 }
 wait_until "$limit" "every broker answers ApiVersions" all_answer || die "no ApiVersions answer from: ${missing% }"
+[[ -n $ZK_CONNECT ]] || registered=$want
 
 # Replicas on brokers that are no longer configured: "<ids> <partitions>", or "- 0".
 described=""
@@ -61,4 +67,4 @@ if [[ $stray != - ]]; then
     "Fix: move every partition (internal topics too) onto brokers $want first, with kafka-reassign-partitions.sh" \
     "--generate --broker-list $want, then --execute and --verify until done, and run pulumi up again; or restore kafka:brokerCount"
 fi
-echo "brokers ok: ids [$registered] registered under $ZK_CONNECT; ApiVersions answered by $BROKER_ENDPOINTS; no replica outside [$want]"
+echo "brokers ok: ids [$registered] registered ${ZK_CONNECT:+under $ZK_CONNECT}${ZK_CONNECT:-in the KRaft metadata}; ApiVersions answered by $BROKER_ENDPOINTS; no replica outside [$want]"

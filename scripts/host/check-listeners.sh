@@ -9,6 +9,7 @@
 #   SERVER_PROPERTIES  the broker's server.properties
 #   PROTOCOL_MAP       the listener.security.protocol.map the new configuration has (both listeners, one protocol)
 #   SECURITY           kafka:security as configured, for the message
+#   ROLLABLE           false: no switch rolls on this cluster (KRaft, whose controllers' listener would switch too); default true
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
 : "${NODE_NAME:?}" "${SERVER_PROPERTIES:?}" "${PROTOCOL_MAP:?}" "${SECURITY:?}"
@@ -26,7 +27,13 @@ fi
 # interrupted half-way carries on), and no listener name changes its protocol.
 rank() { case $1 in PLAINTEXT) echo 0 ;; SSL) echo 1 ;; SASL_SSL) echo 2 ;; *) echo 9 ;; esac; }
 target=${PROTOCOL_MAP##*:}
-rollable=true
+rollable=${ROLLABLE:-true}
+if [[ $rollable == false ]]; then
+  die "the broker on $NODE_NAME ($(hostname)) runs listeners $running, and kafka:security $SECURITY means $PROTOCOL_MAP:" \
+    "a running KRaft cluster does not switch kafka:security (its controllers' listener would have to switch with it)." \
+    "Nothing was changed on any host. Fix: set kafka:security back to what the cluster runs" \
+    "(pulumi config set kafka:security <previous value>), or build a new cluster with the new setting and move the clients over"
+fi
 [[ $target != PLAINTEXT ]] || rollable=false
 IFS=, read -ra pairs <<<"$running"
 for pair in "${pairs[@]}"; do

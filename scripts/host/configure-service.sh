@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Phases `zookeeper` and `broker` (one host after another): write a service's files (properties, myid, env file,
-# systemd unit), enable it at boot and start it. When a file or the version changed under a running service, restart
-# it safely: a broker waits for zero under-replicated partitions before and after its restart, a ZooKeeper member
-# waits until it has rejoined the ensemble. The service's link (DIST_LINK) switches to KAFKA_DIST right before the
+# Phases `zookeeper`, `controller` and `broker` (one host after another): write a service's files (properties, myid,
+# env file, systemd unit), enable it at boot and start it. When a file or the version changed under a running service,
+# restart it safely: a broker waits for zero under-replicated partitions before and after its restart, a ZooKeeper
+# member waits until it has rejoined the ensemble, a KRaft controller until the quorum has a leader and every voter
+# (itself included) has caught up, before and after. The service's link (DIST_LINK) switches to KAFKA_DIST right before the
 # restart, so until then a crash brings it back on the old version. Unchanged files and version mean no restart. A
 # restart interrupted half-way is finished by the next run (a marker file in CONFIG_DIR).
 # After every start the step watches the service: when its process exits before it answers on its port (a bad
@@ -11,7 +12,7 @@
 # version it ran with (kept in CONFIG_DIR until the restart succeeds) and is started on them again. Brokers after it
 # are not touched (the plan runs them after this step), so they keep their old configuration.
 # Env:
-#   SERVICE          zookeeper or kafka
+#   SERVICE          zookeeper, kafka-controller or kafka
 #   MANIFEST_B64     base64 of lines "path mode owner base64-content", one per file; invalid base64 fails the step
 #   CONFIG_DIR       the configuration directory (holds the restart marker)
 #   INSTALL_ROOT     where versioned installs live
@@ -19,10 +20,15 @@
 #   DIST_LINK        the symlink the service's unit starts from, inside INSTALL_ROOT
 #   SELF_BOOTSTRAP   kafka: this broker's internal host:port
 #   CLIENT_CONFIG    kafka: client properties the checks log in with (the admin principal's; a file of the manifest)
-#   KAFKA_HOME       kafka: the Kafka install whose tools check the broker
-#   TOOLS_LOG_DIR    kafka: LOG_DIR for those tools
-#   SELF_ADDRESS     zookeeper: this member's address
+#   KAFKA_HOME       kafka, kafka-controller: the Kafka install whose tools check the service
+#   TOOLS_LOG_DIR    kafka, kafka-controller: LOG_DIR for those tools
+#   SELF_ADDRESS     zookeeper, kafka-controller: this member's address
 #   ZK_CLIENT_PORT   zookeeper: the member's client port (it answers `srvr` there)
+#   CONTROLLER_PORT  kafka-controller: the controllers' listener port
+#   NODE_ID          kafka-controller: this controller's node.id
+#   QUORUM_BOOTSTRAP kafka-controller: the controllers' host:port, comma-separated
+#   QUORUM_CONFIG    kafka-controller: client properties of the controllers' listener (a file of the manifest)
+#   QUORUM_IDS       kafka-controller: the configured controllers' node ids, space-separated
 #   TRANSITION       kafka, optional: add or switch, a roll of a running broker's listeners towards the manifest's
 #                    (see "Switching listeners" below); without it the manifest's files are written as they are
 #   ROLL_TIMEOUT     seconds to wait for health before and after a restart, and for a live process to answer on its
@@ -34,7 +40,10 @@ if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; 
 case $SERVICE in
   kafka) : "${SELF_BOOTSTRAP:?}" "${CLIENT_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}" ;;
   zookeeper) : "${SELF_ADDRESS:?}" "${ZK_CLIENT_PORT:?}" ;;
-  *) die "SERVICE must be zookeeper or kafka" ;;
+  kafka-controller)
+    : "${SELF_ADDRESS:?}" "${CONTROLLER_PORT:?}" "${NODE_ID:?}" "${QUORUM_BOOTSTRAP:?}" "${QUORUM_CONFIG:?}" "${QUORUM_IDS:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
+    ;;
+  *) die "SERVICE must be zookeeper, kafka-controller or kafka" ;;
 esac
 limit=${ROLL_TIMEOUT:-900}
 marker=$CONFIG_DIR/.$SERVICE.restart-pending
@@ -169,15 +178,19 @@ if [[ "$(systemctl is-enabled "$SERVICE" 2>/dev/null)" != enabled ]]; then
 fi
 
 healthy() {
-  if [[ $SERVICE == kafka ]]; then
-    broker_answers "$SELF_BOOTSTRAP" && [[ "$(under_replicated "$SELF_BOOTSTRAP")" == 0 ]]
-  else
-    [[ "$(zk_mode "$SELF_ADDRESS" "$ZK_CLIENT_PORT")" =~ ^(leader|follower|standalone)$ ]]
-  fi
+  case $SERVICE in
+    kafka) broker_answers "$SELF_BOOTSTRAP" && [[ "$(under_replicated "$SELF_BOOTSTRAP")" == 0 ]] ;;
+    kafka-controller) quorum_healthy "$QUORUM_BOOTSTRAP" "$QUORUM_CONFIG" "$QUORUM_IDS" ;;
+    *) [[ "$(zk_mode "$SELF_ADDRESS" "$ZK_CLIENT_PORT")" =~ ^(leader|follower|standalone)$ ]] ;;
+  esac
 }
 
 # The address the service answers on once it is up (before quorum or under-replication checks).
-if [[ $SERVICE == kafka ]]; then listen=$SELF_BOOTSTRAP; else listen=$SELF_ADDRESS:$ZK_CLIENT_PORT; fi
+case $SERVICE in
+  kafka) listen=$SELF_BOOTSTRAP ;;
+  kafka-controller) listen=$SELF_ADDRESS:$CONTROLLER_PORT ;;
+  *) listen=$SELF_ADDRESS:$ZK_CLIENT_PORT ;;
+esac
 # shellcheck disable=SC2016 # $1 expands in the inner shell
 listening() { timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$listen" 2>/dev/null; }
 
@@ -263,6 +276,9 @@ elif [[ -f $marker ]]; then
   if [[ $SERVICE == kafka ]]; then
     wait_until "$limit" "no under-replicated partitions before restart" healthy ||
       die "cluster still has under-replicated partitions after ${limit}s; not restarting $SERVICE (run pulumi up again once it has caught up)"
+  elif [[ $SERVICE == kafka-controller ]]; then
+    wait_until "$limit" "quorum has a leader and every voter caught up before restart" healthy ||
+      die "controller quorum not healthy after ${limit}s ($QUORUM_PROBLEM); not restarting controller $NODE_ID (run pulumi up again once it has caught up)"
   fi
   switch_version
   log "restarting $SERVICE for changed configuration"

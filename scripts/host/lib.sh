@@ -289,3 +289,45 @@ fetch_release() {
     die "signature check failed for $url: $SIG_PROBLEM (KEYS: $keys_url); the download is not the release as Apache signed it, or kafka:keysUrl names the wrong KEYS; check kafka:downloadUrl and kafka:keysUrl; $note"
   log "signature verified: signed by $SIG_SIGNER (KEYS: $keys_url)"
 }
+
+# quorum_state BOOTSTRAP CONFIG: the KRaft quorum as the controllers at BOOTSTRAP (their listener, logged in with the
+# client properties CONFIG) describe it, into QUORUM_LEADER (-1 without a leader), QUORUM_VOTERS (ids, space-separated)
+# and QUORUM_LAGGING ("id:lag" of voters more than QUORUM_MAX_LAG records behind, default 100). Fails when no
+# controller answers.
+QUORUM_LEADER='' QUORUM_VOTERS='' QUORUM_LAGGING=''
+quorum_state() {
+  local status replication tool
+  tool=$(kafka_bin kafka-metadata-quorum.sh)
+  status=$("$tool" --bootstrap-controller "$1" --command-config "$2" describe --status 2>/dev/null) || return 1
+  replication=$("$tool" --bootstrap-controller "$1" --command-config "$2" describe --replication 2>/dev/null) || return 1
+  QUORUM_LEADER=$(sed -n 's/^LeaderId:[[:space:]]*//p' <<<"$status")
+  QUORUM_LEADER=${QUORUM_LEADER:--1}
+  local voters
+  voters=$(sed -n 's/^CurrentVoters:[[:space:]]*//p' <<<"$status")
+  # 3.9+: [{"id": 3001, "directoryId": ...}, ...]; earlier: [3001,3002]
+  if grep -q '"id"' <<<"$voters"; then
+    QUORUM_VOTERS=$(grep -oE '"id": *[0-9]+' <<<"$voters" | grep -oE '[0-9]+' | sort -n | paste -sd' ' -)
+  else
+    QUORUM_VOTERS=$(tr -d '[] ' <<<"$voters" | tr , '\n' | grep -E '^[0-9]+$' | sort -n | paste -sd' ' -) || true
+  fi
+  QUORUM_LAGGING=$(awk -v max="${QUORUM_MAX_LAG:-100}" '
+    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    ($col["Status"] == "Leader" || $col["Status"] == "Follower") && $col["Lag"] > max { printf "%s:%s ", $col["NodeId"], $col["Lag"] }' <<<"$replication")
+  QUORUM_LAGGING=${QUORUM_LAGGING% }
+}
+
+# quorum_healthy BOOTSTRAP CONFIG IDS: the quorum has a leader, every id in IDS (space-separated) is a voter, and no
+# voter lags (quorum_state). QUORUM_PROBLEM says what is wrong otherwise.
+# shellcheck disable=SC2034 # read by the scripts that call quorum_healthy
+QUORUM_PROBLEM=''
+quorum_healthy() {
+  local id
+  if ! quorum_state "$1" "$2"; then QUORUM_PROBLEM="no controller at $1 answers"; return 1; fi
+  if (( QUORUM_LEADER < 0 )); then QUORUM_PROBLEM="no leader (voters: ${QUORUM_VOTERS:-none})"; return 1; fi
+  for id in $3; do
+    if [[ " $QUORUM_VOTERS " != *" $id "* ]]; then QUORUM_PROBLEM="controller $id is not a voter (voters: ${QUORUM_VOTERS:-none})"; return 1; fi
+  done
+  if [[ -n $QUORUM_LAGGING ]]; then QUORUM_PROBLEM="voters behind the leader (id:records): $QUORUM_LAGGING"; return 1; fi
+  # shellcheck disable=SC2034
+  QUORUM_PROBLEM=''
+}

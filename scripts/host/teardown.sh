@@ -3,7 +3,7 @@
 # services. Data, configuration and the install stay unless WIPE=true; what WIPE removes must pass the removal
 # allow-list in lib.sh (a path that does not fails the step before anything is removed).
 # Env:
-#   SERVICES    space-separated services to stop: kafka and/or zookeeper
+#   SERVICES    space-separated services to stop: kafka, kafka-controller and/or zookeeper
 #   UNIT_DIR    where their systemd units are
 #   WIPE        true to also remove WIPE_PATHS and the units (default false)
 #   WIPE_PATHS  space-separated directories to remove when WIPE=true
@@ -12,7 +12,7 @@ if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; 
 : "${SERVICES:?}" "${UNIT_DIR:?}"
 read -r -a services <<<"$SERVICES"
 for svc in "${services[@]}"; do
-  [[ $svc == kafka || $svc == zookeeper ]] || die "SERVICES may name kafka and zookeeper only, not $svc"
+  [[ $svc == kafka || $svc == kafka-controller || $svc == zookeeper ]] || die "SERVICES may name kafka, kafka-controller and zookeeper only, not $svc"
 done
 [[ $UNIT_DIR =~ ^/(etc|run|usr/lib|lib)/systemd/system$ ]] || die "UNIT_DIR=$UNIT_DIR is not a systemd unit directory"
 

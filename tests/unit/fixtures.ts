@@ -18,7 +18,7 @@ export function testSecrets(cfg: ClusterConfig, nodes: ClusterNode[]): ClusterSe
     const caCertificate = pem("CERTIFICATE", `test CA of ${cfg.clusterName}`);
     return {
         caCertificate,
-        keystores: Object.fromEntries(nodes.filter((n) => n.brokerId !== undefined).map((n) =>
+        keystores: Object.fromEntries(nodes.filter((n) => n.brokerId !== undefined || n.controllerId !== undefined).map((n) =>
             [n.name, pem("PRIVATE KEY", `key of ${n.name}`) + pem("CERTIFICATE", `certificate of ${n.name}`) + caCertificate])),
         adminPassword: "admin-password-0000",
         zookeeperPassword: "zookeeper-password-0000",
@@ -29,14 +29,29 @@ export function testSecrets(cfg: ClusterConfig, nodes: ClusterNode[]): ClusterSe
 
 export function cluster(brokers: number, zks: number, placement: "colocated" | "dedicated", extra: RawConfig = {}):
     { cfg: ClusterConfig; nodes: ClusterNode[]; secrets: ClusterSecrets } {
-    const cfg = parseConfig({
+    return resolved(parseConfig({
         ...(extra.hosts ? {} : SSH), brokerCount: brokers, zookeeperCount: zks, zookeeperPlacement: placement, ...extra,
-    }, "test");
+    }, "test"));
+}
+
+/** A KRaft cluster (kafka:metadata kraft) of `brokers` brokers and `controllers` controllers, resolved like cluster(). */
+export function kraftCluster(brokers: number, controllers: number, placement: "colocated" | "dedicated", extra: RawConfig = {}):
+    { cfg: ClusterConfig; nodes: ClusterNode[]; secrets: ClusterSecrets } {
+    return resolved(parseConfig({
+        ...(extra.hosts ? {} : SSH), metadata: "kraft", brokerCount: brokers, controllerCount: controllers, controllerPlacement: placement, ...extra,
+    }, "test"));
+}
+
+/** The generated values of a KRaft test cluster. */
+export const TEST_GENERATED = { clusterId: "MkU3OEVBNTcwNTJENDM2Qk" };
+
+function resolved(cfg: ClusterConfig): { cfg: ClusterConfig; nodes: ClusterNode[]; secrets: ClusterSecrets } {
     const specs: (NodeIdentity & { dataVolume?: boolean })[] = cfg.mode === "hosts" ? hostNodes(cfg) : ec2Nodes(cfg);
-    const nodes = specs.map(({ name, roles, brokerId, zookeeperId, user, dataVolume }, i): ClusterNode => ({
+    const nodes = specs.map(({ name, roles, brokerId, zookeeperId, controllerId, user, dataVolume }, i): ClusterNode => ({
         name, roles, user,
         ...(brokerId !== undefined ? { brokerId } : {}),
         ...(zookeeperId !== undefined ? { zookeeperId } : {}),
+        ...(controllerId !== undefined ? { controllerId } : {}),
         sshAddress: `203.0.113.${i + 1}`,
         clientAddress: `203.0.113.${i + 1}`,
         privateAddress: `10.0.0.${i + 1}`,

@@ -12,7 +12,7 @@ import * as path from "path";
 import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand, parseStepInput, remoteInvocation, shellQuote } from "../../components/host-command";
 import { PATHS, PORTS } from "../../components/layout";
 import { RenderedStep, renderPlan } from "../../components/plan";
-import { bashSyntax, cluster, withTempDir } from "./fixtures";
+import { TEST_GENERATED, bashSyntax, cluster, kraftCluster, withTempDir } from "./fixtures";
 import { KEY } from "./stacks";
 
 const SCRIPTS = path.join(__dirname, "..", "..", "scripts");
@@ -23,7 +23,14 @@ function allCommandLines(): { step: RenderedStep; line: string }[] {
     const hosts = cluster(3, 3, "colocated", {
         hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true,
     });
-    const steps = [...renderPlan(ec2.cfg, ec2.nodes, ec2.secrets), ...renderPlan(hosts.cfg, hosts.nodes, hosts.secrets)];
+    // KRaft: dedicated controllers on EC2 with data volumes, co-located ones on existing hosts.
+    const kEc2 = kraftCluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 }, jmx: true });
+    const kHosts = kraftCluster(3, 3, "colocated", {
+        hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true,
+        clientUsers: ["app"], acls: { app: { read: ["t"] } },
+    });
+    const steps = [...renderPlan(ec2.cfg, ec2.nodes, ec2.secrets), ...renderPlan(hosts.cfg, hosts.nodes, hosts.secrets),
+        ...renderPlan(kEc2.cfg, kEc2.nodes, kEc2.secrets, TEST_GENERATED), ...renderPlan(kHosts.cfg, kHosts.nodes, kHosts.secrets, TEST_GENERATED)];
     return steps.flatMap((step) => [step.create, step.delete].filter((l): l is string => l !== undefined && l !== "true").map((line) => ({ step, line })));
 }
 
@@ -74,8 +81,9 @@ describe("host scripts", () => {
     it("every embedded script text parses (bash -n on the script itself, not on the sudo line around it)", () => {
         const lines = allCommandLines();
         const used = new Set(lines.map(({ line }) => parseHostCommand(line).env.KC_STEP));
-        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-listeners", "check-memory", "client-users", "configure-service", "install-java",
-            "install-kafka", "mount-data-volume", "rebalance", "scram-admin", "smoke-test", "teardown", "wait-ready", "zookeeper-acls"]);
+        assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-listeners", "check-memory", "check-quorum", "client-users",
+            "configure-service", "finalize-features", "format-storage", "install-java", "install-kafka", "mount-data-volume", "rebalance", "scram-admin",
+            "smoke-test", "teardown", "wait-ready", "zookeeper-acls"]);
         for (const { step, line } of lines) {
             const { script } = parseHostCommand(line);
             assert.ok(script.startsWith(hostScript("lib.sh")), `${step.name}: lib.sh comes first`);

@@ -1,0 +1,142 @@
+// Role `controller` (kafka:metadata kraft): a KRaft controller, always a process of its own (`kafka-controller.service`,
+// never combined with a broker in one JVM). Its files, its storage format, its configure steps (one controller after
+// another, each restart gated on the quorum), the quorum check, its JMX port and teardown.
+import * as crypto from "crypto";
+import { ADMIN_USER, ClusterConfig } from "../config";
+import { ManagedFile, b64, hostCommand, manifest } from "../host-command";
+import { PATHS, PORTS, controllerQuorum, kafkaTarballName, secured } from "../layout";
+import {
+    ClusterSecrets, renderControllerClientProperties, renderControllerProperties, renderControllerUnit, renderEnvFile,
+} from "../render";
+import { ClusterNode, controllerNodes, nodeNamed } from "../topology";
+import { Generated, PlanContext, Step, chained, jmxFiles, keystoreOf, need } from "./context";
+
+export const CONTROLLER_ROLE = {
+    service: "kafka-controller", link: PATHS.controllerCurrent, jmxPort: PORTS.controllerJmx,
+    dataDirs: [PATHS.controllerData, PATHS.controllerLogs], heapKey: "controllerHeap",
+} as const;
+
+const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
+
+/**
+ * The directory id a controller is formatted with when the quorum is first formed (`--initial-controllers`): derived from
+ * the cluster id and its node.id, so every controller's format step names the same voters. A controller whose metadata
+ * directory is formatted later joins with a directory id of its own (`--no-initial-controllers`, then add-controller).
+ */
+export function initialDirectoryId(clusterId: string, controllerId: number): string {
+    const bytes = crypto.createHash("sha256").update(`${clusterId}\0${controllerId}`).digest().subarray(0, 16);
+    return bytes.toString("base64url");
+}
+
+/** `--initial-controllers`: id@host:port:directoryId of every configured controller. */
+export function initialControllers(nodes: ClusterNode[], clusterId: string): string {
+    return controllerNodes(nodes).map((n) => `${n.controllerId}@${n.privateAddress}:${PORTS.controller}:${initialDirectoryId(clusterId, n.controllerId)}`).join(",");
+}
+
+/** Everything a controller's configure step writes, in order. */
+export function controllerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
+    const group = `root:${PATHS.serviceUser}`;
+    const tls: ManagedFile[] = secured(cfg) ? [
+        [PATHS.caCertificate, "0644", "root:root", need(secrets).caCertificate],
+        [PATHS.brokerKeystore, "0640", group, keystoreOf(need(secrets), node.name)],
+    ] : [];
+    const jmx = cfg.jmx ? { address: node.privateAddress, port: PORTS.controllerJmx } : undefined;
+    return [
+        ...tls,
+        ...jmxFiles(cfg, secrets),
+        [PATHS.controllerClientConfig, "0600", "root:root", renderControllerClientProperties(cfg)],
+        [`${PATHS.configDir}/controller.properties`, "0640", group, renderControllerProperties(cfg, node, nodes)],
+        [`${PATHS.configDir}/kafka-controller.env`, "0640", group, renderEnvFile(cfg.quorum.heap, PATHS.controllerLogs, undefined, jmx)],
+        [`${PATHS.configDir}/kafka-controller.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
+        [`${PATHS.unitDir}/kafka-controller.service`, "0644", "root:root", renderControllerUnit()],
+    ];
+}
+
+/** The quorum tools' environment: the controllers' listener, logged in with this node's certificate. */
+function quorumTools(nodes: ClusterNode[]): Record<string, string> {
+    return {
+        QUORUM_BOOTSTRAP: controllerQuorum(nodes), QUORUM_CONFIG: PATHS.controllerClientConfig,
+        QUORUM_IDS: controllerNodes(nodes).map((n) => String(n.controllerId)).join(" "),
+    };
+}
+
+/**
+ * `kafka-storage format` of one node's metadata (controller) or log (broker) directory, only when it is empty: with the
+ * release the node will run (storage formatted by a newer release cannot be run by an older one), the cluster id
+ * generated once per stack and, on controllers, the quorum's first voters and (sasl_ssl) the admin's SCRAM credential.
+ */
+export function formatStep(ctx: PlanContext, name: string, role: "controller" | "broker", properties: (n: ClusterNode, ns: ClusterNode[], s: ClusterSecrets | undefined) => string,
+    dependsOn: string[]): Step {
+    const { cfg, dist } = ctx;
+    const sec = secured(cfg);
+    const controller = role === "controller";
+    return {
+        name: controller ? `${name}-controller-format` : `${name}-format`, node: name, phase: "format", dependsOn, generated: true,
+        ...(sec ? { secrets: true as const } : {}),
+        create: (ns, secrets, generated: Generated) => {
+            const n = nodeNamed(ns, name);
+            return hostCommand("format-storage.sh", {
+                ROLE: role, DATA_DIR: controller ? PATHS.controllerLogDir : PATHS.kafkaLogDirs, CLUSTER_ID: generated.clusterId,
+                PROPERTIES_B64: b64(properties(n, ns, sec ? secrets : undefined)), KAFKA_HOME: `${PATHS.installRoot}/${dist}`,
+                TOOLS_LOG_DIR: PATHS.toolsLogDir, SERVICE_USER: PATHS.serviceUser,
+                ...(controller ? {
+                    INITIAL_CONTROLLERS: initialControllers(ns, generated.clusterId), QUORUM_BOOTSTRAP: controllerQuorum(ns),
+                    ...(cfg.security.mode === "sasl_ssl" ? { SCRAM_USER: ADMIN_USER, SCRAM_PASSWORD: secrets.adminPassword } : {}),
+                } : {}),
+            });
+        },
+    };
+}
+
+/**
+ * The controllers, formatted (each on its own host, in parallel) and configured one after another (the first after every
+ * memory check; a restart waits until the quorum has a leader and every voter is caught up, before and after), then
+ * the quorum check. Returns the steps and what the first broker waits for.
+ */
+export function controllerSteps(ctx: PlanContext, controllers: string[]): { steps: Step[]; ready: string[] } {
+    const { cfg, dist } = ctx;
+    const sec = secured(cfg);
+    const formats = controllers.map((name) => formatStep(ctx, name, "controller",
+        (n, ns) => renderControllerProperties(cfg, n, ns), [`${name}-install`, ...ctx.memoryChecks]));
+    // The first controller starts only once every controller is formatted: a format step that saw a controller answer
+    // would take the quorum for a running one.
+    const configure = chained(controllers, [...ctx.memoryChecks, ...formats.map((f) => f.name)], (name, dependsOn) => ({
+        name: `${name}-controller`, node: name, phase: "controller", dependsOn: [`${name}-install`, `${name}-controller-format`, ...dependsOn],
+        ...(sec ? { secrets: true as const } : {}),
+        create: (ns, secrets) => {
+            const n = nodeNamed(ns, name);
+            return hostCommand("configure-service.sh", {
+                SERVICE: "kafka-controller", MANIFEST_B64: manifest(controllerFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
+                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.controllerCurrent,
+                SELF_ADDRESS: n.privateAddress, CONTROLLER_PORT: String(PORTS.controller), NODE_ID: String(n.controllerId),
+                ...quorumTools(ns), KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
+            });
+        },
+    }));
+    const quorum: Step = {
+        name: "cluster-quorum", node: controllers[0], phase: "quorum", dependsOn: controllers.map((n) => `${n}-controller`),
+        create: (ns) => hostCommand("check-quorum.sh", {
+            ...quorumTools(ns), KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
+            RERUN_DIGEST: digest(...controllerNodes(ns).map((n) => renderControllerProperties(cfg, n, ns)), dist),
+        }),
+    };
+    return { steps: [...formats, ...configure, quorum], ready: ["cluster-quorum"] };
+}
+
+/**
+ * The feature levels a release finalizes, named one by one (`kafka-features upgrade --feature ...`): never
+ * `--release-version` alone, which since 4.1 also raises kraft.version, irreversibly (KAFKA-21426). From
+ * `kafka-features version-mapping` of each release.
+ */
+export const FEATURE_LEVELS: Record<string, Record<string, number>> = {
+    "4.2": { "metadata.version": 29, "transaction.version": 2, "group.version": 1, "eligible.leader.replicas.version": 1, "share.version": 1, "streams.version": 1 },
+    "4.3": { "metadata.version": 30, "transaction.version": 2, "group.version": 1, "eligible.leader.replicas.version": 1, "share.version": 1, "streams.version": 1 },
+    "4.4": { "metadata.version": 33, "transaction.version": 2, "group.version": 1, "eligible.leader.replicas.version": 1, "share.version": 2, "streams.version": 1 },
+};
+
+export function featureLevels(kafkaVersion: string): Record<string, number> {
+    const line = kafkaVersion.split(".").slice(0, 2).join(".");
+    const levels = FEATURE_LEVELS[line];
+    if (levels === undefined) throw new Error(`no feature levels known for Kafka ${kafkaVersion}`);
+    return levels;
+}
