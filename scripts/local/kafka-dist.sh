@@ -3,7 +3,8 @@
 #
 #   scripts/local/kafka-dist.sh [version] [scala]
 #
-#   version  Kafka 3.x release, default $KAFKA_VERSION or 3.9.2 (ZooKeeper mode; 4.x is refused)
+#   version  Kafka release, 3.x or 4.x, default $KAFKA_VERSION or 3.9.2 (3.x: ZooKeeper mode and log4j 1.x;
+#            4.x: KRaft only and log4j 2)
 #   scala    2.13 or 2.12, default $SCALA_VERSION or 2.13
 #
 # Writes, under ${KAFKA_CLUSTER_CACHE:-/var/cache/kafka-cluster}/kafka/<version>/:
@@ -17,19 +18,26 @@
 # lab; it proves nothing about Apache. An existing .asc is kept while it verifies; KEYS is rewritten when it differs.
 #
 # libs/ is the runtime dependency closure of org.apache.kafka:kafka_<scala> (broker) and
-# org.apache.kafka:kafka-tools, plus slf4j-reload4j + reload4j (the log4j 1.x backend the 3.x
-# release ships), copied by `mvn dependency:copy-dependencies` with mvn's default settings and
-# local repository (so the second run is served from ~/.m2). bin/ holds small launchers with the
-# interface of the release's scripts (kafka-dist/launchers/*.sh as they are, plus thin tool
-# launchers generated from kafka-dist/launchers.txt; the folder is not named bin/ because the
-# repository's .gitignore ignores bin/), and config/ release-like defaults (kafka-dist/config).
+# org.apache.kafka:kafka-tools, plus the logging jars the release adds outside the POMs, copied by
+# `mvn dependency:copy-dependencies` with mvn's default settings and local repository (so the
+# second run is served from ~/.m2):
+#   3.x  slf4j-reload4j + reload4j (the log4j 1.x backend the 3.x release ships); a zookeeper jar is required.
+#   4.x  log4j-slf4j-impl (the SLF4J 1.x binding to log4j 2) + log4j-1.2-api, at the version of the closure's
+#        log4j-core (a first mvn pass finds it, a second resolves the closure with both); no zookeeper jar.
+# bin/ holds small launchers with the interface of the release's scripts (kafka-dist/launchers/*.sh
+# for 3.x, kafka-dist/launchers-4/*.sh for 4.x, as they are, plus thin tool launchers generated from
+# kafka-dist/launchers.txt or launchers-4.txt; the folder is not named bin/ because the repository's
+# .gitignore ignores bin/), and config/ release-like defaults (kafka-dist/config: log4j 1.x files,
+# ZooKeeper-mode server.properties; kafka-dist/config-4: log4j2.yaml, tools-log4j2.yaml, KRaft
+# server/broker/controller.properties).
 #
 # The tarball is reproducible: sorted entries, fixed owner/mode/mtime (SOURCE_DATE_EPOCH,
 # default 2024-01-01), gzip -n. An existing output is kept when its inputs key (version, scala,
-# logging backend versions, mtime, this script, kafka-dist/{launchers,config,launchers.txt}) matches
-# and its .sha512 still verifies.
+# logging backend versions (3.x), mtime, this script, the asset files of the major version:
+# kafka-dist/{launchers,config,launchers.txt} or kafka-dist/{launchers-4,config-4,launchers-4.txt})
+# matches and its .sha512 still verifies.
 #
-# Optional environment: KAFKA_CLUSTER_CACHE, SLF4J_VERSION (1.7.36), RELOAD4J_VERSION (1.2.25),
+# Optional environment: KAFKA_CLUSTER_CACHE, SLF4J_VERSION (1.7.36), RELOAD4J_VERSION (1.2.25; both 3.x only),
 # SOURCE_DATE_EPOCH, KAFKA_DIST_MVN_ARGS (extra mvn arguments, e.g. "-o" or "-s settings.xml"),
 # KAFKA_DIST_FORCE=1 (rebuild even when up to date).
 # stdout: progress goes to stderr; the last (only) stdout line is the path of the tgz.
@@ -57,8 +65,12 @@ epoch=${SOURCE_DATE_EPOCH:-1704067200}
 cache=${KAFKA_CLUSTER_CACHE:-/var/cache/kafka-cluster}
 
 [[ $version =~ ^([0-9]+)\.[0-9]+\.[0-9]+$ ]] || die "version \"$version\" is not a release version like 3.9.2"
-[ "${BASH_REMATCH[1]}" = 3 ] ||
-  die "Kafka $version: only 3.x is supported (ZooKeeper mode and the log4j 1.x layout; 4.x removed ZooKeeper)"
+major=${BASH_REMATCH[1]}
+case $major in
+  3) launcher_dir=launchers config_dir=config launcher_list=launchers.txt ;;
+  4) launcher_dir=launchers-4 config_dir=config-4 launcher_list=launchers-4.txt ;;
+  *) die "Kafka $version: only 3.x (ZooKeeper mode, log4j 1.x) and 4.x (KRaft, log4j 2) are supported" ;;
+esac
 [[ $scala =~ ^2\.1[23]$ ]] || die "scala \"$scala\" must be 2.13 or 2.12"
 [[ $epoch =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH \"$epoch\" is not a number of seconds"
 [[ $slf4j_version =~ ^[0-9A-Za-z.-]+$ && $reload4j_version =~ ^[0-9A-Za-z.-]+$ ]] || die "bad SLF4J_VERSION/RELOAD4J_VERSION"
@@ -148,10 +160,15 @@ mkdir -p "$outdir" 2>/dev/null || die "cannot create $outdir (set KAFKA_CLUSTER_
 [ -w "$outdir" ] || die "$outdir is not writable (set KAFKA_CLUSTER_CACHE to a writable directory)"
 
 key=$(
-  printf '%s\n' "$key_format" "version=$version" "scala=$scala" "slf4j=$slf4j_version" \
-    "reload4j=$reload4j_version" "epoch=$epoch"
+  if [ "$major" = 3 ]; then
+    printf '%s\n' "$key_format" "version=$version" "scala=$scala" "slf4j=$slf4j_version" \
+      "reload4j=$reload4j_version" "epoch=$epoch"
+  else
+    # The log4j 2 jars' version is the one of the closure's log4j-core, fixed by the Kafka version's POMs.
+    printf '%s\n' "$key_format" "version=$version" "scala=$scala" "logging=log4j2-of-closure" "epoch=$epoch"
+  fi
   cd "$here"
-  find kafka-dist.sh kafka-dist/launchers kafka-dist/config kafka-dist/launchers.txt -type f | LC_ALL=C sort | while IFS= read -r f; do
+  find kafka-dist.sh "kafka-dist/$launcher_dir" "kafka-dist/$config_dir" "kafka-dist/$launcher_list" -type f | LC_ALL=C sort | while IFS= read -r f; do
     printf '%s %s\n' "$(sha256 <"$f")" "$f"
   done
 )
@@ -178,7 +195,9 @@ trap 'rm -rf "$work"' EXIT
 stage=$work/$name
 mkdir -p "$stage/bin" "$stage/config" "$stage/libs"
 
-cat >"$work/pom.xml" <<EOF
+# write_pom LOGGING_DEPS: the POM of the closure, with LOGGING_DEPS (dependency elements) after kafka + tools.
+write_pom() {
+  cat >"$work/pom.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <!-- Generated by kafka-dist.sh: runtime closure of the Kafka $version broker and tools. -->
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -190,8 +209,7 @@ cat >"$work/pom.xml" <<EOF
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_$scala</artifactId><version>$version</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$version</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>$slf4j_version</version></dependency>
-    <dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>$reload4j_version</version></dependency>
+$1
   </dependencies>
   <build>
     <pluginManagement>
@@ -202,36 +220,86 @@ cat >"$work/pom.xml" <<EOF
   </build>
 </project>
 EOF
+}
+
+# resolve DIR: copies the POM's runtime closure into DIR.
+resolve() {
+  if ! mvn -B -q -f "$work/pom.xml" "${mvn_extra[@]}" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$1" >"$work/mvn.log" 2>&1; then
+    tail -n 40 "$work/mvn.log" >&2
+    die "mvn could not resolve org.apache.kafka:kafka_$scala:$version / kafka-tools (see above)"
+  fi
+}
 
 log "resolving Kafka $version (Scala $scala) with mvn ..."
 read -r -a mvn_extra <<<"${KAFKA_DIST_MVN_ARGS:-}"
-if ! mvn -B -q -f "$work/pom.xml" "${mvn_extra[@]}" dependency:copy-dependencies \
-  -DincludeScope=runtime -DoutputDirectory="$stage/libs" >"$work/mvn.log" 2>&1; then
-  tail -n 40 "$work/mvn.log" >&2
-  die "mvn could not resolve org.apache.kafka:kafka_$scala:$version / kafka-tools (see above)"
+if [ "$major" = 3 ]; then
+  write_pom "    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>$slf4j_version</version></dependency>
+    <dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>$reload4j_version</version></dependency>"
+  resolve "$stage/libs"
+else
+  # Pass 1: kafka + tools alone, to learn their log4j-core version. Pass 2: the closure with the two log4j jars
+  # the release adds; it must hold every jar of pass 1 (adding them moved no version).
+  write_pom ""
+  resolve "$work/libs-pass1"
+  log4j_jars=$(cd "$work/libs-pass1" && compgen -G 'log4j-core-[0-9]*.jar') || die "no log4j-core jar in the Kafka $version closure"
+  [ "$(wc -l <<<"$log4j_jars")" = 1 ] || die "several log4j-core jars in the closure: $(tr '\n' ' ' <<<"$log4j_jars")"
+  log4j_version=${log4j_jars#log4j-core-}
+  log4j_version=${log4j_version%.jar}
+  [[ $log4j_version =~ ^2\.[0-9A-Za-z.-]+$ ]] || die "unexpected log4j-core version \"$log4j_version\""
+  write_pom "    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$log4j_version</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-1.2-api</artifactId><version>$log4j_version</version></dependency>"
+  resolve "$stage/libs"
+  for jar in "$work"/libs-pass1/*.jar; do
+    [ -f "$stage/libs/${jar##*/}" ] || die "adding the log4j $log4j_version jars changed the closure: ${jar##*/} is gone"
+  done
+  log "log4j 2 backend: log4j-slf4j-impl and log4j-1.2-api $log4j_version (the closure's log4j-core)"
 fi
 
 libs=$stage/libs
-for jar in "kafka_$scala-$version.jar" "kafka-tools-$version.jar" "kafka-clients-$version.jar" \
-  "slf4j-reload4j-$slf4j_version.jar" "reload4j-$reload4j_version.jar"; do
-  [ -f "$libs/$jar" ] || die "libs/$jar missing after dependency resolution"
-done
-compgen -G "$libs/zookeeper-[0-9]*.jar" >/dev/null || die "no zookeeper jar in the dependency closure"
-# Exactly one SLF4J binding, and no real log4j 1.2 next to reload4j (same classes).
-for bad in 'log4j-1.*.jar' 'slf4j-log4j12-*.jar' 'logback-classic-*.jar' 'log4j-slf4j-impl-*.jar' 'slf4j-simple-*.jar'; do
+if [ "$major" = 3 ]; then
+  for jar in "kafka_$scala-$version.jar" "kafka-tools-$version.jar" "kafka-clients-$version.jar" \
+    "slf4j-reload4j-$slf4j_version.jar" "reload4j-$reload4j_version.jar"; do
+    [ -f "$libs/$jar" ] || die "libs/$jar missing after dependency resolution"
+  done
+  compgen -G "$libs/zookeeper-[0-9]*.jar" >/dev/null || die "no zookeeper jar in the dependency closure"
+  # Exactly one SLF4J binding, and no real log4j 1.2 next to reload4j (same classes).
+  bad_jars=('log4j-1.*.jar' 'slf4j-log4j12-*.jar' 'logback-classic-*.jar' 'log4j-slf4j-impl-*.jar' 'slf4j-simple-*.jar')
+else
+  for jar in "kafka_$scala-$version.jar" "kafka-tools-$version.jar" "kafka-clients-$version.jar" \
+    "log4j-api-$log4j_version.jar" "log4j-core-$log4j_version.jar" \
+    "log4j-slf4j-impl-$log4j_version.jar" "log4j-1.2-api-$log4j_version.jar"; do
+    [ -f "$libs/$jar" ] || die "libs/$jar missing after dependency resolution"
+  done
+  if compgen -G "$libs/zookeeper-*.jar" >/dev/null; then
+    die "zookeeper jar(s) in a Kafka $version closure: $(compgen -G "$libs/zookeeper-*.jar" | tr '\n' ' ')"
+  fi
+  # Exactly one SLF4J binding, log4j-slf4j-impl (checked above): none of the others, no log4j 1.2 implementation
+  # next to log4j-1.2-api (same classes), no SLF4J 2 provider of log4j (log4j-slf4j2-impl).
+  bad_jars=('slf4j-reload4j-*.jar' 'reload4j-*.jar' 'log4j-1.2.[0-9]*.jar' 'slf4j-log4j12-*.jar' 'logback-classic-*.jar'
+    'log4j-slf4j2-impl-*.jar' 'slf4j-simple-*.jar' 'slf4j-jdk14-*.jar' 'slf4j-nop-*.jar')
+  [ "$(compgen -G "$libs/log4j-slf4j-impl-*.jar" | wc -l)" = 1 ] || die "more than one log4j-slf4j-impl jar"
+fi
+for bad in "${bad_jars[@]}"; do
   if compgen -G "$libs/$bad" >/dev/null; then die "unexpected logging jar(s): $(compgen -G "$libs/$bad" | tr '\n' ' ')"; fi
 done
 
 # --- bin/ ----------------------------------------------------------------------------------
 # Class index of the jars the launchers' main classes live in.
-for jar in "$libs/kafka_$scala-$version.jar" "$libs/kafka-tools-$version.jar" "$libs"/zookeeper-[0-9]*.jar; do
+index_jars=("$libs/kafka_$scala-$version.jar" "$libs/kafka-tools-$version.jar")
+if [ "$major" = 3 ]; then index_jars+=("$libs"/zookeeper-[0-9]*.jar); fi
+for jar in "${index_jars[@]}"; do
   list_jar "$jar"
 done | sed -n 's/\.class$//p' | tr / . | LC_ALL=C sort -u >"$work/classes"
 has_class() { grep -qxF "$1" "$work/classes"; }
 
-cp "$assets"/launchers/*.sh "$stage/bin/"
-for cls in kafka.Kafka org.apache.zookeeper.server.quorum.QuorumPeerMain \
-  org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka; do
+cp "$assets/$launcher_dir"/*.sh "$stage/bin/"
+if [ "$major" = 3 ]; then
+  server_classes=(kafka.Kafka org.apache.zookeeper.server.quorum.QuorumPeerMain org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka)
+else
+  server_classes=(kafka.Kafka)
+fi
+for cls in "${server_classes[@]}"; do
   has_class "$cls" || die "main class $cls not found in the Kafka $version jars"
 done
 
@@ -251,18 +319,24 @@ while read -r launcher heap candidates; do
     echo "exec \"\$(dirname \"\$(readlink -f \"\$0\")\")/kafka-run-class.sh\" $cls \"\$@\""
   } >"$stage/bin/$launcher"
   launchers+="  $launcher -> $cls"$'\n'
-done <"$assets/launchers.txt"
+done <"$assets/$launcher_list"
 log "launchers:"$'\n'"${launchers%$'\n'}"
 
 # --- config/ and provenance -------------------------------------------------------------------
-cp "$assets"/config/*.properties "$stage/config/"
+if [ "$major" = 3 ]; then
+  cp "$assets"/config/*.properties "$stage/config/"
+  backend="slf4j-reload4j $slf4j_version and reload4j $reload4j_version"
+else
+  cp "$assets"/config-4/*.properties "$assets"/config-4/*.yaml "$stage/config/"
+  backend="log4j-slf4j-impl $log4j_version and log4j-1.2-api $log4j_version"
+fi
 {
   echo "kafka_$scala-$version assembled by kafka-dist.sh (kafka-cluster project)"
   echo
   echo "This is NOT the Apache Kafka binary release. It stands in for it where the Apache download"
   echo "site is unreachable: libs/ holds the published Maven artifacts of Kafka $version (broker"
   echo "org.apache.kafka:kafka_$scala and org.apache.kafka:kafka-tools) with their runtime dependencies,"
-  echo "plus slf4j-reload4j $slf4j_version and reload4j $reload4j_version; bin/ and config/ are small"
+  echo "plus $backend; bin/ and config/ are small"
   echo "equivalents of the release's scripts and defaults, covering the tools listed below."
   echo
   echo "Launchers:"

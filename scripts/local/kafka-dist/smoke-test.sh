@@ -3,10 +3,15 @@
 #
 #   scripts/local/kafka-dist/smoke-test.sh <kafka_<scala>-<version>.tgz> [<.sha512 file>]
 #
-# Unpacks into a temp dir, starts ZooKeeper (127.0.0.1:$ZK_PORT, default 12181) and one broker
-# (PLAINTEXT://127.0.0.1:$BROKER_PORT, default 19092, chroot /kafka) with the tarball's
-# launchers, then checks: srvr answers "Mode: standalone", the broker registers in ZooKeeper,
-# broker-api-versions answers, a 3-partition topic can be created, 100 keyed lines produced are
+# Unpacks into a temp dir and starts two servers with the tarball's launchers, by the version in the name:
+#   3.x  ZooKeeper (127.0.0.1:$ZK_PORT, default 12181) and one broker (PLAINTEXT://127.0.0.1:$BROKER_PORT,
+#        default 19092, chroot /kafka); checks srvr answers "Mode: standalone" and the broker registers in ZooKeeper.
+#   4.x  one KRaft controller (node 3001, CONTROLLER://127.0.0.1:$CONTROLLER_PORT, default 19093, formatted with
+#        --initial-controllers and a directory id from kafka-storage.sh random-uuid) and one broker (node 1,
+#        PLAINTEXT://127.0.0.1:$BROKER_PORT), both reaching the quorum through controller.quorum.bootstrap.servers;
+#        checks metadata-quorum describe --status names LeaderId 3001, features describe lists metadata.version,
+#        both servers log to stdout and server.log through log4j 2 without SLF4J/log4j warnings.
+# Then, for both: broker-api-versions answers, a 3-partition topic can be created, 100 keyed lines produced are
 # consumed back, the verifiable producer gets 100 acks, and every generated launcher starts.
 # Both servers are stopped by PID (TERM, bounded wait, then KILL); the temp dir is removed.
 # With a .sha512 file and gpg installed, also compares it byte-for-byte with gpg --print-md.
@@ -17,10 +22,14 @@ tgz=$(readlink -f "$1")
 sha_file=${2:-}
 zk_port=${ZK_PORT:-12181}
 broker_port=${BROKER_PORT:-19092}
+controller_port=${CONTROLLER_PORT:-19093}
 bootstrap=127.0.0.1:$broker_port
+[[ $(basename "$tgz") =~ -([0-9]+)\.[0-9]+\.[0-9]+\.tgz$ ]] || { echo "smoke: no version in the name $tgz" >&2; exit 2; }
+major=${BASH_REMATCH[1]}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kafka-smoke.XXXXXX")
 zk_pid=""
+ctl_pid=""
 broker_pid=""
 failures=0
 
@@ -43,11 +52,13 @@ stop_pid() { # stop_pid PID NAME: TERM, wait up to 30 s, then KILL
 cleanup() {
   stop_pid "$broker_pid" broker
   stop_pid "$zk_pid" zookeeper
+  stop_pid "$ctl_pid" controller
   if [ "${KEEP_SMOKE_DIR:-0}" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
-for port in "$zk_port" "$broker_port"; do
+if [ "$major" -ge 4 ]; then ports=("$controller_port" "$broker_port"); else ports=("$zk_port" "$broker_port"); fi
+for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "smoke: port $port on 127.0.0.1 is already in use" >&2
     exit 1
@@ -60,8 +71,9 @@ home=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'kafka_*' | head -n 1)
 bin=$home/bin
 say "unpacked $(basename "$home") into $work"
 
-mkdir -p "$work/zk-data" "$work/kafka-data" "$work/logs-zk" "$work/logs-broker"
-cat >"$work/zookeeper.properties" <<EOF
+if [ "$major" -lt 4 ]; then
+  mkdir -p "$work/zk-data" "$work/kafka-data" "$work/logs-zk" "$work/logs-broker"
+  cat >"$work/zookeeper.properties" <<EOF
 dataDir=$work/zk-data
 clientPort=$zk_port
 clientPortAddress=127.0.0.1
@@ -69,7 +81,7 @@ maxClientCnxns=0
 admin.enableServer=false
 4lw.commands.whitelist=srvr,ruok,mntr
 EOF
-cat >"$work/server.properties" <<EOF
+  cat >"$work/server.properties" <<EOF
 broker.id=1
 listeners=PLAINTEXT://127.0.0.1:$broker_port
 advertised.listeners=PLAINTEXT://127.0.0.1:$broker_port
@@ -82,43 +94,128 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 EOF
 
-export KAFKA_HEAP_OPTS="-Xmx384M"
-LOG_DIR=$work/logs-zk "$bin/zookeeper-server-start.sh" "$work/zookeeper.properties" >"$work/zk.out" 2>&1 &
-zk_pid=$!
-say "zookeeper pid $zk_pid"
+  export KAFKA_HEAP_OPTS="-Xmx384M"
+  LOG_DIR=$work/logs-zk "$bin/zookeeper-server-start.sh" "$work/zookeeper.properties" >"$work/zk.out" 2>&1 &
+  zk_pid=$!
+  say "zookeeper pid $zk_pid"
 
-four_letter() { # four_letter CMD: sends a ZooKeeper four-letter word, prints the answer
-  local answer
-  # shellcheck disable=SC2016 # $1/$2 belong to the inner bash
-  answer=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; printf %s "$2" >&3; cat <&3' _ "$zk_port" "$1" 2>/dev/null) || true
-  printf '%s\n' "$answer"
-}
-srvr=""
-for ((i = 0; i < 60; i++)); do
-  srvr=$(four_letter srvr)
-  case $srvr in *"Mode: standalone"*) break ;; esac
-  kill -0 "$zk_pid" 2>/dev/null || break
-  sleep 0.5
-done
-if [[ $srvr == *"Mode: standalone"* ]]; then ok "srvr: $(grep -m1 '^Zookeeper version' <<<"$srvr")"; else
-  fail "zookeeper did not answer srvr with Mode: standalone"; tail -n 30 "$work/zk.out" >&2; exit 1; fi
-if [ "$(four_letter ruok)" = imok ]; then ok "ruok -> imok"; else fail "ruok"; fi
+  four_letter() { # four_letter CMD: sends a ZooKeeper four-letter word, prints the answer
+    local answer
+    # shellcheck disable=SC2016 # $1/$2 belong to the inner bash
+    answer=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; printf %s "$2" >&3; cat <&3' _ "$zk_port" "$1" 2>/dev/null) || true
+    printf '%s\n' "$answer"
+  }
+  srvr=""
+  for ((i = 0; i < 60; i++)); do
+    srvr=$(four_letter srvr)
+    case $srvr in *"Mode: standalone"*) break ;; esac
+    kill -0 "$zk_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [[ $srvr == *"Mode: standalone"* ]]; then ok "srvr: $(grep -m1 '^Zookeeper version' <<<"$srvr")"; else
+    fail "zookeeper did not answer srvr with Mode: standalone"; tail -n 30 "$work/zk.out" >&2; exit 1; fi
+  if [ "$(four_letter ruok)" = imok ]; then ok "ruok -> imok"; else fail "ruok"; fi
 
-unset KAFKA_HEAP_OPTS
-LOG_DIR=$work/logs-broker KAFKA_HEAP_OPTS="-Xmx512M -Xms512M" \
-  "$bin/kafka-server-start.sh" "$work/server.properties" >"$work/broker.out" 2>&1 &
-broker_pid=$!
-say "broker pid $broker_pid"
+  unset KAFKA_HEAP_OPTS
+  LOG_DIR=$work/logs-broker KAFKA_HEAP_OPTS="-Xmx512M -Xms512M" \
+    "$bin/kafka-server-start.sh" "$work/server.properties" >"$work/broker.out" 2>&1 &
+  broker_pid=$!
+  say "broker pid $broker_pid"
 
-ids=""
-for ((i = 0; i < 90; i++)); do
-  ids=$(timeout 30 "$bin/zookeeper-shell.sh" "127.0.0.1:$zk_port/kafka" ls /brokers/ids 2>/dev/null | tail -n 1) || true
-  [ "$ids" = "[1]" ] && break
-  kill -0 "$broker_pid" 2>/dev/null || break
-  sleep 1
-done
-if [ "$ids" = "[1]" ]; then ok "zookeeper-shell ls /brokers/ids -> $ids"; else
-  fail "broker not registered (got '$ids')"; tail -n 40 "$work/broker.out" >&2; exit 1; fi
+  ids=""
+  for ((i = 0; i < 90; i++)); do
+    ids=$(timeout 30 "$bin/zookeeper-shell.sh" "127.0.0.1:$zk_port/kafka" ls /brokers/ids 2>/dev/null | tail -n 1) || true
+    [ "$ids" = "[1]" ] && break
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 1
+  done
+  if [ "$ids" = "[1]" ]; then ok "zookeeper-shell ls /brokers/ids -> $ids"; else
+    fail "broker not registered (got '$ids')"; tail -n 40 "$work/broker.out" >&2; exit 1; fi
+else
+  # KRaft: one controller (formatted as the quorum's only initial voter) and one broker.
+  mkdir -p "$work/ctl-data" "$work/kafka-data" "$work/logs-ctl" "$work/logs-broker"
+  cluster_id=$("$bin/kafka-storage.sh" random-uuid 2>"$work/storage.err") || { cat "$work/storage.err" >&2; exit 1; }
+  dir_id=$("$bin/kafka-storage.sh" random-uuid 2>"$work/storage.err") || { cat "$work/storage.err" >&2; exit 1; }
+  say "cluster id $cluster_id, controller directory id $dir_id"
+  cat >"$work/ctl.properties" <<EOF
+process.roles=controller
+node.id=3001
+listeners=CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=CONTROLLER://127.0.0.1:$controller_port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT
+controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
+log.dirs=$work/ctl-data
+EOF
+  cat >"$work/server.properties" <<EOF
+process.roles=broker
+node.id=1
+listeners=PLAINTEXT://127.0.0.1:$broker_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$broker_port
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
+log.dirs=$work/kafka-data
+num.partitions=1
+offsets.topic.replication.factor=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+EOF
+
+  if out=$("$bin/kafka-storage.sh" format -t "$cluster_id" -c "$work/ctl.properties" \
+    --initial-controllers "3001@127.0.0.1:$controller_port:$dir_id" 2>&1) &&
+    grep -qx "directory.id=$dir_id" "$work/ctl-data/meta.properties"; then
+    ok "controller formatted with --initial-controllers: $(tail -n 1 <<<"$out")"
+  else fail "controller format: $out"; exit 1; fi
+  if out=$("$bin/kafka-storage.sh" format -t "$cluster_id" -c "$work/server.properties" 2>&1) &&
+    grep -qx "cluster.id=$cluster_id" "$work/kafka-data/meta.properties"; then
+    ok "broker formatted: $(tail -n 1 <<<"$out")"
+  else fail "broker format: $out"; exit 1; fi
+
+  LOG_DIR=$work/logs-ctl KAFKA_HEAP_OPTS="-Xmx384M" \
+    "$bin/kafka-server-start.sh" "$work/ctl.properties" >"$work/ctl.out" 2>&1 &
+  ctl_pid=$!
+  say "controller pid $ctl_pid"
+
+  quorum=""
+  for ((i = 0; i < 60; i++)); do
+    quorum=$(timeout 30 "$bin/kafka-metadata-quorum.sh" --bootstrap-controller "127.0.0.1:$controller_port" \
+      describe --status 2>/dev/null) || true
+    grep -Eq '^LeaderId:[[:space:]]+3001$' <<<"$quorum" && break
+    kill -0 "$ctl_pid" 2>/dev/null || break
+    sleep 1
+  done
+  if grep -Eq '^LeaderId:[[:space:]]+3001$' <<<"$quorum"; then
+    ok "metadata-quorum describe --status: LeaderId 3001, $(grep -E '^CurrentVoters:' <<<"$quorum" | tr -s '\t ' ' ')"
+  else fail "controller 3001 is not the quorum leader: ${quorum:-no answer}"; tail -n 40 "$work/ctl.out" >&2; exit 1; fi
+
+  LOG_DIR=$work/logs-broker KAFKA_HEAP_OPTS="-Xmx512M -Xms512M" \
+    "$bin/kafka-server-start.sh" "$work/server.properties" >"$work/broker.out" 2>&1 &
+  broker_pid=$!
+  say "broker pid $broker_pid"
+
+  # The broker logs "Kafka Server started" (to stdout, like every server log line) once it is unfenced.
+  for ((i = 0; i < 90; i++)); do
+    grep -q 'Kafka Server started' "$work/broker.out" && break
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 1
+  done
+  if grep -q 'Kafka Server started' "$work/broker.out"; then ok "broker started (stdout: $(grep -m1 'Kafka Server started' "$work/broker.out"))"
+  else fail "broker did not start"; tail -n 40 "$work/broker.out" >&2; exit 1; fi
+
+  if out=$(timeout 60 "$bin/kafka-features.sh" --bootstrap-server "$bootstrap" describe 2>&1) &&
+    grep -Eq '^Feature: metadata\.version[[:space:]].*FinalizedVersionLevel: [0-9]' <<<"$out"; then
+    ok "features describe: $(grep -E '^Feature: metadata\.version' <<<"$out" | tr -s '\t ' ' ')"
+  else fail "features describe: $out"; fi
+  if out=$(timeout 60 "$bin/kafka-metadata-quorum.sh" --bootstrap-server "$bootstrap" describe --replication 2>&1) &&
+    grep -Eq '^1[[:space:]].*Observer' <<<"$out" && grep -Eq '^3001[[:space:]].*Leader' <<<"$out"; then
+    ok "metadata-quorum describe --replication (through the broker): 3001 Leader, 1 Observer"
+  else fail "metadata-quorum describe --replication: $out"; fi
+fi
 
 if out=$(timeout 60 "$bin/kafka-broker-api-versions.sh" --bootstrap-server "$bootstrap" 2>&1) &&
   grep -q "^127.0.0.1:$broker_port (id: 1" <<<"$out"; then
@@ -139,9 +236,18 @@ if timeout 60 "$bin/kafka-console-producer.sh" --bootstrap-server "$bootstrap" -
   ok "console producer sent 100 keyed lines"
 else fail "console producer: $(tail -n 20 "$work/producer.out")"; fi
 
+# 4.x: the KIP-848 consumer group protocol (without it the 4.3 console consumer advertises it on stdout), and
+# the option names of releases that deprecated --property/--consumer-property (with a notice on stdout).
+consumer_args=(--property print.key=true --property key.separator=:)
+if [ "$major" -ge 4 ]; then
+  consumer_help=$(timeout 60 "$bin/kafka-console-consumer.sh" --help 2>&1) || true
+  if grep -q -- '--formatter-property' <<<"$consumer_help"; then
+    consumer_args=(--command-property group.protocol=consumer --formatter-property print.key=true --formatter-property key.separator=:)
+  else consumer_args+=(--consumer-property group.protocol=consumer); fi
+fi
 timeout 90 "$bin/kafka-console-consumer.sh" --bootstrap-server "$bootstrap" --topic "$topic" \
   --from-beginning --max-messages 100 --timeout-ms 30000 \
-  --property print.key=true --property key.separator=: >"$work/consumed.txt" 2>"$work/consumer.err" || true
+  "${consumer_args[@]}" >"$work/consumed.txt" 2>"$work/consumer.err" || true
 if [ "$(sort "$work/consumed.txt")" = "$(sort "$work/input.txt")" ]; then
   ok "console consumer read the same 100 key:value lines back"
 else fail "consumed $(wc -l <"$work/consumed.txt") lines, differing from input; $(tail -n 5 "$work/consumer.err")"; fi
@@ -180,11 +286,25 @@ for launcher in "$bin"/kafka-*.sh; do
 done
 ok "every kafka-*.sh tool launcher starts its main class"
 
-if [ -s "$work/logs-broker/server.log" ]; then ok "broker log4j: logs-broker/server.log written"; else fail "no server.log"; fi
-if grep -q 'SLF4J: .*multiple\|log4j:WARN No appenders' "$work/broker.out" "$work/zk.out"; then
-  fail "logging backend warnings in server output"
+if [ "$major" -lt 4 ]; then
+  if [ -s "$work/logs-broker/server.log" ]; then ok "broker log4j: logs-broker/server.log written"; else fail "no server.log"; fi
+  if grep -q 'SLF4J: .*multiple\|log4j:WARN No appenders' "$work/broker.out" "$work/zk.out"; then
+    fail "logging backend warnings in server output"
+  fi
+  if [ -s "$work/logs-broker/kafkaServer-gc.log" ]; then ok "-loggc: kafkaServer-gc.log written"; else fail "no GC log"; fi
+else
+  for node in ctl broker; do
+    if [ -s "$work/logs-$node/server.log" ] && grep -q '\] INFO ' "$work/$node.out"; then
+      ok "$node log4j 2: INFO lines on stdout and in logs-$node/server.log"
+    else fail "$node: no INFO lines on stdout or no logs-$node/server.log"; fi
+    if [ -s "$work/logs-$node/kafkaServer-gc.log" ]; then ok "$node -loggc: kafkaServer-gc.log written"; else fail "$node: no GC log"; fi
+  done
+  # SLF4J without (or with several) bindings, log4j 2 without a configuration or with a broken one.
+  if warnings=$(grep -h 'SLF4J: \|StatusLogger\|No Log4j 2 configuration\|log4j:WARN' "$work/ctl.out" "$work/broker.out" \
+    "$work/consumer.err" "$work/verifiable.err"); then
+    fail "logging backend warnings: $(head -n 3 <<<"$warnings")"
+  else ok "no SLF4J/log4j warnings in server or tool output"; fi
 fi
-if [ -s "$work/logs-broker/kafkaServer-gc.log" ]; then ok "-loggc: kafkaServer-gc.log written"; else fail "no GC log"; fi
 
 if [ -n "$sha_file" ]; then
   if command -v gpg >/dev/null 2>&1; then
@@ -200,5 +320,7 @@ stop_pid "$broker_pid" broker
 broker_pid=""
 stop_pid "$zk_pid" zookeeper
 zk_pid=""
+stop_pid "$ctl_pid" controller
+ctl_pid=""
 
 if [ "$failures" -eq 0 ]; then say "all checks passed"; else say "$failures check(s) failed"; exit 1; fi
