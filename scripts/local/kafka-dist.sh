@@ -5,7 +5,7 @@
 #
 #   version  Kafka release, 3.x or 4.x, default $KAFKA_VERSION or 3.9.2 (3.x: ZooKeeper mode and log4j 1.x;
 #            4.x: KRaft only and log4j 2)
-#   scala    2.13 or 2.12, default $SCALA_VERSION or 2.13
+#   scala    2.13 or 2.12 (3.x only), default $SCALA_VERSION or 2.13
 #
 # Writes, under ${KAFKA_CLUSTER_CACHE:-/var/cache/kafka-cluster}/kafka/<version>/:
 #   kafka_<scala>-<version>.tgz         kafka_<scala>-<version>/{bin,config,libs}, like the release
@@ -72,6 +72,7 @@ case $major in
   *) die "Kafka $version: only 3.x (ZooKeeper mode, log4j 1.x) and 4.x (KRaft, log4j 2) are supported" ;;
 esac
 [[ $scala =~ ^2\.1[23]$ ]] || die "scala \"$scala\" must be 2.13 or 2.12"
+[ "$major" = 3 ] || [ "$scala" = 2.13 ] || die "Kafka $version is built for Scala 2.13 only (4.0 dropped 2.12)"
 [[ $epoch =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH \"$epoch\" is not a number of seconds"
 [[ $slf4j_version =~ ^[0-9A-Za-z.-]+$ && $reload4j_version =~ ^[0-9A-Za-z.-]+$ ]] || die "bad SLF4J_VERSION/RELOAD4J_VERSION"
 
