@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The quick start's main job, on this machine as root:
-#   scripts/local-cluster.sh up     check the stack config, install what is needed (npm packages, the Pulumi engine),
-#                                   boot 3 local hosts, `pulumi up` stack `local`, print the outputs and do a
-#                                   produce/consume round trip against them
-#   scripts/local-cluster.sh down   `pulumi destroy` stack `local` and take the hosts down
+#   scripts/local-cluster.sh up [stack]    check the stack config, install what is needed (npm packages, the Pulumi
+#                                          engine), boot 3 local hosts, `pulumi up` the stack (default `local`, the
+#                                          design card's ZooKeeper cluster; `local-kraft`: a KRaft cluster on Kafka 4.x),
+#                                          print the outputs and do a produce/consume round trip against them
+#   scripts/local-cluster.sh down [stack]  `pulumi destroy` the stack and take the hosts down
 # The hosts are the `local` lab of scripts/local/hosts.sh (kc1..kc3 on kcbr0); the test suites use a lab of their
 # own, so they never touch this cluster.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-STACK=local
+STACK=${2:-local}
+case $STACK in local | local-kraft) ;; *) echo "unknown stack $STACK (local, local-kraft)" >&2; exit 2 ;; esac
 export KAFKA_CLUSTER_LAB=local
 
 up() {
@@ -17,11 +19,13 @@ up() {
   # A bad `kafka:` value fails here, in seconds, before anything is built or booted (the stack points at the
   # local hosts' SSH key, so that is made first: one ssh-keygen).
   scripts/local/hosts.sh key >/dev/null
-  TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts/check-config.ts "$STACK"
+  # It prints the Kafka release the stack runs (its kafka:kafkaVersion, else the default of its kafka:metadata).
+  local version
+  version=$(TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts/check-config.ts "$STACK" --kafka-version)
   # shellcheck source=scripts/env.sh
   . scripts/env.sh
   local dist bootstrap tmp
-  dist=$(scripts/local/kafka-dist.sh | tail -n1)
+  dist=$(scripts/local/kafka-dist.sh "$version" | tail -n1)
   scripts/local/hosts.sh up 3
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
@@ -75,5 +79,5 @@ down() {
 case ${1:-} in
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down [local|local-kraft]" >&2; exit 2 ;;
 esac

@@ -5,16 +5,17 @@
 #   hosts  `pulumi up` on three local systemd hosts of lab test (kct1.. on kctbr0), and one of lab test2 (kcu1):
 #          real ZooKeeper and Kafka, faults, rolling changes
 #   e2e    the `pulumi up` / `pulumi destroy` lifecycle on the hosts of lab test3 (kcv1.. on kcvbr0; Automation API)
-# Never the quick start's hosts. Unit runs first; hosts and e2e then run at the same time, each on its own lab; each
-# suite's output is printed when it ends.
-# Usage: scripts/test.sh [unit] [hosts] [e2e]   (default: all three). Ends with each step's time and
+#   kraft  `pulumi up` of a KRaft cluster (Kafka 4.x, controllers) on three hosts of lab test4 (kcw1.. on kcwbr0)
+# Never the quick start's hosts. Unit runs first; hosts, e2e and kraft then run at the same time, each on its own lab;
+# each suite's output is printed when it ends.
+# Usage: scripts/test.sh [unit] [hosts] [e2e] [kraft]   (default: all four). Ends with each step's time and
 # "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 suites=("$@")
-(( ${#suites[@]} )) || suites=(unit hosts e2e)
+(( ${#suites[@]} )) || suites=(unit hosts e2e kraft)
 for s in "${suites[@]}"; do
-  case $s in unit | hosts | e2e) ;; *) echo "unknown suite $s (unit, hosts, e2e)" >&2; exit 2 ;; esac
+  case $s in unit | hosts | e2e | kraft) ;; *) echo "unknown suite $s (unit, hosts, e2e, kraft)" >&2; exit 2 ;; esac
 done
 
 out=$(mktemp)
@@ -37,7 +38,7 @@ run setup scripts/setup.sh || exit 1
 run engine bash -c 'scripts/engine.sh >/dev/null' || exit 1  # its progress (stderr) stays in the log
 run build npm run --silent build
 # The suites: unit first, alone (its tests have mocha's 20 s timeout and spawn CPU-heavy tools, the shell linter
-# among them); then hosts and e2e at the same time, each on its own lab. Each writes its own log, printed when it ends;
+# among them); then hosts, e2e and kraft at the same time, each on its own lab. Each writes its own log, printed when it ends;
 # its exit code and time go to <log>.rc.
 declare -A logs=()
 start_suite() {
@@ -46,6 +47,7 @@ start_suite() {
     unit) cmd=(npm test --silent) ;;
     hosts) cmd=(npm run --silent test:hosts) ;;
     e2e) cmd=(npm run --silent test:e2e) ;;
+    kraft) cmd=(npm run --silent test:kraft) ;;
   esac
   logs[$s]=$(mktemp)
   echo "== $s (started) ==" >&2

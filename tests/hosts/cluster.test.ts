@@ -23,6 +23,7 @@ import { poll } from "../support/poll";
 import { serviceProcess } from "../support/process";
 import { ServiceState, assertRolled, serviceStates, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
+import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../support/load";
 
 const { timed, summary } = stopwatch();
 
@@ -31,19 +32,6 @@ const { timed, summary } = stopwatch();
  * before it (which carry the same files and change nothing when no plaintext listener runs).
  */
 const brokerRollSteps = (node: string) => [`${node}-broker`, `${node}-listeners-add`, `${node}-listeners-switch`];
-
-interface Acked { value: number; partition: number; offset: number; key?: string }
-
-/** Parses VerifiableProducer's JSON lines into acknowledged sends. */
-function acked(output: string): Acked[] {
-    const out: Acked[] = [];
-    for (const line of output.split("\n")) {
-        if (!line.includes("producer_send_success")) continue;
-        const e = JSON.parse(line);
-        out.push({ value: Number(e.value), partition: e.partition, offset: e.offset, key: e.key });
-    }
-    return out;
-}
 
 describe("real hosts: pulumi up on three local systemd hosts", function () {
     let env: LocalEnv;
@@ -359,62 +347,10 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         });
     });
 
-    /** Consumes a topic from the beginning until `want` values are seen (bounded), with partition, offset, key. */
-    async function consumeAll(topic: string, want: number): Promise<Acked[]> {
-        const out = await client.must("kafka-console-consumer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
-            "--from-beginning", "--max-messages", String(want), "--timeout-ms", "60000",
-            "--property", "print.partition=true", "--property", "print.offset=true", "--property", "print.key=true",
-            "--property", "key.separator=|"], 300_000);
-        const rows: Acked[] = [];
-        for (const line of out.split("\n")) {
-            const m = /^Partition:(\d+)[|\t]Offset:(\d+)[|\t](\S*)\|(\d+)$/.exec(line.trim());
-            if (m) rows.push({ partition: Number(m[1]), offset: Number(m[2]), key: m[3], value: Number(m[4]) });
-        }
-        return rows;
-    }
-
-    /**
-     * Runs `fault` while an acks=all producer keeps writing; then asserts no acknowledged message was lost (and, with
-     * `noErrors`, that no send failed at all: what a client saw).
-     */
-    async function underLoad(topic: string, fault: (ackedSoFar: () => number) => Promise<void>, noErrors = false) {
-        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", topic,
-            "--partitions", "6", "--replication-factor", "3"]);
-        // VerifiableProducer turns retries off (a leader change then fails a send); a client that must see no error is an
-        // ordinary one: Kafka's default retries, within its default delivery timeout.
-        const config = noErrors ? client.propertiesFile("retrying", `${client.loginProperties ?? ""}retries=2147483647\n`) : undefined;
-        const producer = client.start("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
-            "--max-messages", "200000", "--acks", "-1", "--throughput", "200"], ...(config ? [config] : []));
-        const span = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
-        try {
-            await poll("producer acknowledgements", 60_000, async () => acked(producer.output()).length > 200);
-            const t = Date.now();
-            await fault(() => acked(producer.output()).length);
-            log(`${topic}: fault and recovery took ${span(t)}`);
-            const before = acked(producer.output()).length;
-            await poll("producer keeps being acknowledged after the fault", 120_000, async () => acked(producer.output()).length > before + 200);
-        } finally {
-            await client.stop(producer.child);
-        }
-        const sent = acked(producer.output());
-        const values = new Set(sent.map((a) => a.value));
-        assert.ok(values.size > 400, `only ${values.size} acknowledged`);
-        const failed = (producer.output().match(/"name":"producer_send_error"/g) ?? []).length;
-        if (noErrors) assert.strictEqual(failed, 0, `${failed} sends failed: ${(/.*producer_send_error.*/.exec(producer.output()) ?? [""])[0].slice(0, 500)}`);
-        // Read exactly what the topic holds (sends that failed may or may not have been written), so the consumer stops
-        // as soon as it has everything instead of waiting out its timeout.
-        const t = Date.now();
-        const held = await client.recordCount(bootstrap, topic);
-        assert.ok(held >= values.size, `the topic holds ${held} records, fewer than the ${values.size} acknowledged`);
-        const consumed = new Set((await consumeAll(topic, held)).map((c) => c.value));
-        const lost = [...values].filter((v) => !consumed.has(v));
-        assert.deepStrictEqual(lost, [], `${lost.length} acknowledged messages lost`);
-        log(`${topic}: ${values.size} acknowledged, ${failed} sends failed, ${held} held, ${consumed.size} consumed in ${span(t)}, 0 lost`);
-    }
-
-    async function urpZero(what: string) {
-        await poll(`${what}: under-replicated partitions back to 0`, 300_000, async () => (await client.underReplicated(bootstrap)) === 0, 3000);
-    }
+    const consumeAll = (topic: string, want: number) => consumeTopic(client, bootstrap, topic, want);
+    const underLoad = (topic: string, fault: (ackedSoFar: () => number) => Promise<void>, noErrors = false) =>
+        writesUnderLoad(client, bootstrap, topic, fault, noErrors);
+    const urpZero = (what: string) => urpBackToZero(client, bootstrap, what);
 
     async function ensembleHealthy(members: ClusterNode[]) {
         return poll("one leader and the rest followers", 180_000, async () => {

@@ -7,7 +7,7 @@ import { KafkaClient } from "./kafka";
 export interface ServiceState { pid: number; start: bigint; stop: bigint }
 
 /** MainPID and CLOCK_MONOTONIC start/stop times (µs) of a unit on each host (hosts share this machine's kernel). */
-export async function serviceStates(ssh: Ssh, addresses: string[], svc: "kafka" | "zookeeper"): Promise<Map<string, ServiceState>> {
+export async function serviceStates(ssh: Ssh, addresses: string[], svc: "kafka" | "zookeeper" | "kafka-controller"): Promise<Map<string, ServiceState>> {
     const out = new Map<string, ServiceState>();
     for (const a of addresses) {
         const r = await ssh.must(a, `systemctl show -p MainPID -p ExecMainStartTimestampMonotonic -p ActiveExitTimestampMonotonic ${svc}`, 30_000);

@@ -1,0 +1,262 @@
+// Real hosts, KRaft (kafka:metadata kraft): `pulumi up` (Automation API, the real engine) builds a cluster on Kafka 4.x
+// on three local systemd hosts of lab test4: three brokers, three controllers each a process of its own next to them,
+// SASL_SSL with a client user and ACLs. Then: the quorum, a 10,000-message round trip, ACL denials, faults under load
+// (the active controller and a broker killed, a host rebooted), a no-op `up`, a rolling setting change, a version
+// change within 4.x with the feature levels finalized, and `pulumi destroy`. Nothing here is mocked.
+import * as assert from "assert";
+import { Stack } from "@pulumi/pulumi/automation";
+import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
+import { PATHS, PORTS } from "../../components/layout";
+import { ClusterNode, controllerNodes, hostNodes } from "../../components/topology";
+import { LABS, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
+import { programStack, setStackConfig } from "../../scripts/lib/pulumi";
+import { commandStates, destroyIfAny, disposeStack, pendingChanges, upWithOps } from "../support/engine";
+import { KafkaClient } from "../support/kafka";
+import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../support/load";
+import { poll } from "../support/poll";
+import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
+import { stopwatch } from "../support/timing";
+
+const { timed, summary } = stopwatch();
+const LAB = LABS.kraft;
+/** The release the suite starts on, and the one its version change moves to. */
+const FROM = "4.2.2";
+const TO = "4.3.2";
+
+describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers on three local systemd hosts", function () {
+    let env: LocalEnv;
+    let ssh: Ssh;
+    let raw: RawConfig;
+    let cfg: ClusterConfig;
+    let nodes: ClusterNode[];
+    let stack: Stack;
+    let client: KafkaClient;
+    let bootstrap: string;
+    let outputs: Record<string, { value: any; secret: boolean }>;
+
+    /** kafka-metadata-quorum on a controller host, through the controllers' listener with that host's certificate. */
+    async function quorum(what: "--status" | "--replication", on: ClusterNode = nodes[0]): Promise<string> {
+        const q = controllerNodes(nodes).map((n) => `${n.privateAddress}:${PORTS.controller}`).join(",");
+        return ssh.must(on.sshAddress, `sudo -n env LOG_DIR=${PATHS.toolsLogDir} KAFKA_JMX_OPTS=-Dx=1 ${PATHS.controllerCurrent}/bin/kafka-metadata-quorum.sh ` +
+            `--bootstrap-controller ${q} --command-config ${PATHS.controllerClientConfig} describe ${what}`, 120_000);
+    }
+    const leaderId = async () => Number(/^LeaderId:\s+(-?\d+)/m.exec(await quorum("--status"))?.[1]);
+    const voters = async () => [...(/^CurrentVoters:\s+(.*)$/m.exec(await quorum("--status"))?.[1] ?? "").matchAll(/"id":\s*(\d+)/g)].map((m) => Number(m[1])).sort();
+    const mainPid = async (n: ClusterNode, svc: string) => Number((await ssh.must(n.sshAddress, `systemctl show -p MainPID --value ${svc}`)).trim());
+    const consumeAll = (topic: string, want: number) => consumeTopic(client, bootstrap, topic, want);
+    const underLoad = (topic: string, fault: (ackedSoFar: () => number) => Promise<void>) => writesUnderLoad(client, bootstrap, topic, fault);
+    const urpZero = (what: string) => urpBackToZero(client, bootstrap, what);
+    async function quorumHealthy(what: string) {
+        await poll(`${what}: a leader and three voters caught up`, 180_000, async () => {
+            const [status, replication] = [await quorum("--status"), await quorum("--replication")];
+            const leader = Number(/^LeaderId:\s+(-?\d+)/m.exec(status)?.[1]);
+            const lags = replication.split("\n").filter((l) => /\s(Leader|Follower)\s*$/.test(l)).map((l) => Number(l.trim().split(/\s+/)[3]));
+            return leader >= 0 && lags.length === 3 && lags.every((x) => x <= 100);
+        }, 3000);
+    }
+
+    before(async () => {
+        const start = Date.now();
+        await timed("setup: Kafka tarballs from Maven Central", async () => { kafkaDist(FROM); kafkaDist(TO); });
+        env = await timed("setup: image, apt repository and 3 hosts", () => freshHostsUp(3, LAB));
+        ssh = new Ssh(env);
+        raw = localStackConfig(env, 3, {
+            metadata: "kraft", kafkaVersion: FROM, controllerHeap: "256m",
+            clientUsers: ["app"], acls: { app: { read: ["app-*"], write: ["app-*"], groups: ["app-*"] } },
+        });
+        delete raw.zookeeperHeap; // localStackConfig sets it for ZooKeeper mode; a KRaft stack refuses it
+        cfg = parseConfig(raw, "kraft-test");
+        if (cfg.mode !== "hosts") throw new Error("the KRaft suite runs existing-hosts mode");
+        nodes = hostNodes(cfg);
+        client = new KafkaClient(kafkaDist(TO));
+        stack = await timed("setup: engine and stack", () => programStack("kraft-test", raw));
+        await destroyIfAny(stack);
+        log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+    });
+
+    afterEach(async function () {
+        if (this.currentTest?.state !== "failed" || !nodes) return;
+        for (const n of nodes) {
+            const r = await ssh.exec(n.sshAddress, "sudo -n journalctl -u kafka-controller -u kafka --no-pager -o short-monotonic --since -15min | " +
+                "grep -E '\\] (WARN|ERROR|FATAL) |systemd\\[1\\]:' | tail -n 60", 30_000);
+            log(`--- journal of ${n.name} (${n.sshAddress}) ---\n${r.stdout}${r.stderr}`);
+        }
+    });
+
+    after(async () => {
+        try {
+            if (stack) await disposeStack(stack);
+        } finally {
+            await client?.close();
+            if (process.env.KEEP_HOSTS !== "1") hostsDown(LAB);
+        }
+        log(`[timing] summary: ${summary()}`);
+    });
+
+    it(`pulumi up from empty: Kafka ${FROM}, three controllers (processes of their own) in one quorum, brokers, smoke test`, async () => {
+        const { result } = await timed("provision: pulumi up (KRaft)", () => upWithOps(stack));
+        outputs = result.outputs;
+        bootstrap = outputs.bootstrapServers.value;
+        assert.strictEqual(bootstrap, nodes.map((n) => `${n.clientAddress}:9096`).join(","));
+        assert.strictEqual(outputs.zookeeperConnect.value, "");
+        assert.strictEqual(outputs.controllerQuorum.value, nodes.map((n) => `${n.privateAddress}:${PORTS.controller}`).join(","));
+        client.login(outputs.clientProperties.value.admin);
+        assert.match(outputs.smokeTest.value, /smoke test ok: topic with replication 3 and min\.insync\.replicas 2/);
+        const state = await commandStates(stack);
+        assert.match(String(state.get("cluster-quorum")!.outputs.stdout), /quorum ok: leader 300[123], voters \[3001,3002,3003\] caught up/);
+        assert.match(String(state.get("cluster-brokers")!.outputs.stdout), /brokers ok: ids \[1,2,3\] registered in the KRaft metadata/);
+        assert.deepStrictEqual(await voters(), [3001, 3002, 3003]);
+        for (const n of nodes) {
+            const [controller, broker] = [await mainPid(n, "kafka-controller"), await mainPid(n, "kafka")];
+            assert.ok(controller > 0 && broker > 0 && controller !== broker, `${n.name}: controller and broker are two processes`);
+            const props = await ssh.must(n.sshAddress, `sudo -n cat ${PATHS.configDir}/controller.properties ${PATHS.configDir}/server.properties`);
+            assert.match(props, new RegExp(`^node\\.id=${n.controllerId}$`, "m"));
+            assert.match(props, new RegExp(`^node\\.id=${n.brokerId}$`, "m"));
+            assert.doesNotMatch(props, /zookeeper\.connect/);
+            const meta = await ssh.must(n.sshAddress, `sudo -n cat ${PATHS.controllerLogDir}/meta.properties ${PATHS.kafkaLogDirs}/meta.properties`);
+            const ids = [...meta.matchAll(/^cluster\.id=(\S+)$/gm)].map((m) => m[1]);
+            assert.strictEqual(ids.length, 2);
+            assert.strictEqual(ids[0], ids[1], "controller and broker storage formatted for one cluster id");
+        }
+    });
+
+    it("a no-op pulumi up runs no command and restarts nothing", async () => {
+        const addrs = nodes.map((n) => n.sshAddress);
+        const before = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
+        assert.deepStrictEqual(await pendingChanges(stack), []);
+        const { ops } = await timed("no-op pulumi up (KRaft)", () => upWithOps(stack));
+        assert.deepStrictEqual([...ops.keys()], ["same"]);
+        assert.deepStrictEqual([await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")], before);
+    });
+
+    it("a 6-partition, RF 3 topic round-trips 10,000 keyed acks=all messages, per-partition order kept", async () => {
+        await timed("round trip: 10,000 messages (KRaft)", async () => {
+            await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", "roundtrip", "--partitions", "6", "--replication-factor", "3"]);
+            assert.match(await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--topic", "roundtrip"]), /min\.insync\.replicas=2/);
+            const prod = await client.must("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "roundtrip",
+                "--max-messages", "10000", "--acks", "-1", "--repeating-keys", "100", "--throughput", "-1"], 300_000);
+            assert.strictEqual(acked(prod).length, 10000, "every send acknowledged");
+            const consumed = await consumeAll("roundtrip", 10000);
+            assert.strictEqual(new Set(consumed.map((c) => c.value)).size, 10000, "no duplicates, nothing missing");
+            const byPartition = new Map<number, Acked[]>();
+            for (const c of consumed) byPartition.set(c.partition, [...(byPartition.get(c.partition) ?? []), c]);
+            assert.strictEqual(byPartition.size, 6);
+            for (const [p, list] of byPartition) {
+                list.sort((a, b) => a.offset - b.offset);
+                for (let i = 1; i < list.length; i++) assert.ok(list[i].value > list[i - 1].value, `partition ${p}: out of producer order`);
+            }
+        });
+    });
+
+    it("SASL_SSL with ACLs (StandardAuthorizer): the client user writes its topics, is denied others; a wrong password is refused", async () => {
+        const app = client.propertiesFile("as-app", outputs.clientProperties.value.app);
+        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", "app-events", "--partitions", "3", "--replication-factor", "3"]);
+        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", "billing", "--partitions", "1", "--replication-factor", "3"]);
+        await client.must("kafka-console-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "app-events", "--producer-property", "acks=all"],
+            120_000, "one\ntwo\n", app);
+        const denied = await client.tool("kafka-console-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "billing",
+            "--producer-property", "max.block.ms=10000"], 60_000, "x\n", app);
+        assert.match(denied.stdout + denied.stderr, /TopicAuthorizationException|Not authorized to access topics: \[billing\]/);
+        const wrong = await client.tool("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--list"], 60_000, undefined,
+            client.propertiesFile("wrong", outputs.clientProperties.value.app.replace(/password="[^"]*"/, 'password="nope"') +
+                "request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n"));
+        assert.match(wrong.stderr, /Authentication failed/);
+        assert.strictEqual(await client.recordCount(bootstrap, "billing"), 0);
+    });
+
+    it("fault: kill -9 of the active controller under load — a new leader is elected, the old one rejoins, nothing acknowledged is lost", async () => {
+        await timed("fault: kill -9 active controller", () => underLoad("fault-controller", async () => {
+            const leader = await leaderId();
+            const victim = nodes.find((n) => n.controllerId === leader)!;
+            assert.ok(victim, `leader ${leader} is one of the controllers`);
+            const pid = await mainPid(victim, "kafka-controller");
+            await ssh.must(victim.sshAddress, `sudo -n kill -9 ${pid}`);
+            await poll("another controller leads", 60_000, async () => { const l = await leaderId(); return l >= 0 && l !== leader; }, 2000);
+            await poll("systemd restarts the killed controller", 120_000, async () => { const now = await mainPid(victim, "kafka-controller"); return now !== 0 && now !== pid; });
+            await quorumHealthy("after kill -9 of the active controller");
+            await urpZero("after kill -9 of the active controller");
+        }));
+    });
+
+    it("fault: kill -9 of one broker under load — systemd restarts it, URP returns to 0, nothing acknowledged is lost", async () => {
+        await timed("fault: kill -9 broker (KRaft)", () => underLoad("fault-broker", async () => {
+            const victim = nodes[1];
+            const pid = await mainPid(victim, "kafka");
+            await ssh.must(victim.sshAddress, `sudo -n kill -9 ${pid}`);
+            await poll("systemd restarts the killed broker", 120_000, async () => { const now = await mainPid(victim, "kafka"); return now !== 0 && now !== pid; });
+            await urpZero("after kill -9 of a broker");
+        }));
+    });
+
+    it("fault: rebooting one whole host under load — its controller and broker come back by themselves", async () => {
+        await timed("fault: host reboot (KRaft)", () => underLoad("fault-reboot", async () => {
+            const victim = nodes[2];
+            const bootBefore = (await ssh.must(victim.sshAddress, "cat /proc/sys/kernel/random/boot_id")).trim();
+            await ssh.exec(victim.sshAddress, "sudo -n systemctl reboot", 30_000);
+            await poll("host back after reboot", 300_000, async () => {
+                const r = await ssh.exec(victim.sshAddress, "cat /proc/sys/kernel/random/boot_id", 10_000);
+                return r.code === 0 && r.stdout.trim() !== bootBefore;
+            }, 3000);
+            await poll("kafka-controller and kafka active after boot", 180_000, async () =>
+                (await ssh.exec(victim.sshAddress, "systemctl is-active kafka-controller kafka", 10_000)).stdout.trim() === "active\nactive");
+            await quorumHealthy("after the reboot");
+            await urpZero("after the reboot");
+        }));
+    });
+
+    it("a changed setting rolls controllers one at a time (quorum gate), then brokers one at a time (URP gate)", async () => {
+        const addrs = nodes.map((n) => n.sshAddress);
+        const [brokersBefore, controllersBefore] = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
+        const monitor = urpMonitor(client, bootstrap);
+        raw = { ...raw, brokerProperties: { "log.retention.hours": 72 } };
+        await setStackConfig(stack, raw);
+        let ops: Map<string, string[]>;
+        try {
+            ({ ops } = await timed("rolling change (KRaft)", () => upWithOps(stack)));
+        } finally {
+            await monitor.stop();
+        }
+        assert.deepStrictEqual(ops.get("update"), ["cluster-brokers", "cluster-quorum", "cluster-smoke",
+            ...nodes.flatMap((n) => [`${n.name}-broker`, `${n.name}-controller`])].sort());
+        const [brokersAfter, controllersAfter] = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
+        assertRolled(addrs, controllersBefore, controllersAfter);
+        assertRolled(addrs, brokersBefore, brokersAfter, monitor.samples);
+        const lastController = Math.max(...[...controllersAfter.values()].map((s) => Number(s.start)));
+        const firstBroker = Math.min(...[...brokersAfter.values()].map((s) => Number(s.stop)));
+        assert.ok(firstBroker > lastController, "no broker stopped before the last controller was running again");
+        for (const a of addrs) assert.match(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
+    });
+
+    it(`a version change ${FROM} -> ${TO} rolls controllers, then brokers, then finalizes the feature levels one by one (kraft.version untouched)`, async () => {
+        const features = () => client.must("kafka-features.sh", ["--bootstrap-server", bootstrap, "describe"]);
+        const before = await features();
+        assert.match(before, /Feature: metadata\.version\s.*FinalizedVersionLevel: 4\.2-IV\d/);
+        const kraftBefore = /Feature: kraft\.version\s.*FinalizedVersionLevel: (\d+)/.exec(before)?.[1];
+        raw = { ...raw, kafkaVersion: TO };
+        await setStackConfig(stack, raw);
+        const { ops } = await timed(`version change ${FROM} -> ${TO}`, () => upWithOps(stack));
+        assert.ok(ops.get("update")!.includes("cluster-features"));
+        const after = await features();
+        assert.match(after, /Feature: metadata\.version\s.*FinalizedVersionLevel: 4\.3-IV\d/);
+        assert.strictEqual(/Feature: kraft\.version\s.*FinalizedVersionLevel: (\d+)/.exec(after)?.[1], kraftBefore, "kraft.version not changed");
+        for (const n of nodes) {
+            for (const link of [PATHS.current, PATHS.controllerCurrent]) {
+                assert.strictEqual((await ssh.must(n.sshAddress, `readlink ${link}`)).trim(), `kafka_2.13-${TO}`);
+            }
+        }
+        log(`features after: ${String((await commandStates(stack)).get("cluster-features")!.outputs.stdout).trim()}`);
+        await quorumHealthy("after the version change");
+    });
+
+    it("pulumi destroy: brokers stop before controllers, all disabled, data kept", async () => {
+        await timed("destroy (KRaft)", () => stack.destroy({ onOutput: () => undefined }));
+        for (const n of nodes) {
+            const r = await ssh.exec(n.sshAddress, "systemctl is-enabled kafka kafka-controller; systemctl is-active kafka kafka-controller", 30_000);
+            assert.match(r.stdout, /^disabled\ndisabled\ninactive\ninactive$/m);
+            const stops = await serviceStates(ssh, [n.sshAddress], "kafka");
+            const cstops = await serviceStates(ssh, [n.sshAddress], "kafka-controller");
+            assert.ok(stops.get(n.sshAddress)!.stop < cstops.get(n.sshAddress)!.stop, `${n.name}: broker stopped before its controller`);
+            await ssh.must(n.sshAddress, `sudo -n test -f ${PATHS.controllerLogDir}/meta.properties`);
+        }
+    });
+});
