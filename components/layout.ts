@@ -24,6 +24,8 @@ export const PATHS = {
     controllerData: "/var/lib/kafka-controller",
     controllerLogDir: "/var/lib/kafka-controller/metadata",
     controllerLogs: "/var/log/kafka-controller",
+    /** Written when a controller was formatted to join a running quorum; gone once it is a voter. */
+    controllerJoinMarker: "/var/lib/kafka-controller/join-pending",
     /** Client properties of the controllers' listener (TLS with this node's certificate), for the quorum checks (root only). */
     controllerClientConfig: "/etc/kafka/controller-client.properties",
     configDir: "/etc/kafka",
@@ -90,6 +92,11 @@ export const listenersOf = (cfg: Pick<KafkaSettings, "security">) => LISTENERS[c
 export function protocolMap(cfg: Pick<KafkaSettings, "security">): string {
     const l = listenersOf(cfg);
     return `${l.internal.name}:${l.protocol},${l.client.name}:${l.protocol}`;
+}
+
+/** A broker's whole listener.security.protocol.map: with KRaft, the controllers' listener too (brokers connect to it). */
+export function brokerProtocolMap(cfg: Pick<KafkaSettings, "security" | "metadata">): string {
+    return protocolMap(cfg) + (cfg.metadata === "kraft" ? `,${CONTROLLER_LISTENER}:${controllerProtocol(cfg)}` : "");
 }
 
 /** The security protocol of both listeners. */

@@ -5,7 +5,7 @@
 import * as crypto from "crypto";
 import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { b64, hostCommand, manifest } from "./host-command";
-import { PATHS, PORTS, internalEndpoint, protocolMap, kafkaSources, replication, secured, zookeeperConnect } from "./layout";
+import { PATHS, PORTS, brokerProtocolMap, internalEndpoint, kafkaSources, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterSecrets, renderServerProperties, renderToolsProfile } from "./render";
 import { BROKER_ROLE, brokerFiles } from "./roles/broker";
 import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep } from "./roles/controller";
@@ -116,14 +116,14 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             name: `${n.name}-memory`, node: n.name, phase: "memory", dependsOn: [`${n.name}-ready`],
             create: hostCommand("check-memory.sh", { NODE_NAME: n.name, HEAPS: heaps.join(" "), MAX_HEAP_PERCENT: String(MAX_HEAP_SHARE * 100) }),
         });
-        // A kafka:security change the brokers cannot roll (down the order plaintext, tls, sasl_ssl; any on KRaft) is refused
-        // before anything restarts.
+        // A kafka:security change the brokers cannot roll (down the order plaintext, tls, sasl_ssl; any on KRaft), or a
+        // kafka:metadata other than the running brokers' mode, is refused before anything restarts.
         if (n.brokerId !== undefined) {
             steps.push({
                 name: `${n.name}-listeners`, node: n.name, phase: "listeners", dependsOn: [`${n.name}-ready`],
                 create: hostCommand("check-listeners.sh", {
                     NODE_NAME: n.name, SERVER_PROPERTIES: `${PATHS.configDir}/server.properties`,
-                    PROTOCOL_MAP: protocolMap(cfg), SECURITY: cfg.security.mode, ...(kraft ? { ROLLABLE: "false" } : {}),
+                    PROTOCOL_MAP: brokerProtocolMap(cfg), SECURITY: cfg.security.mode, METADATA: cfg.metadata, ...(kraft ? { ROLLABLE: "false" } : {}),
                 }),
             });
         }

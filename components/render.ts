@@ -3,8 +3,8 @@
 // commands that carry it. Paths and ports come from the layout.
 import { ADMIN_USER, KafkaSettings } from "./config";
 import {
-    CONTROLLER_LISTENER, JMX_USER, PATHS, PORTS, ZOOKEEPER_SASL_USER, controllerProtocol, controllerQuorum, listenerProtocol, listenersOf, nodePrincipal,
-    protocolMap, replication, secured, zookeeperConnect,
+    CONTROLLER_LISTENER, JMX_USER, PATHS, PORTS, ZOOKEEPER_SASL_USER, brokerProtocolMap, controllerProtocol, controllerQuorum, listenerProtocol,
+    listenersOf, nodePrincipal, replication, secured, zookeeperConnect,
 } from "./layout";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
@@ -151,7 +151,7 @@ export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, n
         ...(node.rack ? [["broker.rack", node.rack] as [string, string]] : []),
         ["listeners", `${internal.name}://0.0.0.0:${internal.port},${client.name}://0.0.0.0:${client.port}`],
         ["advertised.listeners", `${internal.name}://${node.privateAddress}:${internal.port},${client.name}://${node.clientAddress}:${client.port}`],
-        ["listener.security.protocol.map", protocolMap(cfg) + (kraft ? `,${CONTROLLER_LISTENER}:${controllerProtocol(cfg)}` : "")],
+        ["listener.security.protocol.map", brokerProtocolMap(cfg)],
         ["inter.broker.listener.name", internal.name],
         ...(kraft
             ? [["controller.listener.names", CONTROLLER_LISTENER], ["controller.quorum.bootstrap.servers", controllerQuorum(nodes)]] as [string, string][]
@@ -190,7 +190,9 @@ export function renderControllerProperties(cfg: RenderSettings, node: ClusterNod
 
 /** Client properties of the controllers' listener, for the quorum tools (kafka-metadata-quorum, add/remove-controller). */
 export function renderControllerClientProperties(cfg: Pick<KafkaSettings, "security">): string {
-    return properties([["security.protocol", controllerProtocol(cfg)], ...(secured(cfg) ? PEM_STORES : [])]);
+    // Bounded: a quorum without a leader makes a tool wait its whole api timeout (60 s by default) per call.
+    return properties([["security.protocol", controllerProtocol(cfg)], ...(secured(cfg) ? PEM_STORES : []),
+        ["request.timeout.ms", 10000], ["default.api.timeout.ms", 20000]]);
 }
 
 /**

@@ -52,7 +52,7 @@ export function controllerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cl
     ];
 }
 
-/** The quorum tools' environment: the controllers' listener, logged in with this node's certificate. */
+/** The quorum check's environment: the controllers' listener, logged in with this node's certificate, and their ids. */
 function quorumTools(nodes: ClusterNode[]): Record<string, string> {
     return {
         QUORUM_BOOTSTRAP: controllerQuorum(nodes), QUORUM_CONFIG: PATHS.controllerClientConfig,
@@ -81,6 +81,7 @@ export function formatStep(ctx: PlanContext, name: string, role: "controller" | 
                 TOOLS_LOG_DIR: PATHS.toolsLogDir, SERVICE_USER: PATHS.serviceUser,
                 ...(controller ? {
                     INITIAL_CONTROLLERS: initialControllers(ns, generated.clusterId), QUORUM_BOOTSTRAP: controllerQuorum(ns),
+                    JOIN_MARKER: PATHS.controllerJoinMarker,
                     ...(cfg.security.mode === "sasl_ssl" ? { SCRAM_USER: ADMIN_USER, SCRAM_PASSWORD: secrets.adminPassword } : {}),
                 } : {}),
             });
@@ -109,7 +110,9 @@ export function controllerSteps(ctx: PlanContext, controllers: string[]): { step
                 SERVICE: "kafka-controller", MANIFEST_B64: manifest(controllerFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
                 INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.controllerCurrent,
                 SELF_ADDRESS: n.privateAddress, CONTROLLER_PORT: String(PORTS.controller), NODE_ID: String(n.controllerId),
-                ...quorumTools(ns), KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
+                QUORUM_BOOTSTRAP: controllerQuorum(ns), QUORUM_CONFIG: PATHS.controllerClientConfig,
+                CONTROLLER_CONFIG: `${PATHS.configDir}/controller.properties`, METADATA_DIR: PATHS.controllerLogDir, JOIN_MARKER: PATHS.controllerJoinMarker,
+                KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
             });
         },
     }));

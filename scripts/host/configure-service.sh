@@ -28,7 +28,11 @@
 #   NODE_ID          kafka-controller: this controller's node.id
 #   QUORUM_BOOTSTRAP kafka-controller: the controllers' host:port, comma-separated
 #   QUORUM_CONFIG    kafka-controller: client properties of the controllers' listener (a file of the manifest)
-#   QUORUM_IDS       kafka-controller: the configured controllers' node ids, space-separated
+#   CONTROLLER_CONFIG kafka-controller: the controller's properties (a file of the manifest; add-controller reads it)
+#   METADATA_DIR     kafka-controller: its metadata log directory (meta.properties names its directory id)
+#   JOIN_MARKER      kafka-controller: written by the format step when the controller was formatted to join a running
+#                    quorum: after its start it becomes a voter (its old directory's entry removed, then
+#                    add-controller), and the marker goes
 #   TRANSITION       kafka, optional: add or switch, a roll of a running broker's listeners towards the manifest's
 #                    (see "Switching listeners" below); without it the manifest's files are written as they are
 #   ROLL_TIMEOUT     seconds to wait for health before and after a restart, and for a live process to answer on its
@@ -41,7 +45,8 @@ case $SERVICE in
   kafka) : "${SELF_BOOTSTRAP:?}" "${CLIENT_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}" ;;
   zookeeper) : "${SELF_ADDRESS:?}" "${ZK_CLIENT_PORT:?}" ;;
   kafka-controller)
-    : "${SELF_ADDRESS:?}" "${CONTROLLER_PORT:?}" "${NODE_ID:?}" "${QUORUM_BOOTSTRAP:?}" "${QUORUM_CONFIG:?}" "${QUORUM_IDS:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
+    : "${SELF_ADDRESS:?}" "${CONTROLLER_PORT:?}" "${NODE_ID:?}" "${QUORUM_BOOTSTRAP:?}" "${QUORUM_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
+    : "${CONTROLLER_CONFIG:?}" "${METADATA_DIR:?}" "${JOIN_MARKER:?}"
     ;;
   *) die "SERVICE must be zookeeper, kafka-controller or kafka" ;;
 esac
@@ -180,7 +185,8 @@ fi
 healthy() {
   case $SERVICE in
     kafka) broker_answers "$SELF_BOOTSTRAP" && [[ "$(under_replicated "$SELF_BOOTSTRAP")" == 0 ]] ;;
-    kafka-controller) quorum_healthy "$QUORUM_BOOTSTRAP" "$QUORUM_CONFIG" "$QUORUM_IDS" ;;
+    # A leader, no voter behind it and, once it has started, this controller a voter (unless it is still to join).
+    kafka-controller) quorum_healthy "$QUORUM_BOOTSTRAP" "$QUORUM_CONFIG" "${HEALTH_IDS:-}" ;;
     *) [[ "$(zk_mode "$SELF_ADDRESS" "$ZK_CLIENT_PORT")" =~ ^(leader|follower|standalone)$ ]] ;;
   esac
 }
@@ -266,12 +272,58 @@ start_or_fail() {
   die "$why -- it is stopped (no restart loop). Fix the setting and run pulumi up again"
 }
 
+# join_quorum (kafka-controller): this controller is a voter with the directory it runs on. One that is not (formatted
+# to join a running quorum: JOIN_MARKER; or back with its old directory after a lower kafka:controllerCount removed it)
+# becomes one once the quorum has a leader: an entry of its id with another directory (a disk that was replaced) is
+# removed, then it is added (kafka-metadata-quorum add-controller, which waits until it has caught up as an observer);
+# one voter change at a time, each waiting for the quorum to catch up. Without a leader and without the marker, the
+# quorum is still forming (a new cluster's controllers start one after another): nothing to do.
+join_quorum() {
+  local dir voter config
+  dir=$(prop_value 'directory\.id' <"$METADATA_DIR/meta.properties")
+  [[ -n $dir ]] || die "$METADATA_DIR/meta.properties names no directory.id"
+  if [[ ! -f $JOIN_MARKER ]]; then
+    # No other controller up yet: the first of a new quorum (asking for a leader would wait for the tool's timeout).
+    local ep others=false
+    for ep in ${QUORUM_BOOTSTRAP//,/ }; do
+      # shellcheck disable=SC2016 # $1 expands in the inner shell
+      if [[ $ep != "$SELF_ADDRESS:$CONTROLLER_PORT" ]] && timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$ep" 2>/dev/null; then others=true; fi
+    done
+    $others || return 0
+    quorum_state "$QUORUM_BOOTSTRAP" "$QUORUM_CONFIG" && (( QUORUM_LEADER >= 0 )) || return 0
+    [[ " $QUORUM_VOTER_DIRS " != *" $NODE_ID:$dir "* ]] || return 0
+  fi
+  HEALTH_IDS='' wait_until "$limit" "quorum healthy before controller $NODE_ID joins" healthy ||
+    die "controller quorum not healthy after ${limit}s ($QUORUM_PROBLEM); controller $NODE_ID not added (run pulumi up again once it has caught up)"
+  for voter in $QUORUM_VOTER_DIRS; do
+    [[ ${voter%%:*} == "$NODE_ID" ]] || continue
+    if [[ ${voter#*:} == "$dir" ]]; then command -p rm -f "$JOIN_MARKER"; return 0; fi
+    log "controller $NODE_ID is a voter with directory ${voter#*:}, not with this one ($dir): removing that entry"
+    quorum_command "$QUORUM_BOOTSTRAP" "$QUORUM_CONFIG" remove-controller --controller-id "$NODE_ID" --controller-directory-id "${voter#*:}" >&2 ||
+      die "kafka-metadata-quorum remove-controller of controller $NODE_ID (directory ${voter#*:}) failed"
+    HEALTH_IDS='' wait_until "$limit" "quorum healthy after removing the old entry" healthy ||
+      die "controller quorum not healthy after ${limit}s ($QUORUM_PROBLEM)"
+  done
+  # add-controller reads the node's id, directory and advertised listener from its own properties; the connection
+  # itself needs the client side of the controllers' listener.
+  config=$(mktemp)
+  on_exit "command -p rm -f '$config'"
+  cat "$CONTROLLER_CONFIG" "$QUORUM_CONFIG" >"$config"
+  added() { quorum_command "$QUORUM_BOOTSTRAP" "$config" add-controller >&2 2>/dev/null; }
+  wait_until "$limit" "controller $NODE_ID added as a voter (directory $dir)" added ||
+    die "kafka-metadata-quorum add-controller of controller $NODE_ID did not succeed within ${limit}s (it must catch up as an observer first)"
+  HEALTH_IDS=$NODE_ID wait_until "$limit" "controller $NODE_ID a voter, caught up" healthy ||
+    die "controller $NODE_ID was added but the quorum is not healthy after ${limit}s ($QUORUM_PROBLEM)"
+  command -p rm -f "$JOIN_MARKER"
+}
+
 if ! $active; then
   switch_version
   start_or_fail start
   command -p rm -f "$marker"
   command -p rm -rf "$prev"
   log "started $SERVICE"
+  if [[ $SERVICE == kafka-controller ]]; then join_quorum; fi
 elif [[ -f $marker ]]; then
   if [[ $SERVICE == kafka ]]; then
     wait_until "$limit" "no under-replicated partitions before restart" healthy ||
@@ -283,6 +335,7 @@ elif [[ -f $marker ]]; then
   switch_version
   log "restarting $SERVICE for changed configuration"
   start_or_fail restart
+  if [[ $SERVICE == kafka-controller ]]; then join_quorum; HEALTH_IDS=$NODE_ID; fi
   wait_until "$limit" "$SERVICE healthy after restart" healthy ||
     fail_unit "$SERVICE" "$SERVICE did not become healthy within ${limit}s after restart"
   command -p rm -f "$marker"
@@ -290,4 +343,6 @@ elif [[ -f $marker ]]; then
 else
   command -p rm -rf "$prev"
   log "$SERVICE running, configuration unchanged"
+  # A join an interrupted run left pending carries on.
+  if [[ $SERVICE == kafka-controller ]]; then join_quorum; fi
 fi

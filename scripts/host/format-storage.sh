@@ -3,11 +3,13 @@
 # metadata (controller) or log (broker) directory, only when it is empty. A formatted directory of this cluster is left
 # alone; one of another cluster, or a non-empty one without meta.properties, fails the step (nothing is formatted over
 # data). It runs the release the node will run (KAFKA_HOME): storage formatted by a newer release cannot be run by an
-# older one. Controllers form the quorum with --initial-controllers (every configured controller, each with the
-# directory id it is listed with) and, with sasl_ssl, bootstrap the admin's SCRAM credential (--add-scram). The
+# older one. Controllers of a new quorum form it with --initial-controllers (every configured controller, each with
+# the directory id it is listed with) and, with sasl_ssl, bootstrap the admin's SCRAM credential (--add-scram). The
 # arguments go in a root-only argument file the JVM reads (`java @file`): no password on a command line.
-# A controller whose directory is empty while another controller already serves the quorum (a lost disk) is refused:
-# it must join as a new voter, not claim the old one's place.
+# A controller whose directory is empty while another controller already serves the quorum (one added by a higher
+# kafka:controllerCount, or one whose disk is new) never claims a voter's place: it is formatted to join
+# (--no-initial-controllers) and JOIN_MARKER is written; its configure step then makes it a voter (add-controller,
+# after removing its old directory's entry) and removes the marker.
 # Env:
 #   ROLE                 controller or broker
 #   DATA_DIR             the directory to format (log.dirs of PROPERTIES)
@@ -18,6 +20,7 @@
 #   SERVICE_USER         the user the service runs as (owns DATA_DIR)
 #   INITIAL_CONTROLLERS  controller: id@host:port:directoryId of every configured controller, comma-separated
 #   QUORUM_BOOTSTRAP     controller: the controllers' host:port, comma-separated (probed for a running quorum)
+#   JOIN_MARKER          controller: the file that says "formatted to join a running quorum" (outside DATA_DIR)
 #   SCRAM_USER           controller, optional: the admin principal bootstrapped with --add-scram
 #   SCRAM_PASSWORD       controller, optional: its password
 set -euo pipefail
@@ -42,18 +45,21 @@ if [[ -d $DATA_DIR ]] && [[ -n $(ls -A "$DATA_DIR") ]]; then
 fi
 
 extra=()
+joining=''
 if [[ $ROLE == controller ]]; then
-  : "${INITIAL_CONTROLLERS:?}" "${QUORUM_BOOTSTRAP:?}"
+  : "${INITIAL_CONTROLLERS:?}" "${QUORUM_BOOTSTRAP:?}" "${JOIN_MARKER:?}"
   # shellcheck disable=SC2016 # $1 expands in the inner shell
   for ep in ${QUORUM_BOOTSTRAP//,/ }; do
-    if timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$ep" 2>/dev/null; then
-      die "the controller quorum already runs ($ep answers) and this controller's metadata directory $DATA_DIR is empty" \
-        "(a new disk, or a wiped one): it must join as a new voter (kafka-storage format --no-initial-controllers, start," \
-        "kafka-metadata-quorum remove-controller of its old directory id, then add-controller), not claim its old place." \
-        "Nothing was changed. Fix: do those steps by hand (README: replacing a controller), then run pulumi up again"
-    fi
+    if timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$ep" 2>/dev/null; then joining=$ep; break; fi
   done
-  extra+=(--initial-controllers "$INITIAL_CONTROLLERS")
+  if [[ -n $joining ]]; then
+    log "the controller quorum already runs ($joining answers): formatting to join it as a new voter"
+    extra+=(--no-initial-controllers)
+  else
+    extra+=(--initial-controllers "$INITIAL_CONTROLLERS")
+  fi
+fi
+if [[ $ROLE == controller && -z $joining ]]; then
   if [[ -n ${SCRAM_USER:-} ]]; then
     [[ $SCRAM_USER =~ ^[A-Za-z][A-Za-z0-9._-]*$ && ${SCRAM_PASSWORD:-} =~ ^[A-Za-z0-9_-]+$ ]] ||
       die "SCRAM_USER/SCRAM_PASSWORD must be a user name and a base64url password"
@@ -76,4 +82,9 @@ if ! out=$("$KAFKA_HOME/bin/kafka-run-class.sh" "@$work/args" 2>&1); then
 fi
 chown -R "$SERVICE_USER:$SERVICE_USER" "$DATA_DIR"
 log "$(grep -v -i 'password\|scram' <<<"$out" | tail -n 2 | tr '\n' ' ')"
-echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID ($ROLE${extra:+, initial controllers $INITIAL_CONTROLLERS})"
+if [[ -n $joining ]]; then
+  date -u +%FT%TZ >"$JOIN_MARKER"
+  echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID (controller joining the running quorum)"
+else
+  echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID ($ROLE${extra:+, initial controllers $INITIAL_CONTROLLERS})"
+fi

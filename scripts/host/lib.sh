@@ -291,10 +291,10 @@ fetch_release() {
 }
 
 # quorum_state BOOTSTRAP CONFIG: the KRaft quorum as the controllers at BOOTSTRAP (their listener, logged in with the
-# client properties CONFIG) describe it, into QUORUM_LEADER (-1 without a leader), QUORUM_VOTERS (ids, space-separated)
-# and QUORUM_LAGGING ("id:lag" of voters more than QUORUM_MAX_LAG records behind, default 100). Fails when no
-# controller answers.
-QUORUM_LEADER='' QUORUM_VOTERS='' QUORUM_LAGGING=''
+# client properties CONFIG) describe it, into QUORUM_LEADER (-1 without a leader), QUORUM_VOTERS (ids, space-separated),
+# QUORUM_VOTER_DIRS ("id:directoryId" words of the voters) and QUORUM_LAGGING ("id:lag" of voters more than
+# QUORUM_MAX_LAG records behind, default 100). Fails when no controller answers.
+QUORUM_LEADER='' QUORUM_VOTERS='' QUORUM_VOTER_DIRS='' QUORUM_LAGGING=''
 quorum_state() {
   local status replication tool
   tool=$(kafka_bin kafka-metadata-quorum.sh)
@@ -307,6 +307,9 @@ quorum_state() {
   # 3.9+: [{"id": 3001, "directoryId": ...}, ...]; earlier: [3001,3002]
   if grep -q '"id"' <<<"$voters"; then
     QUORUM_VOTERS=$(grep -oE '"id": *[0-9]+' <<<"$voters" | grep -oE '[0-9]+' | sort -n | paste -sd' ' -)
+    # shellcheck disable=SC2034 # read by the scripts that call quorum_state
+    QUORUM_VOTER_DIRS=$(sed -E 's/"id": *([0-9]+), *"directoryId": *"([^"]*)"/\n\1:\2\n/g' <<<"$voters" |
+      grep -E '^[0-9]+:[A-Za-z0-9_-]+$' | paste -sd' ' -) || true
   else
     QUORUM_VOTERS=$(tr -d '[] ' <<<"$voters" | tr , '\n' | grep -E '^[0-9]+$' | sort -n | paste -sd' ' -) || true
   fi
@@ -316,8 +319,8 @@ quorum_state() {
   QUORUM_LAGGING=${QUORUM_LAGGING% }
 }
 
-# quorum_healthy BOOTSTRAP CONFIG IDS: the quorum has a leader, every id in IDS (space-separated) is a voter, and no
-# voter lags (quorum_state). QUORUM_PROBLEM says what is wrong otherwise.
+# quorum_healthy BOOTSTRAP CONFIG IDS: the quorum has a leader, every id in IDS (space-separated, may be empty) is a
+# voter, and no voter lags (quorum_state). QUORUM_PROBLEM says what is wrong otherwise.
 # shellcheck disable=SC2034 # read by the scripts that call quorum_healthy
 QUORUM_PROBLEM=''
 quorum_healthy() {
@@ -330,4 +333,9 @@ quorum_healthy() {
   if [[ -n $QUORUM_LAGGING ]]; then QUORUM_PROBLEM="voters behind the leader (id:records): $QUORUM_LAGGING"; return 1; fi
   # shellcheck disable=SC2034
   QUORUM_PROBLEM=''
+}
+
+# quorum_command BOOTSTRAP CONFIG ARGS...: kafka-metadata-quorum through the controllers' listener at BOOTSTRAP.
+quorum_command() {
+  "$(kafka_bin kafka-metadata-quorum.sh)" --bootstrap-controller "$1" --command-config "$2" "${@:3}"
 }

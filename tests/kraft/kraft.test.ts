@@ -227,6 +227,27 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         for (const a of addrs) assert.match(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /^log\.retention\.hours=72$/m);
     });
 
+    it("controllerCount 3 -> 1 -> 3 on the running cluster: voters removed, then added one at a time (dynamic quorum), under load, nothing lost", async () => {
+        const at = (count: number) => { raw = { ...raw, controllerCount: count }; return setStackConfig(stack, raw); };
+        await timed("controllerCount 3 -> 1 -> 3", () => underLoad("quorum-scaling", async () => {
+            await at(1);
+            const down = await timed("controllerCount 3 -> 1", () => upWithOps(stack));
+            assert.deepStrictEqual(down.ops.get("delete")?.filter((n) => /controller/.test(n)).sort(),
+                ["host-2-controller", "host-2-controller-format", "host-2-kafka-controller-service", "host-3-controller", "host-3-controller-format", "host-3-kafka-controller-service"]);
+            assert.deepStrictEqual(await voters(), [3001]);
+            for (const n of nodes.slice(1)) {
+                assert.strictEqual((await ssh.exec(n.sshAddress, "systemctl is-active kafka-controller", 10_000)).stdout.trim(), "inactive");
+            }
+            assert.match(String((await commandStates(stack)).get("cluster-quorum")!.outputs.stdout), /quorum ok: leader 3001, voters \[3001\]/);
+            await at(3);
+            await timed("controllerCount 1 -> 3", () => upWithOps(stack));
+            assert.deepStrictEqual(await voters(), [3001, 3002, 3003]);
+            await quorumHealthy("after controllerCount 1 -> 3");
+            await urpZero("after controllerCount 1 -> 3");
+        }));
+        assert.strictEqual(await client.recordCount(bootstrap, "roundtrip"), 10000, "the round trip's topic still holds every message");
+    });
+
     it(`a version change ${FROM} -> ${TO} rolls controllers, then brokers, then finalizes the feature levels one by one (kraft.version untouched)`, async () => {
         const features = () => client.must("kafka-features.sh", ["--bootstrap-server", bootstrap, "describe"]);
         const before = await features();

@@ -290,7 +290,7 @@ describe("host scripts", () => {
                 fs.writeFileSync(path.join(dir, "state"), state);
                 fs.writeFileSync(path.join(dir, "server.properties"), `broker.id=1\nlistener.security.protocol.map=${running}\n`);
                 return runLocally(hostCommand("check-listeners.sh", {
-                    NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: security,
+                    NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: security, METADATA: "zookeeper",
                 }), {}, path.join(dir, "stubs"));
             };
             for (const [running, map, security] of [[SASL, PLAIN, "plaintext"], [TLS, PLAIN, "plaintext"], [SASL, TLS, "tls"], [`${TLS},${SASL}`, TLS, "tls"],
@@ -314,6 +314,33 @@ describe("host scripts", () => {
             const stopped = run("inactive", PLAIN, SASL, "sasl_ssl");
             assert.strictEqual(stopped.status, 0, stopped.stderr);
             assert.match(stopped.stdout, /no broker running yet/);
+        });
+    });
+
+    it("check-listeners: a running broker of the other metadata mode is refused both ways; a KRaft cluster switches no kafka:security", () => {
+        withTempDir("kc-mode-", (dir) => {
+            fs.mkdirSync(path.join(dir, "stubs"));
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+            const SASL = "INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL";
+            const run = (props: string, metadata: string, map = SASL, extra: Record<string, string> = {}) => {
+                fs.writeFileSync(path.join(dir, "server.properties"), props);
+                return runLocally(hostCommand("check-listeners.sh", {
+                    NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: "sasl_ssl", METADATA: metadata, ...extra,
+                }), {}, path.join(dir, "stubs"));
+            };
+            const zk = `broker.id=1\nzookeeper.connect=10.0.0.1:2181/kafka\nlistener.security.protocol.map=${SASL}\n`;
+            const kraft = `process.roles=broker\nnode.id=1\nlistener.security.protocol.map=${SASL},CONTROLLER:SSL\n`;
+            const toKraft = run(zk, "kraft", `${SASL},CONTROLLER:SSL`, { ROLLABLE: "false" });
+            assert.strictEqual(toKraft.status, 1);
+            assert.match(toKraft.stderr, /runs in zookeeper mode, and kafka:metadata is kraft: .*Nothing was changed on any host\. Fix: pulumi config set kafka:metadata zookeeper/);
+            const toZk = run(kraft, "zookeeper");
+            assert.strictEqual(toZk.status, 1);
+            assert.match(toZk.stderr, /runs in kraft mode, and kafka:metadata is zookeeper: .*Fix: pulumi config set kafka:metadata kraft/);
+            const same = run(kraft, "kraft", `${SASL},CONTROLLER:SSL`, { ROLLABLE: "false" });
+            assert.strictEqual(same.status, 0, same.stderr);
+            const sw = run(kraft.replace(/SASL_SSL/g, "SSL").replace(/_SASL/g, "_TLS"), "kraft", `${SASL},CONTROLLER:SSL`, { ROLLABLE: "false" });
+            assert.strictEqual(sw.status, 1);
+            assert.match(sw.stderr, /a running KRaft cluster does not switch kafka:security .*Nothing was changed on any host/);
         });
     });
 
