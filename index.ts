@@ -1,13 +1,21 @@
 // Reads the stack's `kafka:` configuration, validates all of it before anything is registered, builds one
 // KafkaCluster and exports its outputs. Nothing else lives here.
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig, splitNamespaces } from "./components/config";
+import { ConfigError, parseConfig, splitNamespaces } from "./components/config";
 import { KafkaCluster } from "./components/cluster";
 
 // Pulumi holds every value as text (structures as JSON); parseConfig reads each as its key's type says.
 // Settings of ours under another namespace are errors, not silently ignored.
 const { raw, others } = splitNamespaces(pulumi.runtime.allConfig());
-const config = parseConfig(raw, pulumi.getStack(), others, secretKeys(Object.keys(raw)));
+const config = (() => {
+    try {
+        return parseConfig(raw, pulumi.getStack(), others, secretKeys(Object.keys(raw)));
+    } catch (e) {
+        // The problem list alone, once: a RunError is shown without the program's stack trace.
+        if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+})();
 /**
  * Which `kafka:` settings Pulumi holds as secrets. allConfig() returns every value decrypted and unmarked; the engine
  * passes the secret keys' names alongside, read by the SDK's isConfigSecret (internal to @pulumi/pulumi, hence the

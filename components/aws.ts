@@ -199,6 +199,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
                 iops: dataVolume.iops,
                 throughput: dataVolume.throughputMiBps,
                 encrypted: true,
+                // kafka:finalSnapshot: deleted (protectData off, or dataVolume removed), the volume leaves a snapshot.
+                finalSnapshot: ec2.finalSnapshot,
                 tags: tags({
                     Name: `${cfg.clusterName}-${node.name}-data`,
                     role: node.brokerId !== undefined ? "kafka-data" : node.controllerId !== undefined ? "controller-data" : "zookeeper-data",

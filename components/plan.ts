@@ -182,7 +182,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     // KRaft: each broker's log directory is formatted (only when empty) before its first start.
     if (kraft) {
         for (const name of brokers) {
-            steps.push(formatStep(ctx, name, "broker", (n, ns, s) => renderServerProperties(cfg, n, ns, s), [`${name}-install`, ...ctx.memoryChecks]));
+            steps.push(formatStep(ctx, name, "broker", (n, ns, s) => renderServerProperties(cfg, n, ns, s, false), [`${name}-install`, ...ctx.memoryChecks]));
         }
     }
     const first = quorum.ready;

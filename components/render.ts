@@ -142,7 +142,11 @@ function tuning(cfg: RenderSettings, nodes: ClusterNode[]): string {
         (extra.length ? "\n# From kafka:brokerProperties\n" + properties(extra) : "");
 }
 
-export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): string {
+/**
+ * `withTuning` false: identity, listeners, quorum and security only, what `kafka-storage format` reads (so the format
+ * step does not run again for a tuning change).
+ */
+export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets, withTuning = true): string {
     if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
     const { internal, client } = listenersOf(cfg);
     const kraft = cfg.metadata === "kraft";
@@ -160,7 +164,7 @@ export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, n
     ];
     const security = securityEntries(cfg, secrets);
     return HEADER + `\n# Identity, listeners and ${kraft ? "the controller quorum" : "ZooKeeper"} (derived from the cluster layout)\n` + properties(managed) +
-        (security.length ? `\n# Security (kafka:security ${cfg.security.mode})\n` + properties(security) : "") + tuning(cfg, nodes);
+        (security.length ? `\n# Security (kafka:security ${cfg.security.mode})\n` + properties(security) : "") + (withTuning ? tuning(cfg, nodes) : "");
 }
 
 /**
@@ -168,7 +172,7 @@ export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, n
  * authentication when secured, the dynamic quorum's bootstrap servers, and the defaults the controllers apply to new
  * topics (the same tuning block as the brokers').
  */
-export function renderControllerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[]): string {
+export function renderControllerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], withTuning = true): string {
     if (node.controllerId === undefined) throw new Error(`${node.name} is not a KRaft controller`);
     const managed: [string, string | number][] = [
         ["process.roles", "controller"],
@@ -185,7 +189,7 @@ export function renderControllerProperties(cfg: RenderSettings, node: ClusterNod
         : [];
     return HEADER + "\n# Identity, listener and the controller quorum (derived from the cluster layout)\n" + properties(managed) +
         (security.length ? `\n# Security (kafka:security ${cfg.security.mode}: TLS with client certificates from the stack's CA)\n` + properties(security) : "") +
-        tuning(cfg, nodes);
+        (withTuning ? tuning(cfg, nodes) : "");
 }
 
 /** Client properties of the controllers' listener, for the quorum tools (kafka-metadata-quorum, add/remove-controller). */

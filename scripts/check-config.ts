@@ -3,7 +3,7 @@
 // seconds, before any host boots or the engine is built.   Usage: ts-node scripts/check-config.ts <stack> [--kafka-version]
 // With --kafka-version it prints the Kafka release the stack runs (what the quick start builds the tarball of).
 import { ConfigError, parseConfig } from "../components/config";
-import { stackConfigAll } from "./lib/stack";
+import { StackFileError, stackConfigAll } from "./lib/stack";
 
 const stack = process.argv[2] ?? "local";
 try {
@@ -11,6 +11,6 @@ try {
     const cfg = parseConfig(raw, stack, others);
     if (process.argv[3] === "--kafka-version") console.log(cfg.kafkaVersion);
 } catch (e) {
-    console.error(e instanceof ConfigError ? `Pulumi.${stack}.yaml: ${e.message}` : String(e));
+    console.error(e instanceof ConfigError ? `Pulumi.${stack}.yaml: ${e.message}` : e instanceof StackFileError ? e.message : String(e));
     process.exit(1);
 }

@@ -27,6 +27,8 @@ up() {
   local dist bootstrap tmp
   dist=$(scripts/local/kafka-dist.sh "$version" | tail -n1)
   scripts/local/hosts.sh up 3
+  # A run killed half-way left its lock on the stack: removed when its process is gone (a running one keeps it).
+  TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts/clear-dead-locks.ts "$STACK"
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
   pulumi stack select --create "$STACK" >/dev/null
@@ -70,6 +72,7 @@ down() {
   scripts/setup.sh
   # shellcheck source=scripts/env.sh
   . scripts/env.sh
+  TS_NODE_TRANSPILE_ONLY=1 npx ts-node scripts/clear-dead-locks.ts "$STACK"
   if pulumi stack select "$STACK" >/dev/null 2>&1; then
     pulumi destroy --yes --skip-preview --stack "$STACK"
   fi

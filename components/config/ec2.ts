@@ -99,6 +99,7 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
     const rootVolumeGb = v.rootVolumeGb ?? 20;
     const dataVolume = parseDataVolume(v.dataVolume, bad);
     const protectData = v.protectData ?? !UNPROTECTED_STACK.test(stack);
+    const finalSnapshot = v.finalSnapshot ?? !UNPROTECTED_STACK.test(stack);
 
     // --- Network --------------------------------------------------------------------------------------------------
     const clientCidrs = v.clientCidrs;
@@ -161,7 +162,7 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
             "remove it: pulumi config rm kafka:sshPort");
     }
     return {
-        brokerInstanceType, zookeeperInstanceType, controllerInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, protectData, clientCidrs, sshCidrs,
+        brokerInstanceType, zookeeperInstanceType, controllerInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, protectData, finalSnapshot, clientCidrs, sshCidrs,
         publicAccess, associatePublicIp, sshFromVpc, ...(bastion !== undefined ? { bastion } : {}), subnetIds, maxAzs, sshUser, sshPrivateKey,
     };
 }

@@ -5,7 +5,7 @@ import { Values } from "./decode";
 import { Bad, ExistingHost, HostsSettings, KafkaSettings, QuorumSettings, Role } from "./types";
 
 /** A host as listed in kafka:hosts, before its roles and SSH user are resolved. */
-type ListedHost = Omit<ExistingHost, "roles" | "user"> & { user: string; roles?: Role[] };
+type ListedHost = Omit<ExistingHost, "roles" | "user"> & { user: string; roles?: Role[]; badRoles?: true };
 
 export function isHostAddress(s: string): boolean {
     return /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(s) || /^[0-9a-fA-F:]+$/.test(s);
@@ -70,6 +70,7 @@ function parseHosts(v: unknown, quorum: QuorumSettings, bad: Bad): ListedHost[] 
             bad(`${key}.privateAddress`, `"${privateAddress}" is not an address`, `pulumi config set --path 'kafka:${key}.privateAddress' <ip>`);
         }
         let roles: Role[] | undefined;
+        let badRoles = false;
         if (f.roles !== undefined) {
             if (!Array.isArray(f.roles) || f.roles.length === 0 || !f.roles.every((r: unknown) => r === quorum.role || r === "broker")) {
                 const other = quorum.role === "controller" ? "zookeeper" : "controller";
@@ -78,6 +79,7 @@ function parseHosts(v: unknown, quorum: QuorumSettings, bad: Bad): ListedHost[] 
                         ? `; "${other}" is a role of kafka:metadata ${other === "controller" ? "kraft" : "zookeeper"}, and this stack's is ${quorum.role === "controller" ? "kraft" : "zookeeper"}`
                         : ""),
                     `pulumi config set --path 'kafka:${key}.roles[0]' broker`);
+                badRoles = true;
             } else roles = [...new Set(f.roles as Role[])];
         }
         let rack: string | undefined;
@@ -86,7 +88,10 @@ function parseHosts(v: unknown, quorum: QuorumSettings, bad: Bad): ListedHost[] 
                 bad(`${key}.rack`, `must be a rack name like us-east-1a (got ${JSON.stringify(f.rack)})`, `pulumi config set --path 'kafka:${key}.rack' rack-1`);
             } else rack = f.rack;
         }
-        out.push({ id: id as number, address, privateAddress, user: typeof f.user === "string" ? f.user : "", roles, ...(rack !== undefined ? { rack } : {}) });
+        out.push({
+            id: id as number, address, privateAddress, user: typeof f.user === "string" ? f.user : "", roles, ...(rack !== undefined ? { rack } : {}),
+            ...(badRoles ? { badRoles: true as const } : {}),
+        });
     });
     return out.sort((a, b) => a.id - b.id);
 }
@@ -114,8 +119,10 @@ function hostRoles(hosts: ListedHost[], brokers: number, quorum: QuorumSettings,
         });
     }
     hosts.forEach((h, i) => {
-        if (h.roles === undefined) bad(`hosts[${i}].roles`, "some hosts set roles, so every host must", `pulumi config set --path 'kafka:hosts[${i}].roles[0]' broker`);
+        if (h.roles === undefined && !h.badRoles) bad(`hosts[${i}].roles`, "some hosts set roles, so every host must", `pulumi config set --path 'kafka:hosts[${i}].roles[0]' broker`);
     });
+    // A host whose roles did not parse is reported as such; counting it as having none would add advice that misleads.
+    if (hosts.some((h) => h.badRoles)) return hosts.map((h) => h.roles ?? []);
     const nb = hosts.filter((h) => h.roles?.includes("broker")).length;
     const nq = hosts.filter((h) => h.roles?.includes(quorum.role)).length;
     if (nb !== brokers) bad("brokerCount", `is ${brokers} but ${nb} host(s) have the broker role`, `pulumi config set kafka:brokerCount ${nb}`);

@@ -42,13 +42,24 @@ export function parseConfig(raw: RawConfig, stack = "dev", others: Record<string
     const bad: Bad = (key, msg, fix) => problems.push(`${NAMESPACE}:${key}: ${msg}. Fix: ${fix}`);
     for (const full of Object.keys(others)) {
         const key = full.slice(full.indexOf(":") + 1);
+        // `config: { kafka: { brokerCount: 5 } }` in a stack file is one setting named `<project>:kafka` holding a map.
+        if (key === NAMESPACE) {
+            const nested = nestedKeys(others[full]);
+            problems.push(`${full}: settings nested under a key named "${NAMESPACE}" are not read (each setting is its own key, ` +
+                `written kafka:<key> in the stack file)${nested.length ? `: ${nested.join(", ")}` : ""}. Fix: ` +
+                (nested.length ? nested.map((k) => `kafka:${k}: <value>`).join(", ") + " directly under config:" : `move each to config: as kafka:<key>`) +
+                `, then pulumi config rm ${full}`);
+            continue;
+        }
         if (!(key in KEYS)) continue; // another provider's or the program's own setting
         problems.push(`${full}: is not read: kafka-cluster takes its settings from the ${NAMESPACE}: namespace, so this value ` +
             `is ignored. Fix: ${moveCommand(full, key as ConfigKey, others[full])}` +
             (raw[key] !== undefined ? ` (${NAMESPACE}:${key} is set too: keep one, pulumi config rm ${full})` : ""));
     }
     const v = decode(raw, bad);
-    const mode = v.hosts !== undefined ? "hosts" : "ec2";
+    // kafka:hosts set at all, even emptied (null, "", []), means existing hosts: an emptied list is an error there,
+    // never a silent switch to EC2 mode.
+    const mode = v.hosts !== undefined || Object.prototype.hasOwnProperty.call(raw, "hosts") ? "hosts" : "ec2";
 
     // A setting that means something in one mode only is refused in the other, instead of being silently ignored.
     for (const [key, spec] of Object.entries(KEYS) as [keyof typeof v, KeySpec][]) {
@@ -68,8 +79,22 @@ export function parseConfig(raw: RawConfig, stack = "dev", others: Record<string
     const cfg = mode === "hosts"
         ? { ...kafka, secretValues, mode, hosts: hostsSettings(v, kafka, key, bad) } as const
         : { ...kafka, secretValues, mode, ec2: ec2Settings(v, kafka, stack, key, bad) } as const;
+    if (problems.length > 0 && Object.keys(raw).length === 0) {
+        problems.push(`${NAMESPACE}: no kafka: setting is set at all, so this is an EC2 cluster of defaults. Fix: check that the stack ` +
+            `file's settings are under a top-level "config:" key, written kafka:<key>, and that the stack is the one you meant ` +
+            `(pulumi stack ls); for existing hosts set kafka:hosts`);
+    }
     if (problems.length > 0) throw new ConfigError(problems);
     return issue(cfg);
+}
+
+/** The keys of a map given as an object or as its JSON text (what Pulumi's config holds), or []. */
+function nestedKeys(value: unknown): string[] {
+    let v = value;
+    if (typeof v === "string") {
+        try { v = JSON.parse(v); } catch { return []; }
+    }
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? Object.keys(v) : [];
 }
 
 /**

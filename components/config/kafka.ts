@@ -1,5 +1,6 @@
 // Rules for the settings both modes share: the Kafka distribution, the cluster's shape, the JVM heaps, the chroot and
 // the broker's own properties.
+import { CONTROLLER_LISTENER, LISTENERS } from "../layout";
 import { Values } from "./decode";
 import {
     ADMIN_USER, ARCHIVE_DOWNLOAD_URL, Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_KRAFT_VERSION, DEFAULT_SCALA_VERSION, KRAFT_LINES,
@@ -19,7 +20,40 @@ export const MANAGED_BROKER_KEYS = [
     "ssl.keystore.location", "ssl.truststore.type", "ssl.truststore.location", "ssl.client.auth", "ssl.key.password",
     "authorizer.class.name", "super.users", "allow.everyone.if.no.acl.found", "zookeeper.set.acl",
     "listener.name.internal.scram-sha-512.sasl.jaas.config", "listener.name.client.scram-sha-512.sasl.jaas.config",
+    // Principals: super.users and the ACLs name the principals Kafka derives by default.
+    "ssl.principal.mapping.rules", "sasl.kerberos.principal.to.local.rules", "principal.builder.class",
 ];
+
+/** Every listener name this program uses, in any kafka:security mode and with KRaft (lower case, as in listener.name.*). */
+const LISTENER_NAMES = [...Object.values(LISTENERS).flatMap((l) => [l.client.name, l.internal.name]), CONTROLLER_LISTENER].map((n) => n.toLowerCase());
+
+/**
+ * Why a listener.name.<listener>.<setting> override cannot be taken, or undefined when it can: a listener this program
+ * does not run (the setting would configure nothing), or the security of one it runs (its TLS stores, SASL mechanisms
+ * and logins, client authentication: kafka:security owns them, whatever the mode).
+ */
+function listenerOverrideProblem(key: string): string | undefined {
+    const m = /^listener\.name\.([^.]+)\.(.+)$/.exec(key);
+    if (!m) return undefined;
+    const [, listener, setting] = m;
+    if (!LISTENER_NAMES.includes(listener)) {
+        return `names listener "${listener}", which no node of this cluster runs (its listeners are ${LISTENER_NAMES.join(", ")}), so it would configure nothing`;
+    }
+    if (MANAGED_BROKER_KEYS.includes(setting) || /^(ssl|sasl)\./.test(setting) || /^[a-z0-9-]+\.sasl\./.test(setting) || setting === "connections.max.reauth.ms") {
+        return `is the security of the ${listener} listener, which kafka:security manages (TLS stores, SASL mechanisms and logins, client authentication)`;
+    }
+    return undefined;
+}
+
+/**
+ * The odd quorum size a fix suggests for an even one: the next size up (2 -> 3 tolerates a failure, 2 -> 1 tolerates
+ * none), unless co-located members would then outnumber the brokers: then the size below, which the hosts can carry
+ * (so the advice never contradicts the host-count rule).
+ */
+function oddFix(count: number, max: number, placement: Placement, brokers: number): number {
+    const up = Math.min(max, count % 2 ? count : count + 1);
+    return placement === "colocated" && up > brokers ? Math.max(1, brokers % 2 ? brokers : brokers - 1) : up;
+}
 
 /** Parses "512m" / "1g" / "1536M" into MiB; undefined when it does not parse. */
 export function heapMiB(heap: string): number | undefined {
@@ -97,8 +131,7 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
         (zookeeperPlacement === "dedicated" ? 3 : Math.min(3, brokerCount % 2 === 0 ? brokerCount - 1 : brokerCount));
     if (![1, 3, 5, 7].includes(zookeeperCount)) {
         bad("zookeeperCount", `must be odd (1, 3, 5 or 7) so the ensemble keeps a majority (got ${zookeeperCount})`,
-            // An even count wants the next odd size up (2 -> 3 tolerates a failure, 2 -> 1 tolerates none).
-            `pulumi config set kafka:zookeeperCount ${Math.min(7, zookeeperCount % 2 ? zookeeperCount : zookeeperCount + 1)}`);
+            `pulumi config set kafka:zookeeperCount ${oddFix(zookeeperCount, 7, zookeeperPlacement, brokerCount)}`);
     }
 
     const controllerPlacementRaw = v.controllerPlacement ?? "colocated";
@@ -111,7 +144,7 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
         (controllerPlacement === "dedicated" ? 3 : Math.min(3, brokerCount % 2 === 0 ? brokerCount - 1 : brokerCount));
     if (kraft && ![1, 3, 5].includes(controllerCount)) {
         bad("controllerCount", `must be 1, 3 or 5 so the quorum keeps a majority (got ${controllerCount})`,
-            `pulumi config set kafka:controllerCount ${Math.min(5, controllerCount % 2 ? controllerCount : controllerCount + 1)}`);
+            `pulumi config set kafka:controllerCount ${oddFix(controllerCount, 5, controllerPlacement, brokerCount)}`);
     }
     const controllerHeap = v.controllerHeap ?? "512m";
     const ch = heapMiB(controllerHeap);
@@ -251,6 +284,11 @@ function parseBrokerProperties(v: unknown, bad: Bad): Record<string, string> {
         if (MANAGED_BROKER_KEYS.includes(k)) {
             bad(`brokerProperties["${k}"]`, `${k} is managed by kafka-cluster (it is derived from the host list and config)`,
                 `remove it: pulumi config rm --path 'kafka:brokerProperties["${k}"]'`);
+            continue;
+        }
+        const listenerProblem = listenerOverrideProblem(k);
+        if (listenerProblem !== undefined) {
+            bad(`brokerProperties["${k}"]`, listenerProblem, `remove it: pulumi config rm --path 'kafka:brokerProperties["${k}"]'`);
             continue;
         }
         if (!["string", "number", "boolean"].includes(typeof val) || /[\r\n]/.test(String(val))) {

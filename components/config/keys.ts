@@ -116,6 +116,11 @@ export const KEYS = {
         type: "bool", modes: "ec2", example: "true", default: "`true` (`false` on stacks named `dev*`, `local*`, `test*`)",
         meaning: "data volumes are `protect`ed (Pulumi refuses to delete or replace them) and `retainOnDelete` (kept in the account when removed from the stack)",
     },
+    finalSnapshot: {
+        type: "bool", modes: "ec2", example: "true", default: "`true` (`false` on stacks named `dev*`, `local*`, `test*`)",
+        meaning: "a data volume that Pulumi deletes (once `protectData` is off, or `dataVolume` removed) leaves an EBS snapshot behind, " +
+            "tagged like the volume; `false` deletes it without one",
+    },
     clientCidrs: {
         type: "list", modes: "ec2", example: "10.0.0.0/16", default: "the VPC's CIDR; **required** with `publicAccess`",
         meaning: "who may reach the client listener 9092 (IPv4 blocks: the instances have no IPv6 address)",

@@ -169,6 +169,8 @@ export interface Ec2Settings {
     dataVolume?: DataVolumeConfig;
     /** Data volumes are protected (never deleted or replaced by Pulumi) and retained in the account on delete. */
     protectData: boolean;
+    /** A data volume Pulumi deletes leaves a snapshot behind (aws.ebs.Volume finalSnapshot). */
+    finalSnapshot: boolean;
     /** Who may reach the client listener (IPv4); the VPC's CIDR when unset; required with publicAccess. */
     clientCidrs?: string[];
     /** Who may reach SSH (port 22); never /0. Unset (only with a bastion or sshFromVpc): the VPC's CIDR. */

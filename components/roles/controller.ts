@@ -61,7 +61,8 @@ function quorumTools(nodes: ClusterNode[]): Record<string, string> {
 }
 
 /**
- * `kafka-storage format` of one node's metadata (controller) or log (broker) directory, only when it is empty: with the
+ * `kafka-storage format` of one node's metadata (controller) or log (broker) directory, only when it is empty (given the
+ * node's properties without the tuning block: a tuning change does not run it again): with the
  * release the node will run (storage formatted by a newer release cannot be run by an older one), the cluster id
  * generated once per stack and, on controllers, the quorum's first voters and (sasl_ssl) the admin's SCRAM credential.
  */
@@ -98,7 +99,7 @@ export function controllerSteps(ctx: PlanContext, controllers: string[]): { step
     const { cfg, dist } = ctx;
     const sec = secured(cfg);
     const formats = controllers.map((name) => formatStep(ctx, name, "controller",
-        (n, ns) => renderControllerProperties(cfg, n, ns), [`${name}-install`, ...ctx.memoryChecks]));
+        (n, ns) => renderControllerProperties(cfg, n, ns, false), [`${name}-install`, ...ctx.memoryChecks]));
     // The first controller starts only once every controller is formatted: a format step that saw a controller answer
     // would take the quorum for a running one.
     const configure = chained(controllers, [...ctx.memoryChecks, ...formats.map((f) => f.name)], (name, dependsOn) => ({

@@ -249,7 +249,9 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
     });
 
     it(`a version change ${FROM} -> ${TO} rolls controllers, then brokers, then finalizes the feature levels one by one (kraft.version untouched)`, async () => {
-        const features = () => client.must("kafka-features.sh", ["--bootstrap-server", bootstrap, "describe"]);
+        // kafka-features takes its options before the subcommand: the login file goes there, not at the end.
+        const login = client.propertiesFile("features-login", client.loginProperties ?? "");
+        const features = () => client.must("kafka-features.sh", ["--bootstrap-server", bootstrap, "--command-config", login, "describe"], 120_000, undefined, "");
         const before = await features();
         assert.match(before, /Feature: metadata\.version\s.*FinalizedVersionLevel: 4\.2-IV\d/);
         const kraftBefore = /Feature: kraft\.version\s.*FinalizedVersionLevel: (\d+)/.exec(before)?.[1];
@@ -270,13 +272,23 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
     });
 
     it("pulumi destroy: brokers stop before controllers, all disabled, data kept", async () => {
-        await timed("destroy (KRaft)", () => stack.destroy({ onOutput: () => undefined }));
+        // The order the engine deleted the teardown steps in (each stops one service on one host).
+        const deleted: string[] = [];
+        await timed("destroy (KRaft)", () => stack.destroy({
+            onOutput: () => undefined,
+            onEvent: (e) => { const m = e.resOutputsEvent?.metadata; if (m?.op === "delete" && /-service$/.test(m.urn)) deleted.push(m.urn.split("::").pop()!); },
+        }));
+        log(`teardown order: ${deleted.join(", ")}`);
+        const lastBroker = Math.max(...nodes.map((n) => deleted.indexOf(`${n.name}-kafka-service`)));
+        const firstController = Math.min(...nodes.map((n) => deleted.indexOf(`${n.name}-kafka-controller-service`)));
+        assert.ok(lastBroker >= 0 && firstController > lastBroker, `every broker's teardown before any controller's: ${deleted.join(", ")}`);
         for (const n of nodes) {
             const r = await ssh.exec(n.sshAddress, "systemctl is-enabled kafka kafka-controller; systemctl is-active kafka kafka-controller", 30_000);
             assert.match(r.stdout, /^disabled\ndisabled\ninactive\ninactive$/m);
-            const stops = await serviceStates(ssh, [n.sshAddress], "kafka");
-            const cstops = await serviceStates(ssh, [n.sshAddress], "kafka-controller");
-            assert.ok(stops.get(n.sshAddress)!.stop < cstops.get(n.sshAddress)!.stop, `${n.name}: broker stopped before its controller`);
+            const broker = (await serviceStates(ssh, [n.sshAddress], "kafka")).get(n.sshAddress)!;
+            const controller = (await serviceStates(ssh, [n.sshAddress], "kafka-controller")).get(n.sshAddress)!;
+            log(`${n.name}: broker stopped at ${broker.stop}, controller at ${controller.stop} (monotonic µs)`);
+            assert.ok(broker.stop < controller.stop, `${n.name}: broker stopped before its controller`);
             await ssh.must(n.sshAddress, `sudo -n test -f ${PATHS.controllerLogDir}/meta.properties`);
         }
     });

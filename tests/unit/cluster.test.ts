@@ -453,7 +453,12 @@ describe("index.ts", () => {
         assert.throws(() => {
             delete require.cache[require.resolve("../../index")];
             require("../../index");
-        }, /kafka:brokerCount[\s\S]*kafka:zookeeperCount[\s\S]*kafka:sshCidrs/);
+        }, (e: Error) => {
+            // A RunError: the engine prints its message alone, without the program's stack trace.
+            assert.ok(pulumi.RunError.isInstance(e), `a RunError, not ${e.constructor.name}`);
+            assert.match(e.message, /kafka:brokerCount[\s\S]*kafka:zookeeperCount[\s\S]*kafka:sshCidrs/);
+            return true;
+        });
         await settle();
         assert.strictEqual(recorded.length, 0);
         pulumi.runtime.setAllConfig({});
@@ -585,6 +590,13 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
         assert.ok(volumes.every((v) => v.inputs.size === 750));
     });
 
+    it("kafka:finalSnapshot: a deleted data volume leaves a snapshot on prod (default), not on a dev stack or when set false", async () => {
+        const snap = async (raw: RawConfig, stack: string) => (await build(raw, stack)).of("aws:ebs/volume:Volume").map((v) => v.inputs.finalSnapshot);
+        assert.deepStrictEqual(await snap(PROD, "prod"), Array(6).fill(true));
+        assert.deepStrictEqual(await snap({ ...SSH, dataVolume: { sizeGb: 10 } }, "dev"), Array(3).fill(false));
+        assert.deepStrictEqual(await snap({ ...PROD, finalSnapshot: false }, "prod"), Array(6).fill(false));
+    });
+
     it("data volumes (brokers and dedicated ZooKeeper) are protected and retained on delete on prod", async () => {
         const { of } = await build(PROD, "prod");
         const volumes = of("aws:ebs/volume:Volume");
@@ -621,5 +633,45 @@ describe("KafkaCluster (EC2 day-2 safety, mocked)", () => {
         // Without a data volume too: the old broker leaves /brokers/ids before its replacement registers under its id.
         const dev = await build(stackConfig("dev", SSH), "dev");
         for (const i of dev.of("aws:ec2/instance:Instance")) assert.strictEqual(i.options.deleteBeforeReplace, true, i.name);
+    });
+});
+
+describe("KafkaCluster (EC2, KRaft, mocked)", () => {
+    it("dedicated controllers: ctl-N instances of controllerInstanceType with controller data volumes, tagged controller-id; brokers apart", async () => {
+        const { of, out } = await build({ ...SSH, metadata: "kraft", controllerPlacement: "dedicated", controllerInstanceType: "t3.small",
+            dataVolume: { sizeGb: 50 } }, "dev");
+        const instances = of("aws:ec2/instance:Instance");
+        const ctl = instances.filter((i) => i.inputs.tags.role === "controller");
+        assert.deepStrictEqual(ctl.map((i) => [i.inputs.instanceType, i.inputs.tags["controller-id"]]).sort(),
+            [["t3.small", "3001"], ["t3.small", "3002"], ["t3.small", "3003"]]);
+        assert.strictEqual(instances.filter((i) => i.inputs.tags.role === "broker").length, 3);
+        assert.strictEqual(instances.filter((i) => /zookeeper/.test(i.inputs.tags.role)).length, 0);
+        assert.strictEqual(new Set(ctl.map((i) => SUBNETS[i.inputs.subnetId])).size, 3, "one controller per AZ");
+        const volumes = of("aws:ebs/volume:Volume");
+        assert.deepStrictEqual(volumes.map((v) => v.inputs.tags.role).sort(), [...Array(3).fill("controller-data"), ...Array(3).fill("kafka-data")]);
+        const storage = of("command:remote:Command").find((c) => c.name === "ctl-1-storage")!;
+        assert.strictEqual(parseStepInput(plain(storage.inputs.stdin)).env.MOUNT_POINT, PATHS.controllerData);
+        assert.strictEqual(out.zk, "");
+        assert.deepStrictEqual(out.nodes.filter((n: any) => n.controllerId !== undefined).map((n: any) => n.name), ["ctl-1", "ctl-2", "ctl-3"]);
+    });
+
+    it("security group: the controllers' listener 9098 from the group itself only, no ZooKeeper port; JMX 9997 with kafka:jmx", async () => {
+        const { of } = await build({ ...SSH, metadata: "kraft", jmx: true }, "dev");
+        const rules = of(INGRESS);
+        const sgRef = rules.filter((r) => r.inputs.referencedSecurityGroupId !== undefined);
+        assert.deepStrictEqual(sgRef.map((r) => r.inputs.fromPort).sort(), [9092, 9093, 9094, 9095, 9096, 9097, 9098]);
+        const cidr = rules.filter((r) => r.inputs.referencedSecurityGroupId === undefined).map((r) => r.inputs.fromPort);
+        assert.ok(!cidr.includes(9098), "the controllers' listener is open to no CIDR");
+        assert.ok(![2181, 2888, 3888].some((p) => [...cidr, ...sgRef.map((r) => r.inputs.fromPort)].includes(p)), "no ZooKeeper port");
+        assert.deepStrictEqual(cidr.filter((p) => p > 9900).sort(), [9997, 9999]);
+    });
+
+    it("the cluster id is generated once (a local command without inputs that change) and reaches only the format steps", async () => {
+        const { of } = await build({ ...SSH, metadata: "kraft" }, "dev");
+        const id = of("command:local:Command").filter((c) => c.name === "kafka-dev-cluster-id");
+        assert.strictEqual(id.length, 1);
+        assert.match(id[0].inputs.create, /head -c 16 \/dev\/urandom/);
+        const formats = of("command:remote:Command").filter((c) => /-format$/.test(c.name)).map((c) => c.name).sort();
+        assert.deepStrictEqual(formats, ["node-1-controller-format", "node-1-format", "node-2-controller-format", "node-2-format", "node-3-controller-format", "node-3-format"]);
     });
 });

@@ -56,17 +56,28 @@ describe("command provider stand-in: local.Command", function () {
     before(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), "standin-test-local-")); });
     after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-    it("check adds only the schema's defaults (addPreviousOutputInEnv), like the real provider", async () => {
+    it("check adds no addPreviousOutputInEnv (the 1.2.1 schema has no default for it), like the real provider", async () => {
         const { p } = harness();
-        assert.deepStrictEqual(await checked(p, LOCAL, { create: "true" }), { create: "true", addPreviousOutputInEnv: true });
+        assert.deepStrictEqual(await checked(p, LOCAL, { create: "true" }), { create: "true" });
         assert.deepStrictEqual(await checked(p, LOCAL, { create: "true", addPreviousOutputInEnv: false }), { create: "true", addPreviousOutputInEnv: false });
+    });
+
+    it("diff: state an earlier stand-in wrote (addPreviousOutputInEnv: true, unset now) is no change; any real change still is", async () => {
+        const { p } = harness();
+        const same = await p.diff!("id", LOCAL, { create: "true", addPreviousOutputInEnv: true, stdout: "", stderr: "" }, { create: "true" });
+        assert.strictEqual(same.changes, false);
+        const off = await p.diff!("id", LOCAL, { create: "true", addPreviousOutputInEnv: true, stdout: "", stderr: "" },
+            { create: "true", addPreviousOutputInEnv: false });
+        assert.strictEqual(off.changes, true);
+        const other = await p.diff!("id", LOCAL, { create: "true", addPreviousOutputInEnv: true }, { create: "false" });
+        assert.strictEqual(other.changes, true);
     });
 
     it("create runs `create`, trims one trailing newline and keeps the inputs in the outputs", async () => {
         const { p } = harness();
         const { id, state } = await create(p, LOCAL, { create: "printf 'out\\n\\n'; printf 'err\\n' >&2", delete: "true" });
         assert.match(id, /^c1[0-9a-f]{8}$/);
-        assert.deepStrictEqual(state, { create: "printf 'out\\n\\n'; printf 'err\\n' >&2", delete: "true", addPreviousOutputInEnv: true, stdout: "out\n", stderr: "err" });
+        assert.deepStrictEqual(state, { create: "printf 'out\\n\\n'; printf 'err\\n' >&2", delete: "true", stdout: "out\n", stderr: "err" });
         const none = await create(p, LOCAL, { delete: "true" });
         assert.deepStrictEqual([none.state.stdout, none.state.stderr], ["", ""]);
     });

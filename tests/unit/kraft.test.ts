@@ -202,6 +202,16 @@ describe("KRaft: the plan", () => {
         assert.match(steps.find((s) => s.name === "host-1-kafka-controller-service")!.delete!, /SERVICES='kafka-controller'/);
     });
 
+    it("a changed broker setting rolls controllers and brokers and re-runs the checks, never a format step", () => {
+        const other = kraftCluster(3, 3, "colocated", {
+            hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, brokerProperties: { "log.retention.hours": 72 },
+        });
+        const after = renderPlan(other.cfg, other.nodes, other.secrets, TEST_GENERATED);
+        const changed = after.filter((s) => s.create !== steps.find((x) => x.name === s.name)?.create).map((s) => s.name).sort();
+        assert.deepStrictEqual(changed, ["cluster-brokers", "cluster-quorum", "cluster-smoke",
+            ...[1, 2, 3].flatMap((i) => [`host-${i}-broker`, `host-${i}-controller`])].sort());
+    });
+
     it("a changed setting that only the controllers read changes only the controllers' steps and the checks after them", () => {
         const other = kraftCluster(3, 3, "colocated", {
             hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, controllerHeap: "768m",

@@ -25,9 +25,10 @@ const CONFIG = {
     "kafka:hosts": JSON.stringify([{ id: 1, address: "192.0.2.11" }, { id: 2, address: "192.0.2.12" }, { id: 3, address: "192.0.2.13" }]),
     "kafka:sshUser": "admin",
     "kafka:sshPrivateKey": KEY,
-    "kafka:brokerProperties": JSON.stringify({ "listener.name.client.plain.sasl.jaas.config": JAAS, "log.retention.hours": "72" }),
-    // A user's own SASL setup on plaintext listeners: no generated credential is involved, so only the configured
-    // secret decides which commands are secrets. (The generated ones have a test of their own below.)
+    "kafka:brokerProperties": JSON.stringify({ "rsm.config.secret.login": JAAS, "log.retention.hours": "72" }),
+    // A user's own plugin credential (a tiered-storage plugin's login) on a plaintext cluster: no generated credential is
+    // involved, so only the configured secret decides which commands are secrets. (The generated ones have a test of
+    // their own below.) A listener's own login would be refused: kafka:security owns those.
     "kafka:security": "plaintext",
 };
 
@@ -61,7 +62,7 @@ describe("secret settings (index.ts under mocks)", () => {
         for (const c of brokers) {
             assert.ok(isSecret(c.inputs.stdin), `${c.name}'s stdin is a secret`);
             assert.strictEqual(typeof c.inputs.create, "string", "the short command names only the step");
-            assert.match(revealed(c.inputs.stdin.value), new RegExp(`listener\\.name\\.client\\.plain\\.sasl\\.jaas\\.config=.*password="${PASSWORD}"`),
+            assert.match(revealed(c.inputs.stdin.value), new RegExp(`rsm\\.config\\.secret\\.login=.*password="${PASSWORD}"`),
                 "the property is still delivered to the broker");
         }
         // Only what carries the secret is hidden: the other steps stay readable in previews.

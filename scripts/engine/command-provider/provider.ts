@@ -6,8 +6,9 @@
  * pulumi-go-provider / pulumi, which it builds on) whose behaviour each part reproduces.
  *
  * Implemented, for `command:local:Command` and `command:remote:Command`:
- * - check: the schema defaults (addPreviousOutputInEnv true; connection port 22, user root, dialErrorLimit 10,
- *   perDialTimeout 15) and `connection` always secret. Like the real provider, `logging` and `interpreter` get
+ * - check: the schema defaults (connection port 22, user root, dialErrorLimit 10, perDialTimeout 15) and `connection`
+ *   always secret. addPreviousOutputInEnv has no schema default in 1.2.1: an unset value is stored as unset (and means
+ *   true when a command runs), as the real provider does. Like the real provider, `logging` and `interpreter` get
  *   no value in check: an absent value means "log stdout and stderr" and ["/bin/sh", "-c"] when run. The same
  *   defaults for `connection.proxy` (ProxyConnection: port 22, user root, dialErrorLimit 10, perDialTimeout 15).
  * - diff: old state vs new inputs over input properties only; `triggers` (the one replaceOnChanges property in
@@ -355,7 +356,6 @@ export function makeProvider(sink: LogSink = () => undefined): provider.Provider
         // Schema defaults applied by pulumi-go-provider infer's Check (applyDefaults); see the top comment.
         async check(urn, _olds, news) {
             const inputs: Props = { ...news };
-            if (inputs.addPreviousOutputInEnv === undefined) inputs.addPreviousOutputInEnv = true;
             if (typeOf(urn) !== REMOTE) return { inputs };
             if (inputs.connection == null) return { inputs, failures: [{ property: "connection", reason: "Missing required property 'connection'" }] };
             const conn = isSecret(inputs.connection) ? inputs.connection.value : inputs.connection;
@@ -378,7 +378,10 @@ export function makeProvider(sink: LogSink = () => undefined): provider.Provider
         // on `triggers` (common/inputs.go); an unknown new value counts as a change.
         async diff(_id, _urn, olds, news) {
             const keys = new Set([...Object.keys(olds), ...Object.keys(news)].filter((k) => !OUTPUT_ONLY.has(k)));
-            const changed = [...keys].filter((k) => hasUnknown(news[k]) || stable(reveal(olds[k])) !== stable(reveal(news[k])));
+            // Earlier versions of this stand-in stored addPreviousOutputInEnv: true for every command that left it unset
+            // (the real provider stores nothing): such state is what the real provider's own state would be, not a change.
+            const legacy = (k: string) => k === "addPreviousOutputInEnv" && olds[k] === true && news[k] === undefined;
+            const changed = [...keys].filter((k) => !legacy(k) && (hasUnknown(news[k]) || stable(reveal(olds[k])) !== stable(reveal(news[k]))));
             return { changes: changed.length > 0, replaces: changed.filter((k) => k === "triggers"), deleteBeforeReplace: false };
         },
         // commandController.go Create: id = name + 8 random hex digits; `create` runs if set; no partial state.
@@ -436,6 +439,10 @@ export function serve(args: string[]): Promise<void> {
         });
     }
     const p = makeProvider(sink);
+    // The engine that started this plugin is gone (killed, as a lost SSH session or a cancelled CI job does): exit, which
+    // kills the commands still running (see the exit handler), instead of living on as an orphan.
+    const engine = process.ppid;
+    setInterval(() => { if (process.ppid !== engine) process.exit(1); }, 2000).unref();
     // The SDK's server echoes a failed Delete's error and stack to stderr, which the engine would print; the
     // real provider prints nothing there (the error reaches the engine through the RPC either way).
     const quiet = new Set<string>();
