@@ -4,12 +4,12 @@
 // Pulumi layer (provision.ts) turns each step into one remote.Command.
 import * as crypto from "crypto";
 import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
-import { b64, hostCommand, manifest } from "./host-command";
+import { b64, hostCommand } from "./host-command";
 import { PATHS, PORTS, brokerProtocolMap, internalEndpoint, kafkaSources, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterSecrets, renderServerProperties, renderToolsProfile } from "./render";
 import { BROKER_ROLE, brokerFiles } from "./roles/broker";
 import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep } from "./roles/controller";
-import { CommandText, Generated, PlanContext, Step, distOf } from "./roles/context";
+import { CommandText, Generated, PlanContext, Step, configureService, distOf } from "./roles/context";
 import { ZOOKEEPER_ROLE, zookeeperSteps } from "./roles/zookeeper";
 import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
@@ -171,9 +171,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         ...(sec ? { secrets: true as const } : {}),
         create: (ns, secrets) => {
             const n = nodeNamed(ns, name);
-            return hostCommand("configure-service.sh", {
-                SERVICE: "kafka", MANIFEST_B64: manifest(brokerFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
-                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.current,
+            return configureService("kafka", brokerFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.current, {
                 SELF_BOOTSTRAP: internal(n), ...clientConfig, ...kafkaTools,
                 ...(phase !== "broker" ? { TRANSITION: phase.slice("listeners-".length) } : {}),
             });

@@ -2,7 +2,7 @@
 // for. plan.ts makes one per plan and orders the roles; the role modules (zookeeper.ts, controller.ts, broker.ts) own
 // their files, steps, health checks, paths and teardown.
 import { ClusterConfig } from "../config";
-import { ManagedFile } from "../host-command";
+import { ManagedFile, hostCommand, manifest } from "../host-command";
 import { PATHS, kafkaTarballName } from "../layout";
 import { ClusterSecrets, renderJmxFiles } from "../render";
 import { ClusterNode } from "../topology";
@@ -77,4 +77,15 @@ export function chained(names: string[], first: string[], make: (name: string, d
     const steps: Step[] = [];
     names.forEach((name, i) => steps.push(make(name, i > 0 ? [steps[i - 1].name] : first)));
     return steps;
+}
+
+/**
+ * A configure step's command line: configure-service.sh writing `files` for `service` (its unit's name) and switching
+ * its link `link` to the release `dist` inside its restart, with the service's own health-check parameters (`extra`).
+ */
+export function configureService(service: string, files: ManagedFile[], dist: string, link: string, extra: Record<string, string>): string {
+    return hostCommand("configure-service.sh", {
+        SERVICE: service, MANIFEST_B64: manifest(files), CONFIG_DIR: PATHS.configDir,
+        INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: link, ...extra,
+    });
 }

@@ -3,13 +3,13 @@
 // another, each restart gated on the quorum), the quorum check, its JMX port and teardown.
 import * as crypto from "crypto";
 import { ADMIN_USER, ClusterConfig } from "../config";
-import { ManagedFile, b64, hostCommand, manifest } from "../host-command";
+import { ManagedFile, b64, hostCommand } from "../host-command";
 import { PATHS, PORTS, controllerQuorum, kafkaTarballName, secured } from "../layout";
 import {
     ClusterSecrets, renderControllerClientProperties, renderControllerProperties, renderControllerUnit, renderEnvFile,
 } from "../render";
 import { ClusterNode, controllerNodes, nodeNamed } from "../topology";
-import { Generated, PlanContext, Step, chained, jmxFiles, keystoreOf, need } from "./context";
+import { Generated, PlanContext, Step, chained, configureService, jmxFiles, keystoreOf, need } from "./context";
 
 export const CONTROLLER_ROLE = {
     service: "kafka-controller", link: PATHS.controllerCurrent, jmxPort: PORTS.controllerJmx,
@@ -107,9 +107,7 @@ export function controllerSteps(ctx: PlanContext, controllers: string[]): { step
         ...(sec ? { secrets: true as const } : {}),
         create: (ns, secrets) => {
             const n = nodeNamed(ns, name);
-            return hostCommand("configure-service.sh", {
-                SERVICE: "kafka-controller", MANIFEST_B64: manifest(controllerFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
-                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.controllerCurrent,
+            return configureService("kafka-controller", controllerFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.controllerCurrent, {
                 SELF_ADDRESS: n.privateAddress, CONTROLLER_PORT: String(PORTS.controller), NODE_ID: String(n.controllerId),
                 QUORUM_BOOTSTRAP: controllerQuorum(ns), QUORUM_CONFIG: PATHS.controllerClientConfig,
                 CONTROLLER_CONFIG: `${PATHS.configDir}/controller.properties`, METADATA_DIR: PATHS.controllerLogDir, JOIN_MARKER: PATHS.controllerJoinMarker,

@@ -2,14 +2,14 @@
 // after another), the ensemble check, the admin's SCRAM credential in ZooKeeper (sasl_ssl), its JMX port and teardown.
 import * as crypto from "crypto";
 import { ADMIN_USER } from "../config";
-import { ManagedFile, b64, hostCommand, manifest } from "../host-command";
+import { ManagedFile, b64, hostCommand } from "../host-command";
 import { PATHS, PORTS, ZOOKEEPER_SASL_USER, kafkaTarballName, secured, zookeeperConnect } from "../layout";
 import {
     ClusterSecrets, renderEnvFile, renderKafkaJaas, renderMyid, renderZookeeperJaas, renderZookeeperProperties, renderZookeeperUnit,
 } from "../render";
 import { ClusterNode, nodeNamed, zookeeperNodes } from "../topology";
 import { ClusterConfig } from "../config";
-import { PlanContext, Step, chained, jmxFiles, need } from "./context";
+import { PlanContext, Step, chained, configureService, jmxFiles, need } from "./context";
 
 export const ZOOKEEPER_ROLE = {
     service: "zookeeper", link: PATHS.zookeeperCurrent, jmxPort: PORTS.zookeeperJmx,
@@ -48,9 +48,7 @@ export function zookeeperSteps(ctx: PlanContext, zks: string[], firstBroker: str
         ...(sec ? { secrets: true as const } : {}),
         create: (ns, secrets) => {
             const n = nodeNamed(ns, name);
-            return hostCommand("configure-service.sh", {
-                SERVICE: "zookeeper", MANIFEST_B64: manifest(zookeeperFiles(cfg, n, ns, sec ? secrets : undefined)), CONFIG_DIR: PATHS.configDir,
-                INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: PATHS.zookeeperCurrent,
+            return configureService("zookeeper", zookeeperFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.zookeeperCurrent, {
                 SELF_ADDRESS: n.privateAddress, ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
             });
         },
