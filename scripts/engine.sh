@@ -44,8 +44,21 @@ emit_common() {
 # --- 1. an installed pulumi -----------------------------------------------------------------------------
 installed=$(command -v pulumi || true)
 if [[ -n $installed && $installed != "$cache"/engine/* ]]; then
-  log "using the installed $installed ($(PULUMI_SKIP_UPDATE_CHECK=1 pulumi version 2>/dev/null || echo '?')), with the real command provider it installs"
-  printf 'KAFKA_CLUSTER_COMMAND_PROVIDER=real\n'
+  # Which command plugin will run: what the user's PULUMI_HOME holds (the stand-in carries its provider.js, marked as
+  # test equipment; the real plugin is one Go binary), or none yet (pulumi then installs the real one on first use).
+  plugin=${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-command-v$COMMAND_VERSION
+  if [[ -f $plugin/provider.js ]] && grep -q 'TEST EQUIPMENT' "$plugin/provider.js"; then
+    provider=stand-in
+    note="the stand-in command provider in $plugin (test equipment: remove it and run 'pulumi plugin install resource command $COMMAND_VERSION' for the real one)"
+  elif [[ -x $plugin/pulumi-resource-command ]]; then
+    provider=real
+    note="the real command provider v$COMMAND_VERSION in $plugin"
+  else
+    provider=real
+    note="the real command provider v$COMMAND_VERSION, which pulumi installs on first use (or now: pulumi plugin install resource command $COMMAND_VERSION)"
+  fi
+  log "using the installed $installed ($(PULUMI_SKIP_UPDATE_CHECK=1 pulumi version 2>/dev/null || echo '?')), with $note"
+  printf 'KAFKA_CLUSTER_COMMAND_PROVIDER=%s\n' "$provider"
   emit_common
   exit 0
 fi
