@@ -4,10 +4,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ADMIN_USER, ClusterConfig, Ec2Cluster, isValidated } from "./config";
-import { createCredentials, createGenerated } from "./credentials";
+import { createClusterId, createCredentials } from "./credentials";
 import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
 import { ClusterSecrets, renderClientProperties } from "./render";
-import { ProvisionArgs, RollGateTarget, provision, rollGate } from "./provision";
+import { ProvisionArgs, RollGateTarget, observeNodes, provision, rollGate } from "./provision";
 import { rolloutSummary } from "./rollout";
 import { ClusterNode, ec2Nodes, hostNodes, nodeNamed } from "./topology";
 
@@ -130,10 +130,14 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     }
 
     const credentials = createCredentials(cfg, target.nodes, parent);
-    const generated = createGenerated(cfg, parent);
-    const result = provision({
-        config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), ...(generated ? { generated } : {}), parent,
-    });
+    // Values the steps get besides the configuration: the KRaft cluster id, and on existing hosts what each node is
+    // observed to run at this preview or up (drift gives its configure steps a new input).
+    const clusterId = createClusterId(cfg, parent);
+    const generations = cfg.mode === "hosts" ? observeNodes(cfg, hostNodes(cfg), target.privateKey, parent) : undefined;
+    const generated = pulumi.all([clusterId, generations]).apply(([id, gens]) => ({
+        ...(id !== undefined ? { clusterId: id } : {}), ...(gens !== undefined ? { generations: gens } : {}),
+    }));
+    const result = provision({ config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), generated, parent });
     settle?.(result.nodes, Object.values(result.commands));
     const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds), result.hostKeys])
         .apply(([nodes, ids, hostKeys]) => clusterOutputs(cfg, nodes, ids, hostKeys));

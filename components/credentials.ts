@@ -9,7 +9,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
 import { nodeCertificateName, secured } from "./layout";
-import type { Generated } from "./plan";
 import { ClusterSecrets } from "./render";
 import { ClusterNode } from "./topology";
 
@@ -116,8 +115,8 @@ export const CLUSTER_ID_SCRIPT = "set -eu; for i in 1 2 3 4 5 6 7 8; do id=$(hea
  * KRaft: the cluster id, generated once per stack and kept in its state (not secret): a command that runs again only
  * when its inputs change, and it has none. Undefined in ZooKeeper mode (ZooKeeper assigns the id).
  */
-export function createGenerated(cfg: ClusterConfig, parent: pulumi.Resource): pulumi.Output<Generated> | undefined {
+export function createClusterId(cfg: ClusterConfig, parent: pulumi.Resource): pulumi.Output<string> | undefined {
     if (cfg.metadata !== "kraft") return undefined;
-    const id = new command.local.Command(`${cfg.clusterName}-cluster-id`, { create: CLUSTER_ID_SCRIPT, logging: "none" }, { parent }).stdout;
-    return id.apply((clusterId) => ({ clusterId: clusterId.trim() }));
+    return new command.local.Command(`${cfg.clusterName}-cluster-id`, { create: CLUSTER_ID_SCRIPT, logging: "none" }, { parent }).stdout
+        .apply((id) => id.trim());
 }

@@ -61,6 +61,8 @@ export const PATHS = {
     adminConfig: "/etc/kafka/admin.properties",
     /** kafka:jmx: the JMX connector's password file (the JVM refuses one that anyone but its owner may read) and roles. */
     jmxPassword: "/etc/kafka/jmx.password",
+    /** The repair generation the node's configure steps last ran for (observe.sh reads it). */
+    observedGeneration: "/etc/kafka/.observed-generation",
     jmxAccess: "/etc/kafka/jmx.access",
 } as const;
 

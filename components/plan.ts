@@ -26,6 +26,8 @@ export const NO_SECRETS: ClusterSecrets = new Proxy({} as ClusterSecrets, {
 export const NO_GENERATED: Generated = new Proxy({} as Generated, {
     get: (_t, k) => { throw new Error(`a step not marked "generated" read ${String(k)}`); },
 });
+/** What a step marked `generated` gets when none were made (EC2 ZooKeeper mode, or a test without them). */
+export const NONE_GENERATED: Generated = Object.freeze({});
 
 /** A step's command text for resolved nodes (and credentials or generated values, for a step marked so). */
 export const commandText = (text: CommandText, nodes: ClusterNode[], secrets: ClusterSecrets = NO_SECRETS, generated: Generated = NO_GENERATED): string =>
@@ -167,14 +169,14 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     steps.push(...quorum.steps);
 
     const brokerStep = (name: string, phase: "listeners-add" | "listeners-switch" | "broker", dependsOn: string[]): Step => ({
-        name: phase === "broker" ? `${name}-broker` : `${name}-${phase}`, node: name, phase, dependsOn,
+        name: phase === "broker" ? `${name}-broker` : `${name}-${phase}`, node: name, phase, dependsOn, generated: true,
         ...(sec ? { secrets: true as const } : {}),
-        create: (ns, secrets) => {
+        create: (ns, secrets, generated) => {
             const n = nodeNamed(ns, name);
             return configureService("kafka", brokerFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.current, {
                 SELF_BOOTSTRAP: internal(n), ...clientConfig, ...kafkaTools,
                 ...(phase !== "broker" ? { TRANSITION: phase.slice("listeners-".length) } : {}),
-            });
+            }, generated.generations?.[name]);
         },
     });
     // KRaft: each broker's log directory is formatted (only when empty) before its first start.
@@ -301,11 +303,22 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     return steps;
 }
 
+/**
+ * Existing hosts: observe.sh's command line for one node (read-only: its services, and its managed files against the
+ * sha256 its configure steps recorded when they wrote them). Run at every preview and up (provision.ts).
+ */
+export function observeCommand(node: NodeIdentity): string {
+    return hostCommand("observe.sh", {
+        NODE_NAME: node.name, SERVICES: rolesOf(node).map((r) => r.service).join(" "), CONFIG_DIR: PATHS.configDir,
+        GENERATION_FILE: PATHS.observedGeneration,
+    });
+}
+
 /** The plan with every step's command text for resolved nodes (what the tests and local tooling read). */
 export function renderPlan(cfg: ClusterConfig, nodes: ClusterNode[], secrets?: ClusterSecrets, generated?: Generated): RenderedStep[] {
     return planSteps(cfg, nodes).map(({ create, delete: del, ...s }) => {
         const given = s.secrets ? secrets ?? NO_SECRETS : NO_SECRETS;
-        const gen = s.generated ? generated ?? NO_GENERATED : NO_GENERATED;
+        const gen = s.generated ? generated ?? NONE_GENERATED : NO_GENERATED;
         return { ...s, create: commandText(create, nodes, given, gen), ...(del !== undefined ? { delete: commandText(del, nodes, given, gen) } : {}) };
     });
 }

@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import { Bastion, ClusterConfig } from "./config";
 import { carriesSecret, remoteInvocation, stepCommand } from "./host-command";
 import { hostKeyFrom, sshPort } from "./layout";
-import { CommandText, Generated, commandText, planSteps, rollGateCommand, waves } from "./plan";
+import { CommandText, Generated, commandText, observeCommand, planSteps, rollGateCommand, waves } from "./plan";
 import { ClusterSecrets } from "./render";
 import { ClusterNode, nodeNamed } from "./topology";
 
@@ -231,4 +231,37 @@ export function teardownScript(viaBastion: boolean): string {
         `proxy="ssh -i '$bkey' ${SSH_OPTIONS} -p $KC_BASTION_PORT -W [%h]:%p $KC_BASTION_TARGET"`,
         `ssh -i "$key" ${SSH_OPTIONS} -o "ProxyCommand=$proxy" -p "$KC_SSH_PORT" "$KC_SSH_TARGET" "$KC_REMOTE_COMMAND"`,
     ].join("; ");
+}
+
+/**
+ * Existing hosts: each node observed at this preview or up (observe.sh over SSH, read-only, through the `command:local:run`
+ * invoke, which runs every time): its repair generation, by node name. A node with drift (a provisioned service down,
+ * a managed file changed by hand) gets a new one, so its configure steps show as changes in the preview and `pulumi up`
+ * runs them (inside their usual gates); each drift is reported on the node. A node that cannot be reached fails the
+ * preview or update with its name, address and SSH's error.
+ */
+export function observeNodes(config: ClusterConfig, nodes: ClusterNode[], privateKey: pulumi.Input<string>,
+    parent: pulumi.Resource): pulumi.Output<Record<string, string>> {
+    const bastion = bastionOf(config) !== undefined;
+    const observed = nodes.map((n) => pulumi.output(privateKey).apply(async (key) => {
+        const env = sshEnvironment(config, key, `${n.user}@${n.sshAddress}`, observeCommand(n));
+        // The script reports; a failed ssh is reported by the program with the node's name instead of an invoke error.
+        const result = await command.local.run({
+            command: `( ${teardownScript(bastion)} ) 2>&1 || { rc=$?; echo "kc-observe-failed: exit status $rc"; }`,
+            environment: env, logging: "none",
+        }, { parent });
+        const out = result.stdout;
+        if (/^kc-observe-failed: /m.test(out)) {
+            throw new pulumi.RunError(`observing ${n.name} (${n.user}@${n.sshAddress}:${sshPort(config)}) over SSH failed: ` +
+                `${out.replace(/^kc-observe-failed: .*$/m, "").trim().slice(-600)}. Fix: check that the host is up and kafka:sshPrivateKey, ` +
+                "kafka:sshUser and kafka:sshPort are right, then run pulumi up again");
+        }
+        for (const d of out.split("\n").filter((l) => l.startsWith("drift: "))) {
+            pulumi.log.warn(`${n.name}: ${d.slice("drift: ".length)}; its configure steps run again`, parent);
+        }
+        const generation = /^generation: (\d+)$/m.exec(out)?.[1];
+        if (generation === undefined) throw new pulumi.RunError(`observing ${n.name} gave no generation: ${out.slice(-600)}`);
+        return [n.name, generation] as const;
+    }));
+    return pulumi.all(observed).apply((pairs) => Object.fromEntries(pairs));
 }

@@ -18,9 +18,15 @@ export type Phase = "ready" | "memory" | "listeners" | "java" | "install" | "sto
  */
 export type CommandText = string | ((nodes: ClusterNode[], secrets: ClusterSecrets, generated: Generated) => string);
 
-/** Values generated once per stack that are not credentials: the KRaft cluster id. */
+/**
+ * Values that are not credentials and not configuration: the KRaft cluster id (generated once per stack) and, on
+ * existing hosts, each node's repair generation as observed at this preview or up (observe.sh: it goes up by one when a
+ * provisioned service is down or a managed file was changed by hand, which gives that node's configure steps a new input).
+ */
 export interface Generated {
-    clusterId: string;
+    clusterId?: string;
+    /** Per node name: its observed repair generation. */
+    generations?: Record<string, string>;
 }
 
 export interface Step {
@@ -83,9 +89,11 @@ export function chained(names: string[], first: string[], make: (name: string, d
  * A configure step's command line: configure-service.sh writing `files` for `service` (its unit's name) and switching
  * its link `link` to the release `dist` inside its restart, with the service's own health-check parameters (`extra`).
  */
-export function configureService(service: string, files: ManagedFile[], dist: string, link: string, extra: Record<string, string>): string {
+export function configureService(service: string, files: ManagedFile[], dist: string, link: string, extra: Record<string, string>,
+    generation?: string): string {
     return hostCommand("configure-service.sh", {
         SERVICE: service, MANIFEST_B64: manifest(files), CONFIG_DIR: PATHS.configDir,
         INSTALL_ROOT: PATHS.installRoot, KAFKA_DIST: dist, DIST_LINK: link, ...extra,
+        ...(generation !== undefined ? { OBSERVED_GENERATION: generation, GENERATION_FILE: PATHS.observedGeneration } : {}),
     });
 }

@@ -76,6 +76,7 @@ export function formatStep(ctx: PlanContext, name: string, role: "controller" | 
         ...(sec ? { secrets: true as const } : {}),
         create: (ns, secrets, generated: Generated) => {
             const n = nodeNamed(ns, name);
+            if (generated.clusterId === undefined) throw new Error("a KRaft format step needs the stack's cluster id");
             return hostCommand("format-storage.sh", {
                 ROLE: role, DATA_DIR: controller ? PATHS.controllerLogDir : PATHS.kafkaLogDirs, CLUSTER_ID: generated.clusterId,
                 PROPERTIES_B64: b64(properties(n, ns, sec ? secrets : undefined)), KAFKA_HOME: `${PATHS.installRoot}/${dist}`,
@@ -104,15 +105,15 @@ export function controllerSteps(ctx: PlanContext, controllers: string[]): { step
     // would take the quorum for a running one.
     const configure = chained(controllers, [...ctx.memoryChecks, ...formats.map((f) => f.name)], (name, dependsOn) => ({
         name: `${name}-controller`, node: name, phase: "controller", dependsOn: [`${name}-install`, `${name}-controller-format`, ...dependsOn],
-        ...(sec ? { secrets: true as const } : {}),
-        create: (ns, secrets) => {
+        generated: true, ...(sec ? { secrets: true as const } : {}),
+        create: (ns, secrets, generated) => {
             const n = nodeNamed(ns, name);
             return configureService("kafka-controller", controllerFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.controllerCurrent, {
                 SELF_ADDRESS: n.privateAddress, CONTROLLER_PORT: String(PORTS.controller), NODE_ID: String(n.controllerId),
                 QUORUM_BOOTSTRAP: controllerQuorum(ns), QUORUM_CONFIG: PATHS.controllerClientConfig,
                 CONTROLLER_CONFIG: `${PATHS.configDir}/controller.properties`, METADATA_DIR: PATHS.controllerLogDir, JOIN_MARKER: PATHS.controllerJoinMarker,
                 KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
-            });
+            }, generated.generations?.[name]);
         },
     }));
     const quorum: Step = {

@@ -44,13 +44,13 @@ export function zookeeperSteps(ctx: PlanContext, zks: string[], firstBroker: str
     const { cfg, dist } = ctx;
     const sec = secured(cfg);
     const steps = chained(zks, ctx.memoryChecks, (name, dependsOn) => ({
-        name: `${name}-zookeeper`, node: name, phase: "zookeeper", dependsOn: [`${name}-install`, ...dependsOn],
+        name: `${name}-zookeeper`, node: name, phase: "zookeeper", dependsOn: [`${name}-install`, ...dependsOn], generated: true,
         ...(sec ? { secrets: true as const } : {}),
-        create: (ns, secrets) => {
+        create: (ns, secrets, generated) => {
             const n = nodeNamed(ns, name);
             return configureService("zookeeper", zookeeperFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.zookeeperCurrent, {
                 SELF_ADDRESS: n.privateAddress, ZK_CLIENT_PORT: String(PORTS.zookeeperClient),
-            });
+            }, generated.generations?.[name]);
         },
     }));
     steps.push({

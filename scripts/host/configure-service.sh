@@ -35,6 +35,9 @@
 #                    add-controller), and the marker goes
 #   TRANSITION       kafka, optional: add or switch, a roll of a running broker's listeners towards the manifest's
 #                    (see "Switching listeners" below); without it the manifest's files are written as they are
+#   OBSERVED_GENERATION  existing hosts, optional: the node's repair generation this run is for (observe.sh's), written
+#                    to GENERATION_FILE when the step succeeds
+#   GENERATION_FILE  with OBSERVED_GENERATION: where it goes
 #   ROLL_TIMEOUT     seconds to wait for health before and after a restart, and for a live process to answer on its
 #                    port (a broker recovering its logs can take long; a process that exits fails the step at once)
 #                    (default 900)
@@ -346,3 +349,10 @@ else
   # A join an interrupted run left pending carries on.
   if [[ $SERVICE == kafka-controller ]]; then join_quorum; fi
 fi
+# What this step put there, for observe.sh to tell a hand edit from it at the next preview or up: each file's sha256
+# (CONFIG_DIR/.SERVICE.sha256) and the repair generation this run was for.
+while read -r path _; do
+  if [[ -n $path && -f $path ]]; then sha256sum "$path"; fi
+done <<<"$manifest" >"$CONFIG_DIR/.$SERVICE.sha256.new"
+mv -f "$CONFIG_DIR/.$SERVICE.sha256.new" "$CONFIG_DIR/.$SERVICE.sha256"
+if [[ -n ${OBSERVED_GENERATION:-} ]]; then printf '%s\n' "$OBSERVED_GENERATION" >"${GENERATION_FILE:?}"; fi

@@ -129,6 +129,35 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         assert.deepStrictEqual([await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")], before);
     });
 
+    it("drift: a broker stopped by hand and a file edited by hand show in the preview as their nodes' steps; up repairs both, then nothing is pending", async () => {
+        const addrs = nodes.map((n) => n.sshAddress);
+        const [brokersBefore, controllersBefore] = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
+        const props = `${PATHS.configDir}/server.properties`;
+        await ssh.must(nodes[1].sshAddress, "sudo -n systemctl stop kafka");
+        await ssh.must(nodes[2].sshAddress, `echo log.retention.hours=1 | sudo -n tee -a ${props} >/dev/null`);
+        const previewed: string[] = [];
+        await stack.preview({ onOutput: () => undefined, onEvent: (e) => {
+            const m = e.resourcePreEvent?.metadata;
+            if (m && m.op !== "same" && m.type.startsWith("command:")) previewed.push(`${m.op} ${m.urn.split("::").pop()}`);
+        } });
+        const repaired = ["host-2-broker", "host-2-controller", "host-3-broker", "host-3-controller"];
+        assert.deepStrictEqual(previewed.sort(), repaired.map((n) => `update ${n}`));
+        const { ops } = await timed("drift repair (KRaft)", () => upWithOps(stack));
+        assert.deepStrictEqual(ops.get("update"), repaired);
+        assert.strictEqual((await ssh.exec(nodes[1].sshAddress, "systemctl is-active kafka", 10_000)).stdout.trim(), "active", "the stopped broker runs again");
+        assert.doesNotMatch(await ssh.must(nodes[2].sshAddress, `sudo -n cat ${props}`), /^log\.retention\.hours=1$/m, "the hand edit is gone");
+        const [brokersAfter, controllersAfter] = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
+        assert.notStrictEqual(brokersAfter.get(addrs[2])!.pid, brokersBefore.get(addrs[2])!.pid, "the edited broker restarted on its rendered file");
+        assert.deepStrictEqual(brokersAfter.get(addrs[0]), brokersBefore.get(addrs[0]), "the healthy broker untouched");
+        assert.deepStrictEqual(controllersAfter, controllersBefore, "no controller restarted");
+        assert.deepStrictEqual(await pendingChanges(stack), [], "repaired: nothing pending");
+        await urpZero("after the drift repair");
+        const t = Date.now();
+        const { ops: again } = await upWithOps(stack);
+        log(`no-op up with the observation of 3 hosts: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        assert.deepStrictEqual([...again.keys()], ["same"]);
+    });
+
     it("a 6-partition, RF 3 topic round-trips 10,000 keyed acks=all messages, per-partition order kept", async () => {
         await timed("round trip: 10,000 messages (KRaft)", async () => {
             await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", "roundtrip", "--partitions", "6", "--replication-factor", "3"]);

@@ -1,12 +1,14 @@
 // KafkaCluster under Pulumi mocks: which resources a stack registers, with what inputs.
 import * as assert from "assert";
-import { RUNNING, Recorded, isSecretValue, plain, recorded, reset, settle, stateOverrides, value, SUBNETS } from "./mocks";
+import { OBSERVED, RUNNING, Recorded, invokes, isSecretValue, plain, recorded, reset, settle, stateOverrides, value, SUBNETS } from "./mocks";
 import { parseHostCommand, parseStepInput } from "../../components/host-command";
 import { log } from "../../scripts/lib/local";
 import { PATHS } from "../../components/layout";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "../../components/config";
 import { KafkaCluster } from "../../components/cluster";
+import { observeNodes } from "../../components/provision";
+import { hostNodes } from "../../components/topology";
 import { KEY, SSH, stackConfig } from "./stacks";
 import { manifestText } from "./fixtures";
 
@@ -673,5 +675,48 @@ describe("KafkaCluster (EC2, KRaft, mocked)", () => {
         assert.match(id[0].inputs.create, /head -c 16 \/dev\/urandom/);
         const formats = of("command:remote:Command").filter((c) => /-format$/.test(c.name)).map((c) => c.name).sort();
         assert.deepStrictEqual(formats, ["node-1-controller-format", "node-1-format", "node-2-controller-format", "node-2-format", "node-3-controller-format", "node-3-format"]);
+    });
+});
+
+describe("KafkaCluster (existing hosts: drift observed at every preview and up, mocked)", () => {
+    const HOSTS = { hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY };
+    const generationOf = (r: Recorded) => parseStepInput(plain(r.inputs.stdin)).env.OBSERVED_GENERATION;
+
+    it("every node is observed once (observe.sh over SSH: its services and the records of its configure steps); a healthy node's steps get its generation", async () => {
+        reset();
+        const c = new KafkaCluster("test", { config: parseConfig({ ...HOSTS, metadata: "kraft" }, "dev") });
+        await value(c.nodes);
+        await settle();
+        const runs = invokes.filter((i) => i.token === "command:local:run");
+        assert.deepStrictEqual(runs.map((r) => r.inputs.environment.KC_SSH_TARGET).sort(), ["admin@192.0.2.1", "admin@192.0.2.2", "admin@192.0.2.3"]);
+        const observe = parseHostCommand(runs[0].inputs.environment.KC_REMOTE_COMMAND).env;
+        assert.strictEqual(observe.SERVICES, "kafka kafka-controller");
+        assert.strictEqual(observe.CONFIG_DIR, PATHS.configDir);
+        const steps = recorded.filter((r) => r.type === "command:remote:Command" && /-(broker|controller)$/.test(r.name));
+        assert.strictEqual(steps.length, 6);
+        for (const s of steps) assert.strictEqual(generationOf(s), "0", s.name);
+    });
+
+    it("a node with drift: its configure steps get the next generation (a change the preview shows), the others keep theirs", async () => {
+        reset();
+        OBSERVED["admin@192.0.2.2"] = "drift: kafka is inactive\ngeneration: 4";
+        const c = new KafkaCluster("test", { config: parseConfig({ ...HOSTS }, "dev") });
+        await value(c.nodes);
+        await settle();
+        const gen = Object.fromEntries(recorded.filter((r) => r.type === "command:remote:Command" && /-(broker|zookeeper)$/.test(r.name))
+            .map((r) => [r.name, generationOf(r)]));
+        assert.deepStrictEqual(gen, { "host-1-zookeeper": "0", "host-2-zookeeper": "4", "host-3-zookeeper": "0", "host-1-broker": "0", "host-2-broker": "4", "host-3-broker": "0" });
+    });
+
+    it("an unreachable node fails the program with its name, address and SSH's error", async () => {
+        reset();
+        OBSERVED["admin@192.0.2.3"] = "ssh: connect to host 192.0.2.3 port 22: Connection refused\nkc-observe-failed: exit status 255";
+        const cfg = parseConfig({ ...HOSTS, security: "plaintext" }, "dev");
+        if (cfg.mode !== "hosts") throw new Error("unreachable");
+        const parent = new pulumi.ComponentResource("test:index:Parent", "observe-parent");
+        const observed = observeNodes(cfg, hostNodes(cfg), KEY, parent) as any;
+        await assert.rejects(observed.promise(),
+            /observing host-3 \(admin@192\.0\.2\.3:22\) over SSH failed: ssh: connect to host 192\.0\.2\.3 port 22: Connection refused\. Fix: /);
+        await settle();
     });
 });

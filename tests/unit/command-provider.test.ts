@@ -73,6 +73,17 @@ describe("command provider stand-in: local.Command", function () {
         assert.strictEqual(other.changes, true);
     });
 
+    it("the command:local:run invoke runs its command with environment and stdin every time, returning the arguments with stdout and stderr", async () => {
+        const { p } = harness();
+        const args = { command: 'printf "%s-%s\\n" "$KC_X" "$(cat)"; echo warn >&2', environment: { KC_X: "x" }, stdin: "in", logging: "none" };
+        const first = await p.invoke!("command:local:run", args);
+        assert.deepStrictEqual(first.outputs, { ...args, stdout: "x-in", stderr: "warn" });
+        const failed = await rejection(p.invoke!("command:local:run", { command: "echo no >&2; exit 3" }));
+        assert.match(failed.message, /^exit status 3: running "echo no >&2; exit 3":\nno/);
+        assert.deepStrictEqual((await p.invoke!("command:local:run", {})).failures, [{ property: "command", reason: "Missing required property 'command'" }]);
+        await assert.rejects(p.invoke!("command:remote:run", { command: "true" }), /not supported by the command provider stand-in/);
+    });
+
     it("create runs `create`, trims one trailing newline and keeps the inputs in the outputs", async () => {
         const { p } = harness();
         const { id, state } = await create(p, LOCAL, { create: "printf 'out\\n\\n'; printf 'err\\n' >&2", delete: "true" });

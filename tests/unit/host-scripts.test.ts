@@ -317,6 +317,39 @@ describe("host scripts", () => {
         });
     });
 
+    it("observe: drift is a provisioned service down or a managed file changed or removed since its step wrote it; a node not provisioned yet has none; the generation goes up by one", () => {
+        withTempDir("kc-observe-", (dir) => {
+            fs.mkdirSync(path.join(dir, "stubs"));
+            // systemctl is-enabled / is-active from files: <dir>/enabled-<unit>, <dir>/active-<unit>.
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), `#!/bin/sh\ncase $1 in\n` +
+                `is-enabled) [ -f ${dir}/enabled-$2 ] && echo enabled || { echo disabled; exit 1; } ;;\n` +
+                `is-active) q=0; [ "$2" = --quiet ] && { q=1; shift; }\n` +
+                `  if [ -f ${dir}/active-$2 ]; then [ $q = 1 ] || echo active; exit 0; fi; [ $q = 1 ] || echo inactive; exit 3 ;;\nesac\n`, { mode: 0o755 });
+            const sha = (t: string) => require("crypto").createHash("sha256").update(t).digest("hex");
+            const [props, env] = [path.join(dir, "server.properties"), path.join(dir, "kafka.env")];
+            const run = () => runLocally(hostCommand("observe.sh", {
+                NODE_NAME: "host-1", SERVICES: "kafka kafka-controller", CONFIG_DIR: dir, GENERATION_FILE: path.join(dir, "generation"),
+            }), {}, path.join(dir, "stubs"));
+            const fresh = run();
+            assert.strictEqual(fresh.status, 0, fresh.stderr);
+            assert.strictEqual(fresh.stdout, "generation: 0\n", "nothing provisioned yet: no drift");
+            // What a configure step leaves: the files, their record (sha256sum's format) and the generation.
+            fs.writeFileSync(props, "a=1\n");
+            fs.writeFileSync(env, "HEAP=1\n");
+            fs.writeFileSync(path.join(dir, ".kafka.sha256"), `${sha("a=1\n")}  ${props}\n${sha("HEAP=1\n")}  ${env}\n`);
+            for (const u of ["kafka", "kafka-controller"]) { fs.writeFileSync(path.join(dir, `enabled-${u}`), ""); fs.writeFileSync(path.join(dir, `active-${u}`), ""); }
+            fs.writeFileSync(path.join(dir, "generation"), "2\n");
+            assert.strictEqual(run().stdout, "generation: 2\n", "healthy: the generation its steps wrote");
+            fs.rmSync(path.join(dir, "active-kafka"));
+            fs.writeFileSync(props, "a=1\nlog.retention.hours=1\n");
+            fs.rmSync(env);
+            const drift = run();
+            assert.strictEqual(drift.status, 0, drift.stderr);
+            assert.strictEqual(drift.stdout, `drift: kafka is inactive\ndrift: ${props} was changed since kafka's configure step wrote it\n` +
+                `drift: ${env} was removed\ngeneration: 3\n`);
+        });
+    });
+
     it("check-listeners: a running broker of the other metadata mode is refused both ways; a KRaft cluster switches no kafka:security", () => {
         withTempDir("kc-mode-", (dir) => {
             fs.mkdirSync(path.join(dir, "stubs"));

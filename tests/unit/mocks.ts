@@ -101,6 +101,9 @@ export const invokes: { token: string; inputs: any }[] = [];
 
 let counter = 0;
 let eips = 0;
+/** Existing hosts: what observe.sh reports per SSH target ("user@address") in the mocked `command:local:run`. */
+export const OBSERVED: Record<string, string> = {};
+
 pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs) {
         recorded.push({ type: args.type, name: args.name, inputs: args.inputs, options: sentOptions.get(`${args.type}::${args.name}`)! });
@@ -176,6 +179,9 @@ pulumi.runtime.setMocks({
                 if (!az) throw new Error(`InvalidSubnetID.NotFound: The subnet ID '${args.inputs.id}' does not exist`);
                 return { id: args.inputs.id, availabilityZone: az, availabilityZoneId: AZ_IDS[az], vpcId: SUBNETS[args.inputs.id] ? "vpc-00000001" : "vpc-00000002" };
             }
+            case "command:local:run":
+                // Existing hosts' observation (observe.sh over SSH): what OBSERVED[target] says, else a healthy node.
+                return { ...args.inputs, stdout: OBSERVED[String(args.inputs.environment?.KC_SSH_TARGET ?? "")] ?? "generation: 0", stderr: "" };
             default:
                 throw new Error(`unexpected call ${args.token}`);
         }
@@ -221,4 +227,5 @@ export function reset(): void {
     for (const k of Object.keys(RUNNING)) delete RUNNING[k];
     invokes.length = 0;
     account.defaultVpc = true;
+    for (const k of Object.keys(OBSERVED)) delete OBSERVED[k];
 }

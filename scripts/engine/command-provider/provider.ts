@@ -18,8 +18,11 @@
  *   structs: secrets as {SIG: SECRET, value}, unknowns as a sentinel string); no partial state on failure.
  * - remote: the machine's OpenSSH client instead of Go's x/crypto/ssh (see runRemote for how), directly or
  *   through `connection.proxy` (a bastion; see runRemote).
+ * - the `command:local:run` invoke (local/run.go): the command runs at every preview and update, as local.Command's
+ *   create would (interpreter, environment, stdin, dir); the result is the arguments with stdout and stderr; a failure
+ *   is the invoke's error, with the same text as a Command's.
  * Not implemented (an error says so): assetPaths/archivePaths (assets, archives), CopyToRemote/CopyFile and
- * the run invoke, password/privateKeyPassword auth, ssh agent, hostKey checking (for the host and the proxy).
+ * remote invokes, password/privateKeyPassword auth, ssh agent, hostKey checking (for the host and the proxy).
  * No schema: `pulumi up/preview/destroy` with the published @pulumi/command SDK never asks for one (GetSchema
  * answers the SDK server's "{}"). No preview-time Create/Update either: the Node SDK server does not announce
  * supportsPreview, so the engine does not call them during previews.
@@ -406,6 +409,14 @@ export function makeProvider(sink: LogSink = () => undefined): provider.Provider
         }),
         // infer's default Read: the state as it is.
         async read(id, _urn, props) { return { id, props }; },
+        async invoke(token, inputs) {
+            if (token !== "command:local:run") throw new Error(`${token} is not supported by the command provider stand-in`);
+            const cmd = str(inputs.command);
+            if (cmd === undefined) return { failures: [{ property: "command", reason: "Missing required property 'command'" }] };
+            try {
+                return { outputs: { ...inputs, ...(await runLocal(inputs, cmd, { stdout: "", stderr: "" }, logFor(""))) } };
+            } finally { await delivered; }
+        },
         async cancel() { for (const c of children) c.kill("SIGKILL"); },
     };
 }
