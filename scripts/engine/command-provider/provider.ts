@@ -412,7 +412,7 @@ export function makeProvider(sink: LogSink = () => undefined): provider.Provider
         async invoke(token, inputs) {
             if (token !== "command:local:run") throw new Error(`${token} is not supported by the command provider stand-in`);
             const cmd = str(inputs.command);
-            if (cmd === undefined) return { failures: [{ property: "command", reason: "Missing required property 'command'" }] };
+            if (cmd === undefined) return { outputs: {}, failures: [{ property: "command", reason: "Missing required property 'command'" }] };
             try {
                 return { outputs: { ...inputs, ...(await runLocal(inputs, cmd, { stdout: "", stderr: "" }, logFor(""))) } };
             } finally { await delivered; }
