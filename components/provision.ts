@@ -263,5 +263,7 @@ export function observeNodes(config: ClusterConfig, nodes: ClusterNode[], privat
         if (generation === undefined) throw new pulumi.RunError(`observing ${n.name} gave no generation: ${out.slice(-600)}`);
         return [n.name, generation] as const;
     }));
-    return pulumi.all(observed).apply((pairs) => Object.fromEntries(pairs));
+    // Generations are counters, not secrets (they only come from a secret because the SSH key reaches the host): kept
+    // plain, so that the steps they go into are secret only when their own text is.
+    return pulumi.unsecret(pulumi.all(observed).apply((pairs) => Object.fromEntries(pairs)));
 }

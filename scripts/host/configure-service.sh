@@ -355,4 +355,7 @@ while read -r path _; do
   if [[ -n $path && -f $path ]]; then sha256sum "$path"; fi
 done <<<"$manifest" >"$CONFIG_DIR/.$SERVICE.sha256.new"
 mv -f "$CONFIG_DIR/.$SERVICE.sha256.new" "$CONFIG_DIR/.$SERVICE.sha256"
-if [[ -n ${OBSERVED_GENERATION:-} ]]; then printf '%s\n' "$OBSERVED_GENERATION" >"${GENERATION_FILE:?}"; fi
+if [[ -n ${OBSERVED_GENERATION:-} ]]; then
+  [[ -n ${GENERATION_FILE:-} ]] || die "OBSERVED_GENERATION needs GENERATION_FILE"
+  printf '%s\n' "$OBSERVED_GENERATION" >"$GENERATION_FILE"
+fi
