@@ -17,12 +17,9 @@ const modes = (process.argv[3] ?? "zookeeper,kraft").split(",") as ("zookeeper" 
 
 /** The bench stack of `n` hosts in `mode`: the quorum on every host (one member on one host). */
 function benchConfig(env: ReturnType<typeof hostsUp>, n: number, mode: "zookeeper" | "kraft") {
-    const raw = localStackConfig(env, n, { brokerCount: n });
-    if (mode === "kraft") {
-        delete raw.zookeeperHeap;
-        return { ...raw, metadata: "kraft", kafkaVersion: DEFAULT_KRAFT_VERSION, controllerCount: n === 1 ? 1 : 3, controllerHeap: "256m" };
-    }
-    return { ...raw, zookeeperCount: n === 1 ? 1 : 3 };
+    return mode === "kraft"
+        ? localStackConfig(env, n, { brokerCount: n, metadata: "kraft", kafkaVersion: DEFAULT_KRAFT_VERSION, controllerCount: n === 1 ? 1 : 3, controllerHeap: "256m" })
+        : localStackConfig(env, n, { brokerCount: n, zookeeperCount: n === 1 ? 1 : 3 });
 }
 const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);

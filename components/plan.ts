@@ -2,14 +2,13 @@
 // Pure. The structure (names, hosts, dependencies) comes from what the nodes run, so it is known before any EC2
 // instance exists; each step's command text comes from the resolved nodes (addresses appear only there). The
 // Pulumi layer (provision.ts) turns each step into one remote.Command.
-import * as crypto from "crypto";
 import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { b64, hostCommand } from "./host-command";
 import { PATHS, PORTS, brokerProtocolMap, internalEndpoint, kafkaSources, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterSecrets, renderServerProperties, renderToolsProfile } from "./render";
 import { BROKER_ROLE, brokerFiles } from "./roles/broker";
 import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep } from "./roles/controller";
-import { CommandText, Generated, PlanContext, Step, configureService, distOf } from "./roles/context";
+import { CommandText, Generated, PlanContext, Step, configureService, distOf, digest } from "./roles/context";
 import { ZOOKEEPER_ROLE, zookeeperSteps } from "./roles/zookeeper";
 import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
@@ -44,7 +43,6 @@ export const SMOKE_TOPIC = "_kafka_cluster_smoke";
 /** Replication throttle while a scale-out moves partitions onto new brokers (bytes/s per broker): 50 MiB/s. */
 export const REBALANCE_THROTTLE_BYTES = 50 * 1024 * 1024;
 
-const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
 /** The role modules a node runs: the broker first, then the quorum's member (the order of their heaps, links, dirs). */
 function rolesOf(n: NodeIdentity) {

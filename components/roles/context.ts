@@ -1,6 +1,7 @@
 // What every role module's steps share: the configuration, the release and the steps a role's first service step waits
 // for. plan.ts makes one per plan and orders the roles; the role modules (zookeeper.ts, controller.ts, broker.ts) own
 // their files, steps, health checks, paths and teardown.
+import * as crypto from "crypto";
 import { ClusterConfig } from "../config";
 import { ManagedFile, hostCommand, manifest } from "../host-command";
 import { PATHS, kafkaTarballName } from "../layout";
@@ -55,6 +56,9 @@ export interface PlanContext {
     /** What the first service step of each role waits for: every host's memory check and every broker's listener check. */
     memoryChecks: string[];
 }
+
+/** A short digest of texts: put into a check's command line, it makes Pulumi run the check again when they change. */
+export const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
 export function distOf(cfg: ClusterConfig): string {
     return kafkaTarballName(cfg).replace(/\.tgz$/, "");

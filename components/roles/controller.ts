@@ -9,14 +9,13 @@ import {
     ClusterSecrets, renderControllerClientProperties, renderControllerProperties, renderControllerUnit, renderEnvFile,
 } from "../render";
 import { ClusterNode, controllerNodes, nodeNamed } from "../topology";
-import { Generated, PlanContext, Step, chained, configureService, jmxFiles, keystoreOf, need } from "./context";
+import { Generated, PlanContext, Step, chained, configureService, jmxFiles, keystoreOf, need, digest } from "./context";
 
 export const CONTROLLER_ROLE = {
     service: "kafka-controller", link: PATHS.controllerCurrent, jmxPort: PORTS.controllerJmx,
     dataDirs: [PATHS.controllerData, PATHS.controllerLogs], heapKey: "controllerHeap",
 } as const;
 
-const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
 /**
  * The directory id a controller is formatted with when the quorum is first formed (`--initial-controllers`): derived from

@@ -1,6 +1,5 @@
 // Role `zookeeper` (kafka:metadata zookeeper): a ZooKeeper ensemble member. Its files, its configure steps (one member
 // after another), the ensemble check, the admin's SCRAM credential in ZooKeeper (sasl_ssl), its JMX port and teardown.
-import * as crypto from "crypto";
 import { ADMIN_USER } from "../config";
 import { ManagedFile, b64, hostCommand } from "../host-command";
 import { PATHS, PORTS, ZOOKEEPER_SASL_USER, kafkaTarballName, secured, zookeeperConnect } from "../layout";
@@ -9,14 +8,13 @@ import {
 } from "../render";
 import { ClusterNode, nodeNamed, zookeeperNodes } from "../topology";
 import { ClusterConfig } from "../config";
-import { PlanContext, Step, chained, configureService, jmxFiles, need } from "./context";
+import { PlanContext, Step, chained, configureService, jmxFiles, need, digest } from "./context";
 
 export const ZOOKEEPER_ROLE = {
     service: "zookeeper", link: PATHS.zookeeperCurrent, jmxPort: PORTS.zookeeperJmx,
     dataDirs: [PATHS.zookeeperData, PATHS.zookeeperLogs], heapKey: "zookeeperHeap",
 } as const;
 
-const digest = (...parts: string[]) => crypto.createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 16);
 
 /** Everything a ZooKeeper member's configure step writes, in order. */
 export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {

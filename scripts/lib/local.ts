@@ -72,7 +72,8 @@ export function localStackConfig(env: LocalEnv, count = env.hosts.length, extra:
         sshPrivateKeyPath: env.sshKeyPath,
         downloadUrl: env.kafkaDownloadUrl,
         brokerHeap: "512m",
-        zookeeperHeap: "256m",
+        // A KRaft stack refuses ZooKeeper settings.
+        ...(extra.metadata === "kraft" ? {} : { zookeeperHeap: "256m" }),
         ...extra,
     };
 }

@@ -64,7 +64,6 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
             metadata: "kraft", kafkaVersion: FROM, controllerHeap: "256m",
             clientUsers: ["app"], acls: { app: { read: ["app-*"], write: ["app-*"], groups: ["app-*"] } },
         });
-        delete raw.zookeeperHeap; // localStackConfig sets it for ZooKeeper mode; a KRaft stack refuses it
         cfg = parseConfig(raw, "kraft-test");
         if (cfg.mode !== "hosts") throw new Error("the KRaft suite runs existing-hosts mode");
         nodes = hostNodes(cfg);
