@@ -21,7 +21,7 @@ import { KafkaClient, zkMode } from "../support/kafka";
 import { caScript } from "../../components/credentials";
 import { poll } from "../support/poll";
 import { serviceProcess } from "../support/process";
-import { ServiceState, assertRolled, serviceStates, urpMonitor } from "../support/rolling";
+import { ServiceState, assertRolled, serviceStates, stopTimes, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../support/load";
 
@@ -825,10 +825,13 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
                 assert.strictEqual(u.ActiveState, "inactive", `${n.name}: ${show}`);
                 assert.strictEqual(u.UnitFileState, "disabled", `${n.name}: ${show}`);
             }
+            // Every broker was already down when this ZooKeeper member began to stop (systemd's journal: a stopped,
+            // disabled unit is unloaded, and `systemctl show` then reports its timestamps as 0).
+            const zkStopping = (await stopTimes(ssh, n.sshAddress, ["zookeeper"])).get("zookeeper")!.stopping;
+            assert.ok(zkStopping > 0n, `${n.name}: the destroy stopped ZooKeeper`);
             for (const m of nodes) {
-                // Every broker was already down when this ZooKeeper member stopped.
-                const other = (await ssh.must(m.sshAddress, "systemctl show -p InactiveEnterTimestampMonotonic --value kafka")).trim();
-                assert.ok(BigInt(other) <= BigInt(zookeeper.InactiveEnterTimestampMonotonic), `${m.name}'s broker stopped after ${n.name}'s ZooKeeper`);
+                const brokerDown = (await stopTimes(ssh, m.sshAddress, ["kafka"])).get("kafka")!.stopped;
+                assert.ok(brokerDown > 0n && brokerDown < zkStopping, `${m.name}'s broker was down (${brokerDown}) before ${n.name}'s ZooKeeper began stopping (${zkStopping})`);
             }
             await ssh.must(n.sshAddress, "sudo -n sh -c 'test -f /var/lib/kafka/data/meta.properties && test -f /var/lib/zookeeper/myid && test -L /opt/kafka/current'");
         }

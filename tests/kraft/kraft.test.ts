@@ -14,7 +14,7 @@ import { commandStates, destroyIfAny, disposeStack, pendingChanges, upWithOps } 
 import { KafkaClient } from "../support/kafka";
 import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../support/load";
 import { poll } from "../support/poll";
-import { assertRolled, serviceStates, urpMonitor } from "../support/rolling";
+import { StopTimes, assertRolled, serviceStates, stopTimes, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
 const { timed, summary } = stopwatch();
@@ -310,13 +310,20 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         const lastBroker = Math.max(...nodes.map((n) => deleted.indexOf(`${n.name}-kafka-service`)));
         const firstController = Math.min(...nodes.map((n) => deleted.indexOf(`${n.name}-kafka-controller-service`)));
         assert.ok(lastBroker >= 0 && firstController > lastBroker, `every broker's teardown before any controller's: ${deleted.join(", ")}`);
+        // What the hosts saw (hosts share this machine's kernel, so CLOCK_MONOTONIC compares across them): every
+        // broker was fully down before any controller began to stop.
+        const times = new Map<string, Map<string, StopTimes>>();
+        for (const n of nodes) times.set(n.name, await stopTimes(ssh, n.sshAddress, ["kafka", "kafka-controller"]));
+        log(`stop times (monotonic µs): ${[...times].map(([h, t]) => `${h} broker ${t.get("kafka")!.stopped}, controller ${t.get("kafka-controller")!.stopping}`).join("; ")}`);
+        const brokersDown = [...times.values()].map((t) => t.get("kafka")!.stopped);
+        const controllersStopping = [...times.values()].map((t) => t.get("kafka-controller")!.stopping);
+        assert.ok(brokersDown.every((b) => b > 0n) && controllersStopping.every((c) => c > 0n), "every broker and controller was stopped by the destroy");
+        const lastDown = brokersDown.reduce((a, b) => (a > b ? a : b));
+        const firstStopping = controllersStopping.reduce((a, b) => (a < b ? a : b));
+        assert.ok(lastDown < firstStopping, `the last broker was down (${lastDown}) before the first controller began stopping (${firstStopping})`);
         for (const n of nodes) {
             const r = await ssh.exec(n.sshAddress, "systemctl is-enabled kafka kafka-controller; systemctl is-active kafka kafka-controller", 30_000);
             assert.match(r.stdout, /^disabled\ndisabled\ninactive\ninactive$/m);
-            const broker = (await serviceStates(ssh, [n.sshAddress], "kafka")).get(n.sshAddress)!;
-            const controller = (await serviceStates(ssh, [n.sshAddress], "kafka-controller")).get(n.sshAddress)!;
-            log(`${n.name}: broker stopped at ${broker.stop}, controller at ${controller.stop} (monotonic µs)`);
-            assert.ok(broker.stop < controller.stop, `${n.name}: broker stopped before its controller`);
             await ssh.must(n.sshAddress, `sudo -n test -f ${PATHS.controllerLogDir}/meta.properties`);
         }
     });

@@ -17,6 +17,32 @@ export async function serviceStates(ssh: Ssh, addresses: string[], svc: "kafka" 
     return out;
 }
 
+/** When a unit last began stopping and when it was last fully stopped (CLOCK_MONOTONIC µs; 0n if never in this boot). */
+export interface StopTimes { stopping: bigint; stopped: bigint }
+
+/**
+ * Stop times of units on one host, from systemd's own journal messages of the host's current boot ("Stopping X" when
+ * the stop job starts, "Stopped X" when the unit is down). systemctl's timestamps cannot serve here: a stopped,
+ * disabled unit is unloaded by systemd and `systemctl show` then reports 0 for all of them.
+ */
+export async function stopTimes(ssh: Ssh, address: string, services: string[]): Promise<Map<string, StopTimes>> {
+    const units = services.map((s) => `UNIT=${s}.service`).join(" ");
+    const out = await ssh.must(address, `sudo -n journalctl -b --no-pager -o json --output-fields=UNIT,MESSAGE,JOB_TYPE,JOB_RESULT ${units}`, 30_000);
+    const times = new Map<string, StopTimes>(services.map((s) => [s, { stopping: 0n, stopped: 0n }]));
+    for (const line of out.split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const e = JSON.parse(line) as Record<string, unknown>;
+        const svc = String(e.UNIT ?? "").replace(/\.service$/, "");
+        const t = times.get(svc);
+        const msg = typeof e.MESSAGE === "string" ? e.MESSAGE : "";
+        if (!t || e.JOB_TYPE !== "stop") continue;
+        const at = BigInt(String(e.__MONOTONIC_TIMESTAMP));
+        if (msg.startsWith("Stopping ")) t.stopping = at;
+        else if (msg.startsWith("Stopped ")) t.stopped = at;
+    }
+    return times;
+}
+
 export interface UrpSample { start: bigint; end: bigint; urp: number | undefined }
 
 /** Samples under-replicated partitions from outside until stop() is called (bounded to 2000 samples). */
