@@ -81,7 +81,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         tags: tags({ Name: `${cfg.clusterName}` }),
     }, opts);
     const sgOpts = { parent: securityGroup };
-    for (const port of [...portsFor(cfg, "cluster"), ...portsFor(cfg, "clients")]) {
+    for (const port of [...portsFor(cfg, "cluster"), ...portsFor(cfg, "clients"), ...portsFor(cfg, "metrics")]) {
         new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-self-${port}`, {
             securityGroupId: securityGroup.id, referencedSecurityGroupId: securityGroup.id,
             ipProtocol: "tcp", fromPort: port, toPort: port, description: `cluster members on ${port}`,

@@ -61,9 +61,11 @@ export const PATHS = {
     adminConfig: "/etc/kafka/admin.properties",
     /** kafka:jmx: the JMX connector's password file (the JVM refuses one that anyone but its owner may read) and roles. */
     jmxPassword: "/etc/kafka/jmx.password",
+    jmxAccess: "/etc/kafka/jmx.access",
     /** The repair generation the node's configure steps last ran for (observe.sh reads it). */
     observedGeneration: "/etc/kafka/.observed-generation",
-    jmxAccess: "/etc/kafka/jmx.access",
+    /** kafka:monitoring: the Prometheus JMX exporter agent (one jar per host, every Kafka JVM loads it). */
+    metricsAgent: "/opt/kafka/jmx_prometheus_javaagent-1.0.1.jar",
 } as const;
 
 /** kafka:jmx: the one JMX user, read-only. */
@@ -115,6 +117,8 @@ export const PORTS = {
     zookeeperClient: 2181, zookeeperPeer: 2888, zookeeperElection: 3888, ssh: 22, brokerJmx: 9999, zookeeperJmx: 9998,
     /** KRaft: the controllers' listener (CONTROLLER), open only inside the cluster. */
     controller: 9098, controllerJmx: 9997,
+    /** kafka:monitoring: each JVM's Prometheus endpoint (the JMX exporter agent), on the private address. */
+    brokerMetrics: 7071, controllerMetrics: 7072, zookeeperMetrics: 7073,
 } as const;
 
 /** The KRaft controllers' listener: its name in every node's listener.security.protocol.map. */
@@ -130,8 +134,11 @@ export const controllerProtocol = (cfg: Pick<KafkaSettings, "security">): "SSL" 
 export const nodePrincipal = (cfg: Pick<KafkaSettings, "clusterName">): string => `User:CN=${nodeCertificateName(cfg)}`;
 export const nodeCertificateName = (cfg: Pick<KafkaSettings, "clusterName">): string => `kafka-node.${cfg.clusterName}`;
 
-/** Who may reach a port: other cluster members only, clients, or monitoring inside the VPC (kafka:jmx). */
-export type PortReach = "cluster" | "clients" | "jmx";
+/**
+ * Who may reach a port: other cluster members only, clients, monitoring inside the VPC (kafka:jmx), or the cluster's
+ * own members for the Prometheus endpoints (kafka:monitoring; the monitoring node joins the cluster's security group).
+ */
+export type PortReach = "cluster" | "clients" | "jmx" | "metrics";
 export interface PortRule { port: number; reach: PortReach }
 
 /**
@@ -139,16 +146,17 @@ export interface PortRule { port: number; reach: PortReach }
  * listener) and every mode's inter-broker listener for members only, every mode's client listener for clients, the JMX
  * connectors of the roles that exist with kafka:jmx.
  */
-export function portTable(cfg: Pick<KafkaSettings, "metadata" | "jmx">): PortRule[] {
+export function portTable(cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitoring">): PortRule[] {
     const zk = cfg.metadata === "zookeeper";
     const quorum = zk ? [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection] : [PORTS.controller];
     return [
         ...[...quorum, ...INTERNAL_PORTS].map((port): PortRule => ({ port, reach: "cluster" })),
         ...CLIENT_PORTS.map((port): PortRule => ({ port, reach: "clients" })),
         ...(cfg.jmx ? [PORTS.brokerJmx, zk ? PORTS.zookeeperJmx : PORTS.controllerJmx].map((port): PortRule => ({ port, reach: "jmx" })) : []),
+        ...(cfg.monitoring ? [PORTS.brokerMetrics, zk ? PORTS.zookeeperMetrics : PORTS.controllerMetrics].map((port): PortRule => ({ port, reach: "metrics" })) : []),
     ];
 }
-export const portsFor = (cfg: Pick<KafkaSettings, "metadata" | "jmx">, reach: PortReach): number[] =>
+export const portsFor = (cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitoring">, reach: PortReach): number[] =>
     portTable(cfg).filter((r) => r.reach === reach).map((r) => r.port);
 
 /** The port this program connects to over SSH: kafka:sshPort on existing hosts, 22 on EC2 (all the security group opens). */

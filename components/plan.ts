@@ -10,6 +10,7 @@ import { BROKER_ROLE, brokerFiles } from "./roles/broker";
 import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep } from "./roles/controller";
 import { CommandText, Generated, PlanContext, Step, configureService, distOf, digest } from "./roles/context";
 import { ZOOKEEPER_ROLE, zookeeperSteps } from "./roles/zookeeper";
+import { metricsAgentStep } from "./roles/metrics";
 import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
 export { CommandText, Generated, Phase, Step } from "./roles/context";
@@ -144,6 +145,12 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
                 }),
             });
             installDeps.push(`${n.name}-storage`);
+        }
+        // kafka:monitoring: the metrics agent first, so that every configure step (after the install) finds it.
+        const agent = metricsAgentStep(cfg, n.name, [`${n.name}-java`]);
+        if (agent) {
+            steps.push(agent);
+            installDeps.push(agent.name);
         }
         // Download and verify only: each service's link switches to the new version in its own configure step.
         steps.push({

@@ -222,9 +222,10 @@ export function renderToolsProfile(kraftTools = false): string {
 /**
  * Environment file read by a service's unit: heap, log directory, (secured) the JAAS file the JVM reads and, with
  * kafka:jmx, the JMX connector: on `jmx.address` only (registry and server on one port), password and read-only role
- * files required.
+ * files required; with kafka:monitoring, `agent`: the Prometheus JMX exporter's JVM option (the service's JVM only: the
+ * tools never read this file).
  */
-export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?: { address: string; port: number }): string {
+export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?: { address: string; port: number }, agent?: string): string {
     const jmxOpts = (j: { address: string; port: number }) => [
         "-Dcom.sun.management.jmxremote", `-Dcom.sun.management.jmxremote.host=${j.address}`, `-Djava.rmi.server.hostname=${j.address}`,
         `-Dcom.sun.management.jmxremote.rmi.port=${j.port}`, "-Dcom.sun.management.jmxremote.authenticate=true",
@@ -234,7 +235,7 @@ export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?:
         "-Dcom.sun.management.jmxremote.password.toHashes=false",
     ].join(" ");
     return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n` +
-        (jaas ? `KAFKA_OPTS="-Djava.security.auth.login.config=${jaas}"\n` : "") +
+        (jaas || agent ? `KAFKA_OPTS="${[...(jaas ? [`-Djava.security.auth.login.config=${jaas}`] : []), ...(agent ? [agent] : [])].join(" ")}"\n` : "") +
         (jmx
             ? `# kafka:jmx: the JMX connector on the private address, for the read-only user ${JMX_USER} (password file 0600).\n` +
               `KAFKA_JMX_OPTS="${jmxOpts(jmx)}"\nJMX_PORT=${jmx.port}\n`

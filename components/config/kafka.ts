@@ -186,12 +186,26 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
             "(and a monitoring login on a cluster anyone may write to protects little)",
             "pulumi config set kafka:security sasl_ssl (a running plaintext cluster switches in one rolling pulumi up), or pulumi config rm kafka:jmx");
     }
+    const monitoringOn = v.monitoring ?? false;
+    const mavenUrl = v.mavenUrl?.replace(/\/+$/, "");
+    if (mavenUrl !== undefined && !/^https?:\/\/[^\s'"]+$/.test(mavenUrl)) {
+        bad("mavenUrl", `must be the http(s) base URL of a Maven repository (got "${mavenUrl}")`,
+            "pulumi config set kafka:mavenUrl <the base URL of Maven Central or of your mirror, under which io/prometheus/jmx/... lives>");
+    } else if (monitoringOn && mavenUrl === undefined) {
+        bad("mavenUrl", "is required with kafka:monitoring true: each host downloads the Prometheus JMX exporter agent " +
+            "(io.prometheus.jmx:jmx_prometheus_javaagent:1.0.1, checked against a pinned SHA-256) from that Maven repository",
+            "pulumi config set kafka:mavenUrl <the base URL of Maven Central or of your mirror>, or pulumi config rm kafka:monitoring");
+    } else if (!monitoringOn && mavenUrl !== undefined) {
+        bad("mavenUrl", "is read only with kafka:monitoring true (it is where the metrics agent comes from)",
+            "pulumi config set kafka:monitoring true, or pulumi config rm kafka:mavenUrl");
+    }
+    const monitoring = monitoringOn && mavenUrl !== undefined ? { mavenUrl } : undefined;
     const quorum: QuorumSettings = kraft
         ? { role: "controller", count: controllerCount, placement: controllerPlacement, heap: controllerHeap }
         : { role: "zookeeper", count: zookeeperCount, placement: zookeeperPlacement, heap: zookeeperHeap };
     return {
         clusterName, metadata, quorum, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
-        zookeeperHeap, zookeeperChroot, brokerProperties, security, jmx,
+        zookeeperHeap, zookeeperChroot, brokerProperties, security, jmx, ...(monitoring ? { monitoring } : {}),
     };
 }
 

@@ -169,6 +169,17 @@ export const KEYS = {
         meaning: "monitoring: a JMX connector on each broker (9999) and ZooKeeper member (9998), bound to the private address, for the " +
             "read-only user `monitor` (password in the secret output `jmx`); needs `kafka:security` `tls` or `sasl_ssl`",
     },
+    monitoring: {
+        type: "bool", modes: "both", example: "true", default: "`false`",
+        meaning: "Prometheus metrics from every Kafka JVM: the JMX exporter agent 1.0.1 (SHA-256 pinned) in each broker (7071), " +
+            "controller (7072) and ZooKeeper member (7073), bound to the private address, never in the tools; " +
+            "needs `mavenUrl`; turning it on or off rolls the services one at a time",
+    },
+    mavenUrl: {
+        type: "string", modes: "both", example: "https://maven.example.com/maven2", default: "none (required with `monitoring`)",
+        meaning: "base URL of a Maven repository (Maven Central's, or your mirror) serving " +
+            "`io/prometheus/jmx/jmx_prometheus_javaagent/1.0.1/jmx_prometheus_javaagent-1.0.1.jar`; each host downloads it once",
+    },
     certificateRotation: {
         type: "int", modes: "both", min: 0, max: 1000000, example: "1", default: "`0`",
         meaning: "raise it to issue new broker certificates from the stack's CA (a rolling restart; certificates are valid 825 days)",

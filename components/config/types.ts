@@ -149,6 +149,17 @@ export interface KafkaSettings {
      * read-only user `monitor` may use (password generated once per stack). Off by default: no JMX connector at all.
      */
     jmx: boolean;
+    /**
+     * kafka:monitoring: Prometheus metrics from every Kafka JVM (the JMX exporter agent in each broker, controller and
+     * ZooKeeper member, on the private address); undefined when off.
+     */
+    monitoring?: MonitoringSettings;
+}
+
+/** kafka:monitoring. */
+export interface MonitoringSettings {
+    /** Base URL of the Maven repository the JMX exporter agent is downloaded from (kafka:mavenUrl, no trailing slash). */
+    mavenUrl: string;
 }
 
 /** EC2 mode: the instances, their network and how this program logs in to them. */

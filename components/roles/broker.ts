@@ -6,6 +6,7 @@ import { PATHS, PORTS, kafkaTarballName, secured } from "../layout";
 import { ClusterSecrets, renderClientProperties, renderEnvFile, renderKafkaJaas, renderKafkaUnit, renderServerProperties } from "../render";
 import { ClusterNode } from "../topology";
 import { jmxFiles, keystoreOf, need } from "./context";
+import { metricsAgentOption, metricsFiles } from "./metrics";
 
 export const BROKER_ROLE = {
     service: "kafka", link: PATHS.current, jmxPort: PORTS.brokerJmx,
@@ -28,10 +29,11 @@ export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cluste
     return [
         ...tls,
         ...jmxFiles(cfg, secrets),
+        ...metricsFiles(cfg, "kafka"),
         // The checks this program runs on the broker log in with this (root only).
         [PATHS.adminConfig, "0600", "root:root", renderClientProperties(cfg, admin)],
         [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes, secrets)],
-        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas, jmx)],
+        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas, jmx, metricsAgentOption(cfg, node, "kafka"))],
         [`${PATHS.configDir}/kafka.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit(cfg.metadata)],
     ];

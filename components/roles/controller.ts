@@ -10,6 +10,7 @@ import {
 } from "../render";
 import { ClusterNode, controllerNodes, nodeNamed } from "../topology";
 import { Generated, PlanContext, Step, chained, configureService, jmxFiles, keystoreOf, need, digest } from "./context";
+import { metricsAgentOption, metricsFiles } from "./metrics";
 
 export const CONTROLLER_ROLE = {
     service: "kafka-controller", link: PATHS.controllerCurrent, jmxPort: PORTS.controllerJmx,
@@ -43,9 +44,10 @@ export function controllerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cl
     return [
         ...tls,
         ...jmxFiles(cfg, secrets),
+        ...metricsFiles(cfg, "kafka-controller"),
         [PATHS.controllerClientConfig, "0600", "root:root", renderControllerClientProperties(cfg)],
         [`${PATHS.configDir}/controller.properties`, "0640", group, renderControllerProperties(cfg, node, nodes)],
-        [`${PATHS.configDir}/kafka-controller.env`, "0640", group, renderEnvFile(cfg.quorum.heap, PATHS.controllerLogs, undefined, jmx)],
+        [`${PATHS.configDir}/kafka-controller.env`, "0640", group, renderEnvFile(cfg.quorum.heap, PATHS.controllerLogs, undefined, jmx, metricsAgentOption(cfg, node, "kafka-controller"))],
         [`${PATHS.configDir}/kafka-controller.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/kafka-controller.service`, "0644", "root:root", renderControllerUnit()],
     ];

@@ -9,6 +9,7 @@ import {
 import { ClusterNode, nodeNamed, zookeeperNodes } from "../topology";
 import { ClusterConfig } from "../config";
 import { PlanContext, Step, chained, configureService, jmxFiles, need, digest } from "./context";
+import { metricsAgentOption, metricsFiles } from "./metrics";
 
 export const ZOOKEEPER_ROLE = {
     service: "zookeeper", link: PATHS.zookeeperCurrent, jmxPort: PORTS.zookeeperJmx,
@@ -26,7 +27,8 @@ export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Clu
         [`${PATHS.zookeeperData}/myid`, "0644", `${PATHS.serviceUser}:${PATHS.serviceUser}`, renderMyid(node)],
         ...(jaas ? [[jaas, "0640", group, renderZookeeperJaas(need(secrets))] as ManagedFile] : []),
         ...jmxFiles(cfg, secrets),
-        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs, jaas, jmx)],
+        ...metricsFiles(cfg, "zookeeper"),
+        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs, jaas, jmx, metricsAgentOption(cfg, node, "zookeeper"))],
         [`${PATHS.configDir}/zookeeper.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/zookeeper.service`, "0644", "root:root", renderZookeeperUnit()],
     ];

@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from "child_process";
 import * as path from "path";
 import { DEFAULT_KAFKA_VERSION, DEFAULT_SCALA_VERSION, RawConfig } from "../../components/config";
+import { METRICS_AGENT } from "../../components/roles/metrics";
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const CACHE = process.env.KAFKA_CLUSTER_CACHE ?? "/var/cache/kafka-cluster";
@@ -22,6 +23,8 @@ export interface LocalEnv {
     bridgeAddress: string;
     httpBase: string;
     kafkaDownloadUrl: string;
+    /** The lab's Maven repository (scripts/local/maven-dist.sh), for kafka:mavenUrl. */
+    mavenUrl: string;
     sshUser: string;
     sshKeyPath: string;
     hosts: { name: string; address: string }[];
@@ -62,6 +65,11 @@ export function hostsDown(lab: TestLab = LAB): void {
 export function kafkaDist(version = DEFAULT_KAFKA_VERSION, scala = DEFAULT_SCALA_VERSION): string {
     const out = run(path.join(ROOT, "scripts", "local", "kafka-dist.sh"), [version, scala]).trim().split("\n");
     return out[out.length - 1];
+}
+
+/** Puts the artifacts the hosts fetch with kafka:mavenUrl (the JMX exporter agent) into the lab's Maven repository. */
+export function mavenDist(): void {
+    run(path.join(ROOT, "scripts", "local", "maven-dist.sh"), [METRICS_AGENT.coordinates]);
 }
 
 /** Stack config for existing-hosts mode on the local hosts: host i+1 gets id i+1. */

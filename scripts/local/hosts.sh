@@ -564,9 +564,12 @@ ensure_bridge() {
 ensure_http() {
   local www=$STATE_DIR/www pid w
   mkdir -p "$www" "$KAFKA_DIR"
-  # the shared apt repository and Kafka tarballs, served on this lab's bridge
+  # the shared apt repository, Kafka tarballs and Maven repository (scripts/local/maven-dist.sh), served on this
+  # lab's bridge
+  mkdir -p "$CACHE_DIR/maven"
   ln -sfn "$IMAGE_DIR/apt" "$www/apt"
   ln -sfn "$KAFKA_DIR" "$www/kafka"
+  ln -sfn "$CACHE_DIR/maven" "$www/maven"
   if pid_check "$STATE_DIR/http.pid" "$(http_pattern)" >/dev/null; then return 0; fi
   (
     close_extra_fds
@@ -849,8 +852,8 @@ cmd_status() {
 cmd_env() {
   local i first=1
   check_state_dir
-  printf '{"lab":"%s","bridge":"%s","bridgeAddress":"%s","httpBase":"%s","aptUrl":"%s/apt","kafkaDownloadUrl":"%s/kafka",' \
-    "$LAB" "$BRIDGE" "$BRIDGE_ADDR" "$HTTP_BASE" "$HTTP_BASE" "$HTTP_BASE"
+  printf '{"lab":"%s","bridge":"%s","bridgeAddress":"%s","httpBase":"%s","aptUrl":"%s/apt","kafkaDownloadUrl":"%s/kafka","mavenUrl":"%s/maven",' \
+    "$LAB" "$BRIDGE" "$BRIDGE_ADDR" "$HTTP_BASE" "$HTTP_BASE" "$HTTP_BASE" "$HTTP_BASE"
   printf '"sshUser":"%s","sshKeyPath":"%s","hosts":[' "$SSH_USER" "$SSH_KEY"
   for i in $(running_hosts); do
     ((first)) || printf ','

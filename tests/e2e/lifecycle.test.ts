@@ -7,11 +7,13 @@ import * as net from "net";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
-import { LABS, LocalEnv, ROOT, Ssh, freshHostsUp, hostsDown, hostsUp, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
+import { PORTS } from "../../components/layout";
+import { LABS, LocalEnv, ROOT, Ssh, freshHostsUp, hostsDown, hostsUp, kafkaDist, localStackConfig, log, mavenDist } from "../../scripts/lib/local";
 import { checkpointFile, programStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { generateKeyPair } from "../support/loopback-sshd";
+import { scrape, values } from "../support/metrics";
 import { poll } from "../support/poll";
 import { serviceProcess } from "../support/process";
 import { assertRolled, serviceStates } from "../support/rolling";
@@ -49,6 +51,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
 
     before(async () => {
         const tarball = kafkaDist();
+        mavenDist();
         // Its own lab (test3): the hosts suite may run at the same time on lab test.
         env = freshHostsUp(3, LABS.e2e);
         ssh = new Ssh(env);
@@ -224,6 +227,38 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         for (const needle of [...keyBody, password, Buffer.from(password).toString("base64")]) {
             assert.ok(!checkpoint.includes(needle), `the checkpoint contains a generated credential in plain text (${needle.slice(0, 6)}...)`);
         }
+    });
+
+    it("3c. kafka:monitoring on the running cluster: ZooKeeper members, then brokers, roll one at a time; every JVM serves its metrics; nothing else changes", async () => {
+        const [kafkaBefore, zkBefore] = [await services("kafka"), await services("zookeeper")];
+        raw = { ...raw, monitoring: true, mavenUrl: env.mavenUrl };
+        await setStackConfig(stack, raw);
+        const { ops } = await step("monitoring-on", up);
+        log(`monitoring on: ${JSON.stringify([...ops])}`);
+        assert.deepStrictEqual((ops.get("create") ?? []).sort(), addresses().map((_, i) => `host-${i + 1}-metrics-agent`));
+        assert.ok((ops.get("update") ?? []).every((n) => /^host-\d-(zookeeper|listeners-add|listeners-switch|broker)$/.test(n) || n.startsWith("cluster-")), `updated: ${ops.get("update")}`);
+        const [kafkaAfter, zkAfter] = [await services("kafka"), await services("zookeeper")];
+        assertRolled(addresses(), zkBefore, zkAfter);
+        assertRolled(addresses(), kafkaBefore, kafkaAfter);
+        const lastZk = [...zkAfter.values()].reduce((m, s) => (s.start > m ? s.start : m), 0n);
+        assert.ok([...kafkaAfter.values()].every((s) => s.stop > lastZk), "the brokers rolled after the last ZooKeeper member was back");
+        let active = 0;
+        const roles: string[] = [];
+        for (const a of addresses()) {
+            const broker = await scrape(a, PORTS.brokerMetrics);
+            assert.deepStrictEqual(values(broker, "kafka_server_replicamanager_underreplicatedpartitions"), [0], `${a}: URP`);
+            assert.ok(values(broker, "jvm_memory_used_bytes", { area: "heap" })[0] > 0, `${a}: the broker's JVM metrics`);
+            active += values(broker, "kafka_controller_kafkacontroller_activecontrollercount").reduce((x, y) => x + y, 0);
+            const zk = await scrape(a, PORTS.zookeeperMetrics);
+            roles.push(...zk.filter((x) => x.name === "zookeeper_quorum_member").map((x) => x.labels.role));
+            assert.ok(values(zk, "jvm_memory_used_bytes", { area: "heap" })[0] > 0, `${a}: ZooKeeper's JVM metrics`);
+            const agents = (await ssh.must(a, "ps -eo pid=,args= | grep -F -- -javaagent: | grep -v grep || true")).trim().split("\n").filter(Boolean)
+                .map((l) => Number(l.trim().split(/\s+/)[0])).sort((x, y) => x - y);
+            assert.deepStrictEqual(agents, [kafkaAfter.get(a)!.pid, zkAfter.get(a)!.pid].sort((x, y) => x - y), `${a}: JVMs with the agent`);
+        }
+        assert.strictEqual(active, 1, "exactly one broker is the active controller");
+        assert.deepStrictEqual(roles.sort(), ["Follower", "Follower", "Leader"], "the ZooKeeper members report one leader, two followers");
+        assert.deepStrictEqual(await pendingChanges(stack), []);
     });
 
     it("4. scale out: a fourth host joins as broker 4 and takes a share of the existing partitions; no existing broker or ZooKeeper restarts", async () => {

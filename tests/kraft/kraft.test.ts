@@ -8,12 +8,13 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
 import { PATHS, PORTS } from "../../components/layout";
 import { ClusterNode, controllerNodes, hostNodes } from "../../components/topology";
-import { LABS, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
+import { LABS, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log, mavenDist } from "../../scripts/lib/local";
 import { programStack, setStackConfig } from "../../scripts/lib/pulumi";
 import { commandStates, destroyIfAny, disposeStack, pendingChanges, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../support/load";
 import { poll } from "../support/poll";
+import { scrape, values } from "../support/metrics";
 import { StopTimes, assertRolled, serviceStates, stopTimes, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
@@ -57,12 +58,14 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
 
     before(async () => {
         const start = Date.now();
-        await timed("setup: Kafka tarballs from Maven Central", async () => { kafkaDist(FROM); kafkaDist(TO); });
+        await timed("setup: Kafka tarballs and the JMX exporter agent from Maven Central", async () => { kafkaDist(FROM); kafkaDist(TO); mavenDist(); });
         env = await timed("setup: image, apt repository and 3 hosts", () => freshHostsUp(3, LAB));
         ssh = new Ssh(env);
         raw = localStackConfig(env, 3, {
             metadata: "kraft", kafkaVersion: FROM, controllerHeap: "256m",
             clientUsers: ["app"], acls: { app: { read: ["app-*"], write: ["app-*"], groups: ["app-*"] } },
+            // Monitoring from the first up: every broker and controller JVM carries the JMX exporter agent.
+            monitoring: true, mavenUrl: env.mavenUrl,
         });
         cfg = parseConfig(raw, "kraft-test");
         if (cfg.mode !== "hosts") throw new Error("the KRaft suite runs existing-hosts mode");
@@ -117,6 +120,33 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
             assert.strictEqual(ids.length, 2);
             assert.strictEqual(ids[0], ids[1], "controller and broker storage formatted for one cluster id");
         }
+    });
+
+    it("kafka:monitoring: every broker and controller serves its metrics on the private address (URP 0, one active controller, the Raft leader); only the service JVMs carry the agent", async () => {
+        let active = 0;
+        let messagesIn = 0;
+        const leaders = new Set<number>();
+        for (const n of nodes) {
+            const broker = await scrape(n.privateAddress, PORTS.brokerMetrics);
+            const controller = await scrape(n.privateAddress, PORTS.controllerMetrics);
+            assert.deepStrictEqual(values(broker, "kafka_server_replicamanager_underreplicatedpartitions"), [0], `${n.name}: broker URP`);
+            assert.deepStrictEqual(values(broker, "kafka_server_replicamanager_underminisrpartitioncount"), [0], `${n.name}: broker under min ISR`);
+            assert.deepStrictEqual(values(broker, "kafka_log_logmanager_offlinelogdirectorycount"), [0], `${n.name}: offline log directories`);
+            assert.strictEqual(values(broker, "kafka_network_requestmetrics_totaltimems", { request: "Produce", quantile: "0.99" }).length, 1, `${n.name}: produce p99`);
+            messagesIn += values(broker, "kafka_server_brokertopicmetrics_messagesin_total").reduce((a, b) => a + b, 0);
+            assert.ok(values(broker, "jvm_memory_used_bytes", { area: "heap" })[0] > 0, `${n.name}: the broker's JVM metrics`);
+            active += values(controller, "kafka_controller_kafkacontroller_activecontrollercount").reduce((a, b) => a + b, 0);
+            assert.deepStrictEqual(values(controller, "kafka_controller_kafkacontroller_offlinepartitionscount"), [0], `${n.name}: offline partitions`);
+            for (const v of [...values(controller, "kafka_server_raft_metrics_current_leader"), ...values(broker, "kafka_server_raft_metrics_current_leader")]) leaders.add(v);
+            // The agent is in exactly the two service JVMs, each its unit's main process.
+            const agents = (await ssh.must(n.sshAddress, "ps -eo pid=,args= | grep -F -- -javaagent: | grep -v grep || true")).trim().split("\n").filter(Boolean)
+                .map((l) => Number(l.trim().split(/\s+/)[0])).sort((a, b) => a - b);
+            assert.deepStrictEqual(agents, [await mainPid(n, "kafka-controller"), await mainPid(n, "kafka")].sort((a, b) => a - b), `${n.name}: JVMs with the agent`);
+        }
+        assert.strictEqual(active, 1, "exactly one controller reports itself active");
+        assert.ok(messagesIn > 0, "the brokers counted the smoke test's messages");
+        assert.deepStrictEqual([...leaders], [await leaderId()], "every node names the quorum's leader");
+        log(`monitoring: 6 exporters answered; active controller ${await leaderId()}`);
     });
 
     it("a no-op pulumi up runs no command and restarts nothing", async () => {

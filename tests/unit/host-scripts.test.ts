@@ -24,7 +24,7 @@ function allCommandLines(): { step: RenderedStep; line: string }[] {
         hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true,
     });
     // KRaft: dedicated controllers on EC2 with data volumes, co-located ones on existing hosts.
-    const kEc2 = kraftCluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 }, jmx: true });
+    const kEc2 = kraftCluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 }, jmx: true, monitoring: true, mavenUrl: "http://repo.test/maven2" });
     const kHosts = kraftCluster(3, 3, "colocated", {
         hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true,
         clientUsers: ["app"], acls: { app: { read: ["t"] } },
@@ -82,7 +82,7 @@ describe("host scripts", () => {
         const lines = allCommandLines();
         const used = new Set(lines.map(({ line }) => parseHostCommand(line).env.KC_STEP));
         assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-listeners", "check-memory", "check-quorum", "client-users",
-            "configure-service", "finalize-features", "format-storage", "install-java", "install-kafka", "mount-data-volume", "rebalance", "scram-admin",
+            "configure-service", "finalize-features", "format-storage", "install-java", "install-kafka", "install-metrics-agent", "mount-data-volume", "rebalance", "scram-admin",
             "smoke-test", "teardown", "wait-ready", "zookeeper-acls"]);
         for (const { step, line } of lines) {
             const { script } = parseHostCommand(line);
