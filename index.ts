@@ -45,5 +45,10 @@ export const clientCredentials = cluster.clientCredentials;
 export const clientProperties = cluster.clientProperties;
 /** Secret, with kafka:jmx: the JMX user, its password and the brokers' and ZooKeeper members' JMX ports (private addresses); else { enabled: false }. */
 export const jmx = cluster.jmx;
+/**
+ * With kafka:monitoring: the exporters' ports and a Prometheus configuration and alert rules for this cluster:
+ * `pulumi stack output monitoring | jq -r .prometheusConfig > prometheus.yml`, `... .alertRules > kafka-alerts.yml`; else { enabled: false }.
+ */
+export const monitoring = cluster.monitoring;
 /** EC2: the node this update moved to a new image or instance type and the ones left, one per `pulumi up`. */
 export const rollout = cluster.rollout;

@@ -9,6 +9,7 @@ import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
 import { ClusterSecrets, renderClientProperties } from "./render";
 import { ProvisionArgs, RollGateTarget, observeNodes, provision, rollGate } from "./provision";
 import { rolloutSummary } from "./rollout";
+import { renderAlertRules, renderPrometheusConfig } from "./roles/monitoring";
 import { ClusterNode, ec2Nodes, hostNodes, nodeNamed } from "./topology";
 
 export interface KafkaClusterArgs {
@@ -45,9 +46,15 @@ export interface KafkaClusterOutputs {
     clientProperties: pulumi.Output<Record<string, string>>;
     /** kafka:jmx: the JMX login and ports (secret); `{ enabled: false }` without it. */
     jmx: pulumi.Output<JmxOutput>;
+    /** kafka:monitoring: each exporter's port, a Prometheus configuration scraping them and the alert rules; `{ enabled: false }` without it. */
+    monitoring: pulumi.Output<MonitoringOutput>;
     /** EC2: which node this `pulumi up` moved to a new image or instance type, and which ones are left (one per up). */
     rollout: pulumi.Output<string>;
 }
+
+/** What a Prometheus needs to watch the cluster (kafka:monitoring): the files to load, at the nodes' private addresses. */
+export type MonitoringOutput = { enabled: false } |
+    { enabled: true; brokerPort: number; zookeeperPort?: number; controllerPort?: number; prometheusConfig: string; alertRules: string };
 
 /** How a monitoring agent reaches the JMX connectors (kafka:jmx), at each node's private address. */
 export type JmxOutput = { enabled: false } |
@@ -66,6 +73,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
     public readonly clientCredentials: pulumi.Output<Record<string, string>>;
     public readonly clientProperties: pulumi.Output<Record<string, string>>;
     public readonly jmx: pulumi.Output<JmxOutput>;
+    public readonly monitoring: pulumi.Output<MonitoringOutput>;
     public readonly rollout: pulumi.Output<string>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -83,6 +91,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
         this.clientCredentials = out.clientCredentials;
         this.clientProperties = out.clientProperties;
         this.jmx = out.jmx;
+        this.monitoring = out.monitoring;
         this.rollout = out.rollout;
         this.registerOutputs({ ...out });
     }
@@ -161,6 +170,13 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
                 ...(cfg.metadata === "kraft" ? { controllerPort: PORTS.controllerJmx } : { zookeeperPort: PORTS.zookeeperJmx }),
             })))
             : pulumi.output<JmxOutput>({ enabled: false }),
+        monitoring: cfg.monitoring
+            ? result.nodes.apply((ns): MonitoringOutput => ({
+                enabled: true, brokerPort: PORTS.brokerMetrics,
+                ...(cfg.metadata === "kraft" ? { controllerPort: PORTS.controllerMetrics } : { zookeeperPort: PORTS.zookeeperMetrics }),
+                prometheusConfig: renderPrometheusConfig(cfg, ns), alertRules: renderAlertRules(cfg),
+            }))
+            : pulumi.output<MonitoringOutput>({ enabled: false }),
         rollout,
     };
 }

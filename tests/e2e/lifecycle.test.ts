@@ -2,6 +2,7 @@
 // hosts. up from empty (kafka:security plaintext), no-op preview/up, the switch to sasl_ssl under a producer,
 // scale-out, bad credentials and an unreachable port, destroy.
 import * as assert from "assert";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -9,13 +10,14 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
 import { PORTS } from "../../components/layout";
 import { LABS, LocalEnv, ROOT, Ssh, freshHostsUp, hostsDown, hostsUp, kafkaDist, localStackConfig, log, mavenDist } from "../../scripts/lib/local";
-import { checkpointFile, programStack, setStackConfig } from "../../scripts/lib/pulumi";
+import { checkpointFile, clearDeadLocks, programStack, pulumiEnv, setStackConfig } from "../../scripts/lib/pulumi";
 import { destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { generateKeyPair } from "../support/loopback-sshd";
 import { scrape, values } from "../support/metrics";
 import { poll } from "../support/poll";
 import { serviceProcess } from "../support/process";
+import { urpBackToZero, writesUnderLoad } from "../support/load";
 import { assertRolled, serviceStates } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
@@ -314,6 +316,84 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         assert.deepStrictEqual(await pendingChanges(stack), []);
         const after = await services("kafka");
         for (const [a, s] of kafkaBefore) assert.strictEqual(after.get(a)!.pid, s.pid, `broker at ${a} untouched by the failed ups`);
+    });
+
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    it("5b. pulumi up killed (SIGKILL, its whole process group) in the middle of a broker's restart during a rolling change: the next up converges; never two brokers down; nothing acknowledged lost; every broker runs the file it has", async () => {
+        const bootstrap = (await stack.outputs()).bootstrapServers.value as string;
+        const addrs = addresses();
+        raw = { ...raw, brokerProperties: { "num.replica.fetchers": "2" } };
+        await setStackConfig(stack, raw);
+        // An outside watcher: how many brokers are not active at once, sampled on every host about every 250 ms.
+        let watching = true;
+        const down: number[] = [];
+        const watcher = (async () => {
+            for (let i = 0; watching && i < 8000; i++) {
+                const states = await Promise.all(addrs.map((a) => ssh.exec(a, "systemctl is-active kafka", 10_000)));
+                down.push(states.filter((r) => r.stdout.trim() !== "active").length);
+                await sleep(250);
+            }
+        })();
+        let killedDuring = "";
+        try {
+            await writesUnderLoad(client, bootstrap, "e2e-interrupted", async () => {
+                // `pulumi up` as a user runs it, in a process group of its own (the CLI, the language host, the program
+                // and the command provider), killed as a cancelled CI job is.
+                const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", stack.name],
+                    { cwd: ROOT, env: { ...process.env, ...pulumiEnv() }, detached: true, stdio: ["ignore", "ignore", "ignore"] });
+                const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+                try {
+                    // Broker 1 restarts first; the kill comes while broker 2 is stopping or starting.
+                    await poll("broker 2 restarting under the update", 900_000, async () => {
+                        const r = await ssh.exec(addrs[1], "systemctl is-active kafka", 10_000);
+                        killedDuring = r.stdout.trim();
+                        return killedDuring !== "active";
+                    }, 200);
+                } finally {
+                    try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ }
+                    await exited;
+                }
+                log(`interrupted: pulumi up killed while broker 2 was ${killedDuring}`);
+                // What scripts/local-cluster.sh does (README: with plain pulumi, delete the lock file the error names).
+                clearDeadLocks(stack.name);
+                await step("up-after-kill", up);
+                await urpBackToZero(client, bootstrap, "after the interrupted update");
+            });
+        } finally {
+            watching = false;
+            await watcher;
+        }
+        log(`interrupted update: ${down.length} samples, at most ${Math.max(...down)} broker(s) down at once`);
+        assert.ok(down.length > 20 && down.some((d) => d === 1), "the watcher saw the roll");
+        assert.ok(Math.max(...down) <= 1, "never two brokers down at once");
+        for (const a of addrs) {
+            const r = await ssh.must(a, "sudo -n sh -c 'grep -c \"^num.replica.fetchers=2$\" /etc/kafka/server.properties; stat -c %Y /etc/kafka/server.properties; " +
+                "date -d \"$(systemctl show -p ExecMainStartTimestamp --value kafka)\" +%s; systemctl is-active kafka'");
+            const [count, written, started, active] = r.trim().split("\n");
+            assert.strictEqual(count, "1", `${a}: the new setting is in server.properties`);
+            assert.strictEqual(active, "active", `${a}: broker active`);
+            assert.ok(Number(started) >= Number(written), `${a}: the broker started (${started}) after its file was written (${written})`);
+        }
+        assert.deepStrictEqual(await pendingChanges(stack), []);
+    });
+
+    it("5c. a network partition: one host's link cut for 60 s under an acks=all producer, then restored: nothing acknowledged lost, URP back to 0, the next preview shows no change", async () => {
+        const bootstrap = (await stack.outputs()).bootstrapServers.value as string;
+        const link = `vb-${env.hosts[2].name}`;
+        await writesUnderLoad(client, bootstrap, "e2e-partition", async () => {
+            execFileSync("ip", ["link", "set", link, "down"]);
+            try {
+                await sleep(60_000);
+            } finally {
+                execFileSync("ip", ["link", "set", link, "up"]);
+            }
+            log(`partition: ${link} down for 60 s, restored`);
+            await urpBackToZero(client, bootstrap, "after the partition healed");
+        });
+        const zk = await Promise.all(addresses().slice(0, 3).map((a) => ssh.must(a, "systemctl is-active zookeeper kafka")));
+        assert.ok(zk.every((o) => o.trim().split("\n").every((l) => l === "active")), "every service still runs");
+        assert.deepStrictEqual(await pendingChanges(stack), []);
     });
 
     it("6. destroy: services stopped and disabled on every host, the stack has no resources", async () => {

@@ -391,6 +391,20 @@ describe("KafkaCluster (existing-hosts mode, mocked)", () => {
         assert.ok(out.nodes.every((n) => n.instanceId === undefined));
     });
 
+    it("kafka:monitoring: the monitoring output has the exporters' ports, a Prometheus configuration at the hosts' addresses and the alert rules; off it says so", async () => {
+        const off = await build(raw, "local");
+        assert.deepStrictEqual(await value(off.c.monitoring), { enabled: false });
+        const on = await build({ ...raw, monitoring: true, mavenUrl: "http://repo.test/maven2" }, "local");
+        const m = await value(on.c.monitoring);
+        assert.ok(m.enabled);
+        assert.deepStrictEqual([m.brokerPort, m.zookeeperPort, m.controllerPort], [7071, 7073, undefined]);
+        for (const a of ["192.0.2.11", "192.0.2.12", "192.0.2.13"]) {
+            assert.ok(m.prometheusConfig.includes(`- targets: ['${a}:7071']`) && m.prometheusConfig.includes(`- targets: ['${a}:7073']`), a);
+        }
+        assert.match(m.alertRules, /- alert: KafkaBrokerDown\n/);
+        assert.match(m.alertRules, /- alert: ZooKeeperDown\n/);
+    });
+
     it("a plaintext stack has no CA and no JMX: caCertificate is empty and jmx says off (no undefined output for the engine to warn of)", async () => {
         const plainStack = await build({ ...raw, security: "plaintext" }, "local");
         assert.strictEqual(await value(plainStack.c.caCertificate), "");
