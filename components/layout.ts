@@ -136,7 +136,7 @@ export const nodeCertificateName = (cfg: Pick<KafkaSettings, "clusterName">): st
 
 /**
  * Who may reach a port: other cluster members only, clients, monitoring inside the VPC (kafka:jmx), or the cluster's
- * own members for the Prometheus endpoints (kafka:monitoring; the monitoring node joins the cluster's security group).
+ * own members for the Prometheus endpoints (kafka:monitoring: a Prometheus in the cluster's security group).
  */
 export type PortReach = "cluster" | "clients" | "jmx" | "metrics";
 export interface PortRule { port: number; reach: PortReach }

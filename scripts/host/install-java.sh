@@ -16,6 +16,20 @@ if command -v java >/dev/null 2>&1 && (( $(java_major || echo 0) >= 17 )); then
   log "java $(java_major) already installed"
 elif command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
+  # An earlier run cut off in the middle (a killed pulumi up, a lost SSH session) can leave dpkg half done, and apt
+  # then refuses everything ("dpkg was interrupted"): finish it first. The cut-off run's apt may still be running
+  # (it does not die with the SSH session): then wait for it, up to 10 minutes.
+  for ((i = 0; i < 300; i++)); do
+    [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] || break
+    if out=$(dpkg --configure -a 2>&1 >/dev/null); then
+      log "finished an interrupted dpkg run (dpkg --configure -a)"
+      break
+    fi
+    case $out in
+      *lock*) sleep 2 ;;
+      *) die "dpkg --configure -a failed: $out" ;;
+    esac
+  done
   apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
   apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends openjdk-17-jre-headless >/dev/null
   log "installed java $(java_major || echo '?')"

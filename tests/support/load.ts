@@ -48,7 +48,13 @@ export async function writesUnderLoad(client: KafkaClient, bootstrap: string, to
         "--max-messages", "200000", "--acks", "-1", "--throughput", "200"], ...(config ? [config] : []));
     const span = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
     try {
-        await poll("producer acknowledgements", 60_000, async () => acked(producer.output()).length > 200);
+        // The first acknowledgements wait for the producer's JVM, its login and metadata: slow on a loaded machine.
+        try {
+            await poll("producer acknowledgements", 180_000, async () => acked(producer.output()).length > 200);
+        } catch (e) {
+            log(`${topic}: the producer's last output: ${producer.output().split("\n").slice(-15).join("\n")}`);
+            throw e;
+        }
         const t = Date.now();
         await fault(() => acked(producer.output()).length);
         log(`${topic}: fault and recovery took ${span(t)}`);
