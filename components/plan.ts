@@ -6,7 +6,7 @@ import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { b64, hostCommand } from "./host-command";
 import { PATHS, PORTS, brokerProtocolMap, internalEndpoint, kafkaSources, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterSecrets, renderServerProperties, renderToolsProfile } from "./render";
-import { BROKER_ROLE, brokerFiles } from "./roles/broker";
+import { BROKER_ROLE, brokerFiles, olderProtocolVersions } from "./roles/broker";
 import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep } from "./roles/controller";
 import { CommandText, Generated, PlanContext, Step, configureService, distOf, digest } from "./roles/context";
 import { ZOOKEEPER_ROLE, zookeeperSteps } from "./roles/zookeeper";
@@ -173,14 +173,19 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         : zookeeperSteps(ctx, zookeeperNodes(nodes).map((n) => n.name), brokers[0]);
     steps.push(...quorum.steps);
 
-    const brokerStep = (name: string, phase: "listeners-add" | "listeners-switch" | "broker", dependsOn: string[]): Step => ({
-        name: phase === "broker" ? `${name}-broker` : `${name}-${phase}`, node: name, phase, dependsOn, generated: true,
+    // ZooKeeper mode: every roll but the last (`protocol`) keeps the inter-broker protocol the cluster ran.
+    const pinFrom = olderProtocolVersions(cfg).join(" ");
+    type BrokerRoll = "listeners-add" | "listeners-switch" | "broker" | "protocol";
+    const transition = (phase: BrokerRoll) => phase === "protocol" ? undefined : phase === "broker" ? (kraft ? undefined : "pin") : phase.slice("listeners-".length);
+    const brokerStep = (name: string, phase: BrokerRoll, dependsOn: string[]): Step => ({
+        name: `${name}-${phase}`, node: name, phase, dependsOn, generated: true,
         ...(sec ? { secrets: true as const } : {}),
         create: (ns, secrets, generated) => {
             const n = nodeNamed(ns, name);
+            const t = transition(phase);
             return configureService("kafka", brokerFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.current, {
                 SELF_BOOTSTRAP: internal(n), ...clientConfig, ...kafkaTools,
-                ...(phase !== "broker" ? { TRANSITION: phase.slice("listeners-".length) } : {}),
+                ...(t ? { TRANSITION: t } : {}), ...(t && pinFrom ? { IBP_PIN_FROM: pinFrom } : {}),
             }, generated.generations?.[name]);
         },
     });
@@ -196,8 +201,12 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     // then the configured files alone (broker), which drops the old listeners. Clients of the old listener keep working
     // until every broker has the new one. On a cluster without old listeners the first two change nothing. (KRaft
     // clusters are built secured and refuse a switch: check-listeners.)
+    // ZooKeeper mode, a version change onto a newer minor line: the roll `broker` runs the new binaries with the
+    // inter-broker protocol pinned to the one the cluster ran (as do the listener rolls), and the roll `protocol`
+    // writes the configured files, which raises it, once every broker runs the new version (Kafka's upgrade notes).
+    // Any other change is done by the `broker` roll, and `protocol` finds nothing to change and restarts nothing.
     let previous: string | undefined;
-    const chain = (phase: "listeners-add" | "listeners-switch" | "broker") => brokers.forEach((name) => {
+    const chain = (phase: BrokerRoll) => brokers.forEach((name) => {
         const step = brokerStep(name, phase, [`${name}-install`, ...(kraft ? [`${name}-format`] : []), ...first, ...(previous ? [previous] : ctx.memoryChecks)]);
         steps.push(step);
         previous = step.name;
@@ -207,6 +216,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         chain("listeners-switch");
     }
     chain("broker");
+    if (!kraft) chain("protocol");
+    const lastRoll = kraft ? "broker" : "protocol";
     /**
      * Changes whenever any broker's server.properties (its credentials left out), the certificates' generation or the
      * version does, so the checks after the brokers run again.
@@ -215,7 +226,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         dist, String(cfg.security.certificateRotation));
     const { factor, minIsr } = replication(brokers.length);
     steps.push({
-        name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokerNodes(nodes).map((n) => `${n.name}-broker`),
+        name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokerNodes(nodes).map((n) => `${n.name}-${lastRoll}`),
         create: (ns) => hostCommand("check-brokers.sh", {
             ZK_CONNECT: kraft ? "" : zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
             BROKER_ENDPOINTS: brokerNodes(ns).map(internal).join(" "), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),

@@ -38,3 +38,16 @@ export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cluste
         [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit(cfg.metadata)],
     ];
 }
+
+/**
+ * ZooKeeper mode: the inter-broker protocol versions older than the configured release's (3.0 up to its minor line),
+ * which a rolling change onto it keeps pinned until every broker runs it (Kafka's upgrade notes: brokers on the new
+ * binaries keep `inter.broker.protocol.version` at the version the cluster ran, and only a second roll raises it).
+ * Empty with KRaft (metadata.version is finalized instead) and when kafka:brokerProperties sets the protocol version
+ * itself (the operator holds it, e.g. to keep a downgrade possible for a while).
+ */
+export function olderProtocolVersions(cfg: Pick<ClusterConfig, "metadata" | "kafkaVersion" | "brokerProperties">): string[] {
+    if (cfg.metadata !== "zookeeper" || cfg.brokerProperties["inter.broker.protocol.version"] !== undefined) return [];
+    const [major, minor] = cfg.kafkaVersion.split(".").map(Number);
+    return Array.from({ length: major === 3 ? minor : 0 }, (_, i) => `3.${i}`);
+}

@@ -9,7 +9,7 @@ import { ClusterSecrets, renderJmxFiles } from "../render";
 import { ClusterNode } from "../topology";
 
 export type Phase = "ready" | "memory" | "listeners" | "java" | "install" | "storage" | "format" | "zookeeper" | "ensemble" | "admin" |
-    "controller" | "quorum" | "listeners-add" | "listeners-switch" | "broker" | "brokers" | "features" |
+    "controller" | "quorum" | "listeners-add" | "listeners-switch" | "broker" | "protocol" | "brokers" | "features" |
     "zookeeper-acls" | "users" | "smoke" | "rebalance" | "service";
 
 /**

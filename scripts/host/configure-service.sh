@@ -34,7 +34,11 @@
 #                    quorum: after its start it becomes a voter (its old directory's entry removed, then
 #                    add-controller), and the marker goes
 #   TRANSITION       kafka, optional: add or switch, a roll of a running broker's listeners towards the manifest's
-#                    (see "Switching listeners" below); without it the manifest's files are written as they are
+#                    (see "Switching listeners" below); pin, the manifest's files with the inter-broker protocol the
+#                    broker runs kept (see "Pinning the inter-broker protocol"); without it the manifest's files are
+#                    written as they are
+#   IBP_PIN_FROM     kafka, optional, with TRANSITION: the inter-broker protocol versions older than the release's
+#                    (space-separated, e.g. "3.0 3.1"); a running broker on one of them keeps it through this roll
 #   OBSERVED_GENERATION  existing hosts, optional: the node's repair generation this run is for (observe.sh's), written
 #                    to GENERATION_FILE when the step succeeds
 #   GENERATION_FILE  with OBSERVED_GENERATION: where it goes
@@ -80,7 +84,10 @@ manifest=$(printf '%s' "$MANIFEST_B64" | base64 -d) || die "MANIFEST_B64 is not 
 # the running inter-broker listener, which every broker still has. A broker that needs neither (a new one, or one that
 # runs the new listeners already) is left alone.
 if [[ -n ${TRANSITION:-} ]]; then
-  [[ $SERVICE == kafka && $TRANSITION =~ ^(add|switch)$ ]] || die "TRANSITION must be add or switch, and only for kafka"
+  [[ $SERVICE == kafka && $TRANSITION =~ ^(add|switch|pin)$ ]] || die "TRANSITION must be add, switch or pin, and only for kafka"
+fi
+if [[ -n ${IBP_PIN_FROM:-} && -z ${TRANSITION:-} ]]; then die "IBP_PIN_FROM goes with a TRANSITION (the last roll raises the protocol)"; fi
+if [[ ${TRANSITION:-} =~ ^(add|switch)$ ]]; then
   props=$CONFIG_DIR/server.properties
   if ! systemctl is-active --quiet kafka || [[ ! -f $props ]]; then
     log "listeners-$TRANSITION: no broker running; it starts with its configured listeners"
@@ -154,6 +161,28 @@ if [[ -n ${TRANSITION:-} ]]; then
     fi
   fi
   log "listeners-$TRANSITION: $r_map (inter-broker $r_inter) -> $map (inter-broker $inter)"
+fi
+
+# Pinning the inter-broker protocol (ZooKeeper mode, onto a newer minor version): until every broker runs the new
+# version, a restarted broker keeps speaking the protocol the cluster ran, as Kafka's upgrade notes ask: in every roll
+# but the last (TRANSITION), a running broker whose protocol version is one of IBP_PIN_FROM (its
+# inter.broker.protocol.version, or, without one, the minor line of the version it runs) gets it written into its
+# server.properties. The last roll writes the configured file, without it, which raises the protocol broker by broker.
+# An interrupted update finds the pin in the file and keeps it. A broker that does not run starts on the configured file.
+if [[ -n ${IBP_PIN_FROM:-} ]] && systemctl is-active --quiet kafka && [[ -f $CONFIG_DIR/server.properties ]]; then
+  props=$CONFIG_DIR/server.properties
+  running_ibp=$(prop_value 'inter\.broker\.protocol\.version' <"$props")
+  if [[ -z $running_ibp && "$(readlink "$DIST_LINK" 2>/dev/null)" =~ -([0-9]+\.[0-9]+)\.[0-9]+$ ]]; then running_ibp=${BASH_REMATCH[1]}; fi
+  if [[ -n $running_ibp && " $IBP_PIN_FROM " == *" $running_ibp "* ]]; then
+    target=$(awk -v p="$props" '$1 == p { print $4 }' <<<"$manifest" | base64 -d)
+    [[ -n $target ]] || die "the manifest has no $props"
+    text=$(grep -v -E '^inter\.broker\.protocol\.version=' <<<"$target")
+    text+=$'\n\n'"# A version change is rolling: the inter-broker protocol the cluster ran, until every broker runs $KAFKA_DIST."
+    text+=$'\n'"# The last roll of this update writes the configured file, which raises it."
+    text+=$'\n'"inter.broker.protocol.version=$running_ibp"$'\n'
+    manifest=$(awk -v p="$props" -v c="$(printf '%s' "$text" | base64 -w0)" '$1 == p { $4 = c } { print }' <<<"$manifest")
+    log "${TRANSITION}: inter.broker.protocol.version stays $running_ibp through this roll"
+  fi
 fi
 
 # What the running service was started with (its files and version), kept until its restart succeeds, so that a

@@ -1,6 +1,6 @@
 // End to end: the real Pulumi engine (Automation API), the real command provider and real SSH against the local
-// hosts. up from empty (kafka:security plaintext), no-op preview/up, the switch to sasl_ssl under a producer,
-// scale-out, bad credentials and an unreachable port, destroy.
+// hosts. up from empty (kafka:security plaintext, Kafka 3.8.1), no-op preview/up, the upgrade to 3.9.2 under a producer,
+// the switch to sasl_ssl under a producer, scale-out, bad credentials and an unreachable port, destroy.
 import * as assert from "assert";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
@@ -22,6 +22,8 @@ import { assertRolled, serviceStates } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
 const { timed: step, summary } = stopwatch("e2e ");
+/** The version the cluster is built on; test 2b upgrades it to the default (3.9.2), a newer minor line. */
+const FIRST_VERSION = "3.8.1";
 
 describe("e2e: pulumi up / destroy on local hosts", function () {
     let env: LocalEnv;
@@ -77,6 +79,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
 
     before(async () => {
         const tarball = kafkaDist();
+        kafkaDist(FIRST_VERSION);
         mavenDist();
         // Its own lab (test3): the hosts suite may run at the same time on lab test.
         env = freshHostsUp(3, LABS.e2e);
@@ -84,8 +87,9 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         client = new KafkaClient(tarball);
         // The key as secret config (not a file path), so the checkpoint test below has a secret value to look for.
         const { sshPrivateKeyPath, ...rest } = localStackConfig(env, 3);
-        // The cluster starts with plaintext listeners; test 3 switches it to sasl_ssl (the default) while it serves.
-        raw = { ...rest, sshPrivateKey: fs.readFileSync(String(sshPrivateKeyPath), "utf8"), security: "plaintext" };
+        // The cluster starts with plaintext listeners on Kafka 3.8; test 2b upgrades it to 3.9, test 3 switches it to sasl_ssl
+        // (the default) while it serves.
+        raw = { ...rest, sshPrivateKey: fs.readFileSync(String(sshPrivateKeyPath), "utf8"), security: "plaintext", kafkaVersion: FIRST_VERSION };
         stack = await programStack("e2e", raw);
         // A leftover from an interrupted run must not make the first `up` look like a no-op.
         await destroyIfAny(stack);
@@ -131,6 +135,61 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         assert.deepStrictEqual(await services("zookeeper"), zkBefore);
         log(`no-op up restarted nothing: kafka PIDs ${[...kafkaBefore.values()].map((s) => s.pid).join(",")} and zookeeper PIDs ` +
             `${[...zkBefore.values()].map((s) => s.pid).join(",")} and their start times are unchanged`);
+    });
+
+    /**
+     * Each start of the broker on `address`, oldest first, from its server.log (rolled files included): the version
+     * AppInfoParser names when the broker has started, and the inter-broker protocol version of the KafkaConfig it
+     * logged before that.
+     */
+    async function brokerStarts(address: string): Promise<{ version: string; ibp: string }[]> {
+        const text = await ssh.must(address, "sudo -n sh -c 'cat $(ls /var/log/kafka/server.log.* 2>/dev/null | sort) /var/log/kafka/server.log' | " +
+            "grep -E 'inter\.broker\.protocol\.version = |Kafka version: '");
+        const starts: { version: string; ibp: string }[] = [];
+        let ibp = "";
+        for (const line of text.split("\n")) {
+            const i = /inter\.broker\.protocol\.version = (\S+)/.exec(line);
+            const v = /Kafka version: (\S+)/.exec(line);
+            if (i) ibp = i[1];
+            else if (v && ibp) {
+                starts.push({ version: v[1], ibp });
+                ibp = "";
+            }
+        }
+        return starts;
+    }
+
+    it("2b. Kafka 3.8.1 -> 3.9.2 under an acks=all producer: the brokers roll onto 3.9.2 keeping the inter-broker protocol at 3.8, then a second roll raises it; no send fails, nothing acknowledged is lost", async () => {
+        const bootstrap = (await stack.outputs()).bootstrapServers.value as string;
+        const since = Math.floor(Date.now() / 1000);
+        const zkBefore = await services("zookeeper");
+        raw = { ...raw, kafkaVersion: "3.9.2" };
+        await setStackConfig(stack, raw);
+        let ops = new Map<string, string[]>();
+        await writesUnderLoad(client, bootstrap, "e2e-upgrade", async () => {
+            ({ ops } = await step("minor-version-upgrade", up));
+            await urpBackToZero(client, bootstrap, "after the upgrade");
+        }, true);
+        const updated = ops.get("update") ?? [];
+        for (const i of [1, 2, 3]) {
+            for (const s of ["install", "zookeeper", "broker", "protocol"]) assert.ok(updated.includes(`host-${i}-${s}`), `host-${i}-${s} ran: ${updated}`);
+        }
+        // Two rolls, each one broker at a time: every broker restarted twice, the second roll after the whole first.
+        const events = await serviceEvents("kafka", since);
+        log(`upgrade: kafka stops/starts ${events.map((e) => `${e.what} ${e.host} @${(e.t - since).toFixed(1)}s`).join(", ")}`);
+        const roll = [1, 2, 3].flatMap((i) => [`stop host-${i}`, `start host-${i}`]);
+        assert.deepStrictEqual(events.map((e) => `${e.what} ${e.host}`), [...roll, ...roll]);
+        assertRolled(addresses(), zkBefore, await services("zookeeper"));
+        // What each broker ran: before the update 3.8.1 (protocol 3.8), then 3.9.2 still on protocol 3.8 (first roll),
+        // then 3.9.2 on protocol 3.9 (second roll). With the order above: no broker spoke 3.9 before all ran 3.9.2.
+        for (const a of addresses()) {
+            const starts = await brokerStarts(a);
+            log(`upgrade: ${a} broker starts (version/protocol): ${starts.map((x) => `${x.version}/${x.ibp}`).join(" ")}`);
+            assert.deepStrictEqual(starts.slice(-3), [{ version: "3.8.1", ibp: "3.8-IV0" }, { version: "3.9.2", ibp: "3.8-IV0" }, { version: "3.9.2", ibp: "3.9-IV0" }]);
+            assert.doesNotMatch(await ssh.must(a, "sudo -n cat /etc/kafka/server.properties"), /inter\.broker\.protocol\.version/,
+                "the configured file again: no pin left");
+        }
+        assert.deepStrictEqual(await pendingChanges(stack), []);
     });
 
     /** Whether address:port accepts a TCP connection (within 3 s). */
@@ -270,7 +329,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         const { ops } = await step("monitoring-on", up);
         log(`monitoring on: ${JSON.stringify([...ops])}`);
         assert.deepStrictEqual((ops.get("create") ?? []).sort(), addresses().map((_, i) => `host-${i + 1}-metrics-agent`));
-        assert.ok((ops.get("update") ?? []).every((n) => /^host-\d-(zookeeper|listeners-add|listeners-switch|broker)$/.test(n) || n.startsWith("cluster-")), `updated: ${ops.get("update")}`);
+        assert.ok((ops.get("update") ?? []).every((n) => /^host-\d-(zookeeper|listeners-add|listeners-switch|broker|protocol)$/.test(n) || n.startsWith("cluster-")), `updated: ${ops.get("update")}`);
         const [kafkaAfter, zkAfter] = [await services("kafka"), await services("zookeeper")];
         assertRolled(addresses(), zkBefore, zkAfter);
         assertRolled(addresses(), kafkaBefore, kafkaAfter);

@@ -614,6 +614,68 @@ describe("host scripts", () => {
         });
     });
 
+    describe("the inter-broker protocol pin in configure-service (a version change onto a newer minor line; stand-in systemctl and tools)", () => {
+        let dir: string;
+        const PINS = "3.0 3.1 3.2 3.3 3.4 3.5 3.6 3.7 3.8";
+        const NEW = "kafka_2.13-3.9.2";
+        const TARGET = "broker.id=1\nzookeeper.connect=zk:2181/kafka\n";
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "ibp-test-"));
+            fs.mkdirSync(path.join(dir, "stubs"));
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), [
+                "#!/bin/sh",
+                'case "$1" in is-active) [ -n "$STOPPED" ] && exit 3; exit 0 ;; is-enabled) echo enabled ;;',
+                '  show) case "$3" in MainPID) echo 4242 ;; ActiveState) echo active ;; esac ;; esac',
+            ].join("\n") + "\n", { mode: 0o755 });
+            for (const d of ["kafka_2.13-3.8.1", "kafka_2.13-3.9.1", NEW]) {
+                fs.mkdirSync(path.join(dir, d, "bin"), { recursive: true });
+                fs.writeFileSync(path.join(dir, d, ".verified"), "");
+                // The cluster never reports healthy: the step writes the files, then refuses to restart (and fails).
+                fs.writeFileSync(path.join(dir, d, "bin", "kafka-broker-api-versions.sh"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+            }
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        /** One broker step with the broker running `running` and server.properties `onDisk`; what it wrote. */
+        const step = (running: string, onDisk: string | undefined, env: Record<string, string>) => {
+            fs.rmSync(path.join(dir, "current"), { force: true });
+            fs.symlinkSync(running, path.join(dir, "current"));
+            const props = path.join(dir, "server.properties");
+            if (onDisk === undefined) fs.rmSync(props, { force: true }); else fs.writeFileSync(props, onDisk);
+            const { env: stepEnv, script } = parseHostCommand(hostCommand("configure-service.sh", {
+                SERVICE: "kafka", MANIFEST_B64: Buffer.from(`${props} 0644 ${os.userInfo().username} ${Buffer.from(TARGET).toString("base64")}\n`).toString("base64"),
+                CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: NEW, DIST_LINK: path.join(dir, "current"), SELF_BOOTSTRAP: "127.0.0.1:1",
+                CLIENT_CONFIG: path.join(dir, "admin.properties"), KAFKA_HOME: path.join(dir, "current"), TOOLS_LOG_DIR: dir, ...env,
+            }));
+            const r = spawnSync("bash", ["-c", script], { env: { PATH: `${dir}/stubs:${process.env.PATH}`, ...stepEnv, ROLL_TIMEOUT: "1" }, encoding: "utf8" });
+            const written = fs.existsSync(props) ? fs.readFileSync(props, "utf8") : "";
+            return { status: r.status, stderr: r.stderr, written, ibp: written.split("\n").filter((l) => l.startsWith("inter.broker.protocol.version=")) };
+        };
+
+        it("a broker running 3.8 keeps protocol 3.8 in the pinned roll; the last roll writes the configured file, which raises it", () => {
+            const pinned = step("kafka_2.13-3.8.1", TARGET, { TRANSITION: "pin", IBP_PIN_FROM: PINS });
+            assert.deepStrictEqual(pinned.ibp, ["inter.broker.protocol.version=3.8"]);
+            assert.ok(pinned.written.startsWith(TARGET), "the configured settings are all there");
+            assert.match(pinned.stderr, /inter\.broker\.protocol\.version stays 3\.8 through this roll/);
+            // Interrupted after the restart: the link names the new version, the file the pin; the next pinned roll keeps it.
+            const again = step(NEW, pinned.written, { TRANSITION: "pin", IBP_PIN_FROM: PINS });
+            assert.deepStrictEqual(again.ibp, ["inter.broker.protocol.version=3.8"]);
+            const last = step(NEW, pinned.written, {});
+            assert.strictEqual(last.written, TARGET);
+        }).timeout(60_000);
+
+        it("no pin for a patch change, a running protocol that is not older, a broker not running yet; the pin list only goes with a roll before the last", () => {
+            assert.deepStrictEqual(step("kafka_2.13-3.9.1", TARGET, { TRANSITION: "pin", IBP_PIN_FROM: PINS }).written, TARGET);
+            const held = `${TARGET}inter.broker.protocol.version=3.9\n`;
+            assert.deepStrictEqual(step("kafka_2.13-3.8.1", held, { TRANSITION: "pin", IBP_PIN_FROM: PINS }).ibp, []);
+            const fresh = step("kafka_2.13-3.8.1", undefined, { TRANSITION: "pin", IBP_PIN_FROM: PINS, STOPPED: "1" });
+            assert.strictEqual(fresh.written, TARGET, "a broker that does not run starts on the configured file");
+            const wrong = step("kafka_2.13-3.8.1", TARGET, { IBP_PIN_FROM: PINS });
+            assert.notStrictEqual(wrong.status, 0);
+            assert.match(wrong.stderr, /IBP_PIN_FROM goes with a TRANSITION/);
+        }).timeout(60_000);
+    });
+
     describe("first boot: package manager busy, JDK held, needrestart kept off the services (stand-in commands)", () => {
         let dir: string;
         beforeEach(() => {

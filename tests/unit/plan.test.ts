@@ -3,7 +3,7 @@ import { execFileSync } from "child_process";
 import { parseHostCommand } from "../../components/host-command";
 import { PATHS } from "../../components/layout";
 import { RenderedStep, renderPlan, waves } from "../../components/plan";
-import { bashSyntax, cluster } from "./fixtures";
+import { TEST_GENERATED, bashSyntax, cluster, kraftCluster } from "./fixtures";
 import { KEY } from "./stacks";
 
 const wave = (steps: RenderedStep[]) => {
@@ -87,7 +87,41 @@ describe("provisioning plan", () => {
         assert.deepStrictEqual([...a.keys()], [...b.keys()]);
         const changed = [...a.keys()].filter((k) => a.get(k)!.create !== b.get(k)!.create);
         assert.deepStrictEqual(changed.sort(), ["cluster-brokers", "cluster-smoke", ...[1, 2, 3].flatMap((i) =>
-            ["broker", "listeners-add", "listeners-switch"].map((s) => `node-${i}-${s}`))].sort());
+            ["broker", "listeners-add", "listeners-switch", "protocol"].map((s) => `node-${i}-${s}`))].sort());
+    });
+
+    it("ZooKeeper mode: every broker roll but the last (protocol) pins the inter-broker protocol to an older minor line the broker runs; KRaft has no protocol roll", () => {
+        const envOf = (extra: Record<string, unknown>) => {
+            const c = cluster(3, 3, "colocated", extra);
+            const steps = renderPlan(c.cfg, c.nodes, c.secrets);
+            return (name: string) => {
+                const step = steps.find((s) => s.name === name);
+                return step && parseHostCommand(step.create).env;
+            };
+        };
+        const v392 = envOf({});
+        for (const roll of ["listeners-add", "listeners-switch", "broker"]) {
+            assert.strictEqual(v392(`node-2-${roll}`)!.IBP_PIN_FROM, "3.0 3.1 3.2 3.3 3.4 3.5 3.6 3.7 3.8", roll);
+        }
+        assert.strictEqual(v392("node-2-broker")!.TRANSITION, "pin");
+        assert.strictEqual(v392("node-2-protocol")!.IBP_PIN_FROM, undefined, "the last roll raises the protocol");
+        assert.strictEqual(v392("node-2-protocol")!.TRANSITION, undefined, "the last roll writes the configured files");
+        assert.strictEqual(envOf({ kafkaVersion: "3.7.2" })("node-1-broker")!.IBP_PIN_FROM, "3.0 3.1 3.2 3.3 3.4 3.5 3.6");
+        assert.strictEqual(envOf({ kafkaVersion: "3.0.2" })("node-1-broker")!.IBP_PIN_FROM, undefined, "nothing older than 3.0 to pin");
+        // An operator who holds the protocol version in kafka:brokerProperties keeps it: no pin.
+        const held = envOf({ brokerProperties: { "inter.broker.protocol.version": "3.8" } });
+        assert.strictEqual(held("node-1-broker")!.IBP_PIN_FROM, undefined);
+        const k = kraftCluster(3, 3, "colocated");
+        const kraftSteps = renderPlan(k.cfg, k.nodes, k.secrets, TEST_GENERATED);
+        assert.deepStrictEqual(kraftSteps.filter((s) => s.phase === "protocol"), []);
+        assert.ok(kraftSteps.filter((s) => s.phase === "broker").every((s) => {
+            const e = parseHostCommand(s.create).env;
+            return e.IBP_PIN_FROM === undefined && e.TRANSITION === undefined;
+        }));
+        // The cluster-wide broker check waits for the last roll.
+        const zk = cluster(3, 3, "colocated");
+        const check = renderPlan(zk.cfg, zk.nodes, zk.secrets).find((s) => s.name === "cluster-brokers")!;
+        assert.deepStrictEqual(check.dependsOn, ["node-1-protocol", "node-2-protocol", "node-3-protocol"]);
     });
 
     it("changing a ZooKeeper setting (heap) changes only ZooKeeper commands and the memory checks of their hosts", () => {
@@ -106,7 +140,7 @@ describe("provisioning plan", () => {
         const b = renderPlan(after.cfg, after.nodes, after.secrets);
         const changed = a.filter((s, i) => s.create !== b[i].create);
         assert.deepStrictEqual(changed.map((s) => s.phase).sort(), [...Array(6).fill("install"), ...Array(3).fill("zookeeper"),
-            ...Array(3).fill("broker"), ...Array(3).fill("listeners-add"), ...Array(3).fill("listeners-switch"), "brokers", "smoke", "admin"].sort(), "the admin credential is written again with the new version's tool");
+            ...Array(3).fill("broker"), ...Array(3).fill("listeners-add"), ...Array(3).fill("listeners-switch"), ...Array(3).fill("protocol"), "brokers", "smoke", "admin"].sort(), "the admin credential is written again with the new version's tool");
         const env = (name: string) => parseHostCommand(b.find((s) => s.name === name)!.create).env;
         assert.strictEqual(env("zk-1-zookeeper").DIST_LINK, "/opt/kafka/zookeeper-current");
         assert.strictEqual(env("broker-1-broker").DIST_LINK, "/opt/kafka/current");

@@ -57,8 +57,8 @@ describe("secret settings (index.ts under mocks)", () => {
         const cmds = resources.filter((r) => r.type === "command:remote:Command");
         assert.ok(cmds.length > 10, "the program registered its commands");
         assert.deepStrictEqual(leaks(resources), []);
-        const brokers = cmds.filter((c) => /^host-\d-broker$/.test(c.name));
-        assert.strictEqual(brokers.length, 3);
+        const brokers = cmds.filter((c) => /^host-\d-(broker|protocol)$/.test(c.name));
+        assert.strictEqual(brokers.length, 6);
         for (const c of brokers) {
             assert.ok(isSecret(c.inputs.stdin), `${c.name}'s stdin is a secret`);
             assert.strictEqual(typeof c.inputs.create, "string", "the short command names only the step");
@@ -74,7 +74,7 @@ describe("secret settings (index.ts under mocks)", () => {
     it("control: the same property not set as a secret is found by the same search (so the search can fail)", async () => {
         const resources = await runProgram(["kafka:sshPrivateKey"]);
         assert.deepStrictEqual([...new Set(leaks(resources))].sort(),
-            ["command:remote:Command::host-1-broker", "command:remote:Command::host-2-broker", "command:remote:Command::host-3-broker"]);
+            [1, 2, 3].flatMap((i) => [`command:remote:Command::host-${i}-broker`, `command:remote:Command::host-${i}-protocol`]).sort());
     });
 
     it("sasl_ssl: generated keys and passwords are in no resource input as plain or base64 text; only the steps carrying them are secrets", async () => {
@@ -96,7 +96,7 @@ describe("secret settings (index.ts under mocks)", () => {
         const cmds = new Map(resources.filter((r) => r.type === "command:remote:Command").map((r) => [r.name, r]));
         const secretSteps = [...cmds.values()].filter((c) => isSecret(c.inputs.stdin)).map((c) => c.name).sort();
         assert.deepStrictEqual(secretSteps, ["cluster-admin", "cluster-users", ...[1, 2, 3].flatMap((i) =>
-            ["broker", "listeners-add", "listeners-switch", "zookeeper"].map((s) => `host-${i}-${s}`))]);
+            ["broker", "listeners-add", "listeners-switch", "protocol", "zookeeper"].map((s) => `host-${i}-${s}`))]);
         // They still deliver what they carry: the broker's keystore (the key of its own certificate), the admin's login.
         const files = revealed(cmds.get("host-2-broker")!.inputs.stdin.value);
         assert.ok(files.includes(Buffer.from("kafka-test-cert-host-2 key").toString("base64")));

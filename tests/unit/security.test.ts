@@ -191,16 +191,16 @@ describe("security: plan", () => {
         assert.deepStrictEqual(byName.get("cluster-admin")!.dependsOn, ["node-1-install", "cluster-ensemble"]);
         assert.deepStrictEqual(byName.get("cluster-users")!.dependsOn, ["cluster-brokers"]);
         assert.deepStrictEqual(steps.filter((s) => s.secrets).map((s) => s.name).sort(), ["cluster-admin", "cluster-users", ...[1, 2, 3].flatMap((i) =>
-            ["broker", "listeners-add", "listeners-switch", "zookeeper"].map((s) => `node-${i}-${s}`))]);
+            ["broker", "listeners-add", "listeners-switch", "protocol", "zookeeper"].map((s) => `node-${i}-${s}`))]);
         assert.ok(["cluster-brokers", "cluster-smoke", "cluster-rebalance", "node-1-broker"].every((n) =>
             parseHostCommand(byName.get(n)!.create).env.CLIENT_CONFIG === PATHS.adminConfig), "every check logs in as the admin");
     });
 
-    it("secured, the brokers roll three times in one chain: listeners-add, listeners-switch, then the configured files; plaintext once", () => {
+    it("secured, the brokers roll four times in one chain: listeners-add, listeners-switch, broker (protocol pinned), then the configured files; plaintext twice", () => {
         const chainOf = (extra: Record<string, unknown>) => {
             const c = cluster(3, 3, "colocated", extra);
             const steps = renderPlan(c.cfg, c.nodes, c.secrets);
-            const rolls = steps.filter((s) => ["listeners-add", "listeners-switch", "broker"].includes(s.phase));
+            const rolls = steps.filter((s) => ["listeners-add", "listeners-switch", "broker", "protocol"].includes(s.phase));
             // Each roll step waits for the one before it: one broker at a time, one roll after the other.
             rolls.forEach((s, i) => assert.ok(i === 0 || s.dependsOn.includes(rolls[i - 1].name), `${s.name} after ${rolls[i - 1]?.name}`));
             assert.ok(["node-1-memory", "node-1-listeners", "node-3-listeners"].every((d) => rolls[0].dependsOn.includes(d)),
@@ -208,15 +208,16 @@ describe("security: plan", () => {
             return rolls.map((s) => [s.name, parseHostCommand(s.create).env.TRANSITION ?? "-"].join(" "));
         };
         const three = (phase: string, t: string) => [1, 2, 3].map((i) => `node-${i}-${phase} ${t}`);
-        assert.deepStrictEqual(chainOf({}), [...three("listeners-add", "add"), ...three("listeners-switch", "switch"), ...three("broker", "-")]);
-        assert.deepStrictEqual(chainOf({ security: "tls" }), [...three("listeners-add", "add"), ...three("listeners-switch", "switch"), ...three("broker", "-")]);
-        assert.deepStrictEqual(chainOf({ security: "plaintext" }), three("broker", "-"));
+        assert.deepStrictEqual(chainOf({}), [...three("listeners-add", "add"), ...three("listeners-switch", "switch"), ...three("broker", "pin"), ...three("protocol", "-")]);
+        assert.deepStrictEqual(chainOf({ security: "tls" }), [...three("listeners-add", "add"), ...three("listeners-switch", "switch"), ...three("broker", "pin"), ...three("protocol", "-")]);
+        assert.deepStrictEqual(chainOf({ security: "plaintext" }), [...three("broker", "pin"), ...three("protocol", "-")]);
         // The transition steps carry the same files as the broker step: what they run towards.
         const c = cluster(3, 3, "colocated");
         const steps = renderPlan(c.cfg, c.nodes, c.secrets);
         const manifestOf = (n: string) => parseHostCommand(steps.find((s) => s.name === n)!.create).env.MANIFEST_B64;
         assert.strictEqual(manifestOf("node-2-listeners-add"), manifestOf("node-2-broker"));
         assert.strictEqual(manifestOf("node-2-listeners-switch"), manifestOf("node-2-broker"));
+        assert.strictEqual(manifestOf("node-2-protocol"), manifestOf("node-2-broker"));
     });
 
     it("the users step carries every client user's password and the ACL lines; changing the ACLs changes only that step", () => {
