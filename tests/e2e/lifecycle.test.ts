@@ -10,8 +10,8 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { RawConfig } from "../../components/config";
 import { PORTS } from "../../components/layout";
 import { LABS, LocalEnv, ROOT, Ssh, freshHostsUp, hostsDown, hostsUp, kafkaDist, localStackConfig, log, mavenDist } from "../../scripts/lib/local";
-import { checkpointFile, clearDeadLocks, programStack, pulumiEnv, setStackConfig } from "../../scripts/lib/pulumi";
-import { destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
+import { checkpointFile, clearDeadLocks, pulumiEnv, setStackConfig } from "../../scripts/lib/pulumi";
+import { disposeStack, failedUp, freshStack, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { generateKeyPair } from "../support/loopback-sshd";
 import { scrape, values } from "../support/metrics";
@@ -90,9 +90,8 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         // The cluster starts with plaintext listeners on Kafka 3.8; test 2b upgrades it to 3.9, test 3 switches it to sasl_ssl
         // (the default) while it serves.
         raw = { ...rest, sshPrivateKey: fs.readFileSync(String(sshPrivateKeyPath), "utf8"), security: "plaintext", kafkaVersion: FIRST_VERSION };
-        stack = await programStack("e2e", raw);
         // A leftover from an interrupted run must not make the first `up` look like a no-op.
-        await destroyIfAny(stack);
+        stack = await freshStack("e2e", raw);
     });
 
     after(async () => {

@@ -15,8 +15,8 @@ import { shellQuote } from "../../components/host-command";
 import { rollGateCommand } from "../../components/plan";
 import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
 import { CACHE, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
-import { programStack, setStackConfig } from "../../scripts/lib/pulumi";
-import { commandStates, destroyIfAny, disposeStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
+import { setStackConfig } from "../../scripts/lib/pulumi";
+import { commandStates, disposeStack, freshStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient, zkMode } from "../support/kafka";
 import { caScript } from "../../components/credentials";
 import { poll } from "../support/poll";
@@ -60,9 +60,7 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         if (cfg.mode !== "hosts") throw new Error("the real-host suite runs existing-hosts mode");
         nodes = hostNodes(cfg);
         client = new KafkaClient(tarball);
-        stack = await timed("setup: engine and stack", () => programStack("hosts-test", raw));
-        // A leftover from an interrupted run would make the first `up` a partial one.
-        await destroyIfAny(stack);
+        stack = await timed("setup: engine and stack", () => freshStack("hosts-test", raw));
         log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
     });
 

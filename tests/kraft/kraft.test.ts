@@ -9,8 +9,8 @@ import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
 import { PATHS, PORTS } from "../../components/layout";
 import { ClusterNode, controllerNodes, hostNodes } from "../../components/topology";
 import { LABS, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log, mavenDist } from "../../scripts/lib/local";
-import { programStack, setStackConfig } from "../../scripts/lib/pulumi";
-import { commandStates, destroyIfAny, disposeStack, pendingChanges, upWithOps } from "../support/engine";
+import { setStackConfig } from "../../scripts/lib/pulumi";
+import { commandStates, disposeStack, freshStack, pendingChanges, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../support/load";
 import { poll } from "../support/poll";
@@ -71,8 +71,7 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         if (cfg.mode !== "hosts") throw new Error("the KRaft suite runs existing-hosts mode");
         nodes = hostNodes(cfg);
         client = new KafkaClient(kafkaDist(TO));
-        stack = await timed("setup: engine and stack", () => programStack("kraft-test", raw));
-        await destroyIfAny(stack);
+        stack = await timed("setup: engine and stack", () => freshStack("kraft-test", raw));
         log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
     });
 

@@ -2,7 +2,8 @@
 // and the state the engine recorded for each command.
 import * as assert from "assert";
 import { EngineEvent, Stack, UpOptions, UpResult } from "@pulumi/pulumi/automation";
-import { removeStack } from "../../scripts/lib/pulumi";
+import { RawConfig } from "../../components/config";
+import { programStack, removeStack } from "../../scripts/lib/pulumi";
 
 /** Names of resources per operation (create, update, replace, delete, same) seen in an update's events. */
 export function opsOf(events: EngineEvent[]): Map<string, string[]> {
@@ -70,6 +71,21 @@ export async function resourceCount(stack: Stack): Promise<number> {
 /** `pulumi destroy` when the stack holds anything (a leftover of an interrupted run, or a suite's cluster). */
 export async function destroyIfAny(stack: Stack): Promise<void> {
     if ((await resourceCount(stack)) > 0) await stack.destroy({ onOutput: () => undefined });
+}
+
+/**
+ * A suite's stack at its start, on hosts freshHostsUp has just rebuilt, empty. What an interrupted run left in it (a
+ * killed CI job, a restarted machine) describes hosts that no longer exist: their delete commands would reach wiped
+ * hosts or, for one not booted this time, nothing at all (the destroy fails). So such a stack is dropped, not
+ * destroyed, and made again; a leftover never makes the first `up` a partial one.
+ */
+export async function freshStack(name: string, raw: RawConfig): Promise<Stack> {
+    const stack = await programStack(name, raw);
+    if ((await resourceCount(stack)) === 0) return stack;
+    await removeStack(stack);
+    const again = await programStack(name, raw);
+    assert.strictEqual(await resourceCount(again), 0, `stack ${name} still holds resources after it was removed`);
+    return again;
 }
 
 /** A suite's stack gone for good: its resources destroyed, then the stack and its Pulumi.<name>.yaml removed. */
