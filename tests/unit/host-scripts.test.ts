@@ -713,6 +713,25 @@ describe("host scripts", () => {
             assert.strictEqual(check.status, 0, check.stderr);
             assert.strictEqual(check.stdout, "(?^:^kafka\\.service$)=0,(?^:^zookeeper\\.service$)=0");
         });
+        it("install-java waits out another apt run's lock before it holds the JDK (Java works while a cut-off run's apt finishes); another error fails at once", () => {
+            stub("java", 'echo \'openjdk version "17.0.13" 2024-10-15\' >&2');
+            stub("apt-get", "exit 0");
+            stub("dpkg-query", "printf 'install ok installed'");
+            // The first two holds meet the lock, as dpkg reports it.
+            stub("apt-mark", `case "$1" in showhold) cat "${dir}/held" 2>/dev/null ;;
+  hold) n=$(cat "${dir}/tries" 2>/dev/null || echo 0); echo $((n + 1)) > "${dir}/tries"
+    if [ "$n" -lt 2 ]; then echo "dpkg: error: dpkg frontend lock was locked by another process with pid 155" >&2; exit 100; fi
+    echo "$2" >> "${dir}/held" ;; esac`);
+            const line = hostCommand("install-java.sh", { NEEDRESTART_CONF: path.join(dir, "none", "kafka-cluster.conf") });
+            const r = runLocally(line, {}, path.join(dir, "stubs"));
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(fs.readFileSync(path.join(dir, "tries"), "utf8").trim(), "3");
+            assert.strictEqual(fs.readFileSync(path.join(dir, "held"), "utf8"), "openjdk-17-jre-headless\n");
+            stub("apt-mark", 'case "$1" in hold) echo "E: Unable to locate package" >&2; exit 100 ;; esac');
+            const bad = runLocally(line, {}, path.join(dir, "stubs"));
+            assert.notStrictEqual(bad.status, 0);
+            assert.match(bad.stderr, /apt-mark hold openjdk-17-jre-headless failed: E: Unable to locate package/);
+        });
     });
 
     describe("release download: sources in order, SHA-512, then the .asc signature against KEYS (real curl and gpg, a local HTTP server)", function () {
