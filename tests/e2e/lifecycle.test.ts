@@ -428,10 +428,17 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         let killedDuring = "";
         try {
             await writesUnderLoad(client, bootstrap, "e2e-interrupted", async () => {
-                // Broker 1 restarts first; the kill comes while broker 2 is stopping or starting.
+                // Broker 1 restarts first; the kill comes while broker 2 restarts: stopping, or started again (a new
+                // process) but not yet confirmed healthy (the host's restart marker is still there). A broker with few
+                // leaders stops in well under a second, too short a window to catch with ssh polls on a loaded machine.
+                const pidBefore = (await ssh.must(addrs[1], "systemctl show -p MainPID --value kafka")).trim();
                 killedDuring = await killedUp("broker 2 restarting under the update", async () => {
-                    const state = (await ssh.exec(addrs[1], "systemctl is-active kafka", 10_000)).stdout.trim();
-                    return state !== "active" ? state : undefined;
+                    const r = await ssh.exec(addrs[1], "systemctl is-active kafka; systemctl show -p MainPID --value kafka; " +
+                        "if sudo -n test -f /etc/kafka/.kafka.restart-pending; then echo pending; else echo none; fi", 10_000);
+                    const [state, pid, marker] = r.stdout.trim().split("\n");
+                    if (state !== "active") return state;
+                    if (pid !== pidBefore && marker === "pending") return `restarted (pid ${pidBefore} -> ${pid}), not yet confirmed healthy`;
+                    return undefined;
                 });
                 log(`interrupted: pulumi up killed while broker 2 was ${killedDuring}`);
                 await step("up-after-kill", up);
