@@ -304,12 +304,24 @@ start_or_fail() {
   die "$why -- it is stopped (no restart loop). Fix the setting and run pulumi up again"
 }
 
+# has_leader: the controller quorum answers and has a leader (quorum_state); QUORUM_PROBLEM says why not.
+has_leader() {
+  if ! quorum_state "$QUORUM_BOOTSTRAP" "$QUORUM_CONFIG"; then QUORUM_PROBLEM="no controller at $QUORUM_BOOTSTRAP answers"; return 1; fi
+  (( QUORUM_LEADER >= 0 )) || { QUORUM_PROBLEM="no leader"; return 1; }
+}
+# metadata_written: this controller's metadata log holds records (only an elected leader writes them; a directory
+# formatted for a new quorum has none until its first election).
+metadata_written() {
+  find "$METADATA_DIR/__cluster_metadata-0" -maxdepth 1 -name '*.log' -size +0c 2>/dev/null | grep -q .
+}
+
 # join_quorum (kafka-controller): this controller is a voter with the directory it runs on. One that is not (formatted
 # to join a running quorum: JOIN_MARKER; or back with its old directory after a lower kafka:controllerCount removed it)
 # becomes one once the quorum has a leader: an entry of its id with another directory (a disk that was replaced) is
 # removed, then it is added (kafka-metadata-quorum add-controller, which waits until it has caught up as an observer);
 # one voter change at a time, each waiting for the quorum to catch up. Without a leader and without the marker, the
-# quorum is still forming (a new cluster's controllers start one after another): nothing to do.
+# quorum is still forming (a new cluster's controllers start one after another): nothing to do, unless this
+# controller's own metadata log shows that the quorum formed before (then its leader is waited for).
 join_quorum() {
   local dir voter config
   dir=$(prop_value 'directory\.id' <"$METADATA_DIR/meta.properties")
@@ -322,7 +334,16 @@ join_quorum() {
       if [[ $ep != "$SELF_ADDRESS:$CONTROLLER_PORT" ]] && timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$ep" 2>/dev/null; then others=true; fi
     done
     $others || return 0
-    quorum_state "$QUORUM_BOOTSTRAP" "$QUORUM_CONFIG" && (( QUORUM_LEADER >= 0 )) || return 0
+    if metadata_written; then
+      # It has been part of a formed quorum (a leader wrote records into its metadata log; one removed by a lower
+      # kafka:controllerCount and started again, or one restarted): a leader is there or comes back. A probe that fails
+      # (a controller just started does not know the leader yet, a busy tool) is waited out, never taken for a quorum
+      # still forming.
+      wait_until "$limit" "the controller quorum has a leader" has_leader ||
+        die "controller quorum has no leader after ${limit}s ($QUORUM_PROBLEM); controller $NODE_ID not checked as a voter (run pulumi up again once the quorum has a leader)"
+    else
+      has_leader || return 0
+    fi
     [[ " $QUORUM_VOTER_DIRS " != *" $NODE_ID:$dir "* ]] || return 0
   fi
   HEALTH_IDS='' wait_until "$limit" "quorum healthy before controller $NODE_ID joins" healthy ||

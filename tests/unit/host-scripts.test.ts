@@ -60,7 +60,9 @@ describe("host scripts", () => {
     const scripts = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
         e.isDirectory() ? scripts(path.join(d, e.name)) : e.name.endsWith(".sh") ? [path.join(d, e.name)] : []);
 
-    it("shellcheck passes on every script in scripts/", () => {
+    it("shellcheck passes on every script in scripts/", function () {
+        // shellcheck -x follows every sourced file: under the other suites' load it has taken 50 s.
+        this.timeout(300_000);
         const files = scripts(SCRIPTS);
         assert.ok(files.length >= 10, `found ${files.length} scripts`);
         try {
@@ -499,6 +501,78 @@ describe("host scripts", () => {
             }
         } finally {
             server.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("configure-service kafka-controller: one back in a formed quorum (records in its metadata log) waits out a failing quorum probe and is added; one of a quorum still forming is left alone", async () => {
+        // Another controller answers on loopback (the kernel accepts the probe's connection).
+        const other = net.createServer().listen(0, "127.0.0.1");
+        await new Promise((r) => other.once("listening", r));
+        const port = (other.address() as net.AddressInfo).port;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "join-test-"));
+        try {
+            const dist = "kafka_2.13-4.3.2";
+            fs.mkdirSync(path.join(dir, dist, "bin"), { recursive: true });
+            fs.writeFileSync(path.join(dir, dist, ".verified"), "");
+            fs.symlinkSync(dist, path.join(dir, "current"));
+            fs.mkdirSync(path.join(dir, "stubs"));
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), '#!/bin/sh\ncase "$1" in is-enabled) echo enabled ;; esac\nexit 0\n', { mode: 0o755 });
+            // The quorum tool: the first FAIL `describe --status` calls fail (a controller just started knows no leader
+            // yet); then 3001 leads, with 3002 a voter once add-controller ran.
+            fs.writeFileSync(path.join(dir, dist, "bin", "kafka-metadata-quorum.sh"), [
+                "#!/bin/bash", `d=${dir}`, 'echo "$5 $6" >> $d/quorum-calls',
+                'case "$5 $6" in',
+                '  "describe --status") n=$(( $(cat $d/count 2>/dev/null || echo 0) + 1 )); echo $n > $d/count',
+                '    (( n > $(cat $d/fail) )) || exit 1',
+                '    v=\'{"id": 3001, "directoryId": "AAAAAAAAAAAAAAAAAAAAAA"}\'',
+                '    [[ -f $d/added ]] && v+=\', {"id": 3002, "directoryId": "BBBBBBBBBBBBBBBBBBBBBB"}\'',
+                '    printf "ClusterId: x\\nLeaderId: 3001\\nCurrentVoters: [%s]\\n" "$v" ;;',
+                '  "describe --replication") printf "NodeId DirectoryId LogEndOffset Lag LastFetchTimestamp LastCaughtUpTimestamp Status\\n3001 A 10 0 1 1 Leader\\n" ;;',
+                '  "add-controller "*) touch $d/added ;;',
+                "esac",
+            ].join("\n") + "\n", { mode: 0o755 });
+            const meta = path.join(dir, "metadata");
+            fs.mkdirSync(path.join(meta, "__cluster_metadata-0"), { recursive: true });
+            fs.writeFileSync(path.join(meta, "meta.properties"), "node.id=3002\ndirectory.id=BBBBBBBBBBBBBBBBBBBBBB\nversion=1\n");
+            const props = path.join(dir, "controller.properties");
+            fs.writeFileSync(props, "node.id=3002\n");
+            fs.writeFileSync(path.join(dir, "quorum.properties"), "security.protocol=SSL\n");
+            const run = (fail: number, voterAlready = false) => {
+                for (const f of ["quorum-calls", "count", "added"]) fs.rmSync(path.join(dir, f), { force: true });
+                if (voterAlready) fs.writeFileSync(path.join(dir, "added"), "");
+                fs.writeFileSync(path.join(dir, "fail"), `${fail}\n`);
+                // Running, its file unchanged: the step only checks that it is a voter.
+                return runLocally(hostCommand("configure-service.sh", {
+                    SERVICE: "kafka-controller", MANIFEST_B64: Buffer.from(`${props} 0644 ${os.userInfo().username} ${Buffer.from("node.id=3002\n").toString("base64")}\n`).toString("base64"),
+                    CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: dist, DIST_LINK: path.join(dir, "current"), KAFKA_HOME: path.join(dir, "current"),
+                    TOOLS_LOG_DIR: dir, SELF_ADDRESS: "127.0.0.2", CONTROLLER_PORT: "9", NODE_ID: "3002",
+                    QUORUM_BOOTSTRAP: `127.0.0.1:${port},127.0.0.2:9`, QUORUM_CONFIG: path.join(dir, "quorum.properties"),
+                    CONTROLLER_CONFIG: props, METADATA_DIR: meta, JOIN_MARKER: path.join(dir, "join-marker"),
+                }), { ROLL_TIMEOUT: "30" }, path.join(dir, "stubs"));
+            };
+            const calls = () => fs.readFileSync(path.join(dir, "quorum-calls"), "utf8");
+
+            // A new quorum still forming (nothing written in its metadata log): no leader yet is nothing to wait for.
+            const forming = run(1);
+            assert.strictEqual(forming.status, 0, forming.stderr);
+            assert.doesNotMatch(calls(), /add-controller/);
+
+            // Back after a lower controllerCount removed it: its log has records, so the failing probes are waited out.
+            fs.writeFileSync(path.join(meta, "__cluster_metadata-0", "00000000000000000000.log"), "records");
+            const back = run(2);
+            assert.strictEqual(back.status, 0, back.stderr);
+            assert.match(back.stderr, /the controller quorum has a leader after/);
+            assert.match(calls(), /^add-controller $/m, "it was added as a voter");
+            assert.ok(fs.existsSync(path.join(dir, "added")));
+
+            // Already a voter with this directory: nothing to add.
+            const again = run(1, true);
+            assert.strictEqual(again.status, 0, again.stderr);
+            assert.match(calls(), /^describe --status$/m);
+            assert.doesNotMatch(calls(), /add-controller/, "a voter is not added again");
+        } finally {
+            other.close();
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
