@@ -44,8 +44,10 @@ export async function writesUnderLoad(client: KafkaClient, bootstrap: string, to
     // VerifiableProducer turns retries off (a leader change then fails a send); a client that must see no error is an
     // ordinary one: Kafka's default retries, within its default delivery timeout.
     const config = noErrors ? client.propertiesFile("retrying", `${client.loginProperties ?? ""}retries=2147483647\n`) : undefined;
+    // A cap out of reach: it writes until it is stopped. 200,000 ran out during a 22-minute fault (200 messages/s reach
+    // it in 1,000 s), and the producer had exited before the check that it is still acknowledged.
     const producer = client.start("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
-        "--max-messages", "200000", "--acks", "-1", "--throughput", "200"], ...(config ? [config] : []));
+        "--max-messages", "100000000", "--acks", "-1", "--throughput", "200"], ...(config ? [config] : []));
     const span = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
     try {
         // The first acknowledgements wait for the producer's JVM, its login and metadata: slow on a loaded machine.
@@ -59,7 +61,12 @@ export async function writesUnderLoad(client: KafkaClient, bootstrap: string, to
         await fault(() => acked(producer.output()).length);
         log(`${topic}: fault and recovery took ${span(t)}`);
         const before = acked(producer.output()).length;
-        await poll("producer keeps being acknowledged after the fault", 120_000, async () => acked(producer.output()).length > before + 200);
+        try {
+            await poll("producer keeps being acknowledged after the fault", 120_000, async () => acked(producer.output()).length > before + 200);
+        } catch (e) {
+            log(`${topic}: ${before} acknowledged before the check; the producer's last output: ${producer.output().split("\n").slice(-15).join("\n")}`);
+            throw e;
+        }
     } finally {
         await client.stop(producer.child);
     }
