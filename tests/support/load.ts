@@ -49,24 +49,22 @@ export async function writesUnderLoad(client: KafkaClient, bootstrap: string, to
     const producer = client.start("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
         "--max-messages", "100000000", "--acks", "-1", "--throughput", "200"], ...(config ? [config] : []));
     const span = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
-    try {
-        // The first acknowledgements wait for the producer's JVM, its login and metadata: slow on a loaded machine.
+    // Waits until the producer has `more` acknowledgements beyond `from`; on a timeout its last output says why.
+    const ackedBeyond = async (what: string, timeoutMs: number, from: number, more: number) => {
         try {
-            await poll("producer acknowledgements", 180_000, async () => acked(producer.output()).length > 200);
+            await poll(what, timeoutMs, async () => acked(producer.output()).length > from + more);
         } catch (e) {
-            log(`${topic}: the producer's last output: ${producer.output().split("\n").slice(-15).join("\n")}`);
+            log(`${topic}: ${from} acknowledged before "${what}"; the producer's last output: ${producer.output().split("\n").slice(-15).join("\n")}`);
             throw e;
         }
+    };
+    try {
+        // The first acknowledgements wait for the producer's JVM, its login and metadata: slow on a loaded machine.
+        await ackedBeyond("producer acknowledgements", 180_000, 0, 200);
         const t = Date.now();
         await fault(() => acked(producer.output()).length);
         log(`${topic}: fault and recovery took ${span(t)}`);
-        const before = acked(producer.output()).length;
-        try {
-            await poll("producer keeps being acknowledged after the fault", 120_000, async () => acked(producer.output()).length > before + 200);
-        } catch (e) {
-            log(`${topic}: ${before} acknowledged before the check; the producer's last output: ${producer.output().split("\n").slice(-15).join("\n")}`);
-            throw e;
-        }
+        await ackedBeyond("producer keeps being acknowledged after the fault", 120_000, acked(producer.output()).length, 200);
     } finally {
         await client.stop(producer.child);
     }
