@@ -91,20 +91,26 @@ export class KafkaClient {
         return r.stdout;
     }
 
+    /** The file of client properties login() wrote (undefined before). */
+    get loginFile(): string | undefined {
+        return this.config;
+    }
+
     /** The client properties login() set (undefined before). */
     get loginProperties(): string | undefined {
         return this.config === undefined ? undefined : fs.readFileSync(this.config, "utf8");
     }
 
     /** Starts a long-running tool, logged in as login() said or with `config`; stop it with stop(). */
-    start(name: string, args: string[], config = this.config): { child: ChildProcess; output: () => string } {
+    start(name: string, args: string[], config = this.config): { child: ChildProcess; output: () => string; errors: () => string } {
         const child = spawn(path.join(this.home, "bin", name), withClientConfig(name, args, config), { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
         this.children.add(child);
         let out = "";
+        let err = "";
         child.stdout!.on("data", (d) => (out += d));
-        child.stderr!.on("data", () => undefined);
+        child.stderr!.on("data", (d) => (err = (err + d).slice(-4000)));
         child.on("close", () => this.children.delete(child));
-        return { child, output: () => out };
+        return { child, output: () => out, errors: () => err };
     }
 
     /** Stops a started tool by its PID: SIGTERM, then SIGKILL after a bounded wait. */

@@ -1,6 +1,7 @@
 // Shared by the real-host and e2e tests: service start/stop times from systemd, an outside monitor of
 // under-replicated partitions, and the assertion that a change rolled through the brokers one at a time.
 import * as assert from "assert";
+import * as path from "path";
 import { Ssh } from "../../scripts/lib/local";
 import { KafkaClient } from "./kafka";
 
@@ -45,18 +46,25 @@ export async function stopTimes(ssh: Ssh, address: string, services: string[]): 
 
 export interface UrpSample { start: bigint; end: bigint; urp: number | undefined }
 
-/** Samples under-replicated partitions from outside until stop() is called (bounded to 2000 samples). */
+/**
+ * Samples under-replicated partitions from outside, every half second, until stop() is called: one JVM for the whole
+ * change (UrpWatch.java, Kafka's admin client; bounded to 20,000 samples). samples fills in at stop(), which fails
+ * with the watcher's own error when it took no sample at all.
+ */
 export function urpMonitor(client: KafkaClient, bootstrap: string): { samples: UrpSample[]; stop: () => Promise<void> } {
     const samples: UrpSample[] = [];
-    let watching = true;
-    const done = (async () => {
-        for (let i = 0; watching && i < 2000; i++) {
-            const start = process.hrtime.bigint() / 1000n;
-            const urp = await client.underReplicated(bootstrap);
-            samples.push({ start, end: process.hrtime.bigint() / 1000n, urp });
-        }
-    })();
-    return { samples, stop: async () => { watching = false; await done; } };
+    const watcher = client.start("kafka-run-class.sh", [path.join(__dirname, "UrpWatch.java"), bootstrap, client.loginFile ?? "", "500", "20000"]);
+    return {
+        samples,
+        stop: async () => {
+            await client.stop(watcher.child, 5000);
+            for (const line of watcher.output().split("\n")) {
+                const m = /^(\d+) (\d+) (\d+|-)$/.exec(line.trim());
+                if (m) samples.push({ start: BigInt(m[1]), end: BigInt(m[2]), urp: m[3] === "-" ? undefined : Number(m[3]) });
+            }
+            if (samples.length === 0) throw new Error(`the URP watcher took no sample: ${watcher.errors().slice(-2000)}`);
+        },
+    };
 }
 
 /**
