@@ -109,9 +109,12 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     let instanceIds: Record<string, pulumi.Output<string>> = {};
     let rollout: pulumi.Output<string> = pulumi.output("existing hosts: no instance to roll");
     let settle: ((nodes: pulumi.Output<ClusterNode[]>, after: pulumi.Resource[]) => void) | undefined;
+    // The nodes whose hosts run now, observed at this preview or up (drift gives their configure steps a new input).
+    let observed: pulumi.Output<ClusterNode[]>;
     if (cfg.mode === "hosts") {
         // Existing hosts should answer at once.
         target = { nodes: hostNodes(cfg), privateKey: pulumi.secret(cfg.hosts.sshPrivateKey), dialErrorLimit: 5 };
+        observed = pulumi.output(hostNodes(cfg));
     } else {
         const key = sshKey(cfg, parent);
         // Loaded here so that existing-hosts mode never touches the AWS SDK.
@@ -134,15 +137,18 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
             pulumi.all([nodes, rolling, rollout]).apply(([ns, r, summary]) =>
                 (r === undefined ? undefined : { node: nodeNamed(ns, r.node), nodes: ns, stop: false, summary })),
             key.privateKey, parent, after);
+        // The instances running before this update (a new one has nothing to observe yet; one being replaced is
+        // observed as it runs, and its successor's steps carry on from there).
+        observed = lookup.apply((l) => runningNodes(cfg, specs, l));
         // EC2 instances refuse SSH for a minute or two after boot.
         target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, nodeInstanceIds: instanceIds, privateKey: key.privateKey, dialErrorLimit: 60 };
     }
 
     const credentials = createCredentials(cfg, target.nodes, parent);
-    // Values the steps get besides the configuration: the KRaft cluster id, and on existing hosts what each node is
-    // observed to run at this preview or up (drift gives its configure steps a new input).
+    // Values the steps get besides the configuration: the KRaft cluster id, and what each node is observed to run at
+    // this preview or up (drift gives its configure steps a new input).
     const clusterId = createClusterId(cfg, parent);
-    const generations = cfg.mode === "hosts" ? observeNodes(cfg, hostNodes(cfg), target.privateKey, parent) : undefined;
+    const generations = observeNodes(cfg, observed, target.nodes.map((n) => n.name), target.privateKey, parent);
     const generated = pulumi.all([clusterId, generations]).apply(([id, gens]) => ({
         ...(id !== undefined ? { clusterId: id } : {}), ...(gens !== undefined ? { generations: gens } : {}),
     }));

@@ -234,16 +234,17 @@ export function teardownScript(viaBastion: boolean): string {
 }
 
 /**
- * Existing hosts: each node observed at this preview or up (observe.sh over SSH, read-only, through the `command:local:run`
- * invoke, which runs every time): its repair generation, by node name. A node with drift (a provisioned service down,
- * a managed file changed by hand) gets a new one, so its configure steps show as changes in the preview and `pulumi up`
- * runs them (inside their usual gates); each drift is reported on the node. A node that cannot be reached fails the
- * preview or update with its name, address and SSH's error.
+ * Each node whose host runs observed at this preview or up (observe.sh over SSH, read-only, through the
+ * `command:local:run` invoke, which runs every time): its repair generation, by node name. A node with drift (a
+ * provisioned service down, a managed file changed by hand) gets a new one, so its configure steps show as changes in
+ * the preview and `pulumi up` runs them (inside their usual gates); each drift is reported on the node. A node that
+ * cannot be reached fails the preview or update with its name, address and SSH's error. A node of `all` with no host
+ * running yet (a new EC2 instance) has a fresh node's generation, 0, which is what observe.sh reports once it runs.
  */
-export function observeNodes(config: ClusterConfig, nodes: ClusterNode[], privateKey: pulumi.Input<string>,
+export function observeNodes(config: ClusterConfig, nodes: pulumi.Input<ClusterNode[]>, all: string[], privateKey: pulumi.Input<string>,
     parent: pulumi.Resource): pulumi.Output<Record<string, string>> {
     const bastion = bastionOf(config) !== undefined;
-    const observed = nodes.map((n) => pulumi.output(privateKey).apply(async (key) => {
+    const observeOne = async (n: ClusterNode, key: string): Promise<[string, string]> => {
         const env = sshEnvironment(config, key, `${n.user}@${n.sshAddress}`, observeCommand(n));
         // The script reports; a failed ssh is reported by the program with the node's name instead of an invoke error.
         const result = await command.local.run({
@@ -261,9 +262,13 @@ export function observeNodes(config: ClusterConfig, nodes: ClusterNode[], privat
         }
         const generation = /^generation: (\d+)$/m.exec(out)?.[1];
         if (generation === undefined) throw new pulumi.RunError(`observing ${n.name} gave no generation: ${out.slice(-600)}`);
-        return [n.name, generation] as const;
-    }));
+        return [n.name, generation];
+    };
+    const observed = pulumi.all([nodes, privateKey]).apply(async ([ns, key]) => {
+        const pairs = await Promise.all(ns.map((n) => observeOne(n, key)));
+        return { ...Object.fromEntries(all.map((name) => [name, "0"])), ...Object.fromEntries(pairs) };
+    });
     // Generations are counters, not secrets (they only come from a secret because the SSH key reaches the host): kept
     // plain, so that the steps they go into are secret only when their own text is.
-    return pulumi.unsecret(pulumi.all(observed).apply((pairs) => Object.fromEntries(pairs)));
+    return pulumi.unsecret(observed);
 }

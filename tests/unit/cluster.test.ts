@@ -728,9 +728,51 @@ describe("KafkaCluster (existing hosts: drift observed at every preview and up, 
         const cfg = parseConfig({ ...HOSTS, security: "plaintext" }, "dev");
         if (cfg.mode !== "hosts") throw new Error("unreachable");
         const parent = new pulumi.ComponentResource("test:index:Parent", "observe-parent");
-        const observed = observeNodes(cfg, hostNodes(cfg), KEY, parent) as any;
+        const observed = observeNodes(cfg, hostNodes(cfg), hostNodes(cfg).map((n) => n.name), KEY, parent) as any;
         await assert.rejects(observed.promise(),
             /observing host-3 \(admin@192\.0\.2\.3:22\) over SSH failed: ssh: connect to host 192\.0\.2\.3 port 22: Connection refused\. Fix: /);
         await settle();
+    });
+});
+
+describe("KafkaCluster (EC2: drift observed on the running instances at every preview and up, mocked)", () => {
+    const PROD = stackConfig("prod", SSH);
+    const generationOf = (r: Recorded) => parseStepInput(plain(r.inputs.stdin)).env.OBSERVED_GENERATION;
+    const observations = () => invokes.filter((i) => i.token === "command:local:run").map((i) => plain(i.inputs.environment));
+    const generations = () => Object.fromEntries(recorded.filter((r) => r.type === "command:remote:Command" && /-(broker|zookeeper)$/.test(r.name))
+        .map((r) => [r.name, generationOf(r)]));
+
+    it("a new stack observes nothing (no instance runs yet): every configure step gets a fresh node's generation, 0", async () => {
+        await build(PROD, "prod");
+        assert.deepStrictEqual(observations(), []);
+        const gens = generations();
+        assert.ok(Object.keys(gens).length >= 6, Object.keys(gens).join(", "));
+        for (const [name, g] of Object.entries(gens)) assert.strictEqual(g, "0", name);
+    });
+
+    it("a later up observes each running instance over SSH at the address EC2 reports; drift gives that node's steps the next generation, a new node gets 0", async () => {
+        await build(PROD, "prod");
+        const running = runningFrom(recorded);
+        const names = Object.keys(running).sort();
+        const drifted = running[names[1]];
+        OBSERVED[`ubuntu@${drifted.publicIp}`] = "drift: kafka is inactive\ngeneration: 3";
+        const observedBefore = { ...OBSERVED };
+        // reset() inside build clears OBSERVED: put it back after the reset, before the program runs.
+        reset();
+        Object.assign(RUNNING, running);
+        Object.assign(OBSERVED, observedBefore);
+        const c = new KafkaCluster("test", { config: parseConfig({ ...PROD, brokerCount: 4 }, "prod") });
+        await value(c.nodes);
+        await settle();
+        const targets = observations().map((e) => e.KC_SSH_TARGET).sort();
+        assert.deepStrictEqual(targets, Object.values(running).map((r) => `ubuntu@${r.publicIp}`).sort(), "only the running instances are observed");
+        for (const e of observations()) assert.strictEqual(parseHostCommand(e.KC_REMOTE_COMMAND).env.CONFIG_DIR, PATHS.configDir);
+        const gens = generations();
+        const node = (instance: string) => instance.replace("kafka-prod-", "");
+        for (const [step, g] of Object.entries(gens)) {
+            const want = step.startsWith(`${node(names[1])}-`) ? "3" : "0";
+            assert.strictEqual(g, want, step);
+        }
+        assert.ok(Object.keys(gens).some((s) => s.startsWith("broker-4-")), `the new node has steps: ${Object.keys(gens).join(", ")}`);
     });
 });
