@@ -223,9 +223,11 @@ export function renderToolsProfile(kraftTools = false): string {
  * Environment file read by a service's unit: heap, log directory, (secured) the JAAS file the JVM reads and, with
  * kafka:jmx, the JMX connector: on `jmx.address` only (registry and server on one port), password and read-only role
  * files required; with kafka:monitoring, `agent`: the Prometheus JMX exporter's JVM option (the service's JVM only: the
- * tools never read this file).
+ * tools never read this file); with kafka:jvmPerformanceOptions, `performance` replaces Kafka's collector and compiler
+ * defaults.
  */
-export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?: { address: string; port: number }, agent?: string): string {
+export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?: { address: string; port: number }, agent?: string,
+    performance?: string): string {
     const jmxOpts = (j: { address: string; port: number }) => [
         "-Dcom.sun.management.jmxremote", `-Dcom.sun.management.jmxremote.host=${j.address}`, `-Djava.rmi.server.hostname=${j.address}`,
         `-Dcom.sun.management.jmxremote.rmi.port=${j.port}`, "-Dcom.sun.management.jmxremote.authenticate=true",
@@ -235,6 +237,7 @@ export function renderEnvFile(heap: string, logDir: string, jaas?: string, jmx?:
         "-Dcom.sun.management.jmxremote.password.toHashes=false",
     ].join(" ");
     return HEADER + `KAFKA_HEAP_OPTS="-Xms${heap} -Xmx${heap}"\nLOG_DIR="${logDir}"\n` +
+        (performance !== undefined ? `# kafka:jvmPerformanceOptions, instead of Kafka's defaults.\nKAFKA_JVM_PERFORMANCE_OPTS="${performance}"\n` : "") +
         (jaas || agent ? `KAFKA_OPTS="${[...(jaas ? [`-Djava.security.auth.login.config=${jaas}`] : []), ...(agent ? [agent] : [])].join(" ")}"\n` : "") +
         (jmx
             ? `# kafka:jmx: the JMX connector on the private address, for the read-only user ${JMX_USER} (password file 0600).\n` +

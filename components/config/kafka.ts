@@ -167,6 +167,19 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
             `pulumi config set kafka:zookeeperHeap 512m`);
     }
 
+    const jvmPerformanceOptions = v.jvmPerformanceOptions === undefined ? undefined : v.jvmPerformanceOptions.split(/\s+/).filter((o) => o !== "").join(" ");
+    if (jvmPerformanceOptions !== undefined) {
+        // It goes into the services' environment files between double quotes: only option characters, and no option the
+        // program sets itself (the heaps, the metrics agent, the JAAS login).
+        const wrong = jvmPerformanceOptions === "" ? [""] : jvmPerformanceOptions.split(" ").filter((o) => !JVM_OPTION.test(o) || /^-XX:[+-]?(Max|Initial|Min)HeapSize=/.test(o) ||
+            /^-D(java\.security\.auth\.login\.config|com\.sun\.management\.)/.test(o));
+        if (wrong.length > 0) {
+            bad("jvmPerformanceOptions", `${wrong[0] === "" ? "is empty" : `"${wrong[0]}" is not taken`}: only -XX: options, -server and -D properties of ` +
+                "letters, digits and . _ : / , + - = (the heaps are kafka:brokerHeap, kafka:controllerHeap and kafka:zookeeperHeap; JMX is kafka:jmx)",
+                'pulumi config set kafka:jvmPerformanceOptions "-XX:+UseG1GC -XX:MaxGCPauseMillis=20", or pulumi config rm kafka:jvmPerformanceOptions for Kafka\'s defaults');
+        }
+    }
+
     // --- Kafka's own settings -------------------------------------------------------------------------------------
     const zookeeperChroot = v.zookeeperChroot ?? "/kafka";
     if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(zookeeperChroot) || /\/\.\.?(\/|$)/.test(zookeeperChroot)) {
@@ -205,9 +218,13 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
         : { role: "zookeeper", count: zookeeperCount, placement: zookeeperPlacement, heap: zookeeperHeap };
     return {
         clusterName, metadata, quorum, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
-        zookeeperHeap, zookeeperChroot, brokerProperties, security, jmx, ...(monitoring ? { monitoring } : {}),
+        zookeeperHeap, ...(jvmPerformanceOptions !== undefined ? { jvmPerformanceOptions } : {}), zookeeperChroot, brokerProperties, security, jmx,
+        ...(monitoring ? { monitoring } : {}),
     };
 }
+
+/** One option of kafka:jvmPerformanceOptions: -XX:[+-]Name[=value], -server, -Dname[=value]. */
+const JVM_OPTION = /^(-server|-XX:[+-]?[A-Za-z][A-Za-z0-9]*(=[A-Za-z0-9._:\/,+-]+)?|-D[A-Za-z][A-Za-z0-9._-]*(=[A-Za-z0-9._:\/,+-]*)?)$/;
 
 /** A SCRAM user name: letters, digits, `.`, `_`, `-` (it appears in JAAS text and ACL principals). */
 const USER_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;

@@ -82,6 +82,12 @@ export const KEYS = {
             "before anything restarts, and on EC2 first against the memory EC2 reports for the instance type",
     },
     zookeeperHeap: { type: "string", modes: "both", example: "512m", default: "`512m`", meaning: "ZooKeeper JVM heap (`256m`, `1g`)" },
+    jvmPerformanceOptions: {
+        type: "string", modes: "both", example: "-XX:+UseG1GC -XX:MaxGCPauseMillis=20", default: "Kafka's own (G1, `-XX:MaxGCPauseMillis=20`, ...)",
+        meaning: "garbage collector and compiler options of the service JVMs (brokers, controllers, ZooKeeper members; `KAFKA_JVM_PERFORMANCE_OPTS`), " +
+            "replacing Kafka's defaults: `-XX:` options, `-server` and `-D` properties only (the heaps have their own settings); the tools keep " +
+            "their own; a change rolls the services one at a time",
+    },
     instanceType: {
         type: "string", modes: "ec2", example: "t3.large", default: "`t3.large`",
         meaning: "instance type for all nodes; x86_64 or Graviton (arm64): each type boots the image of its architecture; a change rolls, one node per `pulumi up`",

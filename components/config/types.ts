@@ -138,6 +138,11 @@ export interface KafkaSettings {
     brokerHeap: string;
     /** ZooKeeper JVM heap, like `512m`. */
     zookeeperHeap: string;
+    /**
+     * KAFKA_JVM_PERFORMANCE_OPTS of the service JVMs (brokers, controllers, ZooKeeper members): validated options
+     * separated by single spaces; undefined keeps Kafka's own defaults (nothing written).
+     */
+    jvmPerformanceOptions?: string;
     /** Chroot path in `zookeeper.connect`, like `/kafka`. */
     zookeeperChroot: string;
     /** Extra or overriding server.properties entries (never the managed keys). */

@@ -33,7 +33,7 @@ export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cluste
         // The checks this program runs on the broker log in with this (root only).
         [PATHS.adminConfig, "0600", "root:root", renderClientProperties(cfg, admin)],
         [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes, secrets)],
-        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas, jmx, metricsAgentOption(cfg, node, "kafka"))],
+        [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas, jmx, metricsAgentOption(cfg, node, "kafka"), cfg.jvmPerformanceOptions)],
         [`${PATHS.configDir}/kafka.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit(cfg.metadata)],
     ];

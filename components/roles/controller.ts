@@ -47,7 +47,8 @@ export function controllerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cl
         ...metricsFiles(cfg, "kafka-controller"),
         [PATHS.controllerClientConfig, "0600", "root:root", renderControllerClientProperties(cfg)],
         [`${PATHS.configDir}/controller.properties`, "0640", group, renderControllerProperties(cfg, node, nodes)],
-        [`${PATHS.configDir}/kafka-controller.env`, "0640", group, renderEnvFile(cfg.quorum.heap, PATHS.controllerLogs, undefined, jmx, metricsAgentOption(cfg, node, "kafka-controller"))],
+        [`${PATHS.configDir}/kafka-controller.env`, "0640", group, renderEnvFile(cfg.quorum.heap, PATHS.controllerLogs, undefined, jmx, metricsAgentOption(cfg, node, "kafka-controller"),
+            cfg.jvmPerformanceOptions)],
         [`${PATHS.configDir}/kafka-controller.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/kafka-controller.service`, "0644", "root:root", renderControllerUnit()],
     ];

@@ -28,7 +28,7 @@ export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Clu
         ...(jaas ? [[jaas, "0640", group, renderZookeeperJaas(need(secrets))] as ManagedFile] : []),
         ...jmxFiles(cfg, secrets),
         ...metricsFiles(cfg, "zookeeper"),
-        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs, jaas, jmx, metricsAgentOption(cfg, node, "zookeeper"))],
+        [`${PATHS.configDir}/zookeeper.env`, "0640", group, renderEnvFile(cfg.zookeeperHeap, PATHS.zookeeperLogs, jaas, jmx, metricsAgentOption(cfg, node, "zookeeper"), cfg.jvmPerformanceOptions)],
         [`${PATHS.configDir}/zookeeper.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/zookeeper.service`, "0644", "root:root", renderZookeeperUnit()],
     ];

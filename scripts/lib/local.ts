@@ -72,6 +72,13 @@ export function mavenDist(): void {
     run(path.join(ROOT, "scripts", "local", "maven-dist.sh"), [METRICS_AGENT.coordinates]);
 }
 
+/**
+ * The service JVMs' options in the test and bench labs: three clusters of up to ten JVMs share this machine's two
+ * cores during CI, where the JIT's second compiler (C2) and G1's background threads cost more CPU than the few hundred
+ * messages a second the tests write ever gain from them.
+ */
+export const LAB_JVM_OPTIONS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true";
+
 /** Stack config for existing-hosts mode on the local hosts: host i+1 gets id i+1. */
 export function localStackConfig(env: LocalEnv, count = env.hosts.length, extra: RawConfig = {}): RawConfig {
     return {
@@ -80,6 +87,7 @@ export function localStackConfig(env: LocalEnv, count = env.hosts.length, extra:
         sshPrivateKeyPath: env.sshKeyPath,
         downloadUrl: env.kafkaDownloadUrl,
         brokerHeap: "512m",
+        jvmPerformanceOptions: LAB_JVM_OPTIONS,
         // A KRaft stack refuses ZooKeeper settings.
         ...(extra.metadata === "kraft" ? {} : { zookeeperHeap: "256m" }),
         ...extra,

@@ -14,7 +14,7 @@ import { NodeOutput, PATHS } from "../../components/layout";
 import { shellQuote } from "../../components/host-command";
 import { rollGateCommand } from "../../components/plan";
 import { ClusterNode, brokerNodes, hostNodes } from "../../components/topology";
-import { CACHE, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
+import { CACHE, LAB_JVM_OPTIONS, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { setStackConfig } from "../../scripts/lib/pulumi";
 import { commandStates, disposeStack, freshStack, failedUp, pendingChanges, resourceCount, upWithOps } from "../support/engine";
 import { KafkaClient, zkMode } from "../support/kafka";
@@ -250,6 +250,8 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
                 const proc = await serviceProcess(ssh, n.sshAddress, svc);
                 assert.strictEqual(String(proc.pid), show.MainPID);
                 assert.match(proc.cmdline, /-Dcom\.sun\.management\.jmxremote\.authenticate=true /, `${n.name}: ${svc}'s JMX agent asks for a password`);
+                // kafka:jvmPerformanceOptions replaced Kafka's G1 defaults in the service's JVM.
+                assert.ok(proc.cmdline.includes(` ${LAB_JVM_OPTIONS} `) && !proc.cmdline.includes("UseG1GC"), `${n.name}: ${svc}'s JVM options: ${proc.cmdline}`);
                 const listening = proc.ports;
                 assert.ok(listening.length > 0, `${n.name}: ${svc} listens on nothing?`);
                 // JMX on the private address only (the other ports listen on every address, as Kafka and ZooKeeper do).

@@ -8,7 +8,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
 import { PATHS, PORTS } from "../../components/layout";
 import { ClusterNode, controllerNodes, hostNodes } from "../../components/topology";
-import { LABS, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log, mavenDist } from "../../scripts/lib/local";
+import { LABS, LAB_JVM_OPTIONS, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log, mavenDist } from "../../scripts/lib/local";
 import { setStackConfig } from "../../scripts/lib/pulumi";
 import { commandStates, disposeStack, freshStack, pendingChanges, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
@@ -141,6 +141,11 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
             const agents = (await ssh.must(n.sshAddress, "ps -eo pid=,args= | grep -F -- -javaagent: | grep -v grep || true")).trim().split("\n").filter(Boolean)
                 .map((l) => Number(l.trim().split(/\s+/)[0])).sort((a, b) => a - b);
             assert.deepStrictEqual(agents, [await mainPid(n, "kafka-controller"), await mainPid(n, "kafka")].sort((a, b) => a - b), `${n.name}: JVMs with the agent`);
+            // kafka:jvmPerformanceOptions replaced Kafka's G1 defaults in both service JVMs.
+            for (const svc of ["kafka-controller", "kafka"]) {
+                const cmdline = await ssh.must(n.sshAddress, `sudo -n cat /proc/${await mainPid(n, svc)}/cmdline | tr '\\0' ' '`);
+                assert.ok(cmdline.includes(` ${LAB_JVM_OPTIONS} `) && !cmdline.includes("UseG1GC"), `${n.name}: ${svc}'s JVM options: ${cmdline}`);
+            }
         }
         assert.strictEqual(active, 1, "exactly one controller reports itself active");
         assert.ok(messagesIn > 0, "the brokers counted the smoke test's messages");

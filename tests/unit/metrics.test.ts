@@ -161,3 +161,36 @@ describe("monitoring: metrics from every Kafka JVM (kafka:monitoring)", () => {
         });
     });
 });
+
+describe("kafka:jvmPerformanceOptions: the service JVMs' collector and compiler options", () => {
+    const perf = (env: string) => /^KAFKA_JVM_PERFORMANCE_OPTS="(.*)"$/m.exec(env)?.[1];
+    const OPTS = "-XX:+UseSerialGC  -XX:TieredStopAtLevel=1 -Djava.awt.headless=true";
+
+    it("goes into every broker's, controller's and ZooKeeper member's env file (spaces normalized); unset, none does", () => {
+        const zk = cluster(3, 3, "colocated", { jvmPerformanceOptions: OPTS });
+        const kraft = kraftCluster(3, 3, "colocated", { jvmPerformanceOptions: OPTS });
+        const want = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true";
+        for (const n of zk.nodes) {
+            assert.strictEqual(perf(fileNamed(brokerFiles(zk.cfg, n, zk.nodes, zk.secrets), `${PATHS.configDir}/kafka.env`)!), want);
+            assert.strictEqual(perf(fileNamed(zookeeperFiles(zk.cfg, n, zk.nodes, zk.secrets), `${PATHS.configDir}/zookeeper.env`)!), want);
+        }
+        for (const n of kraft.nodes) {
+            assert.strictEqual(perf(fileNamed(controllerFiles(kraft.cfg, n, kraft.nodes, kraft.secrets), `${PATHS.configDir}/kafka-controller.env`)!), want);
+        }
+        const off = cluster(3, 3, "colocated");
+        for (const n of off.nodes) {
+            assert.strictEqual(perf(fileNamed(brokerFiles(off.cfg, n, off.nodes, off.secrets), `${PATHS.configDir}/kafka.env`)!), undefined);
+        }
+    });
+
+    it("a change reruns exactly the service steps (a roll, one node at a time)", () => {
+        const before = cluster(3, 3, "colocated");
+        const after = cluster(3, 3, "colocated", { jvmPerformanceOptions: OPTS });
+        const steps = (c: typeof before) => new Map(renderPlan(c.cfg, c.nodes, c.secrets, TEST_GENERATED).map((s) => [s.name, s.create]));
+        const [a, b] = [steps(before), steps(after)];
+        const changed = [...a.keys()].filter((k) => a.get(k) !== b.get(k)).sort();
+        // The broker's roll steps all carry its files (the one whose turn it is restarts it; the others find them written).
+        assert.deepStrictEqual(changed, before.nodes.flatMap((n) =>
+            [`${n.name}-broker`, `${n.name}-listeners-add`, `${n.name}-listeners-switch`, `${n.name}-protocol`, `${n.name}-zookeeper`]).sort());
+    });
+});
