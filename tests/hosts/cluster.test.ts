@@ -366,7 +366,10 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
             const now = await client.brokerSession(zk, id);
             return now !== undefined && now !== old;
         }, 3000);
-        await client.must("kafka-broker-api-versions.sh", ["--bootstrap-server", `${victim.clientAddress}:9096`], 60_000);
+        // Registered is not yet serving: the broker opens its listeners to requests after it has registered, and on a
+        // loaded machine the first answers can take a while.
+        await poll(`broker ${id} answers ApiVersions`, 180_000, async () =>
+            (await client.tool("kafka-broker-api-versions.sh", ["--bootstrap-server", `${victim.clientAddress}:9096`], 60_000)).code === 0, 3000);
         assert.deepStrictEqual(await client.registeredBrokers(zk), brokerNodes(nodes).map((n) => n.brokerId));
     }
 
@@ -659,8 +662,15 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.ok(err, "pulumi up with an invalid broker setting must fail");
         const msg = engineError(err);
         log(`broker that cannot start: failed after ${secs.toFixed(1)} s:\n${diagnostics(msg)}`);
-        // The whole up (URP gate, restart, failure, start on the old configuration) within about a minute and a half.
-        assert.ok(secs < 120, `failed after ${secs.toFixed(1)} s`);
+        // The step sees the failure within a minute of its restart and goes back (the whole up's time, which depends on
+        // how busy this machine is, is only logged above).
+        const at = (what: string) => {
+            const m = new RegExp(`(\\d\\d):(\\d\\d):(\\d\\d) \\[host-1-broker@kct1\\] ${what}`).exec(msg);
+            assert.ok(m, `no "${what}" in the step log:\n${msg.slice(-3000)}`);
+            return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+        };
+        const detected = (at("going back to the files") - at("restarting kafka for changed configuration") + 86400) % 86400;
+        assert.ok(detected <= 60, `the step went back ${detected} s after its restart`);
         const header = /ERROR \[host-1-broker on kct1\]: kafka exited (\d+)s after its start: (.*) -- it runs its previous configuration again\./.exec(msg);
         assert.ok(header, `no error line for host-1-broker in:\n${msg.slice(0, 3000)}`);
         assert.ok(Number(header[1]) <= 60, `kafka seen exiting ${header[1]} s after its start`);
