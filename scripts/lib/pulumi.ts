@@ -45,21 +45,38 @@ export function toConfigMap(raw: RawConfig): ConfigMap {
 
 /**
  * Removes the file backend's locks on stack `name` whose process, on this machine, is gone: a run killed during an
- * update leaves one, and every later update of the stack then fails with "the stack is currently locked".
+ * update leaves one, and every later update of the stack then fails with "the stack is currently locked". Once no
+ * live process holds the stack, also removes what a kill in the middle of a checkpoint write leaves: the backend
+ * writes the new checkpoint to a temporary file, then truncates and rewrites the checkpoint's attribute sidecar
+ * (`<stack>.json.attrs`), then renames; killed in between, the sidecar is empty and every later command fails with
+ * "failed to load checkpoint: EOF" (seen in CI). A missing sidecar is read as no attributes, so the empty one goes,
+ * with the dead run's temporary file; the checkpoint itself is the last complete one.
  */
-export function clearDeadLocks(name: string): void {
-    const dir = path.join(pulumiEnv().PULUMI_BACKEND_URL.replace(/^file:\/\//, ""), ".pulumi", "locks", "organization", "kafka-cluster", name);
-    if (!fs.existsSync(dir)) return;
-    for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+export function clearDeadLocks(name: string, backendDir = pulumiEnv().PULUMI_BACKEND_URL.replace(/^file:\/\//, "")): void {
+    const dir = path.join(backendDir, ".pulumi", "locks", "organization", "kafka-cluster", name);
+    let held = false;
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")) : []) {
         let lock: { pid?: number; hostname?: string };
         try {
             lock = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
         } catch {
+            held = true;
             continue;
         }
-        if (lock.hostname !== os.hostname() || typeof lock.pid !== "number" || alive(lock.pid)) continue;
+        if (lock.hostname !== os.hostname() || typeof lock.pid !== "number" || alive(lock.pid)) {
+            held = true;
+            continue;
+        }
         for (const g of [f, `${f}.attrs`]) fs.rmSync(path.join(dir, g), { force: true });
         log(`removed the lock on stack ${name} left by process ${lock.pid}, which no longer runs`);
+    }
+    if (held) return;
+    const stacks = path.join(backendDir, ".pulumi", "stacks", "kafka-cluster");
+    const sidecar = path.join(stacks, `${name}.json.attrs`);
+    if (fs.existsSync(sidecar) && fs.statSync(sidecar).size === 0) {
+        fs.rmSync(sidecar);
+        for (const t of fs.readdirSync(stacks).filter((f) => f.startsWith(`${name}.json.`) && f.endsWith(".tmp"))) fs.rmSync(path.join(stacks, t));
+        log(`removed the empty checkpoint attributes of stack ${name} that a killed run left (its checkpoint is the last complete one)`);
     }
 }
 
