@@ -26,6 +26,8 @@ export const PATHS = {
     controllerLogs: "/var/log/kafka-controller",
     /** Written when a controller was formatted to join a running quorum; gone once it is a voter. */
     controllerJoinMarker: "/var/lib/kafka-controller/join-pending",
+    /** Written when a controller was formatted as one of a new quorum's initial voters (--initial-controllers). */
+    controllerInitialMarker: "/var/lib/kafka-controller/initial-voter",
     /** Client properties of the controllers' listener (TLS with this node's certificate), for the quorum checks (root only). */
     controllerClientConfig: "/etc/kafka/controller-client.properties",
     configDir: "/etc/kafka",

@@ -7,7 +7,7 @@ import { b64, hostCommand } from "./host-command";
 import { PATHS, PORTS, brokerProtocolMap, internalEndpoint, kafkaSources, replication, secured, zookeeperConnect } from "./layout";
 import { ClusterSecrets, renderServerProperties, renderToolsProfile } from "./render";
 import { BROKER_ROLE, brokerFiles, olderProtocolVersions } from "./roles/broker";
-import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep } from "./roles/controller";
+import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep, metadataVersionName } from "./roles/controller";
 import { CommandText, Generated, PlanContext, Step, configureService, distOf, digest } from "./roles/context";
 import { ZOOKEEPER_ROLE, zookeeperSteps } from "./roles/zookeeper";
 import { metricsAgentStep } from "./roles/metrics";
@@ -86,11 +86,11 @@ export function aclLines(cfg: ClusterConfig): string[] {
  * Per host: ready -> java -> install (-> storage) -> its services; ready -> memory, where every host's memory check
  * comes before the first service step (so a heap that does not fit restarts nothing). The install steps download and
  * verify a version on every host in parallel. Then the metadata quorum's role (roles/zookeeper.ts: members one after
- * another, the ensemble check; roles/controller.ts: storage formatted, controllers one after another, the quorum check),
- * then the brokers one after another (so a change rolls through them one broker at a time, each waiting for zero
- * under-replicated partitions; secured ZooKeeper mode, after two such chains that switch brokers still running
- * plaintext listeners, and change nothing otherwise), then the broker check, (KRaft) the feature levels and the smoke
- * test. A service's link to its version switches inside its own configure step, just before its restart, so a service
+ * another, the ensemble check; roles/controller.ts: storage formatted, controllers one after another, the quorum check
+ * beside the brokers' steps), then the brokers one after another (so a change rolls through them one broker at a time,
+ * each waiting for zero under-replicated partitions; secured ZooKeeper mode, after two such chains that switch brokers
+ * still running plaintext listeners, and change nothing otherwise), then the broker check, then the smoke test and
+ * (KRaft) the feature levels side by side. A service's link to its version switches inside its own configure step, just before its restart, so a service
  * not yet restarted (or restarted by systemd after a crash meanwhile) stays on the old version. In existing-hosts mode
  * every service also gets a `service` step whose delete stops it.
  */
@@ -189,10 +189,13 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             }, generated.generations?.[name]);
         },
     });
-    // KRaft: each broker's log directory is formatted (only when empty) before its first start.
+    // KRaft: each broker's log directory is formatted (only when empty) before its first start, after the controllers'
+    // formats (which the first controller waits for; the brokers' run beside the controllers' first starts).
     if (kraft) {
+        const controllerFormats = quorum.steps.filter((s) => s.phase === "format").map((s) => s.name);
         for (const name of brokers) {
-            steps.push(formatStep(ctx, name, "broker", (n, ns, s) => renderServerProperties(cfg, n, ns, s, false), [`${name}-install`, ...ctx.memoryChecks]));
+            steps.push(formatStep(ctx, name, "broker", (n, ns, s) => renderServerProperties(cfg, n, ns, s, false),
+                [`${name}-install`, ...ctx.memoryChecks, ...controllerFormats]));
         }
     }
     const first = quorum.ready;
@@ -226,25 +229,26 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         dist, String(cfg.security.certificateRotation));
     const { factor, minIsr } = replication(brokers.length);
     steps.push({
-        name: "cluster-brokers", node: brokers[0], phase: "brokers", dependsOn: brokerNodes(nodes).map((n) => `${n.name}-${lastRoll}`),
+        name: "cluster-brokers", node: brokers[0], phase: "brokers",
+        dependsOn: [...brokerNodes(nodes).map((n) => `${n.name}-${lastRoll}`), ...quorum.checks],
         create: (ns) => hostCommand("check-brokers.sh", {
             ZK_CONNECT: kraft ? "" : zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
             BROKER_ENDPOINTS: brokerNodes(ns).map(internal).join(" "), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
-    const checked = ["cluster-brokers"];
     if (kraft) {
         // After a version change has rolled through every controller and broker: the new release's feature levels, named
-        // one by one (never --release-version alone: it would also raise kraft.version, irreversibly).
+        // one by one (never --release-version alone: it would also raise kraft.version, irreversibly). Beside the smoke
+        // test, which needs no particular level.
         const levels = featureLevels(cfg.kafkaVersion);
         steps.push({
             name: "cluster-features", node: brokers[0], phase: "features", dependsOn: ["cluster-brokers"],
             create: (ns) => hostCommand("finalize-features.sh", {
                 BOOTSTRAP: brokerNodes(ns).map(internal).join(","), FEATURES: Object.entries(levels).map(([f, l]) => `${f}=${l}`).join(" "),
+                METADATA_VERSION_NAME: metadataVersionName(cfg.kafkaVersion),
                 ...clientConfig, ...kafkaTools,
             }),
         });
-        checked.push("cluster-features");
     }
     if (sec && !kraft) {
         // Znodes created before the brokers logged in to ZooKeeper (a cluster that ran with kafka:security plaintext)
@@ -270,7 +274,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         });
     }
     steps.push({
-        name: "cluster-smoke", node: brokers[0], phase: "smoke", dependsOn: checked,
+        name: "cluster-smoke", node: brokers[0], phase: "smoke", dependsOn: ["cluster-brokers"],
         create: (ns) => hostCommand("smoke-test.sh", {
             BOOTSTRAP: brokerNodes(ns).map(internal).join(","), TOPIC: SMOKE_TOPIC, PARTITIONS: String(brokers.length),
             REPLICATION: String(factor), MIN_ISR: String(minIsr), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),

@@ -85,7 +85,7 @@ export function formatStep(ctx: PlanContext, name: string, role: "controller" | 
                 TOOLS_LOG_DIR: PATHS.toolsLogDir, SERVICE_USER: PATHS.serviceUser,
                 ...(controller ? {
                     INITIAL_CONTROLLERS: initialControllers(ns, generated.clusterId), QUORUM_BOOTSTRAP: controllerQuorum(ns),
-                    JOIN_MARKER: PATHS.controllerJoinMarker,
+                    JOIN_MARKER: PATHS.controllerJoinMarker, INITIAL_MARKER: PATHS.controllerInitialMarker,
                     ...(cfg.security.mode === "sasl_ssl" ? { SCRAM_USER: ADMIN_USER, SCRAM_PASSWORD: secrets.adminPassword } : {}),
                 } : {}),
             });
@@ -95,10 +95,12 @@ export function formatStep(ctx: PlanContext, name: string, role: "controller" | 
 
 /**
  * The controllers, formatted (each on its own host, in parallel) and configured one after another (the first after every
- * memory check; a restart waits until the quorum has a leader and every voter is caught up, before and after), then
- * the quorum check. Returns the steps and what the first broker waits for.
+ * memory check; a restart waits until the quorum has a leader and every voter is caught up, before and after), and
+ * the quorum check. Returns the steps, what the first broker waits for (the last controller's step: each step already
+ * waited for a healthy quorum around its own restart, and a new broker waits for the quorum by itself) and what the
+ * broker check waits for (the quorum check, which runs beside the brokers' steps).
  */
-export function controllerSteps(ctx: PlanContext, controllers: string[]): { steps: Step[]; ready: string[] } {
+export function controllerSteps(ctx: PlanContext, controllers: string[]): { steps: Step[]; ready: string[]; checks: string[] } {
     const { cfg, dist } = ctx;
     const sec = secured(cfg);
     const formats = controllers.map((name) => formatStep(ctx, name, "controller",
@@ -114,6 +116,7 @@ export function controllerSteps(ctx: PlanContext, controllers: string[]): { step
                 SELF_ADDRESS: n.privateAddress, CONTROLLER_PORT: String(PORTS.controller), NODE_ID: String(n.controllerId),
                 QUORUM_BOOTSTRAP: controllerQuorum(ns), QUORUM_CONFIG: PATHS.controllerClientConfig,
                 CONTROLLER_CONFIG: `${PATHS.configDir}/controller.properties`, METADATA_DIR: PATHS.controllerLogDir, JOIN_MARKER: PATHS.controllerJoinMarker,
+                INITIAL_MARKER: PATHS.controllerInitialMarker,
                 KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
             }, generated.generations?.[name]);
         },
@@ -125,7 +128,7 @@ export function controllerSteps(ctx: PlanContext, controllers: string[]): { step
             RERUN_DIGEST: digest(...controllerNodes(ns).map((n) => renderControllerProperties(cfg, n, ns)), dist),
         }),
     };
-    return { steps: [...formats, ...configure, quorum], ready: ["cluster-quorum"] };
+    return { steps: [...formats, ...configure, quorum], ready: [configure[configure.length - 1].name], checks: ["cluster-quorum"] };
 }
 
 /**
@@ -138,6 +141,18 @@ export const FEATURE_LEVELS: Record<string, Record<string, number>> = {
     "4.3": { "metadata.version": 30, "transaction.version": 2, "group.version": 1, "eligible.leader.replicas.version": 1, "share.version": 1, "streams.version": 1 },
     "4.4": { "metadata.version": 33, "transaction.version": 2, "group.version": 1, "eligible.leader.replicas.version": 1, "share.version": 2, "streams.version": 1 },
 };
+
+/**
+ * How `kafka-features describe` names each release's metadata.version level (MetadataVersion in each release's
+ * kafka-server-common: 29 4.2-IV1, 30 4.3-IV0, 33 4.4-IV2, each the release's LATEST_PRODUCTION).
+ */
+export const METADATA_VERSION_NAMES: Record<string, string> = { "4.2": "4.2-IV1", "4.3": "4.3-IV0", "4.4": "4.4-IV2" };
+
+export function metadataVersionName(kafkaVersion: string): string {
+    const name = METADATA_VERSION_NAMES[kafkaVersion.split(".").slice(0, 2).join(".")];
+    if (name === undefined) throw new Error(`no metadata.version name known for Kafka ${kafkaVersion}`);
+    return name;
+}
 
 export function featureLevels(kafkaVersion: string): Record<string, number> {
     const line = kafkaVersion.split(".").slice(0, 2).join(".");

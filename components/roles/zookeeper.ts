@@ -37,10 +37,10 @@ export function zookeeperFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Clu
 /**
  * The members configured one after another (the first after every memory check), then the ensemble check and, with
  * sasl_ssl, the admin principal's SCRAM credential written to ZooKeeper before any broker starts (the brokers
- * authenticate to each other with it, and the checks after them log in with it). Returns the steps and what the first
- * broker waits for.
+ * authenticate to each other with it, and the checks after them log in with it). Returns the steps, what the first
+ * broker waits for and what the broker check waits for besides the brokers (nothing: the ensemble check came first).
  */
-export function zookeeperSteps(ctx: PlanContext, zks: string[], firstBroker: string): { steps: Step[]; ready: string[] } {
+export function zookeeperSteps(ctx: PlanContext, zks: string[], firstBroker: string): { steps: Step[]; ready: string[]; checks: string[] } {
     const { cfg, dist } = ctx;
     const sec = secured(cfg);
     const steps = chained(zks, ctx.memoryChecks, (name, dependsOn) => ({
@@ -64,7 +64,7 @@ export function zookeeperSteps(ctx: PlanContext, zks: string[], firstBroker: str
             });
         },
     });
-    if (cfg.security.mode !== "sasl_ssl") return { steps, ready: ["cluster-ensemble"] };
+    if (cfg.security.mode !== "sasl_ssl") return { steps, ready: ["cluster-ensemble"], checks: [] };
     steps.push({
         name: "cluster-admin", node: firstBroker, phase: "admin", dependsOn: [`${firstBroker}-install`, "cluster-ensemble"], secrets: true,
         create: (ns, secrets) => hostCommand("scram-admin.sh", {
@@ -73,5 +73,5 @@ export function zookeeperSteps(ctx: PlanContext, zks: string[], firstBroker: str
             KAFKA_HOME: `${PATHS.installRoot}/${dist}`, TOOLS_LOG_DIR: PATHS.toolsLogDir,
         }),
     });
-    return { steps, ready: ["cluster-ensemble", "cluster-admin"] };
+    return { steps, ready: ["cluster-ensemble", "cluster-admin"], checks: [] };
 }

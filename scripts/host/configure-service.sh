@@ -33,6 +33,9 @@
 #   JOIN_MARKER      kafka-controller: written by the format step when the controller was formatted to join a running
 #                    quorum: after its start it becomes a voter (its old directory's entry removed, then
 #                    add-controller), and the marker goes
+#   INITIAL_MARKER   kafka-controller: written by the format step when the controller was formatted as one of a new
+#                    quorum's initial voters: until its metadata log holds records, it is a voter by its format, and
+#                    its first start needs no quorum probe
 #   TRANSITION       kafka, optional: add or switch, a roll of a running broker's listeners towards the manifest's
 #                    (see "Switching listeners" below); pin, the manifest's files with the inter-broker protocol the
 #                    broker runs kept (see "Pinning the inter-broker protocol"); without it the manifest's files are
@@ -53,7 +56,7 @@ case $SERVICE in
   zookeeper) : "${SELF_ADDRESS:?}" "${ZK_CLIENT_PORT:?}" ;;
   kafka-controller)
     : "${SELF_ADDRESS:?}" "${CONTROLLER_PORT:?}" "${NODE_ID:?}" "${QUORUM_BOOTSTRAP:?}" "${QUORUM_CONFIG:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}"
-    : "${CONTROLLER_CONFIG:?}" "${METADATA_DIR:?}" "${JOIN_MARKER:?}"
+    : "${CONTROLLER_CONFIG:?}" "${METADATA_DIR:?}" "${JOIN_MARKER:?}" "${INITIAL_MARKER:?}"
     ;;
   *) die "SERVICE must be zookeeper, kafka-controller or kafka" ;;
 esac
@@ -327,6 +330,9 @@ join_quorum() {
   dir=$(prop_value 'directory\.id' <"$METADATA_DIR/meta.properties")
   [[ -n $dir ]] || die "$METADATA_DIR/meta.properties names no directory.id"
   if [[ ! -f $JOIN_MARKER ]]; then
+    # Formatted as an initial voter of a new quorum that has written nothing here yet (a new cluster's controllers
+    # starting one after another): a voter with this directory by its format.
+    if [[ -f $INITIAL_MARKER ]] && ! metadata_written; then return 0; fi
     # No other controller up yet: the first of a new quorum (asking for a leader would wait for the tool's timeout).
     local ep others=false
     for ep in ${QUORUM_BOOTSTRAP//,/ }; do

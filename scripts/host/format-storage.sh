@@ -21,6 +21,8 @@
 #   INITIAL_CONTROLLERS  controller: id@host:port:directoryId of every configured controller, comma-separated
 #   QUORUM_BOOTSTRAP     controller: the controllers' host:port, comma-separated (probed for a running quorum)
 #   JOIN_MARKER          controller: the file that says "formatted to join a running quorum" (outside DATA_DIR)
+#   INITIAL_MARKER       controller: the file that says "formatted as one of a new quorum's initial voters" (outside
+#                        DATA_DIR): its configure step then needs no quorum probe to know it is a voter
 #   SCRAM_USER           controller, optional: the admin principal bootstrapped with --add-scram
 #   SCRAM_PASSWORD       controller, optional: its password
 set -euo pipefail
@@ -47,7 +49,7 @@ fi
 extra=()
 joining=''
 if [[ $ROLE == controller ]]; then
-  : "${INITIAL_CONTROLLERS:?}" "${QUORUM_BOOTSTRAP:?}" "${JOIN_MARKER:?}"
+  : "${INITIAL_CONTROLLERS:?}" "${QUORUM_BOOTSTRAP:?}" "${JOIN_MARKER:?}" "${INITIAL_MARKER:?}"
   # shellcheck disable=SC2016 # $1 expands in the inner shell
   for ep in ${QUORUM_BOOTSTRAP//,/ }; do
     if timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$ep" 2>/dev/null; then joining=$ep; break; fi
@@ -83,8 +85,10 @@ fi
 chown -R "$SERVICE_USER:$SERVICE_USER" "$DATA_DIR"
 log "$(grep -v -i 'password\|scram' <<<"$out" | tail -n 2 | tr '\n' ' ')"
 if [[ -n $joining ]]; then
+  command -p rm -f "$INITIAL_MARKER"
   date -u +%FT%TZ >"$JOIN_MARKER"
   echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID (controller joining the running quorum)"
 else
+  if [[ $ROLE == controller ]]; then date -u +%FT%TZ >"$INITIAL_MARKER"; fi
   echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID ($ROLE${extra:+, initial controllers $INITIAL_CONTROLLERS})"
 fi

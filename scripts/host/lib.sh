@@ -293,29 +293,24 @@ fetch_release() {
 # quorum_state BOOTSTRAP CONFIG: the KRaft quorum as the controllers at BOOTSTRAP (their listener, logged in with the
 # client properties CONFIG) describe it, into QUORUM_LEADER (-1 without a leader), QUORUM_VOTERS (ids, space-separated),
 # QUORUM_VOTER_DIRS ("id:directoryId" words of the voters) and QUORUM_LAGGING ("id:lag" of voters more than
-# QUORUM_MAX_LAG records behind, default 100). Fails when no controller answers.
+# QUORUM_MAX_LAG records behind, default 100). Fails when no controller answers. One tool run (a JVM):
+# `describe --replication` lists every replica with its directory id, lag and status (Leader, Follower, Observer),
+# which is all of it (`--status` would say the same once more, in another JVM).
 QUORUM_LEADER='' QUORUM_VOTERS='' QUORUM_VOTER_DIRS='' QUORUM_LAGGING=''
 quorum_state() {
-  local status replication tool
-  tool=$(kafka_bin kafka-metadata-quorum.sh)
-  status=$("$tool" --bootstrap-controller "$1" --command-config "$2" describe --status 2>/dev/null) || return 1
-  replication=$("$tool" --bootstrap-controller "$1" --command-config "$2" describe --replication 2>/dev/null) || return 1
-  QUORUM_LEADER=$(sed -n 's/^LeaderId:[[:space:]]*//p' <<<"$status")
-  QUORUM_LEADER=${QUORUM_LEADER:--1}
+  local replication
+  replication=$("$(kafka_bin kafka-metadata-quorum.sh)" --bootstrap-controller "$1" --command-config "$2" describe --replication 2>/dev/null) || return 1
+  grep -qE '^NodeId[[:space:]].*DirectoryId[[:space:]].*Lag[[:space:]].*Status' <<<"$replication" || return 1
+  # Rows "id dir lag status" of the voters (Leader, Follower), from the columns the header names.
   local voters
-  voters=$(sed -n 's/^CurrentVoters:[[:space:]]*//p' <<<"$status")
-  # 3.9+: [{"id": 3001, "directoryId": ...}, ...]; earlier: [3001,3002]
-  if grep -q '"id"' <<<"$voters"; then
-    QUORUM_VOTERS=$(grep -oE '"id": *[0-9]+' <<<"$voters" | grep -oE '[0-9]+' | sort -n | paste -sd' ' -)
-    # shellcheck disable=SC2034 # read by the scripts that call quorum_state
-    QUORUM_VOTER_DIRS=$(sed -E 's/"id": *([0-9]+), *"directoryId": *"([^"]*)"/\n\1:\2\n/g' <<<"$voters" |
-      grep -E '^[0-9]+:[A-Za-z0-9_-]+$' | paste -sd' ' -) || true
-  else
-    QUORUM_VOTERS=$(tr -d '[] ' <<<"$voters" | tr , '\n' | grep -E '^[0-9]+$' | sort -n | paste -sd' ' -) || true
-  fi
-  QUORUM_LAGGING=$(awk -v max="${QUORUM_MAX_LAG:-100}" '
-    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-    ($col["Status"] == "Leader" || $col["Status"] == "Follower") && $col["Lag"] > max { printf "%s:%s ", $col["NodeId"], $col["Lag"] }' <<<"$replication")
+  voters=$(awk 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $col["Status"] == "Leader" || $col["Status"] == "Follower" { print $col["NodeId"], $col["DirectoryId"], $col["Lag"], $col["Status"] }' <<<"$replication" | sort -n)
+  QUORUM_LEADER=$(awk '$4 == "Leader" { print $1 }' <<<"$voters" | head -n 1)
+  QUORUM_LEADER=${QUORUM_LEADER:--1}
+  QUORUM_VOTERS=$(awk 'NF { print $1 }' <<<"$voters" | paste -sd' ' -)
+  # shellcheck disable=SC2034 # read by the scripts that call quorum_state
+  QUORUM_VOTER_DIRS=$(awk 'NF { print $1 ":" $2 }' <<<"$voters" | grep -E '^[0-9]+:[A-Za-z0-9_-]+$' | paste -sd' ' -) || true
+  QUORUM_LAGGING=$(awk -v max="${QUORUM_MAX_LAG:-100}" 'NF && $3 > max { printf "%s:%s ", $1, $3 }' <<<"$voters")
   QUORUM_LAGGING=${QUORUM_LAGGING% }
 }
 

@@ -518,17 +518,18 @@ describe("host scripts", () => {
             fs.symlinkSync(dist, path.join(dir, "current"));
             fs.mkdirSync(path.join(dir, "stubs"));
             fs.writeFileSync(path.join(dir, "stubs", "systemctl"), '#!/bin/sh\ncase "$1" in is-enabled) echo enabled ;; esac\nexit 0\n', { mode: 0o755 });
-            // The quorum tool: the first FAIL `describe --status` calls fail (a controller just started knows no leader
-            // yet); then 3001 leads, with 3002 a voter once add-controller ran.
+            // The quorum tool: the first FAIL `describe --replication` calls fail (a controller just started knows no
+            // leader yet); then 3001 leads, with 3002 a voter (a follower) once add-controller ran. Only --replication is
+            // answered: the scripts read the whole quorum from it.
             fs.writeFileSync(path.join(dir, dist, "bin", "kafka-metadata-quorum.sh"), [
                 "#!/bin/bash", `d=${dir}`, 'echo "$5 $6" >> $d/quorum-calls',
                 'case "$5 $6" in',
-                '  "describe --status") n=$(( $(cat $d/count 2>/dev/null || echo 0) + 1 )); echo $n > $d/count',
+                '  "describe --replication") n=$(( $(cat $d/count 2>/dev/null || echo 0) + 1 )); echo $n > $d/count',
                 '    (( n > $(cat $d/fail) )) || exit 1',
-                '    v=\'{"id": 3001, "directoryId": "AAAAAAAAAAAAAAAAAAAAAA"}\'',
-                '    [[ -f $d/added ]] && v+=\', {"id": 3002, "directoryId": "BBBBBBBBBBBBBBBBBBBBBB"}\'',
-                '    printf "ClusterId: x\\nLeaderId: 3001\\nCurrentVoters: [%s]\\n" "$v" ;;',
-                '  "describe --replication") printf "NodeId DirectoryId LogEndOffset Lag LastFetchTimestamp LastCaughtUpTimestamp Status\\n3001 A 10 0 1 1 Leader\\n" ;;',
+                '    printf "NodeId\\tDirectoryId\\tLogEndOffset\\tLag\\tLastFetchTimestamp\\tLastCaughtUpTimestamp\\tStatus\\n"',
+                '    printf "3001\\tAAAAAAAAAAAAAAAAAAAAAA\\t10\\t0\\t1\\t1\\tLeader\\n"',
+                '    [[ -f $d/added ]] && printf "3002\\tBBBBBBBBBBBBBBBBBBBBBB\\t10\\t0\\t1\\t1\\tFollower\\n"',
+                '    printf "3003\\tCCCCCCCCCCCCCCCCCCCCCC\\t10\\t0\\t1\\t1\\tObserver\\n" ;;',
                 '  "add-controller "*) touch $d/added ;;',
                 "esac",
             ].join("\n") + "\n", { mode: 0o755 });
@@ -548,7 +549,7 @@ describe("host scripts", () => {
                     CONFIG_DIR: dir, INSTALL_ROOT: dir, KAFKA_DIST: dist, DIST_LINK: path.join(dir, "current"), KAFKA_HOME: path.join(dir, "current"),
                     TOOLS_LOG_DIR: dir, SELF_ADDRESS: "127.0.0.2", CONTROLLER_PORT: "9", NODE_ID: "3002",
                     QUORUM_BOOTSTRAP: `127.0.0.1:${port},127.0.0.2:9`, QUORUM_CONFIG: path.join(dir, "quorum.properties"),
-                    CONTROLLER_CONFIG: props, METADATA_DIR: meta, JOIN_MARKER: path.join(dir, "join-marker"),
+                    CONTROLLER_CONFIG: props, METADATA_DIR: meta, JOIN_MARKER: path.join(dir, "join-marker"), INITIAL_MARKER: path.join(dir, "initial-voter"),
                 }), { ROLL_TIMEOUT: "30" }, path.join(dir, "stubs"));
             };
             const calls = () => fs.readFileSync(path.join(dir, "quorum-calls"), "utf8");
@@ -557,6 +558,12 @@ describe("host scripts", () => {
             const forming = run(1);
             assert.strictEqual(forming.status, 0, forming.stderr);
             assert.doesNotMatch(calls(), /add-controller/);
+
+            // Formatted as an initial voter (the format step's marker), nothing written yet: a voter by its format, no probe.
+            fs.writeFileSync(path.join(dir, "initial-voter"), "");
+            const initial = run(0);
+            assert.strictEqual(initial.status, 0, initial.stderr);
+            assert.ok(!fs.existsSync(path.join(dir, "quorum-calls")), "no quorum tool started");
 
             // Back after a lower controllerCount removed it: its log has records, so the failing probes are waited out.
             fs.writeFileSync(path.join(meta, "__cluster_metadata-0", "00000000000000000000.log"), "records");
@@ -569,12 +576,74 @@ describe("host scripts", () => {
             // Already a voter with this directory: nothing to add.
             const again = run(1, true);
             assert.strictEqual(again.status, 0, again.stderr);
-            assert.match(calls(), /^describe --status$/m);
+            assert.match(calls(), /^describe --replication$/m);
+            assert.doesNotMatch(calls(), /--status/, "one tool run per probe");
             assert.doesNotMatch(calls(), /add-controller/, "a voter is not added again");
         } finally {
             other.close();
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it("finalize-features: a cluster at the release's levels (metadata.version by its name) runs one describe and no upgrade; an older one names only what is behind; a level above fails", () => {
+        withTempDir("features-test-", (dir) => {
+            const home = path.join(dir, "kafka");
+            fs.mkdirSync(path.join(home, "bin"), { recursive: true });
+            // Kafka's describe layout, one line per feature, tab-separated; the levels come from $d/levels.
+            fs.writeFileSync(path.join(home, "bin", "kafka-features.sh"), [
+                "#!/bin/bash", `d=${dir}`, 'echo "${*:5}" >> $d/calls',
+                'case "$5" in',
+                '  describe) while read -r f min max fin; do printf "Feature: %s\\tSupportedMinVersion: %s\\tSupportedMaxVersion: %s\\tFinalizedVersionLevel: %s\\tEpoch: 7\\n" "$f" "$min" "$max" "$fin"; done < $d/levels ;;',
+                '  upgrade) : ;;', "esac",
+            ].join("\n") + "\n", { mode: 0o755 });
+            const levels = (mv: string, group: string) => fs.writeFileSync(path.join(dir, "levels"),
+                `metadata.version 3.3-IV3 4.3-IV0 ${mv}\ngroup.version 0 1 ${group}\nkraft.version 0 1 1\ntransaction.version 0 2 2\n`);
+            const run = () => {
+                fs.rmSync(path.join(dir, "calls"), { force: true });
+                const r = runLocally(hostCommand("finalize-features.sh", {
+                    BOOTSTRAP: "127.0.0.1:9", FEATURES: "metadata.version=30 transaction.version=2 group.version=1", METADATA_VERSION_NAME: "4.3-IV0",
+                    CLIENT_CONFIG: path.join(dir, "admin.properties"), KAFKA_HOME: home, TOOLS_LOG_DIR: dir,
+                }), {});
+                return { ...r, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
+            };
+            levels("4.3-IV0", "1");
+            const fresh = run();
+            assert.strictEqual(fresh.status, 0, fresh.stderr);
+            assert.deepStrictEqual(fresh.calls, ["describe"], "a new cluster's levels: one describe, nothing to finalize");
+            assert.match(fresh.stdout, /features ok: metadata\.version=4\.3-IV0 group\.version=1 kraft\.version=1 transaction\.version=2/);
+            levels("4.2-IV1", "1");
+            const older = run();
+            assert.strictEqual(older.status, 0, older.stderr);
+            assert.deepStrictEqual(older.calls, ["describe", "upgrade --feature metadata.version=30", "describe"]);
+            levels("4.3-IV0", "2");
+            const above = run();
+            assert.notStrictEqual(above.status, 0);
+            assert.match(above.stderr, /group\.version is finalized at 2, above 1 of the configured release/);
+            assert.ok(!above.calls.some((c) => c.startsWith("upgrade")), "nothing finalized when one level is above");
+        });
+    });
+
+    it("quorum_state: leader, voters with their directories and lagging voters from one describe --replication; observers are no voters", () => {
+        withTempDir("quorum-state-test-", (dir) => {
+            const home = path.join(dir, "kafka");
+            fs.mkdirSync(path.join(home, "bin"), { recursive: true });
+            fs.writeFileSync(path.join(home, "bin", "kafka-metadata-quorum.sh"), `#!/bin/bash\necho "\${*:5}" >> ${dir}/calls\ncat ${dir}/out\n`, { mode: 0o755 });
+            const state = (rows: string[]) => {
+                fs.writeFileSync(path.join(dir, "out"), ["NodeId  DirectoryId             LogEndOffset  Lag  LastFetchTimestamp  LastCaughtUpTimestamp  Status", ...rows].join("\n") + "\n");
+                const r = spawnSync("bash", ["-c", `set -euo pipefail; . ${path.join(HOST_SCRIPTS_DIR, "lib.sh")}; quorum_state b c; ` +
+                    'echo "$QUORUM_LEADER|$QUORUM_VOTERS|$QUORUM_VOTER_DIRS|$QUORUM_LAGGING"'], { encoding: "utf8", env: { ...process.env, KAFKA_HOME: home, KC_STEP: "t" } });
+                assert.strictEqual(r.status, 0, r.stderr);
+                return r.stdout.trim();
+            };
+            assert.strictEqual(state([
+                "3002    BBBBBBBBBBBBBBBBBBBBBB  120           0    1764990000000       1764990000000          Follower",
+                "3001    AAAAAAAAAAAAAAAAAAAAAA  120           0    1764990000000       1764990000000          Leader",
+                "3003    CCCCCCCCCCCCCCCCCCCCCC  10            110  1764990000000       1764980000000          Follower",
+                "1       DDDDDDDDDDDDDDDDDDDDDD  120           0    1764990000000       1764990000000          Observer",
+            ]), "3001|3001 3002 3003|3001:AAAAAAAAAAAAAAAAAAAAAA 3002:BBBBBBBBBBBBBBBBBBBBBB 3003:CCCCCCCCCCCCCCCCCCCCCC|3003:110");
+            assert.strictEqual(state(["3001    AAAAAAAAAAAAAAAAAAAAAA  120  0  0  0  Follower"]), "-1|3001|3001:AAAAAAAAAAAAAAAAAAAAAA|", "no leader");
+            assert.deepStrictEqual(fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n"), ["describe --replication", "describe --replication"]);
+        });
     });
 
     describe("version switch in configure-service (systemctl and Kafka's tools replaced by stand-ins)", () => {

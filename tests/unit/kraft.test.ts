@@ -5,7 +5,7 @@ import { parseHostCommand } from "../../components/host-command";
 import { PATHS, portTable, portsFor } from "../../components/layout";
 import { RenderedStep, renderPlan, waves } from "../../components/plan";
 import { renderControllerProperties, renderKafkaUnit, renderServerProperties } from "../../components/render";
-import { featureLevels, initialControllers, initialDirectoryId } from "../../components/roles/controller";
+import { featureLevels, initialControllers, initialDirectoryId, metadataVersionName } from "../../components/roles/controller";
 import { CONTROLLER_ID_BASE, ec2Nodes, hostNodes } from "../../components/topology";
 import { TEST_GENERATED, cluster, kraftCluster } from "./fixtures";
 import { KEY, SSH, problems } from "./stacks";
@@ -138,6 +138,8 @@ describe("KRaft: renderers", () => {
     it("feature levels per release are named one by one, kraft.version never among them", () => {
         assert.strictEqual(featureLevels("4.3.2")["metadata.version"], 30);
         assert.strictEqual(featureLevels("4.4.0")["share.version"], 2);
+        assert.deepStrictEqual(["4.2.2", "4.3.2", "4.4.0"].map(metadataVersionName), ["4.2-IV1", "4.3-IV0", "4.4-IV2"]);
+        assert.throws(() => metadataVersionName("4.1.0"), /no metadata.version name/);
         for (const v of ["4.2.2", "4.3.2", "4.4.0"]) assert.ok(!("kraft.version" in featureLevels(v)));
         assert.throws(() => featureLevels("4.1.0"), /no feature levels/);
     });
@@ -158,15 +160,25 @@ describe("KRaft: the plan", () => {
     const steps = renderPlan(cfg, nodes, secrets, TEST_GENERATED);
     const w = at(steps);
 
-    it("storage formatted everywhere before any controller starts; controllers one after another, then the quorum check, then brokers", () => {
+    it("storage formatted everywhere before any controller starts; controllers one after another, then brokers beside the quorum check", () => {
         const formats = steps.filter((s) => s.phase === "format").map((s) => s.name).sort();
         assert.deepStrictEqual(formats, ["host-1-controller-format", "host-1-format", "host-2-controller-format", "host-2-format", "host-3-controller-format", "host-3-format"]);
         for (const n of nodes) assert.ok(w(`${n.name}-controller-format`) < w("host-1-controller"), "every controller formatted before the first starts");
+        // The brokers' formats after every controller's (which hold up the first controller), beside the controllers' starts.
+        for (const n of nodes) assert.ok(w(`${n.name}-format`) > w("host-3-controller-format") && w(`${n.name}-format`) < w("host-1-broker"));
         assert.ok(w("host-1-controller") < w("host-2-controller") && w("host-2-controller") < w("host-3-controller"));
         assert.ok(w("host-3-controller") < w("cluster-quorum"));
-        for (const n of nodes) assert.ok(w(`${n.name}-broker`) > w("cluster-quorum"));
+        // Every controller's step waited for a healthy quorum around its restart: the first broker follows the last one,
+        // and the quorum check runs beside the brokers; the broker check waits for both.
+        const deps = (name: string) => steps.find((s) => s.name === name)!.dependsOn;
+        assert.ok(deps("host-1-broker").includes("host-3-controller"));
+        assert.ok(!deps("host-1-broker").includes("cluster-quorum"));
+        for (const n of nodes) assert.ok(w(`${n.name}-broker`) > w("host-3-controller"));
+        assert.ok(deps("cluster-brokers").includes("cluster-quorum") && w("cluster-brokers") > w("host-3-broker"));
         assert.ok(w("host-1-broker") < w("host-2-broker") && w("host-2-broker") < w("host-3-broker"));
-        assert.ok(w("cluster-brokers") < w("cluster-features") && w("cluster-features") < w("cluster-smoke"));
+        // The feature levels and the smoke test side by side, after the broker check.
+        assert.ok(w("cluster-brokers") < w("cluster-features") && w("cluster-brokers") < w("cluster-smoke"));
+        assert.deepStrictEqual(deps("cluster-smoke"), ["cluster-brokers"]);
         assert.deepStrictEqual(steps.filter((s) => /ensemble|zookeeper|admin|listeners-(add|switch)/.test(s.phase)).map((s) => s.name), []);
     });
 
@@ -191,6 +203,7 @@ describe("KRaft: the plan", () => {
     it("features: the configured release's levels, one by one, never --release-version", () => {
         const env = envOf(steps, "cluster-features");
         assert.strictEqual(env.FEATURES, "metadata.version=30 transaction.version=2 group.version=1 eligible.leader.replicas.version=1 share.version=1 streams.version=1");
+        assert.strictEqual(env.METADATA_VERSION_NAME, "4.3-IV0", "how describe names level 30");
         assert.doesNotMatch(steps.map((s) => s.create).join("\n"), /--release-version [0-9]/);
     });
 
