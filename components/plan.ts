@@ -90,9 +90,9 @@ export function aclLines(cfg: ClusterConfig): string[] {
  * beside the brokers' steps), then the brokers one after another (so a change rolls through them one broker at a time,
  * each waiting for zero under-replicated partitions; secured ZooKeeper mode, after two such chains that switch brokers
  * still running plaintext listeners, and change nothing otherwise), then the broker check, then the smoke test and
- * (KRaft) the feature levels side by side. A service's link to its version switches inside its own configure step, just before its restart, so a service
- * not yet restarted (or restarted by systemd after a crash meanwhile) stays on the old version. In existing-hosts mode
- * every service also gets a `service` step whose delete stops it.
+ * (KRaft) the feature levels side by side. A service's link to its version switches inside its own configure step,
+ * just before its restart, so a service not yet restarted (or restarted by systemd after a crash meanwhile) stays on
+ * the old version. In existing-hosts mode every service also gets a `service` step whose delete stops it.
  */
 export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): Step[] {
     const steps: Step[] = [];
