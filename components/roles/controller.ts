@@ -148,15 +148,13 @@ export const FEATURE_LEVELS: Record<string, Record<string, number>> = {
  */
 export const METADATA_VERSION_NAMES: Record<string, string> = { "4.2": "4.2-IV1", "4.3": "4.3-IV0", "4.4": "4.4-IV2" };
 
-export function metadataVersionName(kafkaVersion: string): string {
-    const name = METADATA_VERSION_NAMES[kafkaVersion.split(".").slice(0, 2).join(".")];
-    if (name === undefined) throw new Error(`no metadata.version name known for Kafka ${kafkaVersion}`);
-    return name;
+/** The entry of a per-release table (keyed by minor line, e.g. "4.3") for `kafkaVersion`. */
+function ofRelease<T>(table: Record<string, T>, kafkaVersion: string, what: string): T {
+    const entry = table[kafkaVersion.split(".").slice(0, 2).join(".")];
+    if (entry === undefined) throw new Error(`no ${what} known for Kafka ${kafkaVersion}`);
+    return entry;
 }
 
-export function featureLevels(kafkaVersion: string): Record<string, number> {
-    const line = kafkaVersion.split(".").slice(0, 2).join(".");
-    const levels = FEATURE_LEVELS[line];
-    if (levels === undefined) throw new Error(`no feature levels known for Kafka ${kafkaVersion}`);
-    return levels;
-}
+export const metadataVersionName = (kafkaVersion: string): string => ofRelease(METADATA_VERSION_NAMES, kafkaVersion, "metadata.version name");
+
+export const featureLevels = (kafkaVersion: string): Record<string, number> => ofRelease(FEATURE_LEVELS, kafkaVersion, "feature levels");

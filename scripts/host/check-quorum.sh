@@ -31,9 +31,8 @@ for voter in $QUORUM_VOTER_DIRS; do
     die "controller quorum not healthy after ${limit}s after removing voter $id: $QUORUM_PROBLEM"
 done
 # The last description already shows every configured controller a voter (the usual case): no second probe.
-configured() { local id; for id in $QUORUM_IDS; do [[ " $QUORUM_VOTERS " == *" $id "* ]] || return 1; done; }
 healthy() { quorum_healthy "$QUORUM_BOOTSTRAP" "$QUORUM_CONFIG" "$QUORUM_IDS"; }
-if ! configured; then
+if ! voters_include "$QUORUM_IDS"; then
   wait_until "$limit" "every configured controller a voter, caught up" healthy ||
     die "controller quorum not healthy after ${limit}s: $QUORUM_PROBLEM; see journalctl -u kafka-controller on the controllers"
 fi

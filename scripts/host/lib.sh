@@ -314,17 +314,24 @@ quorum_state() {
   QUORUM_LAGGING=${QUORUM_LAGGING% }
 }
 
+# voters_include IDS: every id in IDS (space-separated, may be empty) is among QUORUM_VOTERS (the last quorum_state);
+# QUORUM_PROBLEM names the first that is not.
+# shellcheck disable=SC2034 # read by the scripts that call voters_include
+voters_include() {
+  local id
+  for id in $1; do
+    if [[ " $QUORUM_VOTERS " != *" $id "* ]]; then QUORUM_PROBLEM="controller $id is not a voter (voters: ${QUORUM_VOTERS:-none})"; return 1; fi
+  done
+}
+
 # quorum_healthy BOOTSTRAP CONFIG IDS: the quorum has a leader, every id in IDS (space-separated, may be empty) is a
 # voter, and no voter lags (quorum_state). QUORUM_PROBLEM says what is wrong otherwise.
 # shellcheck disable=SC2034 # read by the scripts that call quorum_healthy
 QUORUM_PROBLEM=''
 quorum_healthy() {
-  local id
   if ! quorum_state "$1" "$2"; then QUORUM_PROBLEM="no controller at $1 answers"; return 1; fi
   if (( QUORUM_LEADER < 0 )); then QUORUM_PROBLEM="no leader (voters: ${QUORUM_VOTERS:-none})"; return 1; fi
-  for id in $3; do
-    if [[ " $QUORUM_VOTERS " != *" $id "* ]]; then QUORUM_PROBLEM="controller $id is not a voter (voters: ${QUORUM_VOTERS:-none})"; return 1; fi
-  done
+  voters_include "$3" || return 1
   if [[ -n $QUORUM_LAGGING ]]; then QUORUM_PROBLEM="voters behind the leader (id:records): $QUORUM_LAGGING"; return 1; fi
   # shellcheck disable=SC2034
   QUORUM_PROBLEM=''

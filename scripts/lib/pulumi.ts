@@ -24,10 +24,14 @@ export function pulumiEnv(): Record<string, string> {
     return envCache;
 }
 
+/** The local file backend's directory. */
+const backendDir = () => pulumiEnv().PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
+/** Where the file backend under `dir` keeps this project's checkpoints. */
+const stacksDir = (dir: string) => path.join(dir, ".pulumi", "stacks", "kafka-cluster");
+
 /** The stack's checkpoint file in the local file backend. */
 export function checkpointFile(stack: Stack): string {
-    const dir = pulumiEnv().PULUMI_BACKEND_URL.replace(/^file:\/\//, "");
-    return path.join(dir, ".pulumi", "stacks", "kafka-cluster", `${stack.name}.json`);
+    return path.join(stacksDir(backendDir()), `${stack.name}.json`);
 }
 
 /** Settings that are secrets (README: `pulumi config set --secret`); the tests set them the same way. */
@@ -52,8 +56,8 @@ export function toConfigMap(raw: RawConfig): ConfigMap {
  * "failed to load checkpoint: EOF" (seen in CI). A missing sidecar is read as no attributes, so the empty one goes,
  * with the dead run's temporary file; the checkpoint itself is the last complete one.
  */
-export function clearDeadLocks(name: string, backendDir = pulumiEnv().PULUMI_BACKEND_URL.replace(/^file:\/\//, "")): void {
-    const dir = path.join(backendDir, ".pulumi", "locks", "organization", "kafka-cluster", name);
+export function clearDeadLocks(name: string, backend = backendDir()): void {
+    const dir = path.join(backend, ".pulumi", "locks", "organization", "kafka-cluster", name);
     let held = false;
     for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")) : []) {
         let lock: { pid?: number; hostname?: string };
@@ -71,7 +75,7 @@ export function clearDeadLocks(name: string, backendDir = pulumiEnv().PULUMI_BAC
         log(`removed the lock on stack ${name} left by process ${lock.pid}, which no longer runs`);
     }
     if (held) return;
-    const stacks = path.join(backendDir, ".pulumi", "stacks", "kafka-cluster");
+    const stacks = stacksDir(backend);
     const sidecar = path.join(stacks, `${name}.json.attrs`);
     if (fs.existsSync(sidecar) && fs.statSync(sidecar).size === 0) {
         fs.rmSync(sidecar);
