@@ -1,0 +1,312 @@
+// The ZooKeeper -> KRaft migration (KIP-866, Kafka 3.9 docs "ZooKeeper to KRaft Migration"), as a converging `pulumi up`
+// decides it: what the stack asks for (a target), what the hosts run (reports, read-only), and from the two the next
+// actions, forward or back, or a refusal that names the fix. Pure: no Pulumi, no SSH.
+//
+// Phases, as Kafka's docs number them (and what a host shows of each):
+//   zookeeper    brokers in ZooKeeper mode, no controller                      (server.properties: zookeeper.connect)
+//   A controllers  KRaft controllers in migration mode beside ZooKeeper       (controller.properties: zookeeper.metadata.migration.enable=true)
+//   B migrating  brokers still in ZooKeeper mode, with the migration settings (server.properties: both zookeeper.connect and the flag)
+//                and the controllers' quorum; once the last one registers, the controllers copy the metadata (ZkMigrationState MIGRATION)
+//   C dual-write brokers in KRaft mode (process.roles=broker), the controllers still writing every change to ZooKeeper too:
+//                the last phase a rollback can leave
+//   D finalized  controllers out of migration mode (no zookeeper.connect): ZooKeeper is no longer read or written
+//
+// Every phase is decided from what the hosts report, never from what a previous run did: an interrupted `pulumi up`
+// carries on (or rolls back) from where the hosts are. The roll inside a phase (one broker at a time, gates on
+// under-replicated partitions) is the plan's; this module says which rolls to run, in which order.
+// Not wired into the plan yet: `kafka:metadata kraft` with a 3.9 release is still refused by the configuration.
+
+/** What the stack asks for: derived from kafka:metadata, kafka:kafkaVersion and kafka:zookeeperRetired. */
+export type MigrationTarget = "zookeeper" | "dual-write" | "finalized" | "kraft";
+
+/** ZkMigrationState of the active controller (kafka.controller:type=KafkaController,name=ZkMigrationState), by its value. */
+export const ZK_MIGRATION_STATES = ["NONE", "MIGRATION", "PRE_MIGRATION", "POST_MIGRATION", "ZK"] as const;
+export type ZkMigrationState = typeof ZK_MIGRATION_STATES[number];
+
+/** How a broker runs, from its server.properties. */
+export type BrokerMode = "zookeeper" | "migrating" | "kraft";
+
+/** What one node's host reports (observe.sh). A role the host has no unit of is absent. */
+export interface NodeReport {
+    node: string;
+    broker?: { active: boolean; mode: BrokerMode; version: string; id: number; ibp?: string };
+    zookeeper?: { active: boolean };
+    controller?: { active: boolean; migration: boolean; zookeeperConnect: boolean; version: string; id: number };
+}
+
+/** What the cluster reports besides its nodes: the active controller's migration state, and ZooKeeper's /migration znode. */
+export interface QuorumReport {
+    zkMigrationState?: ZkMigrationState;
+    /** /migration exists under the chroot (a migration was started once; it must go before a new attempt). */
+    migrationZnode: boolean;
+}
+
+/** The phase the hosts are in, the lowest any node shows (a roll half-way is in the phase it started from). */
+export type MigrationPhase = "zookeeper" | "controllers" | "migrating" | "dual-write" | "finalized" | "kraft";
+
+/**
+ * One action of a converging `pulumi up`, in the order they run. Forward: deploy-controllers (A) -> await-pre-migration
+ * -> roll-brokers-migrating (B) -> await-migration -> roll-brokers-kraft (C) ... finalize-controllers -> retire-zookeeper
+ * (D). Back (Kafka's revert table): roll-brokers-zookeeper (C back to B, the migration flag kept) -> stop-controllers ->
+ * delete-controller-znode -> delete-migration-znode -> roll-brokers-plain (remove the migration settings).
+ */
+export type MigrationAction =
+    | "check-preconditions" | "deploy-controllers" | "await-pre-migration" | "roll-brokers-migrating" | "await-migration"
+    | "roll-brokers-kraft" | "finalize-controllers" | "await-post-migration" | "retire-zookeeper"
+    | "roll-brokers-zookeeper" | "stop-controllers" | "delete-controller-znode" | "delete-migration-znode" | "roll-brokers-plain";
+
+export interface MigrationDecision {
+    /** Where the hosts are. */
+    phase: MigrationPhase;
+    /** What this `pulumi up` does, in order; empty when the cluster is where the stack wants it. */
+    actions: MigrationAction[];
+    /** Set when the stack asks for something the hosts cannot go to: nothing is changed, and this says why and the fix. */
+    refusal?: string;
+    /** For the `metadataMigration` output: where the cluster is and the next command. */
+    summary: string;
+}
+
+/** The target a configuration means; a problem (with its fix) when the combination is not one. */
+export function migrationTarget(metadata: "zookeeper" | "kraft", kafkaVersion: string, zookeeperRetired: boolean):
+    { target: MigrationTarget } | { problem: string } {
+    const major = Number(kafkaVersion.split(".")[0]);
+    const line = kafkaVersion.split(".").slice(0, 2).join(".");
+    if (metadata === "zookeeper") {
+        if (zookeeperRetired) {
+            return { problem: "kafka:zookeeperRetired is true, and kafka:metadata is zookeeper: a cluster whose ZooKeeper was retired keeps " +
+                "its metadata in KRaft controllers. Fix: pulumi config set kafka:metadata kraft, or pulumi config rm kafka:zookeeperRetired" };
+        }
+        return { target: "zookeeper" };
+    }
+    if (major >= 4) return { target: "kraft" };
+    if (line !== "3.9") {
+        return { problem: `Kafka ${kafkaVersion} cannot migrate to KRaft: the migration runs on Kafka 3.9 (brokers and controllers). ` +
+            "Fix: first upgrade the ZooKeeper-mode cluster (pulumi config set kafka:kafkaVersion 3.9.2 with kafka:metadata zookeeper, " +
+            "pulumi up), then set kafka:metadata kraft" };
+    }
+    return { target: zookeeperRetired ? "finalized" : "dual-write" };
+}
+
+/** A broker's phase rank: how far along the migration it is. */
+const BROKER_RANK: Record<BrokerMode, number> = { zookeeper: 0, migrating: 1, kraft: 2 };
+
+/**
+ * The phase the hosts are in: the lowest any broker shows while the controllers migrate; finalized as soon as one
+ * controller runs without the migration flag (from then on there is no way back).
+ */
+export function observedPhase(nodes: NodeReport[]): MigrationPhase {
+    const brokers = nodes.flatMap((n) => (n.broker ? [n.broker] : []));
+    const controllers = nodes.flatMap((n) => (n.controller ? [n.controller] : []));
+    if (controllers.length === 0) {
+        // No controller: ZooKeeper mode (brokers left with migration settings by an interrupted rollback are still that),
+        // unless a broker runs in KRaft mode (it cannot serve without controllers; only bringing them back helps).
+        return brokers.some((b) => b.mode === "kraft") ? "dual-write" : "zookeeper";
+    }
+    if (controllers.some((c) => !c.migration)) {
+        const settled = controllers.every((c) => !c.migration && !c.zookeeperConnect) && brokers.every((b) => b.mode === "kraft") &&
+            !nodes.some((n) => n.zookeeper !== undefined);
+        return settled ? "kraft" : "finalized";
+    }
+    const lowest = Math.min(...brokers.map((b) => BROKER_RANK[b.mode]));
+    if (brokers.length === 0 || lowest === 0) return "controllers";
+    return lowest === 1 ? "migrating" : "dual-write";
+}
+
+/** The brokers not yet in `mode` (the ones a roll towards it restarts), by node name. */
+export function brokersNotIn(nodes: NodeReport[], mode: BrokerMode): string[] {
+    return nodes.filter((n) => n.broker !== undefined && n.broker.mode !== mode).map((n) => n.node);
+}
+
+/**
+ * Before the first change of a migration, on every host: what Kafka's docs require. Each problem names the host and the
+ * fix; any problem stops the migration before anything changes.
+ */
+export function migrationPreconditions(nodes: NodeReport[], controllerIds: number[], zookeeperMembers: number): string[] {
+    const problems: string[] = [];
+    const brokers = nodes.filter((n) => n.broker !== undefined);
+    if (brokers.length === 0) problems.push("no broker reported from any host: the migration moves a running cluster. Fix: check kafka:hosts");
+    for (const n of brokers) {
+        const b = n.broker!;
+        if (!b.active) {
+            problems.push(`${n.node}: the broker is not running; the controllers copy the metadata only once every broker has registered ` +
+                `with them. Fix: start it (sudo systemctl start kafka) or run pulumi up with kafka:metadata zookeeper to repair it first`);
+        }
+        if (!b.version.startsWith("3.9.")) {
+            problems.push(`${n.node}: the broker runs Kafka ${b.version}, and the migration needs every broker on 3.9. ` +
+                "Fix: pulumi config set kafka:metadata zookeeper and kafka:kafkaVersion 3.9.2, pulumi up, then set kafka:metadata kraft again");
+        }
+        // Without inter.broker.protocol.version a broker speaks its release's; only a 3.9 broker can be pinned lower.
+        const ibp = b.ibp ?? b.version.split(".").slice(0, 2).join(".");
+        if (b.version.startsWith("3.9.") && !/^3\.9(-IV\d+)?$/.test(ibp)) {
+            problems.push(`${n.node}: the broker runs with inter.broker.protocol.version ${ibp}, and the migration needs 3.9 ` +
+                "(changing it during the migration can break the cluster). Fix: remove inter.broker.protocol.version from kafka:brokerProperties " +
+                "and pulumi up with kafka:metadata zookeeper (a roll that raises it), then set kafka:metadata kraft again");
+        }
+        if (!Number.isInteger(b.id) || b.id < 0) {
+            problems.push(`${n.node}: the broker has no fixed broker.id (${b.id}); the migration needs each broker's id in its configuration. ` +
+                "Fix: pulumi up with kafka:metadata zookeeper once (it writes broker.id)");
+        }
+        if (controllerIds.includes(b.id)) {
+            problems.push(`${n.node}: broker.id ${b.id} is also a controller's node.id (one id space in KRaft). Fix: give the host another id in kafka:hosts`);
+        }
+    }
+    const members = nodes.filter((n) => n.zookeeper !== undefined);
+    const down = members.filter((n) => !n.zookeeper!.active).map((n) => n.node);
+    if (members.length < zookeeperMembers || down.length > 0) {
+        problems.push(`ZooKeeper: ${members.length - down.length} of ${zookeeperMembers} members run${down.length ? ` (down: ${down.join(", ")})` : ""}; ` +
+            "the controllers read and write the metadata there until the migration is finalized. Fix: run pulumi up with kafka:metadata zookeeper to repair the ensemble first");
+    }
+    return problems;
+}
+
+const NEXT: Record<MigrationPhase, string> = {
+    zookeeper: "ZooKeeper mode",
+    controllers: "phase A: KRaft controllers run beside ZooKeeper in migration mode; the brokers are in ZooKeeper mode",
+    migrating: "phase B: brokers in ZooKeeper mode with the migration settings; the controllers hold the copied metadata",
+    "dual-write": "phase C: brokers in KRaft mode, the controllers still write every change to ZooKeeper (a rollback is still possible)",
+    finalized: "finalized: the controllers no longer use ZooKeeper",
+    kraft: "KRaft mode",
+};
+
+/**
+ * What this `pulumi up` does for `target`, given what the hosts report. Forward it stops at dual-write unless the target
+ * is finalized; back it follows Kafka's revert table for the phase the hosts are in. A half-done roll carries on.
+ */
+export function decideMigration(target: MigrationTarget, nodes: NodeReport[], quorum: QuorumReport): MigrationDecision {
+    const phase = observedPhase(nodes);
+    const decided = (actions: MigrationAction[], summary: string): MigrationDecision => ({ phase, actions, summary });
+    const refused = (refusal: string): MigrationDecision => ({ phase, actions: [], refusal, summary: NEXT[phase] });
+    const migratingLeft = brokersNotIn(nodes, "migrating").length > 0;
+    const kraftLeft = brokersNotIn(nodes, "kraft").length > 0;
+    const zookeeperLeft = brokersNotIn(nodes, "zookeeper").length > 0;
+    const hasControllers = nodes.some((n) => n.controller !== undefined);
+    switch (target) {
+    case "zookeeper":
+        switch (phase) {
+        case "zookeeper":
+            // Brokers left with migration settings (a rollback interrupted after the controllers went) get them removed.
+            return zookeeperLeft
+                ? decided(["delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+                    "rolling back phase B (carried on): /controller and /migration deleted, brokers rolled without the migration settings")
+                : decided([], NEXT.zookeeper);
+        case "controllers":
+            // Phase A: the brokers never saw the controllers. Some may have been rolled half-way into B: treated as B.
+            return zookeeperLeft
+                ? decided(["stop-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+                    "rolling back phase B: controllers removed, /controller and /migration deleted, brokers rolled without the migration settings")
+                : decided(["stop-controllers", ...(quorum.migrationZnode ? ["delete-migration-znode" as const] : [])], "rolling back phase A: controllers removed");
+        case "migrating":
+            return decided(["stop-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+                "rolling back phase B: controllers removed, /controller and /migration deleted, brokers rolled without the migration settings");
+        case "dual-write":
+            if (!hasControllers) {
+                return refused("brokers run in KRaft mode and no controller runs: they cannot serve. Fix: set kafka:metadata kraft and pulumi up " +
+                    "(it brings the controllers back), then roll back again");
+            }
+            return decided(["roll-brokers-zookeeper", "stop-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+                "rolling back phase C: brokers back to ZooKeeper mode (the migration flag kept), controllers removed, /controller and /migration " +
+                "deleted, then the brokers rolled without the migration settings");
+        case "finalized":
+        case "kraft":
+            return refused("the cluster's migration to KRaft was finalized (its controllers no longer use ZooKeeper): it cannot go back to " +
+                "ZooKeeper mode. Fix: pulumi config set kafka:metadata kraft (and kafka:zookeeperRetired true)");
+        }
+        break;
+    case "dual-write":
+        switch (phase) {
+        case "zookeeper":
+            return decided(["check-preconditions", ...(quorum.migrationZnode ? ["delete-migration-znode" as const] : []), "deploy-controllers",
+                "await-pre-migration", "roll-brokers-migrating", "await-migration", "roll-brokers-kraft"], "migrating: phases A, B and C");
+        case "controllers":
+            return decided(["check-preconditions", "deploy-controllers", "await-pre-migration", "roll-brokers-migrating", "await-migration", "roll-brokers-kraft"],
+                "migrating from phase A: brokers into migration mode, then into KRaft mode");
+        case "migrating":
+            return decided([...(migratingLeft ? ["roll-brokers-migrating" as const] : []), "await-migration", "roll-brokers-kraft"],
+                "migrating from phase B: brokers into KRaft mode");
+        case "dual-write":
+            return kraftLeft
+                ? decided(["roll-brokers-kraft"], "migrating: the remaining brokers into KRaft mode")
+                : decided([], `${NEXT["dual-write"]}. Next: pulumi config set kafka:zookeeperRetired true && pulumi up (cannot be undone), ` +
+                    "or pulumi config set kafka:metadata zookeeper && pulumi up to roll back");
+        case "finalized":
+        case "kraft":
+            return refused("the cluster's migration was finalized already, and kafka:zookeeperRetired is not set. Fix: pulumi config set kafka:zookeeperRetired true");
+        }
+        break;
+    case "finalized":
+        if (phase === "finalized" || phase === "kraft") {
+            if (kraftLeft) {
+                return refused(`controllers run without ZooKeeper, and the brokers on ${brokersNotIn(nodes, "kraft").join(", ")} do not run in KRaft ` +
+                    "mode: they cannot reach the metadata. Fix: move those brokers to KRaft mode by hand (process.roles=broker) or rebuild them");
+            }
+            const unfinished = nodes.some((n) => n.controller?.migration || n.controller?.zookeeperConnect);
+            return decided([...(unfinished ? ["finalize-controllers" as const, "await-post-migration" as const] : []),
+                ...(nodes.some((n) => n.zookeeper !== undefined) ? ["retire-zookeeper" as const] : [])],
+            `${NEXT.finalized}. Next: a 4.x release (pulumi config set kafka:kafkaVersion 4.3.2, pulumi up): controllers, then brokers, then the feature levels`);
+        }
+        if (phase !== "dual-write" || kraftLeft) {
+            return refused("finalizing the migration (kafka:zookeeperRetired true) cannot be undone, and it needs every broker in KRaft mode first " +
+                `(the cluster is in ${NEXT[phase]}). Fix: pulumi config rm kafka:zookeeperRetired, pulumi up (it migrates up to phase C), check the ` +
+                "cluster, then set kafka:zookeeperRetired true again");
+        }
+        return decided(["finalize-controllers", "await-post-migration", "retire-zookeeper"], "finalizing: controllers out of migration mode, then ZooKeeper retired");
+    case "kraft":
+        if (phase === "kraft" || phase === "finalized") return decided([], NEXT[phase]);
+        return refused(`Kafka 4.x has no ZooKeeper mode, and the cluster is in ${NEXT[phase]}. Fix: migrate on 3.9 first: pulumi config set ` +
+            "kafka:kafkaVersion 3.9.2 and kafka:metadata kraft, pulumi up (phases A to C), then kafka:zookeeperRetired true, pulumi up, then the 4.x release");
+    }
+    throw new Error(`unhandled migration target ${target} in phase ${phase}`);
+}
+
+/**
+ * Parses what observe.sh prints about a node's roles, one line per unit present:
+ *   broker: active=<0|1> mode=<zookeeper|migrating|kraft> version=<x.y.z> id=<n> [ibp=<v>]
+ *   zookeeper: active=<0|1>
+ *   controller: active=<0|1> migration=<0|1> zookeeper=<0|1> version=<x.y.z> id=<n>
+ * and, for the cluster, `zk-migration-state: <0..4>` and `migration-znode: <0|1>`. Other lines are ignored.
+ */
+export function parseReport(node: string, text: string): { node: NodeReport; quorum: Partial<QuorumReport> } {
+    const report: NodeReport = { node };
+    const quorum: Partial<QuorumReport> = {};
+    for (const line of text.split("\n")) {
+        const m = /^(broker|zookeeper|controller|zk-migration-state|migration-znode):\s*(.*)$/.exec(line.trim());
+        if (!m) continue;
+        const fields = Object.fromEntries(m[2].split(/\s+/).filter((f) => f.includes("=")).map((f) => [f.slice(0, f.indexOf("=")), f.slice(f.indexOf("=") + 1)]));
+        const flag = (k: string) => {
+            if (fields[k] !== "0" && fields[k] !== "1") throw new Error(`${node}: observe reported "${line.trim()}": ${k} must be 0 or 1`);
+            return fields[k] === "1";
+        };
+        const id = (k: string) => {
+            if (!/^-?\d+$/.test(fields[k] ?? "")) throw new Error(`${node}: observe reported "${line.trim()}": ${k} must be a number`);
+            return Number(fields[k]);
+        };
+        const version = () => {
+            if (!/^\d+\.\d+\.\d+$/.test(fields.version ?? "")) throw new Error(`${node}: observe reported "${line.trim()}": no version`);
+            return fields.version;
+        };
+        switch (m[1]) {
+        case "broker": {
+            const mode = fields.mode as BrokerMode;
+            if (!(mode in BROKER_RANK)) throw new Error(`${node}: observe reported "${line.trim()}": unknown broker mode`);
+            report.broker = { active: flag("active"), mode, version: version(), id: id("id"), ...(fields.ibp ? { ibp: fields.ibp } : {}) };
+            break;
+        }
+        case "zookeeper":
+            report.zookeeper = { active: flag("active") };
+            break;
+        case "controller":
+            report.controller = { active: flag("active"), migration: flag("migration"), zookeeperConnect: flag("zookeeper"), version: version(), id: id("id") };
+            break;
+        case "zk-migration-state": {
+            const v = Number(m[2].trim());
+            if (!/^[0-4]$/.test(m[2].trim())) throw new Error(`${node}: observe reported an unknown ZkMigrationState "${m[2].trim()}"`);
+            quorum.zkMigrationState = ZK_MIGRATION_STATES[v];
+            break;
+        }
+        case "migration-znode":
+            quorum.migrationZnode = m[2].trim() === "1";
+            break;
+        }
+    }
+    return { node: report, quorum };
+}
