@@ -52,3 +52,5 @@ export const jmx = cluster.jmx;
 export const monitoring = cluster.monitoring;
 /** EC2: the node this update moved to a new image or instance type and the ones left, one per `pulumi up`. */
 export const rollout = cluster.rollout;
+/** The metadata mode the hosts run (ZooKeeper mode, KRaft mode), as observed at this update. */
+export const metadataMigration = cluster.metadataMigration;

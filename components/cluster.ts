@@ -6,8 +6,9 @@ import * as command from "@pulumi/command";
 import { ADMIN_USER, ClusterConfig, Ec2Cluster, isValidated } from "./config";
 import { createClusterId, createCredentials } from "./credentials";
 import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
+import { decideMigration, metadataTarget } from "./migration";
 import { ClusterSecrets, renderClientProperties } from "./render";
-import { ProvisionArgs, RollGateTarget, observeNodes, provision, rollGate } from "./provision";
+import { ProvisionArgs, RollGateTarget, observeNodes, provision, refuse, rollGate } from "./provision";
 import { rolloutSummary } from "./rollout";
 import { renderAlertRules, renderPrometheusConfig } from "./roles/monitoring";
 import { ClusterNode, ec2Nodes, hostNodes, nodeNamed } from "./topology";
@@ -50,6 +51,8 @@ export interface KafkaClusterOutputs {
     monitoring: pulumi.Output<MonitoringOutput>;
     /** EC2: which node this `pulumi up` moved to a new image or instance type, and which ones are left (one per up). */
     rollout: pulumi.Output<string>;
+    /** The metadata mode the hosts run, as observed at this update (and, during a migration, its phase and the next command). */
+    metadataMigration: pulumi.Output<string>;
 }
 
 /** What a Prometheus needs to watch the cluster (kafka:monitoring): the files to load, at the nodes' private addresses. */
@@ -75,6 +78,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
     public readonly jmx: pulumi.Output<JmxOutput>;
     public readonly monitoring: pulumi.Output<MonitoringOutput>;
     public readonly rollout: pulumi.Output<string>;
+    public readonly metadataMigration: pulumi.Output<string>;
 
     constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka:index:KafkaCluster", name, {}, opts);
@@ -93,6 +97,7 @@ export class KafkaCluster extends pulumi.ComponentResource implements KafkaClust
         this.jmx = out.jmx;
         this.monitoring = out.monitoring;
         this.rollout = out.rollout;
+        this.metadataMigration = out.metadataMigration;
         this.registerOutputs({ ...out });
     }
 }
@@ -109,19 +114,36 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     let instanceIds: Record<string, pulumi.Output<string>> = {};
     let rollout: pulumi.Output<string> = pulumi.output("existing hosts: no instance to roll");
     let settle: ((nodes: pulumi.Output<ClusterNode[]>, after: pulumi.Resource[]) => void) | undefined;
-    // The nodes whose hosts run now, observed at this preview or up (drift gives their configure steps a new input).
-    let observed: pulumi.Output<ClusterNode[]>;
+    // What the hosts that run now report, observed at this preview or up (drift gives their configure steps a new
+    // input), and the verdict on this update: the metadata mode they run against the configured one
+    // (components/migration.ts). A change they cannot make is refused here, at preview, before any step of any host runs
+    // and before anything is created: every step, certificate, cluster id and (EC2) AWS resource waits for the verdict.
+    const judge = (observed: pulumi.Output<ClusterNode[]>, names: string[], privateKey: pulumi.Input<string>) => {
+        const observation = observeNodes(cfg, observed, names, privateKey, parent);
+        const migration = observation.apply((o) => {
+            const d = decideMigration(metadataTarget(cfg), o.reports, { migrationZnode: false });
+            if (d.refusal !== undefined) refuse(`kafka-cluster: ${d.refusal}. Nothing was changed on any host.`, parent);
+            return d;
+        });
+        return { observation, migration };
+    };
+    let verdict: ReturnType<typeof judge>;
     if (cfg.mode === "hosts") {
         // Existing hosts should answer at once.
         target = { nodes: hostNodes(cfg), privateKey: pulumi.secret(cfg.hosts.sshPrivateKey), dialErrorLimit: 5 };
-        observed = pulumi.output(hostNodes(cfg));
+        verdict = judge(pulumi.output(hostNodes(cfg)), target.nodes.map((n) => n.name), target.privateKey);
     } else {
         const key = sshKey(cfg, parent);
         // Loaded here so that existing-hosts mode never touches the AWS SDK.
         // eslint-disable-next-line @typescript-eslint/no-var-requires
         const { createAwsHosts, lookupAws, runningNodes } = require("./aws") as typeof import("./aws");
         const specs = ec2Nodes(cfg);
-        const lookup = lookupAws(cfg, specs, parent);
+        const found = lookupAws(cfg, specs, parent);
+        // The instances running before this update (a new one has nothing to observe yet; one being replaced is
+        // observed as it runs, and its successor's steps carry on from there).
+        verdict = judge(found.apply((l) => runningNodes(cfg, specs, l)), specs.map((n) => n.name), key.privateKey);
+        // Every AWS resource and the roll gate take an input through the lookup: through the verdict too.
+        const lookup = pulumi.all([found, verdict.migration]).apply(([l]) => l);
         // At most one running node changes its image or instance type per `pulumi up` (rollout.ts), between two gates.
         const rolling = lookup.rollout.rolling;
         rollout = lookup.rollout.apply(rolloutSummary);
@@ -137,22 +159,18 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
             pulumi.all([nodes, rolling, rollout]).apply(([ns, r, summary]) =>
                 (r === undefined ? undefined : { node: nodeNamed(ns, r.node), nodes: ns, stop: false, summary })),
             key.privateKey, parent, after);
-        // The instances running before this update (a new one has nothing to observe yet; one being replaced is
-        // observed as it runs, and its successor's steps carry on from there).
-        observed = lookup.apply((l) => runningNodes(cfg, specs, l));
         // EC2 instances refuse SSH for a minute or two after boot.
         target = { nodes: aws.nodes, nodeDependencies: aws.dependencies, nodeInstanceIds: instanceIds, privateKey: key.privateKey, dialErrorLimit: 60 };
     }
-
-    const credentials = createCredentials(cfg, target.nodes, parent);
-    // Values the steps get besides the configuration: the KRaft cluster id, and what each node is observed to run at
-    // this preview or up (drift gives its configure steps a new input).
-    const clusterId = createClusterId(cfg, parent);
-    const generations = observeNodes(cfg, observed, target.nodes.map((n) => n.name), target.privateKey, parent);
-    const generated = pulumi.all([clusterId, generations]).apply(([id, gens]) => ({
-        ...(id !== undefined ? { clusterId: id } : {}), ...(gens !== undefined ? { generations: gens } : {}),
+    const { observation, migration } = verdict;
+    const clusterId = createClusterId(cfg, parent, migration);
+    const generated = pulumi.all([clusterId, observation, migration]).apply(([id, o]) => ({
+        ...(id !== undefined ? { clusterId: id } : {}), generations: o.generations,
     }));
-    const result = provision({ config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), generated, parent });
+    // The credentials wait for the verdict too: a certificate names the mode's principal, so a refused mode change would
+    // otherwise issue new ones.
+    const credentials = createCredentials(cfg, target.nodes, parent, migration);
+    const result = provision({ config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), generated, admitted: migration, parent });
     settle?.(result.nodes, Object.values(result.commands));
     const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds), result.hostKeys])
         .apply(([nodes, ids, hostKeys]) => clusterOutputs(cfg, nodes, ids, hostKeys));
@@ -184,6 +202,8 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
             }))
             : pulumi.output<MonitoringOutput>({ enabled: false }),
         rollout,
+        // Once the steps are done (an update that failed leaves the output as it was).
+        metadataMigration: pulumi.all([migration, result.smokeTest]).apply(([d]) => d.after),
     };
 }
 

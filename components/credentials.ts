@@ -67,8 +67,12 @@ export const CERT_SCRIPT = [
 /** A random password: 24 random bytes, base64url (32 characters, nothing a JAAS or properties text must escape). */
 export const PASSWORD_SCRIPT = "set -eu; head -c 24 /dev/urandom | base64 | tr '+/' '-_'";
 
-/** Creates the credentials of a secured cluster; undefined for kafka:security plaintext. */
-export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.Input<string>>[], parent: pulumi.Resource): Credentials | undefined {
+/**
+ * Creates the credentials of a secured cluster; undefined for kafka:security plaintext. The certificates wait for
+ * `admitted` (the observation's verdict on this update).
+ */
+export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.Input<string>>[], parent: pulumi.Resource,
+    admitted?: pulumi.Output<unknown>): Credentials | undefined {
     if (!secured(cfg)) return undefined;
     const name = cfg.clusterName;
     const secretCommand = (resource: string, args: command.local.CommandArgs) =>
@@ -83,7 +87,8 @@ export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.
         create: CERT_SCRIPT,
         stdin: pulumi.secret(ca.apply((t) => t.endsWith("\n") ? t : `${t}\n`)),
         environment: {
-            KC_CN: cfg.metadata === "kraft" ? nodeCertificateName(cfg) : `${n.name}.${name}`,
+            // (Once the observation's verdict admits this update: see KafkaCluster.)
+            KC_CN: pulumi.all([admitted, cfg.metadata === "kraft" ? nodeCertificateName(cfg) : `${n.name}.${name}`]).apply(([, cn]) => cn),
             KC_SANS: pulumi.all([n.privateAddress, n.clientAddress]).apply(([privateAddress, clientAddress]) =>
                 subjectAltNames({ privateAddress, clientAddress })),
             KC_ROTATION: String(cfg.security.certificateRotation),
@@ -115,8 +120,10 @@ export const CLUSTER_ID_SCRIPT = "set -eu; for i in 1 2 3 4 5 6 7 8; do id=$(hea
  * KRaft: the cluster id, generated once per stack and kept in its state (not secret): a command that runs again only
  * when its inputs change, and it has none. Undefined in ZooKeeper mode (ZooKeeper assigns the id).
  */
-export function createClusterId(cfg: ClusterConfig, parent: pulumi.Resource): pulumi.Output<string> | undefined {
+export function createClusterId(cfg: ClusterConfig, parent: pulumi.Resource, admitted?: pulumi.Output<unknown>): pulumi.Output<string> | undefined {
     if (cfg.metadata !== "kraft") return undefined;
-    return new command.local.Command(`${cfg.clusterName}-cluster-id`, { create: CLUSTER_ID_SCRIPT, logging: "none" }, { parent }).stdout
+    // Made only once the observation's verdict admits this update (a refused mode change creates nothing).
+    const create = pulumi.all([admitted, CLUSTER_ID_SCRIPT]).apply(([, script]) => script);
+    return new command.local.Command(`${cfg.clusterName}-cluster-id`, { create, logging: "none" }, { parent }).stdout
         .apply((id) => id.trim());
 }

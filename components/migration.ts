@@ -41,8 +41,11 @@ export interface QuorumReport {
     migrationZnode: boolean;
 }
 
-/** The phase the hosts are in, the lowest any node shows (a roll half-way is in the phase it started from). */
-export type MigrationPhase = "zookeeper" | "controllers" | "migrating" | "dual-write" | "finalized" | "kraft";
+/**
+ * The phase the hosts are in, the lowest any node shows (a roll half-way is in the phase it started from); `new` when no
+ * host runs a broker or a controller yet (the plan builds the cluster in the configured mode).
+ */
+export type MigrationPhase = "new" | "zookeeper" | "controllers" | "migrating" | "dual-write" | "finalized" | "kraft";
 
 /**
  * One action of a converging `pulumi up`, in the order they run. Forward: deploy-controllers (A) -> await-pre-migration
@@ -62,8 +65,10 @@ export interface MigrationDecision {
     actions: MigrationAction[];
     /** Set when the stack asks for something the hosts cannot go to: nothing is changed, and this says why and the fix. */
     refusal?: string;
-    /** For the `metadataMigration` output: where the cluster is and the next command. */
+    /** What this `pulumi up` does, in words (or where the cluster is, when it does nothing). */
     summary: string;
+    /** The `metadataMigration` output: where the cluster is once this `pulumi up` is done, and the next command. */
+    after: string;
 }
 
 /** The target a configuration means; a problem (with its fix) when the combination is not one. */
@@ -87,6 +92,13 @@ export function migrationTarget(metadata: "zookeeper" | "kraft", kafkaVersion: s
     return { target: zookeeperRetired ? "finalized" : "dual-write" };
 }
 
+/** The target of a validated configuration (parseConfig refuses the combinations migrationTarget has a problem with). */
+export function metadataTarget(cfg: { metadata: "zookeeper" | "kraft"; kafkaVersion: string }): MigrationTarget {
+    const t = migrationTarget(cfg.metadata, cfg.kafkaVersion, false);
+    if ("problem" in t) throw new Error(t.problem);
+    return t.target;
+}
+
 /** A broker's phase rank: how far along the migration it is. */
 const BROKER_RANK: Record<BrokerMode, number> = { zookeeper: 0, migrating: 1, kraft: 2 };
 
@@ -97,6 +109,7 @@ const BROKER_RANK: Record<BrokerMode, number> = { zookeeper: 0, migrating: 1, kr
 export function observedPhase(nodes: NodeReport[]): MigrationPhase {
     const brokers = nodes.flatMap((n) => (n.broker ? [n.broker] : []));
     const controllers = nodes.flatMap((n) => (n.controller ? [n.controller] : []));
+    if (controllers.length === 0 && brokers.length === 0) return "new";
     if (controllers.length === 0) {
         // No controller: ZooKeeper mode (brokers left with migration settings by an interrupted rollback are still that),
         // unless a broker runs in KRaft mode (it cannot serve without controllers; only bringing them back helps).
@@ -160,6 +173,7 @@ export function migrationPreconditions(nodes: NodeReport[], controllerIds: numbe
 }
 
 const NEXT: Record<MigrationPhase, string> = {
+    new: "not built yet",
     zookeeper: "ZooKeeper mode",
     controllers: "phase A: KRaft controllers run beside ZooKeeper in migration mode; the brokers are in ZooKeeper mode",
     migrating: "phase B: brokers in ZooKeeper mode with the migration settings; the controllers hold the copied metadata",
@@ -168,18 +182,31 @@ const NEXT: Record<MigrationPhase, string> = {
     kraft: "KRaft mode",
 };
 
+/** Where a cluster is once an update towards each target is done, and the next command. */
+const AFTER: Record<MigrationTarget, string> = {
+    zookeeper: NEXT.zookeeper,
+    "dual-write": `${NEXT["dual-write"]}. Next: pulumi config set kafka:zookeeperRetired true && pulumi up (cannot be undone), ` +
+        "or pulumi config set kafka:metadata zookeeper && pulumi up to roll back",
+    finalized: `${NEXT.finalized}. Next: a 4.x release (pulumi config set kafka:kafkaVersion 4.3.2, pulumi up): controllers, then brokers, ` +
+        "then the feature levels",
+    kraft: NEXT.kraft,
+};
+
 /**
  * What this `pulumi up` does for `target`, given what the hosts report. Forward it stops at dual-write unless the target
  * is finalized; back it follows Kafka's revert table for the phase the hosts are in. A half-done roll carries on.
  */
 export function decideMigration(target: MigrationTarget, nodes: NodeReport[], quorum: QuorumReport): MigrationDecision {
     const phase = observedPhase(nodes);
-    const decided = (actions: MigrationAction[], summary: string): MigrationDecision => ({ phase, actions, summary });
-    const refused = (refusal: string): MigrationDecision => ({ phase, actions: [], refusal, summary: NEXT[phase] });
+    const decided = (actions: MigrationAction[], summary: string): MigrationDecision => ({ phase, actions, summary, after: AFTER[target] });
+    const refused = (refusal: string): MigrationDecision => ({ phase, actions: [], refusal, summary: NEXT[phase], after: NEXT[phase] });
     const migratingLeft = brokersNotIn(nodes, "migrating").length > 0;
     const kraftLeft = brokersNotIn(nodes, "kraft").length > 0;
     const zookeeperLeft = brokersNotIn(nodes, "zookeeper").length > 0;
     const hasControllers = nodes.some((n) => n.controller !== undefined);
+    // Nothing runs yet: the plan builds the cluster as configured (a migration target on a new cluster is the
+    // configuration's to refuse).
+    if (phase === "new") return decided([], `${NEXT.new}: pulumi up builds it in ${target === "zookeeper" ? "ZooKeeper" : "KRaft"} mode`);
     switch (target) {
     case "zookeeper":
         switch (phase) {
@@ -208,8 +235,9 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
                 "deleted, then the brokers rolled without the migration settings");
         case "finalized":
         case "kraft":
-            return refused("the cluster's migration to KRaft was finalized (its controllers no longer use ZooKeeper): it cannot go back to " +
-                "ZooKeeper mode. Fix: pulumi config set kafka:metadata kraft (and kafka:zookeeperRetired true)");
+            return refused("the cluster runs in KRaft mode (its controllers keep the metadata without ZooKeeper), and kafka:metadata is " +
+                "zookeeper: a KRaft cluster (or one whose migration was finalized) cannot go back to ZooKeeper mode. Fix: pulumi config set " +
+                "kafka:metadata kraft, with the kafka:kafkaVersion it runs");
         }
         break;
     case "dual-write":
@@ -226,8 +254,7 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
         case "dual-write":
             return kraftLeft
                 ? decided(["roll-brokers-kraft"], "migrating: the remaining brokers into KRaft mode")
-                : decided([], `${NEXT["dual-write"]}. Next: pulumi config set kafka:zookeeperRetired true && pulumi up (cannot be undone), ` +
-                    "or pulumi config set kafka:metadata zookeeper && pulumi up to roll back");
+                : decided([], AFTER["dual-write"]);
         case "finalized":
         case "kraft":
             return refused("the cluster's migration was finalized already, and kafka:zookeeperRetired is not set. Fix: pulumi config set kafka:zookeeperRetired true");
@@ -242,7 +269,7 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
             const unfinished = nodes.some((n) => n.controller?.migration || n.controller?.zookeeperConnect);
             return decided([...(unfinished ? ["finalize-controllers" as const, "await-post-migration" as const] : []),
                 ...(nodes.some((n) => n.zookeeper !== undefined) ? ["retire-zookeeper" as const] : [])],
-            `${NEXT.finalized}. Next: a 4.x release (pulumi config set kafka:kafkaVersion 4.3.2, pulumi up): controllers, then brokers, then the feature levels`);
+            AFTER.finalized);
         }
         if (phase !== "dual-write" || kraftLeft) {
             return refused("finalizing the migration (kafka:zookeeperRetired true) cannot be undone, and it needs every broker in KRaft mode first " +
@@ -252,8 +279,11 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
         return decided(["finalize-controllers", "await-post-migration", "retire-zookeeper"], "finalizing: controllers out of migration mode, then ZooKeeper retired");
     case "kraft":
         if (phase === "kraft" || phase === "finalized") return decided([], NEXT[phase]);
-        return refused(`Kafka 4.x has no ZooKeeper mode, and the cluster is in ${NEXT[phase]}. Fix: migrate on 3.9 first: pulumi config set ` +
-            "kafka:kafkaVersion 3.9.2 and kafka:metadata kraft, pulumi up (phases A to C), then kafka:zookeeperRetired true, pulumi up, then the 4.x release");
+        // (Kafka's migration on 3.9, KIP-866, is what moves a running cluster: this program does not run it yet.)
+        return refused(`kafka:metadata is kraft (Kafka 4.x, which has no ZooKeeper mode), and the cluster runs in ${NEXT[phase]}: a running ` +
+            "cluster does not change its metadata mode by this setting; moving it is Kafka's ZooKeeper to KRaft migration on 3.9, which this " +
+            "program does not run yet. Fix: pulumi config set kafka:metadata zookeeper, with the kafka:kafkaVersion it runs (3.9.x); or build a " +
+            "new cluster in KRaft mode and move the clients over");
     }
     throw new Error(`unhandled migration target ${target} in phase ${phase}`);
 }
@@ -280,7 +310,9 @@ export function parseReport(node: string, text: string): { node: NodeReport; quo
             if (!/^-?\d+$/.test(fields[k] ?? "")) throw new Error(`${node}: observe reported "${line.trim()}": ${k} must be a number`);
             return Number(fields[k]);
         };
+        // `-`: the role's link to its release is missing (the preconditions then refuse a migration of it).
         const version = () => {
+            if (fields.version === "-") return "unknown";
             if (!/^\d+\.\d+\.\d+$/.test(fields.version ?? "")) throw new Error(`${node}: observe reported "${line.trim()}": no version`);
             return fields.version;
         };

@@ -324,13 +324,14 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
 }
 
 /**
- * Existing hosts: observe.sh's command line for one node (read-only: its services, and its managed files against the
- * sha256 its configure steps recorded when they wrote them). Run at every preview and up (provision.ts).
+ * observe.sh's command line for one node (read-only: its services, its managed files against the sha256 its configure
+ * steps recorded when they wrote them, and the facts of each role it was provisioned with). Run at every preview and up
+ * (provision.ts).
  */
 export function observeCommand(node: NodeIdentity): string {
     return hostCommand("observe.sh", {
         NODE_NAME: node.name, SERVICES: rolesOf(node).map((r) => r.service).join(" "), CONFIG_DIR: PATHS.configDir,
-        GENERATION_FILE: PATHS.observedGeneration,
+        GENERATION_FILE: PATHS.observedGeneration, BROKER_LINK: PATHS.current, CONTROLLER_LINK: PATHS.controllerCurrent,
     });
 }
 

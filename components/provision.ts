@@ -5,6 +5,7 @@ import * as command from "@pulumi/command";
 import { Bastion, ClusterConfig } from "./config";
 import { carriesSecret, remoteInvocation, stepCommand } from "./host-command";
 import { hostKeyFrom, sshPort } from "./layout";
+import { NodeReport, parseReport } from "./migration";
 import { CommandText, Generated, commandText, observeCommand, planSteps, rollGateCommand, waves } from "./plan";
 import { ClusterSecrets } from "./render";
 import { ClusterNode, nodeNamed } from "./topology";
@@ -26,6 +27,11 @@ export interface ProvisionArgs {
     secrets?: pulumi.Output<ClusterSecrets>;
     /** Values generated once per stack (the KRaft cluster id): what steps marked `generated` get. */
     generated?: pulumi.Output<Generated>;
+    /**
+     * What every step waits for before it gets its command: the observation's verdict on the hosts (a refusal fails it,
+     * so that no step of any host runs).
+     */
+    admitted?: pulumi.Output<unknown>;
     /** How many failed SSH dials to accept per command (fresh instances refuse connections for a while). */
     dialErrorLimit: number;
     parent: pulumi.Resource;
@@ -49,6 +55,8 @@ export function provision(args: ProvisionArgs): Provisioned {
     const nodes = pulumi.output(args.nodes) as pulumi.Output<ClusterNode[]>;
     const commands: Record<string, pulumi.CustomResource> = {};
     const bastion = bastionOf(config);
+    const admit = <T>(input: pulumi.Input<T>): pulumi.Input<T> =>
+        (args.admitted === undefined ? input : pulumi.all([args.admitted, input]).apply(([, v]) => v as T));
     // Register in dependency order, so every step's dependencies exist when it is created.
     for (const step of waves(planSteps(config, args.nodes)).flat()) {
         const node = nodeNamed(args.nodes, step.node);
@@ -71,9 +79,9 @@ export function provision(args: ProvisionArgs): Provisioned {
             // A short command naming the step; the script and its environment on stdin (see remoteInvocation), as a
             // secret when it carries a secret setting.
             create: stepCommand(step.name),
-            stdin: step.secrets
+            stdin: admit(step.secrets
                 ? withSecrets(step.create, nodes, args.secrets, (line) => remoteInvocation(line, step.name).stdin, step.generated ? needGenerated(args) : undefined)
-                : secretIfCarrying(step.create, config, nodes, (line) => remoteInvocation(line, step.name).stdin, step.generated ? needGenerated(args) : undefined),
+                : secretIfCarrying(step.create, config, nodes, (line) => remoteInvocation(line, step.name).stdin, step.generated ? needGenerated(args) : undefined)),
             ...(args.nodeInstanceIds?.[step.node] !== undefined ? { triggers: [args.nodeInstanceIds[step.node]] } : {}),
             // Nothing here reads PULUMI_COMMAND_STDOUT/STDERR, and sending them needs AcceptEnv on every sshd (the
             // provider warns on each update where it is missing).
@@ -234,17 +242,43 @@ export function teardownScript(viaBastion: boolean): string {
 }
 
 /**
+ * Stops this preview or update with `message` as the error a user reads: logged on `on` (the KafkaCluster), because
+ * what the program throws inside an output reaches the engine wrapped in one "error serializing property" per output
+ * it passed through; the thrown error only says where to look.
+ */
+export function refuse(message: string, on: pulumi.Resource): never {
+    pulumi.log.error(message, on);
+    throw new Refusal(message);
+}
+
+/** The error refuse() throws: a short pointer to the logged reason, which it keeps as `reason`. */
+export class Refusal extends pulumi.RunError {
+    constructor(public readonly reason: string) {
+        super("kafka-cluster: stopped before any change; the reason is the error logged on the KafkaCluster resource");
+    }
+}
+
+/** What observe.sh reports of the running nodes: each node's repair generation, and what each host's roles run. */
+export interface Observation {
+    /** Per node name (every node of the plan; "0" for a node with no host running yet). */
+    generations: Record<string, string>;
+    /** The facts of each role the running hosts were provisioned with (components/migration.ts reads them). */
+    reports: NodeReport[];
+}
+
+/**
  * Each node whose host runs observed at this preview or up (observe.sh over SSH, read-only, through the
- * `command:local:run` invoke, which runs every time): its repair generation, by node name. A node with drift (a
- * provisioned service down, a managed file changed by hand) gets a new one, so its configure steps show as changes in
- * the preview and `pulumi up` runs them (inside their usual gates); each drift is reported on the node. A node that
- * cannot be reached fails the preview or update with its name, address and SSH's error. A node of `all` with no host
- * running yet (a new EC2 instance) has a fresh node's generation, 0, which is what observe.sh reports once it runs.
+ * `command:local:run` invoke, which runs every time): its repair generation, by node name, and its roles' facts. A node
+ * with drift (a provisioned service down, a managed file changed by hand) gets a new generation, so its configure steps
+ * show as changes in the preview and `pulumi up` runs them (inside their usual gates); each drift is reported on the
+ * node. A node that cannot be reached fails the preview or update with its name, address and SSH's error. A node of
+ * `all` with no host running yet (a new EC2 instance) has a fresh node's generation, 0, which is what observe.sh
+ * reports once it runs.
  */
 export function observeNodes(config: ClusterConfig, nodes: pulumi.Input<ClusterNode[]>, all: string[], privateKey: pulumi.Input<string>,
-    parent: pulumi.Resource): pulumi.Output<Record<string, string>> {
+    parent: pulumi.Resource): pulumi.Output<Observation> {
     const bastion = bastionOf(config) !== undefined;
-    const observeOne = async (n: ClusterNode, key: string): Promise<[string, string]> => {
+    const observeOne = async (n: ClusterNode, key: string): Promise<[string, string, NodeReport]> => {
         const env = sshEnvironment(config, key, `${n.user}@${n.sshAddress}`, observeCommand(n));
         // The script reports; a failed ssh is reported by the program with the node's name instead of an invoke error.
         const result = await command.local.run({
@@ -253,22 +287,31 @@ export function observeNodes(config: ClusterConfig, nodes: pulumi.Input<ClusterN
         }, { parent });
         const out = result.stdout;
         if (/^kc-observe-failed: /m.test(out)) {
-            throw new pulumi.RunError(`observing ${n.name} (${n.user}@${n.sshAddress}:${sshPort(config)}) over SSH failed: ` +
+            refuse(`observing ${n.name} (${n.user}@${n.sshAddress}:${sshPort(config)}) over SSH failed: ` +
                 `${out.replace(/^kc-observe-failed: .*$/m, "").trim().slice(-600)}. Fix: check that the host is up and kafka:sshPrivateKey, ` +
-                "kafka:sshUser and kafka:sshPort are right, then run pulumi up again");
+                "kafka:sshUser and kafka:sshPort are right, then run pulumi up again", parent);
         }
         for (const d of out.split("\n").filter((l) => l.startsWith("drift: "))) {
             pulumi.log.warn(`${n.name}: ${d.slice("drift: ".length)}; its configure steps run again`, parent);
         }
         const generation = /^generation: (\d+)$/m.exec(out)?.[1];
-        if (generation === undefined) throw new pulumi.RunError(`observing ${n.name} gave no generation: ${out.slice(-600)}`);
-        return [n.name, generation];
+        if (generation === undefined) refuse(`observing ${n.name} gave no generation: ${out.slice(-600)}`, parent);
+        let report: NodeReport;
+        try {
+            report = parseReport(n.name, out).node;
+        } catch (e) {
+            refuse(`observing ${n.name}: ${(e as Error).message}`, parent);
+        }
+        return [n.name, generation, report];
     };
-    const observed = pulumi.all([nodes, privateKey]).apply(async ([ns, key]) => {
-        const pairs = await Promise.all(ns.map((n) => observeOne(n, key)));
-        return { ...Object.fromEntries(all.map((name) => [name, "0"])), ...Object.fromEntries(pairs) };
+    const observed = pulumi.all([nodes, privateKey]).apply(async ([ns, key]): Promise<Observation> => {
+        const results = await Promise.all(ns.map((n) => observeOne(n, key)));
+        return {
+            generations: { ...Object.fromEntries(all.map((name) => [name, "0"])), ...Object.fromEntries(results.map(([name, g]) => [name, g])) },
+            reports: results.map(([, , r]) => r),
+        };
     });
-    // Generations are counters, not secrets (they only come from a secret because the SSH key reaches the host): kept
-    // plain, so that the steps they go into are secret only when their own text is.
+    // Generations and role facts are not secrets (they only come from a secret because the SSH key reaches the host):
+    // kept plain, so that the steps they go into are secret only when their own text is.
     return pulumi.unsecret(observed);
 }

@@ -5,15 +5,23 @@
 # CONFIG_DIR/.<service>.sha256). A node not provisioned yet has neither, so no drift. Prints the node's repair
 # generation: the one its configure steps last wrote to GENERATION_FILE (0 when none), plus one when anything drifted,
 # so that the configure steps of a drifted node get a new input (the preview shows them; `up` runs them inside their
-# usual gates) and a healthy node's stay as they are. Changes nothing.
+# usual gates) and a healthy node's stay as they are. Also, one line per Kafka role the host was provisioned with
+# (whatever the configuration says now), read from the role's properties: what the metadata mode decisions of the
+# program (components/migration.ts) are made from:
+#   broker: active=<0|1> mode=<zookeeper|migrating|kraft> version=<x.y.z|-> id=<n> [ibp=<v>]
+#   zookeeper: active=<0|1>
+#   controller: active=<0|1> migration=<0|1> zookeeper=<0|1> version=<x.y.z|-> id=<n>
+# Changes nothing.
 # Env:
 #   NODE_NAME        the node's name in the cluster, for the report
 #   SERVICES         the node's systemd units, space-separated
 #   CONFIG_DIR       where the configure steps keep their records
 #   GENERATION_FILE  where the configure steps record the generation they ran for
+#   BROKER_LINK      the link to the release the broker runs (kafka_<scala>-<version>)
+#   CONTROLLER_LINK  the link to the release the KRaft controller runs
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${NODE_NAME:?}" "${SERVICES:?}" "${CONFIG_DIR:?}" "${GENERATION_FILE:?}"
+: "${NODE_NAME:?}" "${SERVICES:?}" "${CONFIG_DIR:?}" "${GENERATION_FILE:?}" "${BROKER_LINK:?}" "${CONTROLLER_LINK:?}"
 drift=()
 for svc in $SERVICES; do
   [[ $svc =~ ^[a-z][a-z-]*$ ]] || die "SERVICES entry \"$svc\" is not a unit name"
@@ -31,6 +39,29 @@ for svc in $SERVICES; do
     fi
   done <"$record"
 done
+# The roles' facts. A role counts once its configure step wrote its properties.
+active() { if systemctl is-active --quiet "$1"; then echo 1; else echo 0; fi; }
+# The version in the name of the release a link points to (kafka_2.13-3.9.2), `-` when there is no link.
+version_of() { local d; d=$(readlink "$1" 2>/dev/null || true); d=${d##*/}; d=${d##*-}; echo "${d:--}"; }
+flag() { if [[ $1 == true ]]; then echo 1; else echo 0; fi; }
+props=$CONFIG_DIR/server.properties
+if [[ -f $props ]]; then
+  migration=$(prop_value 'zookeeper\.metadata\.migration\.enable' <"$props")
+  if [[ -n $(prop_value 'process\.roles' <"$props") ]]; then mode=kraft
+  elif [[ $migration == true ]]; then mode=migrating
+  else mode=zookeeper; fi
+  id=$(prop_value 'broker\.id' <"$props"); [[ -n $id ]] || id=$(prop_value 'node\.id' <"$props")
+  ibp=$(prop_value 'inter\.broker\.protocol\.version' <"$props")
+  echo "broker: active=$(active kafka) mode=$mode version=$(version_of "$BROKER_LINK") id=${id:--1}${ibp:+ ibp=$ibp}"
+fi
+if [[ -f $CONFIG_DIR/zookeeper.properties ]]; then echo "zookeeper: active=$(active zookeeper)"; fi
+props=$CONFIG_DIR/controller.properties
+if [[ -f $props ]]; then
+  echo "controller: active=$(active kafka-controller)" \
+    "migration=$(flag "$(prop_value 'zookeeper\.metadata\.migration\.enable' <"$props")")" \
+    "zookeeper=$(if [[ -n $(prop_value 'zookeeper\.connect' <"$props") ]]; then echo 1; else echo 0; fi)" \
+    "version=$(version_of "$CONTROLLER_LINK") id=$(prop_value 'node\.id' <"$props")"
+fi
 generation=$(cat "$GENERATION_FILE" 2>/dev/null || true)
 [[ $generation =~ ^[0-9]+$ ]] || generation=0
 if (( ${#drift[@]} > 0 )); then

@@ -162,6 +162,37 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         assert.deepStrictEqual([await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")], before);
     });
 
+    it("kafka:metadata zookeeper on the running KRaft cluster is refused at preview from what the hosts run, before any step; set back, nothing pending", async () => {
+        assert.strictEqual(outputs.metadataMigration.value, "KRaft mode", "the output says what the hosts run");
+        const addrs = nodes.map((n) => n.sshAddress);
+        const before = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
+        const files = () => Promise.all(addrs.map((a) => ssh.must(a, `sudo -n cat ${PATHS.configDir}/server.properties ${PATHS.configDir}/controller.properties`)));
+        const filesBefore = await files();
+        // A configuration that is valid on its own (ZooKeeper mode on 3.9): only the hosts can tell it does not fit.
+        const { metadata: _m, kafkaVersion: _v, controllerHeap: _h, ...rest } = raw;
+        await setStackConfig(stack, { ...rest, kafkaVersion: "3.9.2" });
+        const ran: string[] = [];
+        let err: Error | undefined;
+        try {
+            err = await timed("metadata mode change: pulumi up (refused)", () => stack.up({
+                onOutput: () => undefined,
+                onEvent: (e) => {
+                    const m = e.resOutputsEvent?.metadata;
+                    if (m && m.op !== "same" && m.type.startsWith("command:")) ran.push(`${m.op} ${m.urn.split("::").pop()}`);
+                },
+            }).then(() => undefined, (x) => x as Error));
+        } finally {
+            await setStackConfig(stack, raw);
+        }
+        assert.ok(err, "pulumi up with kafka:metadata zookeeper on a KRaft cluster must fail");
+        const msg = String(err);
+        assert.match(msg, /the cluster runs in KRaft mode .*cannot go back to ZooKeeper mode\. Fix: pulumi config set kafka:metadata kraft.*Nothing was changed on any host/);
+        assert.deepStrictEqual(ran, [], "no step ran");
+        assert.deepStrictEqual([await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")], before, "nothing restarted");
+        assert.deepStrictEqual(await files(), filesBefore, "no configuration file written");
+        assert.deepStrictEqual(await pendingChanges(stack), [], "with kafka:metadata back, the stack is as it was");
+    });
+
     it("drift: a broker stopped by hand and a file edited by hand show in the preview as their nodes' steps; up repairs both, then nothing is pending", async () => {
         const addrs = nodes.map((n) => n.sshAddress);
         const [brokersBefore, controllersBefore] = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];

@@ -7,7 +7,7 @@ import { PATHS } from "../../components/layout";
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, RawConfig } from "../../components/config";
 import { KafkaCluster } from "../../components/cluster";
-import { observeNodes } from "../../components/provision";
+import { Refusal, observeNodes } from "../../components/provision";
 import { hostNodes } from "../../components/topology";
 import { KEY, SSH, stackConfig } from "./stacks";
 import { manifestText } from "./fixtures";
@@ -27,6 +27,16 @@ async function build(raw: RawConfig, stack: string, running: typeof RUNNING = {}
     await settle();
     return { c, out, of: (type: string) => recorded.filter((r) => r.type === type) };
 }
+
+/**
+ * An assert.rejects check for refuse(): the error a user reads is logged on the KafkaCluster; the thrown Refusal points
+ * there and keeps it as `reason`.
+ */
+const reasonMatching = (re: RegExp) => (e: unknown) => {
+    assert.ok(e instanceof Refusal, `not a Refusal: ${String(e)}`);
+    assert.match(e.reason, re);
+    return true;
+};
 
 const connectionOf = (c: { inputs: any }) => (isSecretValue(c.inputs.connection) ? c.inputs.connection.value : c.inputs.connection);
 
@@ -729,9 +739,52 @@ describe("KafkaCluster (existing hosts: drift observed at every preview and up, 
         if (cfg.mode !== "hosts") throw new Error("unreachable");
         const parent = new pulumi.ComponentResource("test:index:Parent", "observe-parent");
         const observed = observeNodes(cfg, hostNodes(cfg), hostNodes(cfg).map((n) => n.name), KEY, parent) as any;
-        await assert.rejects(observed.promise(),
-            /observing host-3 \(admin@192\.0\.2\.3:22\) over SSH failed: ssh: connect to host 192\.0\.2\.3 port 22: Connection refused\. Fix: /);
+        await assert.rejects(observed.promise(), reasonMatching(
+            /observing host-3 \(admin@192\.0\.2\.3:22\) over SSH failed: ssh: connect to host 192\.0\.2\.3 port 22: Connection refused\. Fix: /));
         await settle();
+    });
+});
+
+describe("KafkaCluster (the metadata mode the hosts run, observed at every preview and up, mocked)", () => {
+    const HOSTS = { hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY };
+    const zookeeperMode = (id: number) => `broker: active=1 mode=zookeeper version=3.9.2 id=${id}\nzookeeper: active=1\ngeneration: 2`;
+    const kraftMode = (id: number) => `broker: active=1 mode=kraft version=4.3.2 id=${id}\n` +
+        `controller: active=1 migration=0 zookeeper=0 version=4.3.2 id=${3000 + id}\ngeneration: 1`;
+    const stepsRegistered = () => recorded.filter((r) => r.type === "command:remote:Command").length;
+
+    for (const [what, stack, hosts, expected] of [
+        ["a ZooKeeper-mode cluster under a KRaft stack", { metadata: "kraft" }, zookeeperMode,
+            /kafka:metadata is kraft .*runs in ZooKeeper mode.*Fix: pulumi config set kafka:metadata zookeeper.*Nothing was changed on any host/],
+        ["a KRaft cluster under a ZooKeeper-mode stack", {}, kraftMode,
+            /runs in KRaft mode .*cannot go back to ZooKeeper mode\. Fix: pulumi config set kafka:metadata kraft.*Nothing was changed on any host/],
+    ] as const) {
+        it(`refused at preview, before any step: ${what}`, async () => {
+            reset();
+            for (const id of [1, 2, 3]) OBSERVED[`admin@192.0.2.${id}`] = hosts(id);
+            const c = new KafkaCluster("test", { config: parseConfig({ ...HOSTS, ...stack }, "dev") });
+            await assert.rejects((c.metadataMigration as any).promise(), reasonMatching(expected));
+            await settle().catch(() => undefined);
+            // The steps wait for the observation's verdict: none of them got a command to run; nor were certificates
+            // (they name the mode's principal) or a cluster id made.
+            const withCommand = recorded.filter((r) => r.type === "command:remote:Command" && r.inputs.stdin !== undefined);
+            assert.strictEqual(withCommand.length, 0, `${withCommand.length} of ${stepsRegistered()} steps got their command`);
+            const made = recorded.filter((r) => r.type === "command:local:Command").map((r) => r.name);
+            assert.ok(made.some((n) => /-ca$/.test(n)), `the CA does not depend on the mode: ${made.join(", ")}`);
+            assert.deepStrictEqual(made.filter((n) => /-cert-|-cluster-id$/.test(n)), []);
+        });
+    }
+
+    it("the output metadataMigration says the mode the hosts run; a new cluster is built in the configured mode", async () => {
+        for (const [stack, hosts, expected] of [
+            [{}, zookeeperMode, "ZooKeeper mode"], [{ metadata: "kraft" }, kraftMode, "KRaft mode"],
+            [{ metadata: "kraft" }, () => "generation: 0", "KRaft mode"], [{}, () => "generation: 0", "ZooKeeper mode"],
+        ] as const) {
+            reset();
+            for (const id of [1, 2, 3]) OBSERVED[`admin@192.0.2.${id}`] = hosts(id);
+            const c = new KafkaCluster("test", { config: parseConfig({ ...HOSTS, ...stack }, "dev") });
+            assert.strictEqual(await value(c.metadataMigration), expected);
+            await settle();
+        }
     });
 });
 
@@ -774,5 +827,22 @@ describe("KafkaCluster (EC2: drift observed on the running instances at every pr
             assert.strictEqual(g, want, step);
         }
         assert.ok(Object.keys(gens).some((s) => s.startsWith("broker-4-")), `the new node has steps: ${Object.keys(gens).join(", ")}`);
+    });
+
+    it("running instances in another metadata mode than the stack's: refused at preview, and no AWS resource, gate or step is registered", async () => {
+        await build(PROD, "prod");
+        const running = runningFrom(recorded);
+        reset();
+        Object.assign(RUNNING, running);
+        Object.values(running).forEach((r, i) => {
+            OBSERVED[`ubuntu@${r.publicIp}`] = `broker: active=1 mode=kraft version=4.3.2 id=${i + 1}\n` +
+                `controller: active=1 migration=0 zookeeper=0 version=4.3.2 id=${3001 + i}\ngeneration: 0`;
+        });
+        const c = new KafkaCluster("test", { config: parseConfig(PROD, "prod") });
+        await assert.rejects((c.metadataMigration as any).promise(), reasonMatching(/runs in KRaft mode .*cannot go back to ZooKeeper mode/));
+        await settle().catch(() => undefined);
+        assert.ok(observations().length > 0, "the running instances were observed");
+        const registered = recorded.filter((r) => r.type.startsWith("aws:") || /roll-gate|roll-settled/.test(r.name) || r.type === "command:remote:Command");
+        assert.deepStrictEqual(registered.map((r) => `${r.type} ${r.name}`), []);
     });
 });

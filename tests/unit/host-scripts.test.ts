@@ -12,6 +12,7 @@ import * as path from "path";
 import { HOST_SCRIPTS_DIR, hostCommand, hostScript, parseHostCommand, parseStepInput, remoteInvocation, shellQuote } from "../../components/host-command";
 import { PATHS, PORTS } from "../../components/layout";
 import { RenderedStep, renderPlan } from "../../components/plan";
+import { parseReport } from "../../components/migration";
 import { TEST_GENERATED, bashSyntax, cluster, kraftCluster, withTempDir } from "./fixtures";
 import { KEY } from "./stacks";
 
@@ -331,6 +332,7 @@ describe("host scripts", () => {
             const [props, env] = [path.join(dir, "server.properties"), path.join(dir, "kafka.env")];
             const run = () => runLocally(hostCommand("observe.sh", {
                 NODE_NAME: "host-1", SERVICES: "kafka kafka-controller", CONFIG_DIR: dir, GENERATION_FILE: path.join(dir, "generation"),
+                BROKER_LINK: path.join(dir, "current"), CONTROLLER_LINK: path.join(dir, "controller-current"),
             }), {}, path.join(dir, "stubs"));
             const fresh = run();
             assert.strictEqual(fresh.status, 0, fresh.stderr);
@@ -341,14 +343,52 @@ describe("host scripts", () => {
             fs.writeFileSync(path.join(dir, ".kafka.sha256"), `${sha("a=1\n")}  ${props}\n${sha("HEAP=1\n")}  ${env}\n`);
             for (const u of ["kafka", "kafka-controller"]) { fs.writeFileSync(path.join(dir, `enabled-${u}`), ""); fs.writeFileSync(path.join(dir, `active-${u}`), ""); }
             fs.writeFileSync(path.join(dir, "generation"), "2\n");
-            assert.strictEqual(run().stdout, "generation: 2\n", "healthy: the generation its steps wrote");
+            // (server.properties without broker.id or a release link: the role line says so.)
+            assert.strictEqual(run().stdout, "broker: active=1 mode=zookeeper version=- id=-1\ngeneration: 2\n", "healthy: the generation its steps wrote");
             fs.rmSync(path.join(dir, "active-kafka"));
             fs.writeFileSync(props, "a=1\nlog.retention.hours=1\n");
             fs.rmSync(env);
             const drift = run();
             assert.strictEqual(drift.status, 0, drift.stderr);
-            assert.strictEqual(drift.stdout, `drift: kafka is inactive\ndrift: ${props} was changed since kafka's configure step wrote it\n` +
-                `drift: ${env} was removed\ngeneration: 3\n`);
+            assert.strictEqual(drift.stdout, `broker: active=0 mode=zookeeper version=- id=-1\ndrift: kafka is inactive\n` +
+                `drift: ${props} was changed since kafka's configure step wrote it\ndrift: ${env} was removed\ngeneration: 3\n`);
+        });
+    });
+
+    it("observe: each role the host was provisioned with, read from its properties and release link, in the lines migration.ts parses", () => {
+        withTempDir("kc-observe-roles-", (dir) => {
+            fs.mkdirSync(path.join(dir, "stubs"));
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), `#!/bin/sh\ncase $1 in\nis-enabled) exit 1 ;;\n` +
+                `is-active) [ "$2" = --quiet ] && shift; [ -f ${dir}/active-$2 ] ;;\nesac\n`, { mode: 0o755 });
+            const run = () => {
+                const r = runLocally(hostCommand("observe.sh", {
+                    NODE_NAME: "host-2", SERVICES: "kafka zookeeper", CONFIG_DIR: dir, GENERATION_FILE: path.join(dir, "generation"),
+                    BROKER_LINK: path.join(dir, "current"), CONTROLLER_LINK: path.join(dir, "controller-current"),
+                }), {}, path.join(dir, "stubs"));
+                assert.strictEqual(r.status, 0, r.stderr);
+                return parseReport("host-2", r.stdout).node;
+            };
+            const props = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);
+            fs.symlinkSync("/opt/kafka/kafka_2.13-3.9.2", path.join(dir, "current"));
+            props("server.properties", "broker.id=2\nzookeeper.connect=a:2181/kafka\ninter.broker.protocol.version=3.9\n");
+            props("zookeeper.properties", "dataDir=/x\n");
+            for (const u of ["kafka", "zookeeper"]) fs.writeFileSync(path.join(dir, `active-${u}`), "");
+            assert.deepStrictEqual(run(), { node: "host-2", broker: { active: true, mode: "zookeeper", version: "3.9.2", id: 2, ibp: "3.9" }, zookeeper: { active: true } });
+            props("server.properties", "broker.id=2\nzookeeper.connect=a:2181/kafka\nzookeeper.metadata.migration.enable=true\n");
+            fs.rmSync(path.join(dir, "active-zookeeper"));
+            assert.deepStrictEqual(run(), { node: "host-2", broker: { active: true, mode: "migrating", version: "3.9.2", id: 2 }, zookeeper: { active: false } });
+            // A KRaft broker (node.id) beside a controller, whose link names its own release.
+            props("server.properties", "process.roles=broker\nnode.id=2\n");
+            fs.rmSync(path.join(dir, "zookeeper.properties"));
+            fs.symlinkSync("/opt/kafka/kafka_2.13-4.3.2", path.join(dir, "controller-current"));
+            props("controller.properties", "process.roles=controller\nnode.id=3002\nzookeeper.metadata.migration.enable=true\nzookeeper.connect=a:2181/kafka\n");
+            fs.writeFileSync(path.join(dir, "active-kafka-controller"), "");
+            assert.deepStrictEqual(run(), {
+                node: "host-2", broker: { active: true, mode: "kraft", version: "3.9.2", id: 2 },
+                controller: { active: true, migration: true, zookeeperConnect: true, version: "4.3.2", id: 3002 },
+            });
+            props("controller.properties", "process.roles=controller\nnode.id=3002\n");
+            assert.deepStrictEqual(run().controller, { active: true, migration: false, zookeeperConnect: false, version: "4.3.2", id: 3002 });
         });
     });
 

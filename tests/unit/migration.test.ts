@@ -94,6 +94,16 @@ describe("migration: the phase the hosts are in", () => {
         assert.strictEqual(observedPhase(m.nodes), "kraft");
     });
 
+    it("a host with no broker or controller provisioned yet is new: every target builds it, nothing to decide", () => {
+        const fresh: NodeReport[] = [{ node: "host-1" }, { node: "host-2" }];
+        assert.strictEqual(observedPhase(fresh), "new");
+        for (const t of ["zookeeper", "dual-write", "finalized", "kraft"] as const) {
+            const d = decideMigration(t, fresh, NO_ZNODE);
+            assert.deepStrictEqual([d.actions, d.refusal], [[], undefined], t);
+        }
+        assert.strictEqual(decideMigration("kraft", fresh, NO_ZNODE).after, "KRaft mode");
+    });
+
     it("brokers in KRaft mode with no controller left are reported as dual-write (only the controllers' return helps them)", () => {
         const nodes = zookeeperCluster();
         nodes[0].broker!.mode = "kraft";
@@ -195,7 +205,7 @@ describe("migration: what each pulumi up does", () => {
         assert.deepStrictEqual(decideMigration("finalized", half.nodes, half.quorum).actions, ["finalize-controllers", "await-post-migration", "retire-zookeeper"]);
         assert.deepStrictEqual(decideMigration("kraft", converge("finalized", dual).model.nodes, NO_ZNODE).actions, []);
         for (const m of [start, dual]) {
-            assert.match(decideMigration("kraft", m.nodes, m.quorum).refusal ?? "", /Kafka 4\.x has no ZooKeeper mode.*migrate on 3\.9 first/);
+            assert.match(decideMigration("kraft", m.nodes, m.quorum).refusal ?? "", /kafka:metadata is kraft \(Kafka 4\.x, which has no ZooKeeper mode\).*Fix: /);
         }
     });
 
