@@ -824,6 +824,161 @@ describe("real hosts: pulumi up on three local systemd hosts", function () {
         assert.strictEqual((versions.match(/\(id: \d+ rack: /g) ?? []).length, nodes.length);
     });
 
+    it("fault: kill -9 of a broker during a version change, under load — systemd brings it back on the old version (its link not switched yet), the roll carries on and every member ends on the new one; nothing acknowledged is lost", async () => {
+        const addrs = nodes.map((n) => n.sshAddress);
+        const brokers = brokerNodes(nodes); // the order the broker roll goes in (assertRolled checks it in the tests above)
+        // The version the stack runs now (the test above changed it, unless it was left out) and the other one.
+        const current = parseConfig(raw, "hosts-test").kafkaVersion;
+        const next = current === "3.9.1" ? "3.9.2" : "3.9.1";
+        await timed(`setup: Kafka ${next} tarball`, () => kafkaDist(next, cfg.scalaVersion));
+        const oldDist = `kafka_${cfg.scalaVersion}-${current}`;
+        const newDist = `kafka_${cfg.scalaVersion}-${next}`;
+        for (const n of brokers) {
+            assert.deepStrictEqual(await runningDist(n, "kafka"), [oldDist], `${n.name}: broker runs ${oldDist} before`);
+            assert.strictEqual((await ssh.must(n.sshAddress, `readlink ${PATHS.current}`)).trim(), oldDist, `${n.name}: link before`);
+        }
+        const kafkaBefore = await serviceStates(ssh, addrs, "kafka");
+        const prePid = (n: ClusterNode) => kafkaBefore.get(n.sshAddress)!.pid;
+
+        // Every broker's link, its MainPID and the installs its JVM has jars open from, sampled while the update runs.
+        interface Sample { at: number; host: string; link: string; pid: number; dists: string[] }
+        const probe = `sudo -n sh -c 'readlink ${PATHS.current} || echo -; pid=$(systemctl show -p MainPID --value kafka); echo $pid; ` +
+            "readlink /proc/$pid/fd/* 2>/dev/null; true'";
+        const sample = async (n: ClusterNode): Promise<Sample | undefined> => {
+            const r = await ssh.exec(n.sshAddress, probe, 10_000);
+            if (r.code !== 0) return undefined;
+            const [link, pid, ...fds] = r.stdout.split("\n");
+            const dists = [...new Set(fds.filter((l) => l.startsWith(`${PATHS.installRoot}/kafka_`)).map((l) => l.slice(PATHS.installRoot.length + 1).split("/")[0]))];
+            return { at: Date.now(), host: n.name, link, pid: Number(pid), dists };
+        };
+        const samples: Sample[] = [];
+        // The fault: once one broker's restart is under way (the step switched its link, right before `systemctl
+        // restart`), kill -9 the JVM of a broker after it in the roll whose step has not restarted it yet: its MainPID is
+        // still the one from before the change and its link still points at the old version. Checked and done on the
+        // host in one command, so the kill cannot hit a broker whose step switched its link in between.
+        let kill: { at: number; victim: ClusterNode; pid: number; restarting: ClusterNode; restartingPid: number } | undefined;
+        let upStart = 0;
+        let watching = true;
+        const watch = async () => {
+            for (let i = 0; watching && i < 5000; i++) {
+                const round = (await Promise.all(brokers.map(sample))).filter((x): x is Sample => x !== undefined);
+                samples.push(...round);
+                if (!kill && round.length === brokers.length) {
+                    // The broker the roll is at: the last one whose link has switched.
+                    const restarting = round.map((x) => x.link === newDist).lastIndexOf(true);
+                    const unreached = round.map((x, j) => (j > restarting && x.pid === prePid(brokers[j]) && x.link === oldDist ? j : -1)).filter((j) => j >= 0);
+                    if (restarting >= 0 && unreached.length > 0) {
+                        // The last broker of the roll: the longest time between its crash and its own step.
+                        const victim = brokers[unreached[unreached.length - 1]];
+                        const r = await ssh.exec(victim.sshAddress, `sudo -n sh -c '[ "$(systemctl show -p MainPID --value kafka)" = ${prePid(victim)} ] && ` +
+                            `[ "$(readlink ${PATHS.current})" = ${oldDist} ] && kill -9 ${prePid(victim)} && echo killed'`, 30_000);
+                        if (/^killed$/m.test(r.stdout)) {
+                            kill = { at: Date.now(), victim, pid: prePid(victim), restarting: brokers[restarting], restartingPid: round[restarting].pid };
+                        } else {
+                            log(`kill of ${victim.name}'s broker not done (its state changed): ${r.stdout.trim()} ${r.stderr.trim()}`);
+                        }
+                    }
+                }
+                await new Promise((r) => setTimeout(r, 300));
+            }
+        };
+
+        let ops: Map<string, string[]> | undefined;
+        let upError: unknown;
+        await timed("fault: kill -9 of a broker during a version change", () => underLoad("fault-kill-version", async () => {
+            raw = { ...raw, kafkaVersion: next };
+            await setStackConfig(stack, raw);
+            const watcher = watch();
+            upStart = Date.now();
+            try {
+                ({ ops } = await timed(`version change ${current} -> ${next}, a broker killed during it`, () => upWithOps(stack)));
+            } catch (e) {
+                upError = e;
+            } finally {
+                watching = false;
+                await watcher;
+            }
+            if (upError) {
+                // A gate that waited out ROLL_TIMEOUT (900 s) for the cluster's health fails its step with its own
+                // message; the next `pulumi up` carries on where the roll stopped.
+                const msg = engineError(upError);
+                log(`version change with a broker killed: pulumi up failed:\n${diagnostics(msg)}`);
+                assert.match(msg, /ERROR \[host-\d-broker on kct\d\]: (cluster still has under-replicated partitions after \d+s; not restarting kafka|kafka did not become healthy within \d+s after restart)/);
+                ({ ops } = await timed("version change with a broker killed: pulumi up again", () => upWithOps(stack)));
+            }
+            await urpZero("after the version change with a broker killed");
+        }));
+
+        assert.ok(kill, `no moment seen with a broker's restart under way and a broker after it not reached (${samples.length} samples)`);
+        const { victim } = kill;
+        const restartingState = kill.restartingPid === prePid(kill.restarting) ? `its old JVM (pid ${kill.restartingPid}) still stopping`
+            : kill.restartingPid === 0 ? "no JVM running" : `its new JVM (pid ${kill.restartingPid}) starting`;
+        log(`killed ${victim.name}'s broker (pid ${kill.pid}, link on ${oldDist}) ${((kill.at - upStart) / 1000).toFixed(1)} s into the up, ` +
+            `while ${kill.restarting.name}'s restart was under way (link on ${newDist}, ${restartingState}); the up ${upError ? "failed, the next one completed" : "completed"}`);
+        // Each (re)start is a fresh JVM: the first sampled process after the kill whose jars are open is the one systemd
+        // started, from the link the step had not switched yet: the old version.
+        const mine = samples.filter((x) => x.host === victim.name && x.at > kill!.at);
+        const back = mine.findIndex((x) => x.pid !== 0 && x.pid !== kill!.pid && x.dists.length > 0);
+        assert.ok(back >= 0, `${victim.name}: no process seen after the kill`);
+        assert.strictEqual(mine[back].link, oldDist, `${victim.name}: link when systemd brought the broker back`);
+        assert.deepStrictEqual(mine[back].dists, [oldDist], `${victim.name}: systemd brought the broker (pid ${mine[back].pid}) back on ${mine[back].dists}`);
+        const switched = mine.findIndex((x) => x.link === newDist);
+        assert.ok(switched > back, `${victim.name}: link switched at sample ${switched}, systemd's restart seen at ${back}`);
+        // And that process served as a broker before the roll reached it. In the host's journal: systemd saw the kill and
+        // scheduled its own restart (the step's `systemctl restart` schedules none); then a JVM other than the killed one
+        // logged Kafka's version and "started" (registered, listeners open) on the old version; the last one to start
+        // (the step's restart) on the new one. Short-lived ones in between (a start while the killed process's ZooKeeper
+        // session still held its registration exits with NodeExists) start nothing.
+        const journal = await ssh.must(victim.sshAddress,
+            `sudo -n journalctl -u kafka --no-pager -o json --output-fields=_PID,MESSAGE --since @${Math.floor(kill.at / 1000)}`, 60_000);
+        const jvms = new Map<number, { first: number; version?: string; started: boolean; error?: string }>();
+        const systemd: { at: number; text: string }[] = [];
+        for (const [at, line] of journal.split("\n").entries()) {
+            if (!line.startsWith("{")) continue;
+            const e = JSON.parse(line) as { _PID?: string; MESSAGE?: unknown };
+            const pid = Number(e._PID);
+            if (!pid || pid === kill.pid || typeof e.MESSAGE !== "string") continue;
+            if (pid === 1) {
+                systemd.push({ at, text: e.MESSAGE });
+                continue;
+            }
+            const j = jvms.get(pid) ?? { first: at, started: false };
+            j.version ??= /Kafka version: (\S+)/.exec(e.MESSAGE)?.[1];
+            if (new RegExp(`\\[KafkaServer id=${victim.brokerId}\\] started`).test(e.MESSAGE)) j.started = true;
+            if (!j.error && /\] (ERROR|FATAL) /.test(e.MESSAGE)) j.error = e.MESSAGE.slice(0, 300);
+            jvms.set(pid, j);
+        }
+        log(`${victim.name}: JVMs in the journal since the kill: ${[...jvms].map(([pid, j]) =>
+            `${pid} ${j.version ?? "?"}${j.started ? " started" : ""}${j.error ? ` (${j.error})` : ""}`).join("; ")}`);
+        const killed = systemd.find((x) => /Main process exited, code=killed, status=9\/KILL/.test(x.text));
+        assert.ok(killed, `${victim.name}: systemd's lines since the kill:\n${systemd.map((x) => x.text).join("\n")}`);
+        const scheduled = systemd.find((x) => x.at > killed.at && /Scheduled restart job/.test(x.text));
+        assert.ok(scheduled, `${victim.name}: no restart scheduled by systemd after the kill:\n${systemd.map((x) => x.text).join("\n")}`);
+        const started = [...jvms].filter(([, j]) => j.started);
+        assert.ok(started.length >= 2, `${victim.name}: ${started.length} broker starts since the kill`);
+        assert.ok(started[0][1].first > scheduled.at, `${victim.name}: the first broker start since the kill came before systemd's restart`);
+        assert.strictEqual(started[0][1].version, current, `${victim.name}: the broker systemd brought back (pid ${started[0][0]})`);
+        assert.strictEqual(started[started.length - 1][1].version, next, `${victim.name}: the broker the roll started (pid ${started[started.length - 1][0]})`);
+
+        if (!upError) {
+            assert.deepStrictEqual(ops!.get("update"), ["cluster-admin", "cluster-brokers", "cluster-smoke",
+                ...nodes.flatMap((n) => [...brokerRollSteps(n.name), `${n.name}-install`, `${n.name}-zookeeper`])].sort());
+        }
+        // Every broker restarted onto the new version, the victim once more after systemd's restart; every ZooKeeper
+        // member too; links and running JVMs agree; everything registered, nothing under-replicated, nothing left to do.
+        const kafkaAfter = await serviceStates(ssh, addrs, "kafka");
+        for (const n of brokers) assert.notStrictEqual(kafkaAfter.get(n.sshAddress)!.pid, prePid(n), `${n.name}: broker restarted`);
+        assert.notStrictEqual(kafkaAfter.get(victim.sshAddress)!.pid, mine[back].pid, `${victim.name}: the roll restarted the broker systemd brought back`);
+        for (const n of nodes) {
+            assert.deepStrictEqual(await runningDist(n, "kafka"), [newDist], `${n.name}: broker runs ${newDist} after`);
+            assert.deepStrictEqual(await runningDist(n, "zookeeper"), [newDist], `${n.name}: ZooKeeper runs ${newDist} after`);
+            assert.strictEqual(await ssh.must(n.sshAddress, `readlink ${PATHS.current} ${PATHS.zookeeperCurrent}`), `${newDist}\n${newDist}\n`, `${n.name}: links after`);
+        }
+        assert.deepStrictEqual(await client.registeredBrokers(zk), brokers.map((n) => n.brokerId));
+        assert.strictEqual(await client.underReplicated(bootstrap), 0);
+        assert.deepStrictEqual(await pendingChanges(stack), [], "nothing left to do");
+    });
+
     it("pulumi destroy on existing hosts: brokers stop before ZooKeeper, all disabled, data kept", async () => {
         await timed("teardown: pulumi destroy", () => stack.destroy({ onOutput: () => undefined }));
         assert.strictEqual(await resourceCount(stack), 0);
