@@ -14,7 +14,11 @@
 // Every phase is decided from what the hosts report, never from what a previous run did: an interrupted `pulumi up`
 // carries on (or rolls back) from where the hosts are. The roll inside a phase (one broker at a time, gates on
 // under-replicated partitions) is the plan's; this module says which rolls to run, in which order.
-// Not wired into the plan yet: `kafka:metadata kraft` with a 3.9 release is still refused by the configuration.
+// Wired so far: observe.sh reports what each host's roles run (parseReport), and KafkaCluster refuses, before anything
+// changes, a metadata mode the hosts cannot go to. The steps of the phases are not built yet: `kafka:metadata kraft` with
+// a 3.9 release is still refused by the configuration. The phases A to D, the rollback from C, a second attempt and
+// 3.9 -> 4.3.2 with the static quorum made dynamic were run by hand on this project's lab hosts (3.9.2, sasl_ssl, ACLs,
+// SCRAM users, a producer throughout: nothing acknowledged lost), which is where the action list below comes from.
 
 /** What the stack asks for: derived from kafka:metadata, kafka:kafkaVersion and kafka:zookeeperRetired. */
 export type MigrationTarget = "zookeeper" | "dual-write" | "finalized" | "kraft";
@@ -31,7 +35,8 @@ export interface NodeReport {
     node: string;
     broker?: { active: boolean; mode: BrokerMode; version: string; id: number; ibp?: string };
     zookeeper?: { active: boolean };
-    controller?: { active: boolean; migration: boolean; zookeeperConnect: boolean; version: string; id: number };
+    /** `quorum`: how the controller names its quorum: `voters` (static, as a migration makes it) or `bootstrap` (dynamic). */
+    controller?: { active: boolean; migration: boolean; zookeeperConnect: boolean; version: string; id: number; quorum: "voters" | "bootstrap" };
 }
 
 /** What the cluster reports besides its nodes: the active controller's migration state, and ZooKeeper's /migration znode. */
@@ -50,13 +55,19 @@ export type MigrationPhase = "new" | "zookeeper" | "controllers" | "migrating" |
 /**
  * One action of a converging `pulumi up`, in the order they run. Forward: deploy-controllers (A) -> await-pre-migration
  * -> roll-brokers-migrating (B) -> await-migration -> roll-brokers-kraft (C) ... finalize-controllers -> retire-zookeeper
- * (D). Back (Kafka's revert table): roll-brokers-zookeeper (C back to B, the migration flag kept) -> stop-controllers ->
- * delete-controller-znode -> delete-migration-znode -> roll-brokers-plain (remove the migration settings).
+ * (D, the active controller last: the first controller without the flag that becomes active finalizes). Back (Kafka's
+ * revert table): roll-brokers-zookeeper (C back to B, the migration flag kept) -> remove-controllers (stopped, disabled,
+ * their metadata directories wiped: a later attempt formats afresh, never on the stale log) -> delete-controller-znode
+ * -> delete-migration-znode (else a new attempt skips the copy) -> roll-brokers-plain (the migration settings removed).
+ * After finalizing, on 4.x: dynamic-quorum (kraft.version 1 named alone, then every node's files from the static
+ * controller.quorum.voters to controller.quorum.bootstrap.servers; until then every node keeps the voters, as a node
+ * given only bootstrap servers cannot find the leader of a static quorum).
  */
 export type MigrationAction =
     | "check-preconditions" | "deploy-controllers" | "await-pre-migration" | "roll-brokers-migrating" | "await-migration"
     | "roll-brokers-kraft" | "finalize-controllers" | "await-post-migration" | "retire-zookeeper"
-    | "roll-brokers-zookeeper" | "stop-controllers" | "delete-controller-znode" | "delete-migration-znode" | "roll-brokers-plain";
+    | "roll-brokers-zookeeper" | "remove-controllers" | "delete-controller-znode" | "delete-migration-znode" | "roll-brokers-plain"
+    | "dynamic-quorum";
 
 export interface MigrationDecision {
     /** Where the hosts are. */
@@ -219,18 +230,18 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
         case "controllers":
             // Phase A: the brokers never saw the controllers. Some may have been rolled half-way into B: treated as B.
             return zookeeperLeft
-                ? decided(["stop-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+                ? decided(["remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
                     "rolling back phase B: controllers removed, /controller and /migration deleted, brokers rolled without the migration settings")
-                : decided(["stop-controllers", ...(quorum.migrationZnode ? ["delete-migration-znode" as const] : [])], "rolling back phase A: controllers removed");
+                : decided(["remove-controllers", ...(quorum.migrationZnode ? ["delete-migration-znode" as const] : [])], "rolling back phase A: controllers removed");
         case "migrating":
-            return decided(["stop-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+            return decided(["remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
                 "rolling back phase B: controllers removed, /controller and /migration deleted, brokers rolled without the migration settings");
         case "dual-write":
             if (!hasControllers) {
                 return refused("brokers run in KRaft mode and no controller runs: they cannot serve. Fix: set kafka:metadata kraft and pulumi up " +
                     "(it brings the controllers back), then roll back again");
             }
-            return decided(["roll-brokers-zookeeper", "stop-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+            return decided(["roll-brokers-zookeeper", "remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
                 "rolling back phase C: brokers back to ZooKeeper mode (the migration flag kept), controllers removed, /controller and /migration " +
                 "deleted, then the brokers rolled without the migration settings");
         case "finalized":
@@ -278,7 +289,11 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
         }
         return decided(["finalize-controllers", "await-post-migration", "retire-zookeeper"], "finalizing: controllers out of migration mode, then ZooKeeper retired");
     case "kraft":
-        if (phase === "kraft" || phase === "finalized") return decided([], NEXT[phase]);
+        if (phase === "kraft" || phase === "finalized") {
+            // A migrated cluster's quorum is static; on 4.x it becomes dynamic (what controllerCount changes need).
+            const staticQuorum = nodes.some((n) => n.controller?.quorum === "voters");
+            return decided(staticQuorum ? ["dynamic-quorum"] : [], staticQuorum ? "the static controller quorum of the migration becomes dynamic" : NEXT[phase]);
+        }
         // (Kafka's migration on 3.9, KIP-866, is what moves a running cluster: this program does not run it yet.)
         return refused(`kafka:metadata is kraft (Kafka 4.x, which has no ZooKeeper mode), and the cluster runs in ${NEXT[phase]}: a running ` +
             "cluster does not change its metadata mode by this setting; moving it is Kafka's ZooKeeper to KRaft migration on 3.9, which this " +
@@ -292,7 +307,7 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
  * Parses what observe.sh prints about a node's roles, one line per unit present:
  *   broker: active=<0|1> mode=<zookeeper|migrating|kraft> version=<x.y.z> id=<n> [ibp=<v>]
  *   zookeeper: active=<0|1>
- *   controller: active=<0|1> migration=<0|1> zookeeper=<0|1> version=<x.y.z> id=<n>
+ *   controller: active=<0|1> migration=<0|1> zookeeper=<0|1> version=<x.y.z|-> id=<n> quorum=<voters|bootstrap>
  * and, for the cluster, `zk-migration-state: <0..4>` and `migration-znode: <0|1>`. Other lines are ignored.
  */
 export function parseReport(node: string, text: string): { node: NodeReport; quorum: Partial<QuorumReport> } {
@@ -327,7 +342,10 @@ export function parseReport(node: string, text: string): { node: NodeReport; quo
             report.zookeeper = { active: flag("active") };
             break;
         case "controller":
-            report.controller = { active: flag("active"), migration: flag("migration"), zookeeperConnect: flag("zookeeper"), version: version(), id: id("id") };
+            if (fields.quorum !== "voters" && fields.quorum !== "bootstrap") throw new Error(`${node}: observe reported "${line.trim()}": quorum must be voters or bootstrap`);
+            report.controller = {
+                active: flag("active"), migration: flag("migration"), zookeeperConnect: flag("zookeeper"), version: version(), id: id("id"), quorum: fields.quorum,
+            };
             break;
         case "zk-migration-state": {
             const v = Number(m[2].trim());

@@ -10,7 +10,7 @@
 # program (components/migration.ts) are made from:
 #   broker: active=<0|1> mode=<zookeeper|migrating|kraft> version=<x.y.z|-> id=<n> [ibp=<v>]
 #   zookeeper: active=<0|1>
-#   controller: active=<0|1> migration=<0|1> zookeeper=<0|1> version=<x.y.z|-> id=<n>
+#   controller: active=<0|1> migration=<0|1> zookeeper=<0|1> version=<x.y.z|-> id=<n> quorum=<voters|bootstrap>
 # Changes nothing.
 # Env:
 #   NODE_NAME        the node's name in the cluster, for the report
@@ -60,7 +60,8 @@ if [[ -f $props ]]; then
   echo "controller: active=$(active kafka-controller)" \
     "migration=$(flag "$(prop_value 'zookeeper\.metadata\.migration\.enable' <"$props")")" \
     "zookeeper=$(if [[ -n $(prop_value 'zookeeper\.connect' <"$props") ]]; then echo 1; else echo 0; fi)" \
-    "version=$(version_of "$CONTROLLER_LINK") id=$(prop_value 'node\.id' <"$props")"
+    "version=$(version_of "$CONTROLLER_LINK") id=$(prop_value 'node\.id' <"$props")" \
+    "quorum=$(if [[ -n $(prop_value 'controller\.quorum\.voters' <"$props") ]]; then echo voters; else echo bootstrap; fi)"
 fi
 generation=$(cat "$GENERATION_FILE" 2>/dev/null || true)
 [[ $generation =~ ^[0-9]+$ ]] || generation=0

@@ -749,7 +749,7 @@ describe("KafkaCluster (the metadata mode the hosts run, observed at every previ
     const HOSTS = { hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY };
     const zookeeperMode = (id: number) => `broker: active=1 mode=zookeeper version=3.9.2 id=${id}\nzookeeper: active=1\ngeneration: 2`;
     const kraftMode = (id: number) => `broker: active=1 mode=kraft version=4.3.2 id=${id}\n` +
-        `controller: active=1 migration=0 zookeeper=0 version=4.3.2 id=${3000 + id}\ngeneration: 1`;
+        `controller: active=1 migration=0 zookeeper=0 version=4.3.2 id=${3000 + id} quorum=bootstrap\ngeneration: 1`;
     const stepsRegistered = () => recorded.filter((r) => r.type === "command:remote:Command").length;
 
     for (const [what, stack, hosts, expected] of [
@@ -836,7 +836,7 @@ describe("KafkaCluster (EC2: drift observed on the running instances at every pr
         Object.assign(RUNNING, running);
         Object.values(running).forEach((r, i) => {
             OBSERVED[`ubuntu@${r.publicIp}`] = `broker: active=1 mode=kraft version=4.3.2 id=${i + 1}\n` +
-                `controller: active=1 migration=0 zookeeper=0 version=4.3.2 id=${3001 + i}\ngeneration: 0`;
+                `controller: active=1 migration=0 zookeeper=0 version=4.3.2 id=${3001 + i} quorum=bootstrap\ngeneration: 0`;
         });
         const c = new KafkaCluster("test", { config: parseConfig(PROD, "prod") });
         await assert.rejects((c.metadataMigration as any).promise(), reasonMatching(/runs in KRaft mode .*cannot go back to ZooKeeper mode/));

@@ -381,14 +381,15 @@ describe("host scripts", () => {
             props("server.properties", "process.roles=broker\nnode.id=2\n");
             fs.rmSync(path.join(dir, "zookeeper.properties"));
             fs.symlinkSync("/opt/kafka/kafka_2.13-4.3.2", path.join(dir, "controller-current"));
-            props("controller.properties", "process.roles=controller\nnode.id=3002\nzookeeper.metadata.migration.enable=true\nzookeeper.connect=a:2181/kafka\n");
+            props("controller.properties", "process.roles=controller\nnode.id=3002\nzookeeper.metadata.migration.enable=true\nzookeeper.connect=a:2181/kafka\n" +
+                "controller.quorum.voters=3002@a:9098\n");
             fs.writeFileSync(path.join(dir, "active-kafka-controller"), "");
             assert.deepStrictEqual(run(), {
                 node: "host-2", broker: { active: true, mode: "kraft", version: "3.9.2", id: 2 },
-                controller: { active: true, migration: true, zookeeperConnect: true, version: "4.3.2", id: 3002 },
+                controller: { active: true, migration: true, zookeeperConnect: true, version: "4.3.2", id: 3002, quorum: "voters" },
             });
-            props("controller.properties", "process.roles=controller\nnode.id=3002\n");
-            assert.deepStrictEqual(run().controller, { active: true, migration: false, zookeeperConnect: false, version: "4.3.2", id: 3002 });
+            props("controller.properties", "process.roles=controller\nnode.id=3002\ncontroller.quorum.bootstrap.servers=a:9098\n");
+            assert.deepStrictEqual(run().controller, { active: true, migration: false, zookeeperConnect: false, version: "4.3.2", id: 3002, quorum: "bootstrap" });
         });
     });
 

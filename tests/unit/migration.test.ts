@@ -25,7 +25,7 @@ function hostChanges(action: MigrationAction, m: Model): ((m: Model) => void)[] 
     switch (action) {
     case "deploy-controllers":
         return each((n) => n.zookeeper !== undefined && n.controller === undefined, (n) => {
-            n.controller = { active: true, migration: true, zookeeperConnect: true, version: "3.9.2", id: 3000 + Number(n.node.slice(5)) };
+            n.controller = { active: true, migration: true, zookeeperConnect: true, version: "3.9.2", id: 3000 + Number(n.node.slice(5)), quorum: "voters" };
         });
     case "await-migration": return [(x) => { x.quorum.migrationZnode = true; }];
     case "roll-brokers-migrating": return brokerTo(["zookeeper"], "migrating");
@@ -35,8 +35,9 @@ function hostChanges(action: MigrationAction, m: Model): ((m: Model) => void)[] 
     case "finalize-controllers":
         return each((n) => n.controller?.migration === true, (n) => { n.controller = { ...n.controller!, migration: false, zookeeperConnect: false }; });
     case "retire-zookeeper": return each((n) => n.zookeeper !== undefined, (n) => { delete n.zookeeper; });
-    case "stop-controllers": return each((n) => n.controller !== undefined, (n) => { delete n.controller; });
+    case "remove-controllers": return each((n) => n.controller !== undefined, (n) => { delete n.controller; });
     case "delete-migration-znode": return [(x) => { x.quorum.migrationZnode = false; }];
+    case "dynamic-quorum": return each((n) => n.controller?.quorum === "voters", (n) => { n.controller!.quorum = "bootstrap"; });
     default: return [];
     }
 }
@@ -164,9 +165,9 @@ describe("migration: what each pulumi up does", () => {
 
     it("rollback from each phase follows Kafka's revert table and ends in ZooKeeper mode with no /migration", () => {
         const expected: Record<string, MigrationAction[]> = {
-            controllers: ["stop-controllers"],
-            migrating: ["stop-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
-            "dual-write": ["roll-brokers-zookeeper", "stop-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+            controllers: ["remove-controllers"],
+            migrating: ["remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+            "dual-write": ["roll-brokers-zookeeper", "remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
         };
         for (const [phase, actions] of Object.entries(expected)) {
             // Forward until the hosts are in `phase`.
@@ -203,7 +204,12 @@ describe("migration: what each pulumi up does", () => {
         }
         // A finalize interrupted half-way carries on.
         assert.deepStrictEqual(decideMigration("finalized", half.nodes, half.quorum).actions, ["finalize-controllers", "await-post-migration", "retire-zookeeper"]);
-        assert.deepStrictEqual(decideMigration("kraft", converge("finalized", dual).model.nodes, NO_ZNODE).actions, []);
+        // On 4.x the migration's static quorum becomes dynamic, once; a native KRaft cluster's is already.
+        const finalized = converge("finalized", dual).model;
+        assert.deepStrictEqual(decideMigration("kraft", finalized.nodes, NO_ZNODE).actions, ["dynamic-quorum"]);
+        const { model: on4 } = converge("kraft", finalized);
+        assert.ok(on4.nodes.every((n) => n.controller?.quorum === "bootstrap"));
+        assert.deepStrictEqual(decideMigration("kraft", on4.nodes, NO_ZNODE).actions, []);
         for (const m of [start, dual]) {
             assert.match(decideMigration("kraft", m.nodes, m.quorum).refusal ?? "", /kafka:metadata is kraft \(Kafka 4\.x, which has no ZooKeeper mode\).*Fix: /);
         }
@@ -243,13 +249,13 @@ describe("migration: what observe.sh reports", () => {
             "generation: 3",
             "broker: active=1 mode=migrating version=3.9.2 id=1 ibp=3.9",
             "zookeeper: active=0",
-            "controller: active=1 migration=1 zookeeper=1 version=3.9.2 id=3001",
+            "controller: active=1 migration=1 zookeeper=1 version=3.9.2 id=3001 quorum=voters",
             "zk-migration-state: 2",
             "migration-znode: 1",
         ].join("\n"));
         assert.deepStrictEqual(node, {
             node: "host-1", broker: { active: true, mode: "migrating", version: "3.9.2", id: 1, ibp: "3.9" }, zookeeper: { active: false },
-            controller: { active: true, migration: true, zookeeperConnect: true, version: "3.9.2", id: 3001 },
+            controller: { active: true, migration: true, zookeeperConnect: true, version: "3.9.2", id: 3001, quorum: "voters" },
         });
         assert.deepStrictEqual(quorum, { zkMigrationState: "PRE_MIGRATION", migrationZnode: true });
         assert.deepStrictEqual(parseReport("host-2", "generation: 0\n").node, { node: "host-2" });
@@ -258,7 +264,8 @@ describe("migration: what observe.sh reports", () => {
     it("a malformed line fails loudly with the node's name instead of being read as some phase", () => {
         assert.throws(() => parseReport("host-1", "broker: active=1 mode=hybrid version=3.9.2 id=1"), /host-1: .*unknown broker mode/);
         assert.throws(() => parseReport("host-1", "broker: active=yes mode=kraft version=3.9.2 id=1"), /host-1: .*active must be 0 or 1/);
-        assert.throws(() => parseReport("host-1", "controller: active=1 migration=1 zookeeper=1 id=3001"), /host-1: .*no version/);
+        assert.throws(() => parseReport("host-1", "controller: active=1 migration=1 zookeeper=1 id=3001 quorum=voters"), /host-1: .*no version/);
+        assert.throws(() => parseReport("host-1", "controller: active=1 migration=1 zookeeper=1 version=3.9.2 id=3001"), /host-1: .*quorum must be voters or bootstrap/);
         assert.throws(() => parseReport("host-1", "zk-migration-state: 7"), /unknown ZkMigrationState "7"/);
     });
 });
