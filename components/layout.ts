@@ -200,6 +200,14 @@ export function controllerQuorum(nodes: ClusterNode[], address: (n: ClusterNode)
     return controllerNodes(nodes).map((n) => `${address(n)}:${PORTS.controller}`).join(",");
 }
 
+/**
+ * controller.quorum.voters, `id@host:port` of every controller: the static quorum a ZooKeeper migration makes (every
+ * node keeps it until kraft.version 1 is finalized on 4.x; a node given only bootstrap servers cannot find the leader).
+ */
+export function controllerVoters(nodes: ClusterNode[]): string {
+    return controllerNodes(nodes).map((n) => `${n.controllerId}@${n.privateAddress}:${PORTS.controller}`).join(",");
+}
+
 export function zookeeperConnect(cfg: Pick<KafkaSettings, "zookeeperChroot">, nodes: ClusterNode[], address: (n: ClusterNode) => string = (n) => n.privateAddress): string {
     return zookeeperNodes(nodes).map((n) => `${address(n)}:${PORTS.zookeeperClient}`).join(",") + cfg.zookeeperChroot;
 }

@@ -4,7 +4,7 @@
 import { ADMIN_USER, KafkaSettings } from "./config";
 import {
     CONTROLLER_LISTENER, JMX_USER, PATHS, PORTS, ZOOKEEPER_SASL_USER, brokerProtocolMap, controllerProtocol, controllerQuorum, listenerProtocol,
-    listenersOf, nodePrincipal, replication, secured, zookeeperConnect,
+    controllerVoters, listenersOf, nodePrincipal, protocolMap, replication, secured, zookeeperConnect,
 } from "./layout";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
@@ -146,24 +146,40 @@ function tuning(cfg: RenderSettings, nodes: ClusterNode[]): string {
  * `withTuning` false: identity, listeners, quorum and security only, what `kafka-storage format` reads (so the format
  * step does not run again for a tuning change).
  */
-export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets, withTuning = true): string {
+/**
+ * The quorum a node names and, during a ZooKeeper migration (KIP-866), the broker's phase: `voters` names the static
+ * quorum a migration makes (controller.quorum.voters) instead of the bootstrap servers; `migrating` (with
+ * cfg.metadata zookeeper) is phase B, a ZooKeeper-mode broker that also registers with the controllers. Not used by the
+ * plan yet (docs/zk-migration-lab.md has the files these were taken from).
+ */
+export interface QuorumRender { voters?: boolean; migrating?: boolean }
+
+export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets, withTuning = true,
+    quorum: QuorumRender = {}): string {
     if (node.brokerId === undefined) throw new Error(`${node.name} is not a broker`);
     const { internal, client } = listenersOf(cfg);
     const kraft = cfg.metadata === "kraft";
+    if (quorum.migrating && kraft) throw new Error("a broker in migration mode runs in ZooKeeper mode");
+    const quorumEntry: [string, string] = quorum.voters ? ["controller.quorum.voters", controllerVoters(nodes)] : ["controller.quorum.bootstrap.servers", controllerQuorum(nodes)];
     const managed: [string, string | number | boolean][] = [
         ...(kraft ? [["process.roles", "broker"], ["node.id", node.brokerId]] as [string, string | number][] : [["broker.id", node.brokerId] as [string, number]]),
         ...(node.rack ? [["broker.rack", node.rack] as [string, string]] : []),
         ["listeners", `${internal.name}://0.0.0.0:${internal.port},${client.name}://0.0.0.0:${client.port}`],
         ["advertised.listeners", `${internal.name}://${node.privateAddress}:${internal.port},${client.name}://${node.clientAddress}:${client.port}`],
-        ["listener.security.protocol.map", brokerProtocolMap(cfg)],
+        ["listener.security.protocol.map", brokerProtocolMap(cfg) + (quorum.migrating ? `,${CONTROLLER_LISTENER}:${controllerProtocol(cfg)}` : "")],
         ["inter.broker.listener.name", internal.name],
         ...(kraft
-            ? [["controller.listener.names", CONTROLLER_LISTENER], ["controller.quorum.bootstrap.servers", controllerQuorum(nodes)]] as [string, string][]
+            ? [["controller.listener.names", CONTROLLER_LISTENER], quorumEntry] as [string, string][]
             : [["zookeeper.connect", zookeeperConnect(cfg, nodes)] as [string, string]]),
         ["log.dirs", PATHS.kafkaLogDirs],
     ];
+    const migration: [string, string | boolean][] = quorum.migrating
+        ? [["zookeeper.metadata.migration.enable", true], ["controller.listener.names", CONTROLLER_LISTENER], ["controller.quorum.voters", controllerVoters(nodes)]]
+        : [];
     const security = securityEntries(cfg, secrets);
     return HEADER + `\n# Identity, listeners and ${kraft ? "the controller quorum" : "ZooKeeper"} (derived from the cluster layout)\n` + properties(managed) +
+        (migration.length ? "\n# ZooKeeper migration (KIP-866), phase B: a ZooKeeper-mode broker that registers with the KRaft controllers\n" +
+            properties(migration) : "") +
         (security.length ? `\n# Security (kafka:security ${cfg.security.mode})\n` + properties(security) : "") + (withTuning ? tuning(cfg, nodes) : "");
 }
 
@@ -172,24 +188,51 @@ export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, n
  * authentication when secured, the dynamic quorum's bootstrap servers, and the defaults the controllers apply to new
  * topics (the same tuning block as the brokers').
  */
-export function renderControllerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], withTuning = true): string {
+export function renderControllerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], withTuning = true,
+    quorum: QuorumRender & { migration?: { secrets?: ClusterSecrets } } = {}): string {
     if (node.controllerId === undefined) throw new Error(`${node.name} is not a KRaft controller`);
+    const migration = quorum.migration;
     const managed: [string, string | number][] = [
         ["process.roles", "controller"],
         ["node.id", node.controllerId],
         ["controller.listener.names", CONTROLLER_LISTENER],
         ["listeners", `${CONTROLLER_LISTENER}://0.0.0.0:${PORTS.controller}`],
         ["advertised.listeners", `${CONTROLLER_LISTENER}://${node.privateAddress}:${PORTS.controller}`],
-        ["listener.security.protocol.map", `${CONTROLLER_LISTENER}:${controllerProtocol(cfg)}`],
-        ["controller.quorum.bootstrap.servers", controllerQuorum(nodes)],
+        // In migration mode the controllers also talk to the ZooKeeper-mode brokers, over the inter-broker listener.
+        ["listener.security.protocol.map", `${CONTROLLER_LISTENER}:${controllerProtocol(cfg)}` + (migration ? `,${protocolMap(cfg)}` : "")],
+        quorum.voters || migration ? ["controller.quorum.voters", controllerVoters(nodes)] : ["controller.quorum.bootstrap.servers", controllerQuorum(nodes)],
         ["log.dirs", PATHS.controllerLogDir],
     ];
     const security: [string, string | boolean][] = secured(cfg)
         ? [...PEM_STORES, [`listener.name.${CONTROLLER_LISTENER.toLowerCase()}.ssl.client.auth`, "required"], ...authorizerEntries(cfg)]
         : [];
+    const { internal } = listenersOf(cfg);
+    // Phases A to C: the controllers read ZooKeeper (logged in as the brokers are, with zookeeper.set.acl), write every
+    // change back to it, and send the ZooKeeper-mode brokers their metadata as the admin over the inter-broker listener
+    // (the SCRAM mechanism has to be among sasl.enabled.mechanisms for that: KafkaConfig refuses the file otherwise).
+    const zookeeper: [string, string | number | boolean][] = migration ? [
+        ["zookeeper.metadata.migration.enable", true],
+        ["zookeeper.connect", zookeeperConnect(cfg, nodes)],
+        ...(secured(cfg) ? [["zookeeper.set.acl", true] as [string, boolean]] : []),
+        ["zookeeper.connection.timeout.ms", 18000],
+        ["zookeeper.session.timeout.ms", 18000],
+        ["inter.broker.listener.name", internal.name],
+        ...(cfg.security.mode === "sasl_ssl" ? [
+            ["sasl.enabled.mechanisms", "SCRAM-SHA-512"],
+            ["sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"],
+            [`listener.name.${internal.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, scramLogin(ADMIN_USER, needSecrets(migration.secrets).adminPassword)],
+        ] as [string, string][] : []),
+    ] : [];
     return HEADER + "\n# Identity, listener and the controller quorum (derived from the cluster layout)\n" + properties(managed) +
+        (zookeeper.length ? "\n# ZooKeeper migration (KIP-866), phases A to C: read ZooKeeper, write every change back to it, serve the ZooKeeper-mode brokers\n" +
+            properties(zookeeper) : "") +
         (security.length ? `\n# Security (kafka:security ${cfg.security.mode}: TLS with client certificates from the stack's CA)\n` + properties(security) : "") +
         (withTuning ? tuning(cfg, nodes) : "");
+}
+
+function needSecrets(secrets: ClusterSecrets | undefined): ClusterSecrets {
+    if (!secrets) throw new Error("a controller in migration mode on a sasl_ssl cluster needs the admin's credentials");
+    return secrets;
 }
 
 /** Client properties of the controllers' listener, for the quorum tools (kafka-metadata-quorum, add/remove-controller). */

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { PATHS, kafkaSources, replication } from "../../components/layout";
 import {
-    renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile, renderZookeeperProperties,
+    renderControllerProperties, renderEnvFile, renderKafkaUnit, renderMyid, renderServerProperties, renderToolsProfile, renderZookeeperProperties,
     renderZookeeperUnit,
 } from "../../components/render";
 import { brokerNodes, zookeeperNodes } from "../../components/topology";
@@ -189,5 +189,61 @@ describe("the tools profile (/etc/profile.d) for people who log in", () => {
     it("puts LOG_DIR in the user's home, and keeps a LOG_DIR the user set", () => {
         assert.match(run({ HOME: "/home/alice" }), /^LOG_DIR=\/home\/alice\/\.kafka\/logs$/m);
         assert.match(run({ HOME: "/home/alice", LOG_DIR: "/srv/logs" }), /^LOG_DIR=\/srv\/logs$/m);
+    });
+});
+
+describe("renderers: the ZooKeeper migration's files (KIP-866; the files of the lab run, docs/zk-migration-lab.md)", () => {
+    // A ZooKeeper-mode cluster of three co-located nodes, with a controller beside each ZooKeeper member.
+    const { cfg, nodes: zkNodes, secrets } = cluster(3, 3, "colocated");
+    const nodes = zkNodes.map((n) => ({ ...n, controllerId: 3000 + n.zookeeperId! }));
+    const kraft = { ...cfg, metadata: "kraft" as const };
+    const voters = nodes.map((n) => `${n.controllerId}@${n.privateAddress}:9098`).join(",");
+    /** The lines of `b` not in `a`, and of `a` not in `b`. */
+    const diff = (a: string, b: string) => {
+        const [la, lb] = [a.split("\n"), b.split("\n")];
+        return { added: lb.filter((l) => l && !la.includes(l)), removed: la.filter((l) => l && !lb.includes(l)) };
+    };
+
+    it("a controller in migration mode (phases A to C): the KRaft controller's file with static voters, the brokers' listeners, ZooKeeper and the admin's login", () => {
+        const n = nodes[0];
+        const migrating = renderControllerProperties(kraft, n, nodes, true, { migration: { secrets } });
+        const { added, removed } = diff(renderControllerProperties(kraft, n, nodes), migrating);
+        assert.deepStrictEqual(removed, [`listener.security.protocol.map=CONTROLLER:SSL`, `controller.quorum.bootstrap.servers=${nodes.map((x) => `${x.privateAddress}:9098`).join(",")}`]);
+        const zk = nodes.map((x) => `${x.privateAddress}:2181`).join(",") + "/kafka";
+        assert.deepStrictEqual(added.filter((l) => !l.startsWith("#")), [
+            "listener.security.protocol.map=CONTROLLER:SSL,INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL",
+            `controller.quorum.voters=${voters}`,
+            "zookeeper.metadata.migration.enable=true",
+            `zookeeper.connect=${zk}`,
+            "zookeeper.set.acl=true",
+            "zookeeper.connection.timeout.ms=18000",
+            "zookeeper.session.timeout.ms=18000",
+            "inter.broker.listener.name=INTERNAL_SASL",
+            "sasl.enabled.mechanisms=SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+            `listener.name.internal_sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${secrets.adminPassword}";`,
+        ]);
+        assert.throws(() => renderControllerProperties(kraft, n, nodes, true, { migration: {} }), /needs the admin's credentials/);
+        // Finalized (phase D, still on the static quorum): the KRaft file with the voters, nothing of ZooKeeper.
+        const finalized = diff(renderControllerProperties(kraft, n, nodes), renderControllerProperties(kraft, n, nodes, true, { voters: true }));
+        assert.deepStrictEqual(finalized.added, [`controller.quorum.voters=${voters}`]);
+    });
+
+    it("a broker in phase B: its ZooKeeper-mode file plus the controllers' listener and static quorum; in phase C the KRaft file with the static quorum", () => {
+        const n = nodes[1];
+        const zookeeper = renderServerProperties(cfg, n, nodes, secrets);
+        const b = renderServerProperties(cfg, n, nodes, secrets, true, { migrating: true });
+        const phaseB = diff(zookeeper, b);
+        assert.deepStrictEqual(phaseB.removed, ["listener.security.protocol.map=INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL"]);
+        assert.deepStrictEqual(phaseB.added.filter((l) => !l.startsWith("#")), [
+            "listener.security.protocol.map=INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL,CONTROLLER:SSL",
+            "zookeeper.metadata.migration.enable=true", "controller.listener.names=CONTROLLER", `controller.quorum.voters=${voters}`,
+        ]);
+        assert.match(b, /^broker\.id=2$/m);
+        assert.match(b, /^zookeeper\.connect=/m);
+        const phaseC = diff(renderServerProperties(kraft, n, nodes, secrets), renderServerProperties(kraft, n, nodes, secrets, true, { voters: true }));
+        assert.deepStrictEqual(phaseC.removed, [`controller.quorum.bootstrap.servers=${nodes.map((x) => `${x.privateAddress}:9098`).join(",")}`]);
+        assert.deepStrictEqual(phaseC.added, [`controller.quorum.voters=${voters}`]);
+        assert.throws(() => renderServerProperties(kraft, n, nodes, secrets, true, { migrating: true }), /runs in ZooKeeper mode/);
     });
 });
