@@ -157,7 +157,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             create: hostCommand("install-kafka.sh", {
                 KAFKA_URLS: sources.map((s) => s.tarball).join(" "), KEYS_URLS: sources.map((s) => s.keys).join(" "), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot,
                 SERVICE_LINKS: roles.map((r) => r.link).join(" "), CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
-                TOOLS_PROFILE: PATHS.toolsProfile, TOOLS_PROFILE_B64: b64(renderToolsProfile(kraft)),
+                TOOLS_PROFILE: PATHS.toolsProfile, TOOLS_PROFILE_B64: b64(renderToolsProfile(kraft || cfg.migration?.target === "finalized")),
             }),
         });
     }
@@ -242,7 +242,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             BROKER_ENDPOINTS: brokerNodes(ns).map(internal).join(" "), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
-    if (kraft) {
+    if (kraft || (retired && Number(cfg.kafkaVersion.split(".")[0]) >= 4)) {
+        // (And on a migrated cluster once it runs 4.x.)
         // After a version change has rolled through every controller and broker: the new release's feature levels, named
         // one by one (never --release-version alone: it would also raise kraft.version, irreversibly). Beside the smoke
         // test, which needs no particular level.
@@ -303,8 +304,6 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     // broker needs its quorum for its controlled shutdown).
     if (cfg.mode !== "hosts") return steps;
     // (While migrating, both quorums: ZooKeeper and the controllers beside it.)
-    // A host's first quorum role stops last and removes what its roles share: while migrating, the controller, so that
-    // ZooKeeper's step, which a finalized migration deletes, never removes what the others need.
     const quorumRoles = migration ? [CONTROLLER_ROLE, ...(retired ? [] : [ZOOKEEPER_ROLE])] : kraft ? [CONTROLLER_ROLE] : [ZOOKEEPER_ROLE];
     const membersOf = (role: typeof quorumRoles[number]) => (role === CONTROLLER_ROLE ? controllerNodes(nodes) : zookeeperNodes(nodes)).map((n) => n.name);
     const quorumServiceSteps = quorumRoles.flatMap((r) => membersOf(r).map((n) => `${n}-${r.service}-service`));
@@ -312,21 +311,31 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         hostCommand("teardown.sh", {
             SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" "), UNIT_DIR: PATHS.unitDir,
         });
-    // Whichever step stops last on a host also removes the shared install and configuration when wiping.
+    // Whichever step stops last on a host also removes the shared install and configuration when wiping. While migrating,
+    // a role leaves a host on its own (ZooKeeper when the migration is finalized), so a step of the host's own, which
+    // every role's step depends on, stops last and removes what they share.
     const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
     for (const n of nodes) {
         const roles = quorumRoles.filter((r) => membersOf(r).includes(n.name));
         const runsQuorum = roles.length > 0;
+        const host = migration ? [`${n.name}-host-service`] : [];
+        if (migration) {
+            steps.push({
+                name: `${n.name}-host-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],
+                create: "true", delete: teardown(rolesOf(n).map((r) => r.service).join(" "), shared),
+            });
+        }
         roles.forEach((role, i) => {
             steps.push({
-                name: `${n.name}-${role.service}-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...roles.slice(0, i).map((r) => `${n.name}-${r.service}-service`)],
-                create: "true", delete: teardown(role.service, [...role.dataDirs, ...(i === 0 ? shared : [])]),
+                name: `${n.name}-${role.service}-service`, node: n.name, phase: "service",
+                dependsOn: [`${n.name}-install`, ...host, ...roles.slice(0, i).map((r) => `${n.name}-${r.service}-service`)],
+                create: "true", delete: teardown(role.service, [...role.dataDirs, ...(i === 0 && !migration ? shared : [])]),
             });
         });
         if (n.brokerId !== undefined) {
             steps.push({
-                name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...quorumServiceSteps],
-                create: "true", delete: teardown("kafka", [...BROKER_ROLE.dataDirs, ...(runsQuorum ? [] : shared)]),
+                name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...host, ...quorumServiceSteps],
+                create: "true", delete: teardown("kafka", [...BROKER_ROLE.dataDirs, ...(runsQuorum || migration ? [] : shared)]),
             });
         }
     }

@@ -97,8 +97,10 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
     // kafka:metadata kraft on Kafka 3.9: the ZooKeeper -> KRaft migration of the running ZooKeeper-mode cluster
     // (components/migration.ts). ZooKeeper keeps the metadata (and its settings stay valid) until the migration is
     // finalized; one KRaft controller runs beside each ZooKeeper member.
-    const migrating = kraft && vm !== null && `${vm[1]}.${vm[2]}` === "3.9";
+    // Once finalized (kafka:zookeeperRetired), the migrated cluster keeps that shape on 4.x too: its controllers beside
+    // the former ZooKeeper members, with the migration's static quorum.
     const zookeeperRetired = v.zookeeperRetired ?? false;
+    const migrating = kraft && vm !== null && (`${vm[1]}.${vm[2]}` === "3.9" || (Number(vm[1]) >= 4 && zookeeperRetired));
     if (zookeeperRetired && !kraft) {
         bad("zookeeperRetired", "is true, and kafka:metadata is zookeeper: a cluster whose ZooKeeper was retired keeps its metadata in KRaft controllers",
             "pulumi config set kafka:metadata kraft (the cluster's migration), or pulumi config rm kafka:zookeeperRetired");
@@ -109,8 +111,9 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
     for (const k of migrating ? ["controllerCount", "controllerPlacement", "controllerInstanceType"] as const : kraft ? zookeeperKeys : controllerKeys) {
         if (v[k] === undefined) continue;
         if (migrating) {
-            bad(k, "is set while the cluster migrates from ZooKeeper to KRaft (kafka:metadata kraft on Kafka 3.9): the migration runs one " +
-                "controller beside each ZooKeeper member (kafka:zookeeperCount, kafka:zookeeperPlacement), where the metadata already is",
+            bad(k, "is set on a cluster that migrates or migrated from ZooKeeper to KRaft (kafka:metadata kraft on Kafka 3.9, or " +
+                "kafka:zookeeperRetired): the migration runs one controller beside each ZooKeeper member (kafka:zookeeperCount, " +
+                "kafka:zookeeperPlacement), where the metadata already is",
             `remove it for the migration: pulumi config rm kafka:${k}`);
             continue;
         }

@@ -170,12 +170,36 @@ describe("migration: finalizing (kafka:zookeeperRetired)", () => {
         for (const n of ["host-1-kraft", "host-2-kraft", "host-3-kraft"]) {
             assert.strictEqual(manifestText(steps.find((s) => s.name === n)!.create), manifestText(dual.find((s) => s.name === n)!.create), n);
         }
-        // The ZooKeeper members' service steps leave the plan (Pulumi deletes them last: their delete stops ZooKeeper);
-        // while migrating, ZooKeeper's step never removed what the controller and broker share.
+        // The ZooKeeper members' service steps leave the plan (Pulumi deletes them last: their delete stops ZooKeeper).
+        // While migrating, no role's step removes what the roles share (a role may leave a host on its own): the host's
+        // own step does, which every role's step depends on (so destroy deletes it last).
         assert.ok(!steps.some((s) => s.name.endsWith("-zookeeper-service")));
-        const zkService = dual.find((s) => s.name === "host-1-zookeeper-service")!;
-        assert.ok(!/\/etc\/kafka|\/opt\/kafka/.test(parseHostCommand(zkService.delete!).env.WIPE_PATHS), parseHostCommand(zkService.delete!).env.WIPE_PATHS);
-        assert.match(parseHostCommand(dual.find((s) => s.name === "host-1-kafka-controller-service")!.delete!).env.WIPE_PATHS, /\/etc\/kafka/);
+        const wipes = (name: string) => parseHostCommand(dual.find((s) => s.name === name)!.delete!).env.WIPE_PATHS;
+        for (const role of ["zookeeper", "kafka-controller", "kafka"]) assert.ok(!/\/etc\/kafka |\/opt\/kafka /.test(`${wipes(`host-1-${role}-service`)} `), role);
+        assert.strictEqual(wipes("host-1-host-service"), `${PATHS.configDir} ${PATHS.installRoot} ${PATHS.kafkaData}`);
+        for (const role of ["zookeeper", "kafka-controller", "kafka"]) {
+            assert.ok(dual.find((s) => s.name === `host-1-${role}-service`)!.dependsOn.includes("host-1-host-service"), role);
+        }
+    });
+
+    it("then Kafka 4.x: the same shape and static quorum, controllers then brokers onto the release, then its feature levels named one by one", () => {
+        const { cfg, nodes, secrets } = cluster(3, 3, "colocated", { ...ZK_STACK, metadata: "kraft", kafkaVersion: "4.3.2", zookeeperRetired: true });
+        assert.deepStrictEqual(cfg.migration, { target: "finalized", controllerHeap: "512m" });
+        const steps = renderPlan(cfg, nodes, secrets, { clusterId: CLUSTER_ID, brokerModes: {}, generations: {} });
+        const w = waves(steps);
+        const at = (name: string) => w.findIndex((ws) => ws.some((s) => s.name === name));
+        const order = ["host-1-controller", "host-2-controller", "host-3-controller", "cluster-quorum", "host-1-kraft", "host-2-kraft", "host-3-kraft",
+            "cluster-brokers", "cluster-features"];
+        for (let i = 1; i < order.length; i++) assert.ok(at(order[i - 1]) >= 0 && at(order[i - 1]) < at(order[i]), `${order[i - 1]} before ${order[i]}`);
+        assert.strictEqual(envOf(steps, "host-2-kraft").KAFKA_DIST, "kafka_2.13-4.3.2");
+        assert.strictEqual(envOf(steps, "host-2-controller").KAFKA_DIST, "kafka_2.13-4.3.2");
+        assert.match(envOf(steps, "cluster-features").FEATURES, /^metadata\.version=30 /);
+        assert.ok(!/kraft\.version/.test(envOf(steps, "cluster-features").FEATURES), "kraft.version stays 0 (KAFKA-21426)");
+        assert.ok(manifestText(steps.find((s) => s.name === "host-1-controller")!.create).includes("controller.quorum.voters=3001@10.0.0.1:9098"));
+        assert.ok(manifestText(steps.find((s) => s.name === "host-1-kraft")!.create).includes("controller.quorum.voters=3001@10.0.0.1:9098"),
+            "brokers keep the static voters (bootstrap servers cannot find a static quorum's leader)");
+        assert.match(problems({ ...ZK_STACK, metadata: "kraft", kafkaVersion: "4.3.2", zookeeperRetired: true, controllerCount: 3 }).join("\n"),
+            /kafka:controllerCount: is set on a cluster that migrates or migrated/);
     });
 
     it("admitted from phase C only; refused from ZooKeeper mode or phase B with the fix", () => {
