@@ -8,7 +8,8 @@ import { createClusterId, createCredentials } from "./credentials";
 import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
 import { admitMigration, decideMigration, metadataTarget, observedClusterId } from "./migration";
 import { ClusterSecrets, renderClientProperties } from "./render";
-import { ProvisionArgs, RollGateTarget, observeNodes, provision, refuse, rollGate } from "./provision";
+import { ProvisionArgs, RollGateTarget, observeNodes, provision, refuse, registerSteps, rollGate } from "./provision";
+import { rollbackSteps } from "./roles/migration";
 import { rolloutSummary } from "./rollout";
 import { renderAlertRules, renderPrometheusConfig } from "./roles/monitoring";
 import { Generated } from "./plan";
@@ -181,7 +182,16 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     // The credentials wait for the verdict too: a certificate names the mode's principal, so a refused mode change would
     // otherwise issue new ones.
     const credentials = createCredentials(cfg, target.nodes, parent, migration);
-    const result = provision({ config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), generated, admitted: migration, parent });
+    const base = { config: cfg, ...target, ...(credentials ? { secrets: credentials.secrets } : {}), generated, parent };
+    // A migration's rollback (roles/migration.ts): steps this update alone needs, registered from the verdict (known at
+    // preview: the observation runs there); every step of the plan waits until they are done.
+    const admitted = pulumi.all([migration, observation]).apply(([d, o]) => {
+        const steps = rollbackSteps(cfg, d, o.reports);
+        if (steps.length === 0) return pulumi.output(d);
+        const commands = registerSteps(steps, { ...base, admitted: migration });
+        return pulumi.all(Object.values(commands).map((c) => (c as command.remote.Command).stdout)).apply(() => d);
+    });
+    const result = provision({ ...base, admitted, parent });
     settle?.(result.nodes, Object.values(result.commands));
     const outputs = pulumi.all([result.nodes, pulumi.all(instanceIds), result.hostKeys])
         .apply(([nodes, ids, hostKeys]) => clusterOutputs(cfg, nodes, ids, hostKeys));

@@ -211,6 +211,7 @@ export function observedClusterId(nodes: NodeReport[]): { id: string } | { probl
 export const PLANNED_ACTIONS: ReadonlySet<MigrationAction> = new Set<MigrationAction>([
     "check-preconditions", "deploy-controllers", "await-pre-migration", "roll-brokers-migrating", "await-migration", "roll-brokers-kraft",
     "finalize-controllers", "await-post-migration", "retire-zookeeper",
+    "roll-brokers-zookeeper", "remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain",
 ]);
 
 /**
@@ -232,10 +233,11 @@ export function admitMigration(d: MigrationDecision, nodes: NodeReport[], expect
     }
     const missing = d.actions.filter((a) => !PLANNED_ACTIONS.has(a));
     if (missing.length > 0) {
+        // (Only the static quorum's move to a dynamic one is left: a migrated cluster's controllers without
+        // kafka:zookeeperRetired on 4.x.)
         return refused(`the cluster is in ${NEXT[d.phase]}, and this update would need ${d.summary}: this program does not run ` +
-            `${missing.join(", ")} yet. Fix: pulumi config set kafka:metadata kraft with kafka:kafkaVersion 3.9.x (the migration stays ` +
-            "in or goes on to phase C, where a rollback is still possible), or roll back by hand as Kafka's documentation says " +
-            "(docs/zk-migration-lab.md, sections 5 and 10, has it done step by step)");
+            `${missing.join(", ")} yet. Fix: pulumi config set kafka:zookeeperRetired true (a migrated cluster keeps the migration's ` +
+            "controllers and static quorum on 4.x; docs/zk-migration-lab.md, section 8b, has the move to a dynamic quorum done by hand)");
     }
     return d;
 }

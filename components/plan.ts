@@ -303,39 +303,35 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     // depends on every quorum member's, so destroy stops all brokers before any ZooKeeper member or controller (a
     // broker needs its quorum for its controlled shutdown).
     if (cfg.mode !== "hosts") return steps;
-    // (While migrating, both quorums: ZooKeeper and the controllers beside it.)
-    const quorumRoles = migration ? [CONTROLLER_ROLE, ...(retired ? [] : [ZOOKEEPER_ROLE])] : kraft ? [CONTROLLER_ROLE] : [ZOOKEEPER_ROLE];
-    const membersOf = (role: typeof quorumRoles[number]) => (role === CONTROLLER_ROLE ? controllerNodes(nodes) : zookeeperNodes(nodes)).map((n) => n.name);
+    // (While migrating, both quorums: ZooKeeper and the controllers beside it; a finalized migration keeps its former
+    // ZooKeeper members' service steps, retired, so that no step whose delete stops a service leaves mid-life.)
+    const quorumRoles = migration ? [ZOOKEEPER_ROLE, CONTROLLER_ROLE] : kraft ? [CONTROLLER_ROLE] : [ZOOKEEPER_ROLE];
+    const membersOf = (role: typeof quorumRoles[number]) =>
+        (role === CONTROLLER_ROLE || (retired && role === ZOOKEEPER_ROLE) ? controllerNodes(nodes) : zookeeperNodes(nodes)).map((n) => n.name);
     const quorumServiceSteps = quorumRoles.flatMap((r) => membersOf(r).map((n) => `${n}-${r.service}-service`));
     const teardown = (services: string, wipe: string[]) =>
         hostCommand("teardown.sh", {
             SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" "), UNIT_DIR: PATHS.unitDir,
         });
-    // Whichever step stops last on a host also removes the shared install and configuration when wiping. While migrating,
-    // a role leaves a host on its own (ZooKeeper when the migration is finalized), so a step of the host's own, which
-    // every role's step depends on, stops last and removes what they share.
+    // Whichever step stops last on a host also removes the shared install and configuration when wiping: the first quorum
+    // role's (the host's other steps depend on it). While migrating that is ZooKeeper's, so that the controllers' steps,
+    // which a rollback deletes, never remove what the broker needs; once finalized, the controller's, and ZooKeeper's
+    // step (kept, no longer deleted by anything but destroy) stops first.
     const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
     for (const n of nodes) {
-        const roles = quorumRoles.filter((r) => membersOf(r).includes(n.name));
+        const roles = (retired ? [CONTROLLER_ROLE, ZOOKEEPER_ROLE] : quorumRoles).filter((r) => membersOf(r).includes(n.name));
         const runsQuorum = roles.length > 0;
-        const host = migration ? [`${n.name}-host-service`] : [];
-        if (migration) {
-            steps.push({
-                name: `${n.name}-host-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],
-                create: "true", delete: teardown(rolesOf(n).map((r) => r.service).join(" "), shared),
-            });
-        }
         roles.forEach((role, i) => {
             steps.push({
                 name: `${n.name}-${role.service}-service`, node: n.name, phase: "service",
-                dependsOn: [`${n.name}-install`, ...host, ...roles.slice(0, i).map((r) => `${n.name}-${r.service}-service`)],
-                create: "true", delete: teardown(role.service, [...role.dataDirs, ...(i === 0 && !migration ? shared : [])]),
+                dependsOn: [`${n.name}-install`, ...roles.slice(0, i).map((r) => `${n.name}-${r.service}-service`)],
+                create: "true", delete: teardown(role.service, [...role.dataDirs, ...(i === 0 ? shared : [])]),
             });
         });
         if (n.brokerId !== undefined) {
             steps.push({
-                name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...host, ...quorumServiceSteps],
-                create: "true", delete: teardown("kafka", [...BROKER_ROLE.dataDirs, ...(runsQuorum || migration ? [] : shared)]),
+                name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...quorumServiceSteps],
+                create: "true", delete: teardown("kafka", [...BROKER_ROLE.dataDirs, ...(runsQuorum ? [] : shared)]),
             });
         }
     }

@@ -6,7 +6,7 @@ import { Bastion, ClusterConfig } from "./config";
 import { carriesSecret, remoteInvocation, stepCommand } from "./host-command";
 import { hostKeyFrom, sshPort } from "./layout";
 import { NodeReport, parseReport } from "./migration";
-import { CommandText, Generated, commandText, observeCommand, planSteps, rollGateCommand, waves } from "./plan";
+import { CommandText, Generated, Step, commandText, observeCommand, planSteps, rollGateCommand, waves } from "./plan";
 import { ClusterSecrets } from "./render";
 import { ClusterNode, nodeNamed } from "./topology";
 
@@ -51,14 +51,32 @@ export interface Provisioned {
 }
 
 export function provision(args: ProvisionArgs): Provisioned {
+    const nodes = pulumi.output(args.nodes) as pulumi.Output<ClusterNode[]>;
+    const commands = registerSteps(planSteps(args.config, args.nodes), args);
+    return {
+        nodes,
+        commands,
+        ensemble: (commands[commands["cluster-ensemble"] ? "cluster-ensemble" : "cluster-quorum"] as command.remote.Command).stdout,
+        brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
+        smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
+        hostKeys: pulumi.all(Object.fromEntries(args.nodes.map((n) =>
+            [n.name, (commands[`${n.name}-ready`] as command.remote.Command).stdout.apply(hostKeyFrom)]))),
+    };
+}
+
+/**
+ * One resource per step (remote.Command, or local.Command for a step with a `delete`), registered in dependency order
+ * so that every step's dependencies exist when it is created. provision() registers the plan; KafkaCluster also the
+ * steps an update needs once (a migration's rollback, roles/migration.ts).
+ */
+export function registerSteps(steps: Step[], args: ProvisionArgs): Record<string, pulumi.CustomResource> {
     const { config, parent } = args;
     const nodes = pulumi.output(args.nodes) as pulumi.Output<ClusterNode[]>;
     const commands: Record<string, pulumi.CustomResource> = {};
     const bastion = bastionOf(config);
     const admit = <T>(input: pulumi.Input<T>): pulumi.Input<T> =>
         (args.admitted === undefined ? input : pulumi.all([args.admitted, input]).apply(([, v]) => v as T));
-    // Register in dependency order, so every step's dependencies exist when it is created.
-    for (const step of waves(planSteps(config, args.nodes)).flat()) {
+    for (const step of waves(steps).flat()) {
         const node = nodeNamed(args.nodes, step.node);
         const deps: pulumi.Resource[] = [...step.dependsOn.map((d) => commands[d]), ...(args.nodeDependencies?.[step.node] ?? [])];
         if (step.delete !== undefined) {
@@ -92,15 +110,7 @@ export function provision(args: ProvisionArgs): Provisioned {
             customTimeouts: { create: "40m", update: "40m" },
         });
     }
-    return {
-        nodes,
-        commands,
-        ensemble: (commands[commands["cluster-ensemble"] ? "cluster-ensemble" : "cluster-quorum"] as command.remote.Command).stdout,
-        brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
-        smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
-        hostKeys: pulumi.all(Object.fromEntries(args.nodes.map((n) =>
-            [n.name, (commands[`${n.name}-ready`] as command.remote.Command).stdout.apply(hostKeyFrom)]))),
-    };
+    return commands;
 }
 
 /** kafka:bastion of either mode. */

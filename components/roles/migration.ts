@@ -13,9 +13,9 @@
 //      static quorum, the StandardAuthorizer with the per-node certificate principals the ZooKeeper-mode certificates
 //      carry). The controllers keep writing to ZooKeeper: a rollback is still possible from here.
 //   D  (kafka:zookeeperRetired, target `finalized`) the controllers rolled one at a time out of migration mode (the first
-//      leader without the flag finalizes: from its restart on there is no way back); the ZooKeeper members are no longer
-//      nodes of the plan, so Pulumi deletes their steps after everything else and their service steps' delete stops and
-//      disables ZooKeeper (and wipes its data with kafka:wipeOnDestroy). The brokers' phase C files stay as they are.
+//      leader without the flag finalizes: from its restart on there is no way back), then ZooKeeper stopped and disabled
+//      on each former member (`zookeeper-retire`; its data stays until a destroy with kafka:wipeOnDestroy). The brokers'
+//      phase C files stay as they are.
 // Every role module's rule holds: a step whose rendered files are what the host runs restarts nothing.
 import { ClusterConfig } from "../config";
 import { ManagedFile, b64, hostCommand } from "../host-command";
@@ -25,6 +25,7 @@ import {
     renderKafkaJaas, renderServerProperties,
 } from "../render";
 import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, nodeNamed } from "../topology";
+import { MigrationDecision, NodeReport } from "../migration";
 import { brokerFiles } from "./broker";
 import { PlanContext, Step, chained, configureService, digest, jmxFiles, keystoreOf, need } from "./context";
 import { metricsAgentOption, metricsFiles } from "./metrics";
@@ -163,14 +164,19 @@ export function migrationSteps(ctx: PlanContext, nodes: NodeIdentity[], after: s
         }),
     });
     if (finalized(cfg)) {
-        // D: the controllers' roll above; the brokers keep their phase C files (a change of them rolls here).
+        // D: the controllers' roll above, then ZooKeeper stopped and disabled on its former members (its data and files
+        // stay; kafka:wipeOnDestroy removes them at destroy). The brokers keep their phase C files (a change rolls here).
+        const retire = controllers.map((name): Step => ({
+            name: `${name}-zookeeper-retire`, node: name, phase: "retire", dependsOn: [quorum.name],
+            create: hostCommand("teardown.sh", { SERVICES: "zookeeper", WIPE: "false", UNIT_DIR: PATHS.unitDir }),
+        }));
         let after = quorum.name;
         const kraft = brokers.map((name): Step => {
             const step = brokerStep(name, "kraft", after);
             after = step.name;
             return step;
         });
-        return { steps: [...formats, ...configure, quorum, ...kraft], last: after, checks: [quorum.name] };
+        return { steps: [...formats, ...configure, quorum, ...retire, ...kraft], last: after, checks: [quorum.name, ...retire.map((r) => r.name)] };
     }
     const ready = gate("migration-ready", [quorum.name], controllerDigest);
 
@@ -186,4 +192,63 @@ export function migrationSteps(ctx: PlanContext, nodes: NodeIdentity[], after: s
     previous = copied.name;
     const kraft = chain("kraft");
     return { steps: [...formats, ...configure, quorum, ready, ...migrating, copied, ...kraft], last: previous, checks: [quorum.name] };
+}
+
+/**
+ * Kafka's rollback of a migration not yet finalized (a stack back on kafka:metadata zookeeper while the hosts run a
+ * migration's controllers), as the decision says (components/migration.ts) and the hosts report: the brokers in KRaft
+ * mode back into phase B one at a time (the migration flag kept, the controllers' quorum from what the hosts report),
+ * then every controller stopped, disabled and its metadata log removed (in parallel), then /controller and /migration
+ * deleted at once. The ZooKeeper-mode plan's own broker roll then writes the plain files (the migration settings go).
+ * These steps exist only for the update that needs them (KafkaCluster registers them from the verdict); every step of
+ * the plan waits for them.
+ */
+export function rollbackSteps(cfg: ClusterConfig, decision: Pick<MigrationDecision, "actions">, reports: NodeReport[]): Step[] {
+    const { actions } = decision;
+    const dist = kafkaTarballName(cfg).replace(/\.tgz$/, "");
+    const sec = secured(cfg);
+    const controllers = Object.fromEntries(reports.flatMap((r) => (r.controller ? [[r.node, r.controller.id] as const] : [])));
+    const withControllers = (ns: ClusterNode[]) => ns.map((n) => (controllers[n.name] !== undefined ? { ...n, controllerId: controllers[n.name] } : n));
+    const steps: Step[] = [];
+    let previous: string[] = [];
+    if (actions.includes("roll-brokers-zookeeper")) {
+        for (const r of reports.filter((x) => x.broker?.mode === "kraft")) {
+            const name = `${r.node}-rollback-migrating`;
+            steps.push({
+                name, node: r.node, phase: "rollback", dependsOn: previous, ...(sec ? { secrets: true as const } : {}),
+                create: (ns, s) => {
+                    const all = withControllers(ns);
+                    const n = nodeNamed(all, r.node);
+                    return configureService("kafka", brokerFiles(cfg, n, all, sec ? s : undefined, { migrating: true }), dist, PATHS.current, {
+                        SELF_BOOTSTRAP: internalEndpoint(cfg, n), CLIENT_CONFIG: PATHS.adminConfig, KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir,
+                    });
+                },
+            });
+            previous = [name];
+        }
+    }
+    if (actions.includes("remove-controllers")) {
+        const removed = Object.keys(controllers).map((node): Step => ({
+            name: `${node}-rollback-controller`, node, phase: "rollback", dependsOn: previous,
+            create: hostCommand("remove-controller.sh", {
+                CONTROLLER_CONFIG: `${PATHS.configDir}/controller.properties`, METADATA_DIR: PATHS.controllerLogDir, CONFIG_DIR: PATHS.configDir,
+                MARKERS: [PATHS.controllerInitialMarker, PATHS.controllerJoinMarker].join(" "),
+            }),
+        }));
+        steps.push(...removed);
+        if (removed.length > 0) previous = removed.map((s) => s.name);
+    }
+    const znodes = [...(actions.includes("delete-controller-znode") ? ["/controller"] : []),
+        ...(actions.includes("delete-migration-znode") || actions.includes("remove-controllers") ? ["/migration"] : [])];
+    const on = reports.find((r) => r.broker !== undefined)?.node;
+    if (znodes.length > 0 && on !== undefined) {
+        steps.push({
+            name: "cluster-rollback-znodes", node: on, phase: "rollback", dependsOn: previous,
+            create: (ns) => hostCommand("migration-znodes.sh", {
+                ZK_CONNECT: zookeeperConnect(cfg, ns), ZNODES: znodes.join(" "), KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir,
+                CONTROLLER_IDS: Object.values(controllers).join(" "), ...(sec ? { JAAS_FILE: PATHS.kafkaJaas } : {}),
+            }),
+        });
+    }
+    return steps;
 }

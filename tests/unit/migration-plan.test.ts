@@ -6,7 +6,8 @@ import { parseConfig } from "../../components/config";
 import { parseHostCommand } from "../../components/host-command";
 import { PATHS, PORTS, portTable } from "../../components/layout";
 import { NodeReport, admitMigration, decideMigration, observedClusterId } from "../../components/migration";
-import { RenderedStep, renderPlan, waves } from "../../components/plan";
+import { RenderedStep, commandText, renderPlan, waves } from "../../components/plan";
+import { rollbackSteps } from "../../components/roles/migration";
 import { renderServerProperties } from "../../components/render";
 import { CONTROLLER_ID_BASE, controllerNodes, hostNodes } from "../../components/topology";
 import { cluster, manifestText, testSecrets } from "./fixtures";
@@ -155,7 +156,7 @@ describe("migration: finalizing (kafka:zookeeperRetired)", () => {
     it("the plan: the controllers rolled out of migration mode one at a time, the brokers' phase C files as they were, nothing of ZooKeeper", () => {
         const { cfg, nodes, secrets } = finalize();
         const steps = renderPlan(cfg, nodes, secrets, { clusterId: CLUSTER_ID, brokerModes: {}, generations: {} });
-        assert.ok(!steps.some((s) => /zookeeper|ensemble|migration-|-migrating$/.test(s.name)), steps.map((s) => s.name).join(" "));
+        assert.ok(!steps.some((s) => /-zookeeper$|ensemble|acls|migration-|-migrating$/.test(s.name)), steps.map((s) => s.name).join(" "));
         const controller = manifestText(steps.find((s) => s.name === "host-1-controller")!.create);
         assert.ok(!/zookeeper|KAFKA_OPTS|migration/.test(controller), "no ZooKeeper, no ZooKeeper login");
         for (const line of ["controller.quorum.voters=3001@10.0.0.1:9098,3002@10.0.0.2:9098,3003@10.0.0.3:9098", "listener.security.protocol.map=CONTROLLER:SSL",
@@ -170,16 +171,20 @@ describe("migration: finalizing (kafka:zookeeperRetired)", () => {
         for (const n of ["host-1-kraft", "host-2-kraft", "host-3-kraft"]) {
             assert.strictEqual(manifestText(steps.find((s) => s.name === n)!.create), manifestText(dual.find((s) => s.name === n)!.create), n);
         }
-        // The ZooKeeper members' service steps leave the plan (Pulumi deletes them last: their delete stops ZooKeeper).
-        // While migrating, no role's step removes what the roles share (a role may leave a host on its own): the host's
-        // own step does, which every role's step depends on (so destroy deletes it last).
-        assert.ok(!steps.some((s) => s.name.endsWith("-zookeeper-service")));
-        const wipes = (name: string) => parseHostCommand(dual.find((s) => s.name === name)!.delete!).env.WIPE_PATHS;
-        for (const role of ["zookeeper", "kafka-controller", "kafka"]) assert.ok(!/\/etc\/kafka |\/opt\/kafka /.test(`${wipes(`host-1-${role}-service`)} `), role);
-        assert.strictEqual(wipes("host-1-host-service"), `${PATHS.configDir} ${PATHS.installRoot} ${PATHS.kafkaData}`);
-        for (const role of ["zookeeper", "kafka-controller", "kafka"]) {
-            assert.ok(dual.find((s) => s.name === `host-1-${role}-service`)!.dependsOn.includes("host-1-host-service"), role);
+        // ZooKeeper stopped and disabled on each former member once the controllers are finalized; its service step stays
+        // (no step whose delete stops a service leaves mid-life): destroy stops it before the controller, whose step now
+        // removes what the roles share. While migrating, that was ZooKeeper's, so a rollback (which deletes the
+        // controllers' steps) never removes the broker's files.
+        assert.ok(!steps.some((s) => /-zookeeper$|ensemble/.test(s.name)));
+        for (const n of ["host-1", "host-2", "host-3"]) {
+            assert.ok(at(`${n}-zookeeper-retire`) > at("cluster-quorum"), n);
+            assert.deepStrictEqual(parseHostCommand(steps.find((s) => s.name === `${n}-zookeeper-retire`)!.create).env.SERVICES, "zookeeper");
         }
+        const wipes = (plan: RenderedStep[], name: string) => parseHostCommand(plan.find((s) => s.name === name)!.delete!).env.WIPE_PATHS;
+        const shared = `${PATHS.configDir} ${PATHS.installRoot} ${PATHS.kafkaData}`;
+        assert.ok(wipes(dual, "host-1-zookeeper-service").endsWith(shared) && !wipes(dual, "host-1-kafka-controller-service").includes(PATHS.configDir));
+        assert.ok(wipes(steps, "host-1-kafka-controller-service").endsWith(shared) && !wipes(steps, "host-1-zookeeper-service").includes(PATHS.configDir));
+        assert.ok(steps.find((s) => s.name === "host-1-zookeeper-service")!.dependsOn.includes("host-1-kafka-controller-service"));
     });
 
     it("then Kafka 4.x: the same shape and static quorum, controllers then brokers onto the release, then its feature levels named one by one", () => {
@@ -217,6 +222,43 @@ describe("migration: finalizing (kafka:zookeeperRetired)", () => {
     });
 });
 
+describe("migration: the rollback (kafka:metadata zookeeper before finalizing)", () => {
+    const reports = (modes: ("zookeeper" | "migrating" | "kraft")[], controllers = true): NodeReport[] => modes.map((mode, i) => ({
+        node: `host-${i + 1}`, broker: { active: true, mode, version: "3.9.2", id: i + 1, cluster: CLUSTER_ID }, zookeeper: { active: true },
+        ...(controllers ? { controller: { active: true, migration: true, zookeeperConnect: true, version: "3.9.2", id: 3001 + i, quorum: "voters" as const } } : {}),
+    }));
+    const zkStack = () => cluster(3, 3, "colocated", { ...ZK_STACK });
+    const render = (modes: ("zookeeper" | "migrating" | "kraft")[], controllers = true) => {
+        const { cfg, nodes, secrets } = zkStack();
+        const r = reports(modes, controllers);
+        const steps = rollbackSteps(cfg, decideMigration("zookeeper", r, { migrationZnode: false }), r);
+        return { cfg, nodes, secrets, steps, text: (name: string) => commandText(steps.find((x) => x.name === name)!.create, nodes, secrets) };
+    };
+
+    it("from phase C: brokers back into phase B one at a time, then every controller removed, then /controller and /migration deleted", () => {
+        const { cfg, nodes, secrets, steps, text } = render(["kraft", "kraft", "kraft"]);
+        assert.deepStrictEqual(waves(steps).map((w) => w.map((x) => x.name)), [
+            ["host-1-rollback-migrating"], ["host-2-rollback-migrating"], ["host-3-rollback-migrating"],
+            ["host-1-rollback-controller", "host-2-rollback-controller", "host-3-rollback-controller"], ["cluster-rollback-znodes"]]);
+        // Phase B's file, with the controllers' quorum taken from what the hosts report (the stack no longer names them).
+        const withIds = nodes.map((n, i) => ({ ...n, controllerId: 3001 + i }));
+        assert.ok(manifestText(text("host-2-rollback-migrating")).includes(renderServerProperties(cfg, withIds[1], withIds, secrets, true, { migrating: true })));
+        assert.match(manifestText(text("host-2-rollback-migrating")), /^controller\.quorum\.voters=3001@10\.0\.0\.1:9098,3002@10\.0\.0\.2:9098,3003@10\.0\.0\.3:9098$/m);
+        const z = parseHostCommand(text("cluster-rollback-znodes")).env;
+        assert.deepStrictEqual([z.ZNODES, z.CONTROLLER_IDS, z.JAAS_FILE], ["/controller /migration", "3001 3002 3003", PATHS.kafkaJaas]);
+        assert.strictEqual(parseHostCommand(text("host-3-rollback-controller")).env.METADATA_DIR, PATHS.controllerLogDir);
+    });
+
+    it("from phase B: no broker roll of its own (the plan's roll writes the plain files); from phase A: the controllers and /migration only", () => {
+        assert.deepStrictEqual(render(["migrating", "migrating", "migrating"]).steps.map((x) => x.name),
+            ["host-1-rollback-controller", "host-2-rollback-controller", "host-3-rollback-controller", "cluster-rollback-znodes"]);
+        const a = render(["zookeeper", "zookeeper", "zookeeper"]);
+        assert.strictEqual(parseHostCommand(a.text("cluster-rollback-znodes")).env.ZNODES, "/migration");
+        // Nothing to roll back: no step at all.
+        assert.deepStrictEqual(render(["zookeeper", "zookeeper", "zookeeper"], false).steps, []);
+    });
+});
+
 describe("migration: what KafkaCluster admits", () => {
     const zk = (version = "3.9.2", cluster = CLUSTER_ID): NodeReport[] => [1, 2, 3].map((i) => ({
         node: `host-${i}`, broker: { active: true, mode: "zookeeper" as const, version, id: i, cluster }, zookeeper: { active: true },
@@ -250,12 +292,14 @@ describe("migration: what KafkaCluster admits", () => {
         assert.match(admitMigration(decideMigration("dual-write", split, { migrationZnode: false }), split, expect).refusal ?? "", /belong to different clusters/);
     });
 
-    it("a rollback is refused (this program does not run it yet) with the way to keep the cluster safe; a ZooKeeper cluster staying so is admitted", () => {
+    it("a rollback is admitted; what the plan does not run (4.x's dynamic quorum) is refused with the fix; a ZooKeeper cluster staying so is admitted", () => {
         const dual = zk().map((n) => ({ ...n, broker: { ...n.broker!, mode: "kraft" as const }, controller: {
             active: true, migration: true, zookeeperConnect: true, version: "3.9.2", id: 3000 + n.broker!.id, quorum: "voters" as const } }));
         const back = admitMigration(decideMigration("zookeeper", dual, { migrationZnode: true }), dual, { ...expect, migrating: false });
-        assert.deepStrictEqual(back.actions, []);
-        assert.match(back.refusal ?? "", /phase C.*does not run roll-brokers-zookeeper, remove-controllers, .* yet\. Fix: pulumi config set kafka:metadata kraft/);
+        assert.deepStrictEqual([back.actions, back.refusal], [["roll-brokers-zookeeper", "remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"], undefined]);
+        const finalized = dual.map((n) => ({ ...n, zookeeper: undefined, controller: { ...n.controller!, migration: false, zookeeperConnect: false } }));
+        const dynamic = admitMigration(decideMigration("kraft", finalized, { migrationZnode: false }), finalized, { ...expect, migrating: false });
+        assert.match(dynamic.refusal ?? "", /this program does not run dynamic-quorum yet\. Fix: /);
         const stay = admitMigration(decideMigration("zookeeper", zk(), { migrationZnode: false }), zk(), { ...expect, migrating: false });
         assert.deepStrictEqual([stay.actions, stay.refusal], [[], undefined]);
     });
