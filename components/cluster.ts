@@ -6,12 +6,13 @@ import * as command from "@pulumi/command";
 import { ADMIN_USER, ClusterConfig, Ec2Cluster, isValidated } from "./config";
 import { createClusterId, createCredentials } from "./credentials";
 import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
-import { decideMigration, metadataTarget } from "./migration";
+import { admitMigration, decideMigration, metadataTarget, observedClusterId } from "./migration";
 import { ClusterSecrets, renderClientProperties } from "./render";
 import { ProvisionArgs, RollGateTarget, observeNodes, provision, refuse, rollGate } from "./provision";
 import { rolloutSummary } from "./rollout";
 import { renderAlertRules, renderPrometheusConfig } from "./roles/monitoring";
-import { ClusterNode, ec2Nodes, hostNodes, nodeNamed } from "./topology";
+import { Generated } from "./plan";
+import { ClusterNode, NodeIdentity, controllerNodes, ec2Nodes, hostNodes, nodeNamed, zookeeperNodes } from "./topology";
 
 export interface KafkaClusterArgs {
     /** The validated configuration: what parseConfig returns (the component refuses anything else). */
@@ -118,10 +119,13 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     // input), and the verdict on this update: the metadata mode they run against the configured one
     // (components/migration.ts). A change they cannot make is refused here, at preview, before any step of any host runs
     // and before anything is created: every step, certificate, cluster id and (EC2) AWS resource waits for the verdict.
-    const judge = (observed: pulumi.Output<ClusterNode[]>, names: string[], privateKey: pulumi.Input<string>) => {
-        const observation = observeNodes(cfg, observed, names, privateKey, parent);
+    const judge = (observed: pulumi.Output<ClusterNode[]>, specs: NodeIdentity[], privateKey: pulumi.Input<string>) => {
+        const observation = observeNodes(cfg, observed, specs.map((n) => n.name), privateKey, parent);
         const migration = observation.apply((o) => {
-            const d = decideMigration(metadataTarget(cfg), o.reports, { migrationZnode: false });
+            const d = admitMigration(decideMigration(metadataTarget(cfg), o.reports, { migrationZnode: false }), o.reports, {
+                controllerIds: controllerNodes(specs).map((n) => n.controllerId), zookeeperMembers: zookeeperNodes(specs).length,
+                migrating: cfg.migration !== undefined,
+            });
             if (d.refusal !== undefined) refuse(`kafka-cluster: ${d.refusal}. Nothing was changed on any host.`, parent);
             return d;
         });
@@ -131,7 +135,7 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     if (cfg.mode === "hosts") {
         // Existing hosts should answer at once.
         target = { nodes: hostNodes(cfg), privateKey: pulumi.secret(cfg.hosts.sshPrivateKey), dialErrorLimit: 5 };
-        verdict = judge(pulumi.output(hostNodes(cfg)), target.nodes.map((n) => n.name), target.privateKey);
+        verdict = judge(pulumi.output(hostNodes(cfg)), hostNodes(cfg), target.privateKey);
     } else {
         const key = sshKey(cfg, parent);
         // Loaded here so that existing-hosts mode never touches the AWS SDK.
@@ -141,7 +145,7 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
         const found = lookupAws(cfg, specs, parent);
         // The instances running before this update (a new one has nothing to observe yet; one being replaced is
         // observed as it runs, and its successor's steps carry on from there).
-        verdict = judge(found.apply((l) => runningNodes(cfg, specs, l)), specs.map((n) => n.name), key.privateKey);
+        verdict = judge(found.apply((l) => runningNodes(cfg, specs, l)), specs, key.privateKey);
         // Every AWS resource and the roll gate take an input through the lookup: through the verdict too.
         const lookup = pulumi.all([found, verdict.migration]).apply(([l]) => l);
         // At most one running node changes its image or instance type per `pulumi up` (rollout.ts), between two gates.
@@ -164,9 +168,16 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
     }
     const { observation, migration } = verdict;
     const clusterId = createClusterId(cfg, parent, migration);
-    const generated = pulumi.all([clusterId, observation, migration]).apply(([id, o]) => ({
-        ...(id !== undefined ? { clusterId: id } : {}), generations: o.generations,
-    }));
+    // A migration's controllers are formatted with the running cluster's id (admitMigration made sure there is one), and
+    // its broker rolls read how each broker runs.
+    const generated = pulumi.all([clusterId, observation, migration]).apply(([id, o]): Generated => {
+        const running = cfg.migration ? observedClusterId(o.reports) : undefined;
+        const clusterIdOf = running && "id" in running ? running.id : id;
+        return {
+            ...(clusterIdOf !== undefined ? { clusterId: clusterIdOf } : {}), generations: o.generations,
+            ...(cfg.migration ? { brokerModes: Object.fromEntries(o.reports.flatMap((r) => (r.broker ? [[r.node, r.broker.mode]] : []))) } : {}),
+        };
+    });
     // The credentials wait for the verdict too: a certificate names the mode's principal, so a refused mode change would
     // otherwise issue new ones.
     const credentials = createCredentials(cfg, target.nodes, parent, migration);

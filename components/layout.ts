@@ -2,7 +2,7 @@
 // client is told. Pure and below the renderers, the plan, the AWS layer and the component, which all read it from
 // here; the stack outputs are computed by one function (clusterOutputs) for the component and any tooling.
 import { Bastion, ClusterConfig, KafkaSettings } from "./config";
-import { ClusterNode, brokerNodes, controllerNodes, zookeeperNodes } from "./topology";
+import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, zookeeperNodes } from "./topology";
 
 /**
  * Where things live on a host. The host scripts receive every one of these they use through their environment
@@ -135,6 +135,13 @@ export const controllerProtocol = (cfg: Pick<KafkaSettings, "security">): "SSL" 
 /** The principal every node's certificate maps to on a KRaft cluster (a super user): one for all nodes, so scaling changes no ACL. */
 export const nodePrincipal = (cfg: Pick<KafkaSettings, "clusterName">): string => `User:CN=${nodeCertificateName(cfg)}`;
 export const nodeCertificateName = (cfg: Pick<KafkaSettings, "clusterName">): string => `kafka-node.${cfg.clusterName}`;
+/**
+ * The principals of the certificates a ZooKeeper-mode cluster issued (one per node, `CN=<node>.<cluster>`): while it
+ * migrates to KRaft, the controllers and the KRaft-mode brokers reuse them, so they are super users there (a controller
+ * that does not authorize its peers never elects a leader: docs/zk-migration-lab.md).
+ */
+export const migrationPrincipals = (cfg: Pick<KafkaSettings, "clusterName">, nodes: NodeIdentity[]): string[] =>
+    nodes.filter((n) => n.brokerId !== undefined || n.controllerId !== undefined).map((n) => `User:CN=${n.name}.${cfg.clusterName}`);
 
 /**
  * Who may reach a port: other cluster members only, clients, monitoring inside the VPC (kafka:jmx), or the cluster's
@@ -148,17 +155,21 @@ export interface PortRule { port: number; reach: PortReach }
  * listener) and every mode's inter-broker listener for members only, every mode's client listener for clients, the JMX
  * connectors of the roles that exist with kafka:jmx.
  */
-export function portTable(cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitoring">): PortRule[] {
-    const zk = cfg.metadata === "zookeeper";
-    const quorum = zk ? [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection] : [PORTS.controller];
+export function portTable(cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitoring" | "migration">): PortRule[] {
+    // While migrating to KRaft, both quorums run: the controllers' listener opens inside the cluster too; once the
+    // migration is finalized, ZooKeeper's ports close.
+    const zk = cfg.metadata === "zookeeper" && cfg.migration?.target !== "finalized";
+    const kraft = !zk || cfg.migration !== undefined;
+    const quorum = [...(zk ? [PORTS.zookeeperClient, PORTS.zookeeperPeer, PORTS.zookeeperElection] : []), ...(kraft ? [PORTS.controller] : [])];
+    const of = (zookeeper: number, controller: number) => [...(zk ? [zookeeper] : []), ...(kraft ? [controller] : [])];
     return [
         ...[...quorum, ...INTERNAL_PORTS].map((port): PortRule => ({ port, reach: "cluster" })),
         ...CLIENT_PORTS.map((port): PortRule => ({ port, reach: "clients" })),
-        ...(cfg.jmx ? [PORTS.brokerJmx, zk ? PORTS.zookeeperJmx : PORTS.controllerJmx].map((port): PortRule => ({ port, reach: "jmx" })) : []),
-        ...(cfg.monitoring ? [PORTS.brokerMetrics, zk ? PORTS.zookeeperMetrics : PORTS.controllerMetrics].map((port): PortRule => ({ port, reach: "metrics" })) : []),
+        ...(cfg.jmx ? [PORTS.brokerJmx, ...of(PORTS.zookeeperJmx, PORTS.controllerJmx)].map((port): PortRule => ({ port, reach: "jmx" })) : []),
+        ...(cfg.monitoring ? [PORTS.brokerMetrics, ...of(PORTS.zookeeperMetrics, PORTS.controllerMetrics)].map((port): PortRule => ({ port, reach: "metrics" })) : []),
     ];
 }
-export const portsFor = (cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitoring">, reach: PortReach): number[] =>
+export const portsFor = (cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitoring" | "migration">, reach: PortReach): number[] =>
     portTable(cfg).filter((r) => r.reach === reach).map((r) => r.port);
 
 /** The port this program connects to over SSH: kafka:sshPort on existing hosts, 22 on EC2 (all the security group opens). */
@@ -269,7 +280,7 @@ export function clusterOutputs(cfg: ClusterConfig, nodes: ClusterNode[], instanc
     const port = sshPort(cfg);
     return {
         bootstrapServers: brokerNodes(nodes).map((n) => clientEndpoint(cfg, n)).join(","),
-        zookeeperConnect: cfg.metadata === "zookeeper" ? zookeeperConnect(cfg, nodes) : "",
+        zookeeperConnect: zookeeperNodes(nodes).length > 0 ? zookeeperConnect(cfg, nodes) : "",
         controllerQuorum: controllerQuorum(nodes),
         nodes: nodes.map((n): NodeOutput => ({
             name: n.name,

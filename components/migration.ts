@@ -14,11 +14,13 @@
 // Every phase is decided from what the hosts report, never from what a previous run did: an interrupted `pulumi up`
 // carries on (or rolls back) from where the hosts are. The roll inside a phase (one broker at a time, gates on
 // under-replicated partitions) is the plan's; this module says which rolls to run, in which order.
-// Wired so far: observe.sh reports what each host's roles run (parseReport), and KafkaCluster refuses, before anything
-// changes, a metadata mode the hosts cannot go to. The steps of the phases are not built yet: `kafka:metadata kraft` with
-// a 3.9 release is still refused by the configuration. The phases A to D, the rollback from C, a second attempt and
-// 3.9 -> 4.3.2 with the static quorum made dynamic were run by hand on this project's lab hosts (3.9.2, sasl_ssl, ACLs,
-// SCRAM users, a producer throughout: nothing acknowledged lost), which is where the action list below comes from.
+// Wired: observe.sh reports what each host's roles run (parseReport); KafkaCluster decides (decideMigration), admits
+// (admitMigration: the preconditions, the running cluster's id, the actions the plan runs) or refuses before anything
+// changes; roles/migration.ts has the steps of phases A to D. Not run by the plan yet (admitMigration refuses them with
+// the fix): the rollback actions and the dynamic quorum of 4.x. The phases A to D, the rollback from C, a second
+// attempt and 3.9 -> 4.3.2 with the static quorum made dynamic were run by hand on this project's lab hosts (3.9.2,
+// sasl_ssl, ACLs, SCRAM users, a producer throughout: nothing acknowledged lost: docs/zk-migration-lab.md), which is
+// where the action list below comes from.
 
 /** What the stack asks for: derived from kafka:metadata, kafka:kafkaVersion and kafka:zookeeperRetired. */
 export type MigrationTarget = "zookeeper" | "dual-write" | "finalized" | "kraft";
@@ -33,7 +35,8 @@ export type BrokerMode = "zookeeper" | "migrating" | "kraft";
 /** What one node's host reports (observe.sh). A role the host has no unit of is absent. */
 export interface NodeReport {
     node: string;
-    broker?: { active: boolean; mode: BrokerMode; version: string; id: number; ibp?: string };
+    /** `cluster`: the cluster id of its log directory (meta.properties), once it was formatted or started. */
+    broker?: { active: boolean; mode: BrokerMode; version: string; id: number; ibp?: string; cluster?: string };
     zookeeper?: { active: boolean };
     /** `quorum`: how the controller names its quorum: `voters` (static, as a migration makes it) or `bootstrap` (dynamic). */
     controller?: { active: boolean; migration: boolean; zookeeperConnect: boolean; version: string; id: number; quorum: "voters" | "bootstrap" };
@@ -103,8 +106,12 @@ export function migrationTarget(metadata: "zookeeper" | "kraft", kafkaVersion: s
     return { target: zookeeperRetired ? "finalized" : "dual-write" };
 }
 
-/** The target of a validated configuration (parseConfig refuses the combinations migrationTarget has a problem with). */
-export function metadataTarget(cfg: { metadata: "zookeeper" | "kraft"; kafkaVersion: string }): MigrationTarget {
+/**
+ * The target of a validated configuration (parseConfig refuses the combinations migrationTarget has a problem with; a
+ * stack that migrates says so in `migration`).
+ */
+export function metadataTarget(cfg: { metadata: "zookeeper" | "kraft"; kafkaVersion: string; migration?: { target: MigrationTarget } }): MigrationTarget {
+    if (cfg.migration) return cfg.migration.target;
     const t = migrationTarget(cfg.metadata, cfg.kafkaVersion, false);
     if ("problem" in t) throw new Error(t.problem);
     return t.target;
@@ -183,6 +190,56 @@ export function migrationPreconditions(nodes: NodeReport[], controllerIds: numbe
     return problems;
 }
 
+/**
+ * The running cluster's id, which the migration's controllers are formatted with: the one every broker's log directory
+ * names (they all must agree).
+ */
+export function observedClusterId(nodes: NodeReport[]): { id: string } | { problem: string } {
+    const brokers = nodes.filter((n) => n.broker !== undefined);
+    const missing = brokers.filter((n) => n.broker!.cluster === undefined).map((n) => n.node);
+    const ids = [...new Set(brokers.flatMap((n) => (n.broker!.cluster !== undefined ? [n.broker!.cluster] : [])))];
+    if (ids.length === 1 && missing.length === 0) return { id: ids[0] };
+    if (ids.length > 1) {
+        return { problem: `the brokers belong to different clusters (${brokers.map((n) => `${n.node}: ${n.broker!.cluster ?? "none"}`).join(", ")}). ` +
+            "Fix: point kafka:hosts at the hosts of one cluster" };
+    }
+    return { problem: `no cluster id in the log directory of the broker on ${missing.join(", ") || "any host"} (meta.properties): a broker writes it at its ` +
+        "first start. Fix: run pulumi up with kafka:metadata zookeeper once, so that every broker runs, then set kafka:metadata kraft again" };
+}
+
+/** What the plan runs of a decision so far (roles/migration.ts): the forward migration up to phase C. */
+export const PLANNED_ACTIONS: ReadonlySet<MigrationAction> = new Set<MigrationAction>([
+    "check-preconditions", "deploy-controllers", "await-pre-migration", "roll-brokers-migrating", "await-migration", "roll-brokers-kraft",
+    "finalize-controllers", "await-post-migration", "retire-zookeeper",
+]);
+
+/**
+ * The decision this `pulumi up` may carry out: refused when a precondition of the migration's start fails on any host
+ * (every problem named, with its fix), when the running cluster's id is not known (a migration needs it), or when it
+ * needs an action the plan does not run yet. Nothing changes on any host in these cases.
+ */
+export function admitMigration(d: MigrationDecision, nodes: NodeReport[], expect: { controllerIds: number[]; zookeeperMembers: number; migrating: boolean }):
+    MigrationDecision {
+    if (d.refusal !== undefined) return d;
+    const refused = (refusal: string): MigrationDecision => ({ ...d, actions: [], refusal, summary: NEXT[d.phase], after: NEXT[d.phase] });
+    if (d.actions.includes("check-preconditions")) {
+        const problems = migrationPreconditions(nodes, expect.controllerIds, expect.zookeeperMembers);
+        if (problems.length > 0) return refused(`the migration to KRaft cannot start: ${problems.join("; ")}`);
+    }
+    if (expect.migrating) {
+        const id = observedClusterId(nodes);
+        if ("problem" in id) return refused(`the migration to KRaft needs the running cluster's id: ${id.problem}`);
+    }
+    const missing = d.actions.filter((a) => !PLANNED_ACTIONS.has(a));
+    if (missing.length > 0) {
+        return refused(`the cluster is in ${NEXT[d.phase]}, and this update would need ${d.summary}: this program does not run ` +
+            `${missing.join(", ")} yet. Fix: pulumi config set kafka:metadata kraft with kafka:kafkaVersion 3.9.x (the migration stays ` +
+            "in or goes on to phase C, where a rollback is still possible), or roll back by hand as Kafka's documentation says " +
+            "(docs/zk-migration-lab.md, sections 5 and 10, has it done step by step)");
+    }
+    return d;
+}
+
 const NEXT: Record<MigrationPhase, string> = {
     new: "not built yet",
     zookeeper: "ZooKeeper mode",
@@ -196,12 +253,16 @@ const NEXT: Record<MigrationPhase, string> = {
 /** Where a cluster is once an update towards each target is done, and the next command. */
 const AFTER: Record<MigrationTarget, string> = {
     zookeeper: NEXT.zookeeper,
-    "dual-write": `${NEXT["dual-write"]}. Next: pulumi config set kafka:zookeeperRetired true && pulumi up (cannot be undone), ` +
-        "or pulumi config set kafka:metadata zookeeper && pulumi up to roll back",
-    finalized: `${NEXT.finalized}. Next: a 4.x release (pulumi config set kafka:kafkaVersion 4.3.2, pulumi up): controllers, then brokers, ` +
-        "then the feature levels",
+    "dual-write": `${NEXT["dual-write"]}. Next: pulumi config set kafka:zookeeperRetired true && pulumi up (finalizes: cannot be undone); ` +
+        "a rollback from here is Kafka's documented procedure, by hand for now (docs/zk-migration-lab.md, section 5)",
+    finalized: `${NEXT.finalized}; ZooKeeper is retired. Kafka 4.x needs the migration's static controller quorum made dynamic ` +
+        "first (kraft.version 1), which this program does not run yet (docs/zk-migration-lab.md, section 8b, has it done by hand)",
     kraft: NEXT.kraft,
 };
+
+/** Kafka's rollback from phase B (and from A once a broker has the migration settings). */
+const ROLLBACK_B: [MigrationAction[], string] = [["remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
+    "rolling back phase B: controllers removed, /controller and /migration deleted, brokers rolled without the migration settings"];
 
 /**
  * What this `pulumi up` does for `target`, given what the hosts report. Forward it stops at dual-write unless the target
@@ -217,7 +278,14 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
     const hasControllers = nodes.some((n) => n.controller !== undefined);
     // Nothing runs yet: the plan builds the cluster as configured (a migration target on a new cluster is the
     // configuration's to refuse).
-    if (phase === "new") return decided([], `${NEXT.new}: pulumi up builds it in ${target === "zookeeper" ? "ZooKeeper" : "KRaft"} mode`);
+    if (phase === "new") {
+        if (target === "dual-write" || target === "finalized") {
+            return refused("kafka:metadata kraft with Kafka 3.9 migrates a running ZooKeeper-mode cluster to KRaft, and no broker runs on these " +
+                "hosts yet. Fix: build the cluster in ZooKeeper mode first (pulumi config rm kafka:metadata, pulumi up), or build a KRaft " +
+                "cluster on Kafka 4.x (pulumi config set kafka:kafkaVersion 4.3.2)");
+        }
+        return decided([], `${NEXT.new}: pulumi up builds it in ${target === "zookeeper" ? "ZooKeeper" : "KRaft"} mode`);
+    }
     switch (target) {
     case "zookeeper":
         switch (phase) {
@@ -230,12 +298,10 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
         case "controllers":
             // Phase A: the brokers never saw the controllers. Some may have been rolled half-way into B: treated as B.
             return zookeeperLeft
-                ? decided(["remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
-                    "rolling back phase B: controllers removed, /controller and /migration deleted, brokers rolled without the migration settings")
+                ? decided(...ROLLBACK_B)
                 : decided(["remove-controllers", ...(quorum.migrationZnode ? ["delete-migration-znode" as const] : [])], "rolling back phase A: controllers removed");
         case "migrating":
-            return decided(["remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"],
-                "rolling back phase B: controllers removed, /controller and /migration deleted, brokers rolled without the migration settings");
+            return decided(...ROLLBACK_B);
         case "dual-write":
             if (!hasControllers) {
                 return refused("brokers run in KRaft mode and no controller runs: they cannot serve. Fix: set kafka:metadata kraft and pulumi up " +
@@ -294,11 +360,10 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
             const staticQuorum = nodes.some((n) => n.controller?.quorum === "voters");
             return decided(staticQuorum ? ["dynamic-quorum"] : [], staticQuorum ? "the static controller quorum of the migration becomes dynamic" : NEXT[phase]);
         }
-        // (Kafka's migration on 3.9, KIP-866, is what moves a running cluster: this program does not run it yet.)
-        return refused(`kafka:metadata is kraft (Kafka 4.x, which has no ZooKeeper mode), and the cluster runs in ${NEXT[phase]}: a running ` +
-            "cluster does not change its metadata mode by this setting; moving it is Kafka's ZooKeeper to KRaft migration on 3.9, which this " +
-            "program does not run yet. Fix: pulumi config set kafka:metadata zookeeper, with the kafka:kafkaVersion it runs (3.9.x); or build a " +
-            "new cluster in KRaft mode and move the clients over");
+        // Kafka's migration runs on 3.9 (KIP-866): 4.x comes after it is finalized.
+        return refused(`kafka:kafkaVersion is a 4.x release (KRaft only), and the cluster runs in ${NEXT[phase]}: a ZooKeeper-mode ` +
+            "cluster moves to KRaft by Kafka's migration on 3.9 first. Fix: pulumi config set kafka:kafkaVersion 3.9.2 (with kafka:metadata " +
+            "kraft: the migration), pulumi up; then 4.x once it is finalized. Or pulumi config set kafka:metadata zookeeper to keep ZooKeeper mode");
     }
     throw new Error(`unhandled migration target ${target} in phase ${phase}`);
 }
@@ -335,7 +400,10 @@ export function parseReport(node: string, text: string): { node: NodeReport; quo
         case "broker": {
             const mode = fields.mode as BrokerMode;
             if (!(mode in BROKER_RANK)) throw new Error(`${node}: observe reported "${line.trim()}": unknown broker mode`);
-            report.broker = { active: flag("active"), mode, version: version(), id: id("id"), ...(fields.ibp ? { ibp: fields.ibp } : {}) };
+            if (fields.cluster !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(fields.cluster)) throw new Error(`${node}: observe reported "${line.trim()}": cluster is not a cluster id`);
+            report.broker = {
+                active: flag("active"), mode, version: version(), id: id("id"), ...(fields.ibp ? { ibp: fields.ibp } : {}), ...(fields.cluster ? { cluster: fields.cluster } : {}),
+            };
             break;
         }
         case "zookeeper":

@@ -5,12 +5,13 @@
 import { ADMIN_USER, ClusterConfig, MAX_HEAP_SHARE, heapMiB } from "./config";
 import { b64, hostCommand } from "./host-command";
 import { PATHS, PORTS, brokerProtocolMap, internalEndpoint, kafkaSources, replication, secured, zookeeperConnect } from "./layout";
-import { ClusterSecrets, renderServerProperties, renderToolsProfile } from "./render";
+import { ClusterSecrets, REDACTED, renderServerProperties, renderToolsProfile } from "./render";
 import { BROKER_ROLE, brokerFiles, olderProtocolVersions } from "./roles/broker";
 import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep, metadataVersionName } from "./roles/controller";
 import { CommandText, Generated, PlanContext, Step, configureService, distOf, digest } from "./roles/context";
 import { ZOOKEEPER_ROLE, zookeeperSteps } from "./roles/zookeeper";
 import { metricsAgentStep } from "./roles/metrics";
+import { migrationSteps } from "./roles/migration";
 import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
 export { CommandText, Generated, Phase, Step } from "./roles/context";
@@ -54,8 +55,6 @@ function rolesOf(n: NodeIdentity) {
     ];
 }
 
-/** Stand-ins for the credentials where a digest covers a rendered file (the digest must not depend on a secret). */
-const REDACTED: ClusterSecrets = { caCertificate: "", keystores: {}, adminPassword: "<redacted>", zookeeperPassword: "<redacted>", userPasswords: {} };
 
 function passwordOf(secrets: ClusterSecrets, user: string): string {
     const pw = secrets.userPasswords[user];
@@ -103,7 +102,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     const serviceUser = { SERVICE_USER: PATHS.serviceUser, SERVICE_HOME: PATHS.kafkaData };
     const kafkaTools = { KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir };
     const internal = (n: ClusterNode) => internalEndpoint(cfg, n);
-    const heapOf = { brokerHeap: cfg.brokerHeap, zookeeperHeap: cfg.zookeeperHeap, controllerHeap: cfg.quorum.heap };
+    const heapOf = { brokerHeap: cfg.brokerHeap, zookeeperHeap: cfg.zookeeperHeap, controllerHeap: cfg.migration ? cfg.migration.controllerHeap : cfg.quorum.heap };
 
     for (const n of nodes) {
         const roles = rolesOf(n);
@@ -124,7 +123,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
                 name: `${n.name}-listeners`, node: n.name, phase: "listeners", dependsOn: [`${n.name}-ready`],
                 create: hostCommand("check-listeners.sh", {
                     NODE_NAME: n.name, SERVER_PROPERTIES: `${PATHS.configDir}/server.properties`,
-                    PROTOCOL_MAP: brokerProtocolMap(cfg), SECURITY: cfg.security.mode, METADATA: cfg.metadata, ...(kraft ? { ROLLABLE: "false" } : {}),
+                    PROTOCOL_MAP: brokerProtocolMap(cfg), SECURITY: cfg.security.mode, ...(kraft || cfg.migration ? { ROLLABLE: "false" } : {}),
                 }),
             });
         }
@@ -168,10 +167,16 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     const ctx: PlanContext = { cfg, dist, memoryChecks: [...nodes.map((n) => `${n.name}-memory`), ...brokers.map((n) => `${n}-listeners`)] };
     const sec = secured(cfg);
     const clientConfig = { CLIENT_CONFIG: PATHS.adminConfig };
+    // (A finalized migration has no ZooKeeper left: its controllers are the migration's.)
+    const retired = cfg.migration?.target === "finalized";
     const quorum = kraft
         ? controllerSteps(ctx, controllerNodes(nodes).map((n) => n.name))
-        : zookeeperSteps(ctx, zookeeperNodes(nodes).map((n) => n.name), brokers[0]);
+        : retired ? { steps: [], ready: [], checks: [] } : zookeeperSteps(ctx, zookeeperNodes(nodes).map((n) => n.name), brokers[0]);
     steps.push(...quorum.steps);
+    // kafka:metadata kraft on 3.9: the migration's controllers, gates and broker rolls (roles/migration.ts) after the
+    // ensemble, instead of the ZooKeeper-mode broker rolls.
+    const migration = cfg.migration ? migrationSteps(ctx, nodes, quorum.ready) : undefined;
+    if (migration) steps.push(...migration.steps);
 
     // ZooKeeper mode: every roll but the last (`protocol`) keeps the inter-broker protocol the cluster ran.
     const pinFrom = olderProtocolVersions(cfg).join(" ");
@@ -214,25 +219,26 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         steps.push(step);
         previous = step.name;
     });
-    if (sec && !kraft) {
+    if (sec && !kraft && !migration) {
         chain("listeners-add");
         chain("listeners-switch");
     }
-    chain("broker");
-    if (!kraft) chain("protocol");
+    if (!migration) chain("broker");
+    if (!kraft && !migration) chain("protocol");
     const lastRoll = kraft ? "broker" : "protocol";
     /**
      * Changes whenever any broker's server.properties (its credentials left out), the certificates' generation or the
      * version does, so the checks after the brokers run again.
      */
     const brokerDigest = (ns: ClusterNode[]) => digest(...brokerNodes(ns).map((n) => renderServerProperties(cfg, n, ns, sec ? REDACTED : undefined)),
-        dist, String(cfg.security.certificateRotation));
+        dist, String(cfg.security.certificateRotation), ...(cfg.migration ? [cfg.migration.target] : []));
     const { factor, minIsr } = replication(brokers.length);
     steps.push({
         name: "cluster-brokers", node: brokers[0], phase: "brokers",
-        dependsOn: [...brokerNodes(nodes).map((n) => `${n.name}-${lastRoll}`), ...quorum.checks],
+        dependsOn: [...(migration ? [migration.last, ...migration.checks] : brokerNodes(nodes).map((n) => `${n.name}-${lastRoll}`)), ...quorum.checks],
         create: (ns) => hostCommand("check-brokers.sh", {
-            ZK_CONNECT: kraft ? "" : zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
+            // (In phase C the brokers register with the controllers only.)
+            ZK_CONNECT: kraft || migration ? "" : zookeeperConnect(cfg, ns), BROKER_IDS: brokerNodes(ns).map((n) => String(n.brokerId)).join(" "),
             BROKER_ENDPOINTS: brokerNodes(ns).map(internal).join(" "), ...clientConfig, ...kafkaTools, RERUN_DIGEST: brokerDigest(ns),
         }),
     });
@@ -250,7 +256,7 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             }),
         });
     }
-    if (sec && !kraft) {
+    if (sec && !kraft && !retired) {
         // Znodes created before the brokers logged in to ZooKeeper (a cluster that ran with kafka:security plaintext)
         // get the same ACLs as new ones: Kafka's zookeeper-security-migration, once every broker runs with
         // zookeeper.set.acl. Again whenever kafka:security changes.
@@ -296,9 +302,12 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     // depends on every quorum member's, so destroy stops all brokers before any ZooKeeper member or controller (a
     // broker needs its quorum for its controlled shutdown).
     if (cfg.mode !== "hosts") return steps;
-    const quorumRole = kraft ? CONTROLLER_ROLE : ZOOKEEPER_ROLE;
-    const quorumMembers = (kraft ? controllerNodes(nodes) : zookeeperNodes(nodes)).map((n) => n.name);
-    const quorumServiceSteps = quorumMembers.map((n) => `${n}-${quorumRole.service}-service`);
+    // (While migrating, both quorums: ZooKeeper and the controllers beside it.)
+    // A host's first quorum role stops last and removes what its roles share: while migrating, the controller, so that
+    // ZooKeeper's step, which a finalized migration deletes, never removes what the others need.
+    const quorumRoles = migration ? [CONTROLLER_ROLE, ...(retired ? [] : [ZOOKEEPER_ROLE])] : kraft ? [CONTROLLER_ROLE] : [ZOOKEEPER_ROLE];
+    const membersOf = (role: typeof quorumRoles[number]) => (role === CONTROLLER_ROLE ? controllerNodes(nodes) : zookeeperNodes(nodes)).map((n) => n.name);
+    const quorumServiceSteps = quorumRoles.flatMap((r) => membersOf(r).map((n) => `${n}-${r.service}-service`));
     const teardown = (services: string, wipe: string[]) =>
         hostCommand("teardown.sh", {
             SERVICES: services, WIPE: String(cfg.hosts.wipeOnDestroy), WIPE_PATHS: wipe.join(" "), UNIT_DIR: PATHS.unitDir,
@@ -306,13 +315,14 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     // Whichever step stops last on a host also removes the shared install and configuration when wiping.
     const shared = [PATHS.configDir, PATHS.installRoot, PATHS.kafkaData];
     for (const n of nodes) {
-        const runsQuorum = quorumMembers.includes(n.name);
-        if (runsQuorum) {
+        const roles = quorumRoles.filter((r) => membersOf(r).includes(n.name));
+        const runsQuorum = roles.length > 0;
+        roles.forEach((role, i) => {
             steps.push({
-                name: `${n.name}-${quorumRole.service}-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`],
-                create: "true", delete: teardown(quorumRole.service, [...quorumRole.dataDirs, ...shared]),
+                name: `${n.name}-${role.service}-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...roles.slice(0, i).map((r) => `${n.name}-${r.service}-service`)],
+                create: "true", delete: teardown(role.service, [...role.dataDirs, ...(i === 0 ? shared : [])]),
             });
-        }
+        });
         if (n.brokerId !== undefined) {
             steps.push({
                 name: `${n.name}-kafka-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-install`, ...quorumServiceSteps],
@@ -332,6 +342,7 @@ export function observeCommand(node: NodeIdentity): string {
     return hostCommand("observe.sh", {
         NODE_NAME: node.name, SERVICES: rolesOf(node).map((r) => r.service).join(" "), CONFIG_DIR: PATHS.configDir,
         GENERATION_FILE: PATHS.observedGeneration, BROKER_LINK: PATHS.current, CONTROLLER_LINK: PATHS.controllerCurrent,
+        BROKER_META: `${PATHS.kafkaLogDirs}/meta.properties`,
     });
 }
 

@@ -95,7 +95,7 @@ export function provision(args: ProvisionArgs): Provisioned {
     return {
         nodes,
         commands,
-        ensemble: (commands[config.metadata === "kraft" ? "cluster-quorum" : "cluster-ensemble"] as command.remote.Command).stdout,
+        ensemble: (commands[commands["cluster-ensemble"] ? "cluster-ensemble" : "cluster-quorum"] as command.remote.Command).stdout,
         brokers: (commands["cluster-brokers"] as command.remote.Command).stdout,
         smokeTest: (commands["cluster-smoke"] as command.remote.Command).stdout,
         hostKeys: pulumi.all(Object.fromEntries(args.nodes.map((n) =>

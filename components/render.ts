@@ -8,6 +8,9 @@ import {
 } from "./layout";
 import { ClusterNode, brokerNodes, zookeeperNodes } from "./topology";
 
+/** Stand-ins for the credentials where a digest covers a rendered file (the digest must not depend on a secret). */
+export const REDACTED: ClusterSecrets = { caCertificate: "", keystores: {}, adminPassword: "<redacted>", zookeeperPassword: "<redacted>", userPasswords: {} };
+
 /** What the renderers read of the configuration. */
 type RenderSettings = Pick<KafkaSettings, "brokerProperties" | "zookeeperChroot" | "security" | "metadata" | "clusterName">;
 
@@ -83,18 +86,19 @@ const PEM_STORES: [string, string][] = [
  * Super users: the admin principal and, with KRaft, the nodes' certificate principal (brokers and controllers talk to
  * the controllers over TLS with client certificates).
  */
-function authorizerEntries(cfg: Pick<KafkaSettings, "security" | "metadata" | "clusterName">): [string, string | boolean][] {
+function authorizerEntries(cfg: Pick<KafkaSettings, "security" | "metadata" | "clusterName">, principals?: string[]): [string, string | boolean][] {
     if (cfg.security.acls === undefined) return [];
     const kraft = cfg.metadata === "kraft";
     return [
         ["authorizer.class.name", kraft ? "org.apache.kafka.metadata.authorizer.StandardAuthorizer" : "kafka.security.authorizer.AclAuthorizer"],
-        ["super.users", kraft ? `User:${ADMIN_USER};${nodePrincipal(cfg)}` : `User:${ADMIN_USER}`],
+        ["super.users", kraft ? [`User:${ADMIN_USER}`, ...(principals ?? [nodePrincipal(cfg)])].join(";") : `User:${ADMIN_USER}`],
         ["allow.everyone.if.no.acl.found", false],
     ];
 }
 
 /** The server.properties entries kafka:security owns (none for plaintext). */
-function securityEntries(cfg: Pick<KafkaSettings, "security" | "metadata" | "clusterName">, secrets: ClusterSecrets | undefined): [string, string | number | boolean][] {
+function securityEntries(cfg: Pick<KafkaSettings, "security" | "metadata" | "clusterName">, secrets: ClusterSecrets | undefined,
+    principals?: string[]): [string, string | number | boolean][] {
     if (!secured(cfg)) return [];
     if (!secrets) throw new Error(`kafka:security ${cfg.security.mode} needs the cluster's generated credentials`);
     return [
@@ -108,7 +112,7 @@ function securityEntries(cfg: Pick<KafkaSettings, "security" | "metadata" | "clu
             [`listener.name.${listenersOf(cfg).internal.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, scramLogin(ADMIN_USER, secrets.adminPassword)],
             [`listener.name.${listenersOf(cfg).client.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, "org.apache.kafka.common.security.scram.ScramLoginModule required;"],
         ] as [string, string][] : []),
-        ...authorizerEntries(cfg),
+        ...authorizerEntries(cfg, principals),
     ];
 }
 
@@ -149,10 +153,12 @@ function tuning(cfg: RenderSettings, nodes: ClusterNode[]): string {
 /**
  * The quorum a node names and, during a ZooKeeper migration (KIP-866), the broker's phase: `voters` names the static
  * quorum a migration makes (controller.quorum.voters) instead of the bootstrap servers; `migrating` (with
- * cfg.metadata zookeeper) is phase B, a ZooKeeper-mode broker that also registers with the controllers. Not used by the
- * plan yet (docs/zk-migration-lab.md has the files these were taken from).
+ * cfg.metadata zookeeper) is phase B, a ZooKeeper-mode broker that also registers with the controllers; `principals`
+ * are the nodes' certificate principals the KRaft authorizer takes for super users (a migrated cluster's per-node ones,
+ * migrationPrincipals) instead of the one a KRaft cluster's certificates name. docs/zk-migration-lab.md has the files
+ * these were taken from.
  */
-export interface QuorumRender { voters?: boolean; migrating?: boolean }
+export interface QuorumRender { voters?: boolean; migrating?: boolean; principals?: string[] }
 
 export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets, withTuning = true,
     quorum: QuorumRender = {}): string {
@@ -176,7 +182,7 @@ export function renderServerProperties(cfg: RenderSettings, node: ClusterNode, n
     const migration: [string, string | boolean][] = quorum.migrating
         ? [["zookeeper.metadata.migration.enable", true], ["controller.listener.names", CONTROLLER_LISTENER], ["controller.quorum.voters", controllerVoters(nodes)]]
         : [];
-    const security = securityEntries(cfg, secrets);
+    const security = securityEntries(cfg, secrets, quorum.principals);
     return HEADER + `\n# Identity, listeners and ${kraft ? "the controller quorum" : "ZooKeeper"} (derived from the cluster layout)\n` + properties(managed) +
         (migration.length ? "\n# ZooKeeper migration (KIP-866), phase B: a ZooKeeper-mode broker that registers with the KRaft controllers\n" +
             properties(migration) : "") +
@@ -204,7 +210,7 @@ export function renderControllerProperties(cfg: RenderSettings, node: ClusterNod
         ["log.dirs", PATHS.controllerLogDir],
     ];
     const security: [string, string | boolean][] = secured(cfg)
-        ? [...PEM_STORES, [`listener.name.${CONTROLLER_LISTENER.toLowerCase()}.ssl.client.auth`, "required"], ...authorizerEntries(cfg)]
+        ? [...PEM_STORES, [`listener.name.${CONTROLLER_LISTENER.toLowerCase()}.ssl.client.auth`, "required"], ...authorizerEntries(cfg, quorum.principals)]
         : [];
     const { internal } = listenersOf(cfg);
     // Phases A to C: the controllers read ZooKeeper (logged in as the brokers are, with zookeeper.set.acl), write every
@@ -220,7 +226,7 @@ export function renderControllerProperties(cfg: RenderSettings, node: ClusterNod
         ...(cfg.security.mode === "sasl_ssl" ? [
             ["sasl.enabled.mechanisms", "SCRAM-SHA-512"],
             ["sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"],
-            [`listener.name.${internal.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, scramLogin(ADMIN_USER, needSecrets(migration.secrets).adminPassword)],
+            [`listener.name.${internal.name.toLowerCase()}.scram-sha-512.sasl.jaas.config`, scramLogin(ADMIN_USER, need(migration.secrets).adminPassword)],
         ] as [string, string][] : []),
     ] : [];
     return HEADER + "\n# Identity, listener and the controller quorum (derived from the cluster layout)\n" + properties(managed) +
@@ -230,8 +236,9 @@ export function renderControllerProperties(cfg: RenderSettings, node: ClusterNod
         (withTuning ? tuning(cfg, nodes) : "");
 }
 
-function needSecrets(secrets: ClusterSecrets | undefined): ClusterSecrets {
-    if (!secrets) throw new Error("a controller in migration mode on a sasl_ssl cluster needs the admin's credentials");
+/** The generated credentials, which a secured cluster's files are made from. */
+export function need(secrets: ClusterSecrets | undefined): ClusterSecrets {
+    if (!secrets) throw new Error("a secured cluster's configure steps need its generated credentials");
     return secrets;
 }
 

@@ -58,10 +58,10 @@ export interface ClusterNode<A = string> extends NodeIdentity {
 export function hostNodes(cfg: HostsCluster): ClusterNode[] {
     return cfg.hosts.machines.filter((h) => h.roles.length > 0).map((h) => ({
         name: `host-${h.id}`,
-        roles: [...h.roles],
+        roles: migrationRoles(cfg, h.roles),
         ...(h.roles.includes("broker") ? { brokerId: h.id } : {}),
-        ...(h.roles.includes("zookeeper") ? { zookeeperId: h.id } : {}),
-        ...(h.roles.includes("controller") ? { controllerId: CONTROLLER_ID_BASE + h.id } : {}),
+        ...(h.roles.includes("zookeeper") && !retired(cfg) ? { zookeeperId: h.id } : {}),
+        ...(h.roles.includes("controller") || (cfg.migration && h.roles.includes("zookeeper")) ? { controllerId: CONTROLLER_ID_BASE + h.id } : {}),
         user: h.user,
         // Clients reach existing hosts on the address this program uses.
         sshAddress: h.address,
@@ -71,9 +71,24 @@ export function hostNodes(cfg: HostsCluster): ClusterNode[] {
     }));
 }
 
-/** The identity a quorum member gets from its number: ZooKeeper myid, or a KRaft controller's node.id. */
-function quorumIdentity(cfg: Pick<KafkaSettings, "quorum">, i: number): Pick<NodeIdentity, "zookeeperId" | "controllerId"> {
-    return cfg.quorum.role === "zookeeper" ? { zookeeperId: i } : { controllerId: CONTROLLER_ID_BASE + i };
+/**
+ * A node's roles: as configured, plus, while the cluster migrates from ZooKeeper to KRaft (kafka:metadata kraft on 3.9),
+ * a KRaft controller beside each ZooKeeper member (where the metadata is; on EC2 no instance is added or replaced).
+ */
+function migrationRoles(cfg: Pick<KafkaSettings, "migration">, roles: readonly Role[]): Role[] {
+    if (!cfg.migration || !roles.includes("zookeeper") || roles.includes("controller")) return [...roles];
+    return [...(retired(cfg) ? [] : ["zookeeper" as const]), "controller", ...roles.filter((r) => r !== "zookeeper")];
+}
+
+/** A finalized migration (kafka:zookeeperRetired): the ZooKeeper members are gone, their controllers stay. */
+const retired = (cfg: Pick<KafkaSettings, "migration">) => cfg.migration?.target === "finalized";
+
+/** The identity a quorum member gets from its number: ZooKeeper myid (and its controller's node.id while migrating), or a KRaft controller's node.id. */
+function quorumIdentity(cfg: Pick<KafkaSettings, "quorum" | "migration">, i: number): Pick<NodeIdentity, "zookeeperId" | "controllerId"> {
+    if (cfg.quorum.role === "zookeeper") {
+        return { ...(retired(cfg) ? {} : { zookeeperId: i }), ...(cfg.migration ? { controllerId: CONTROLLER_ID_BASE + i } : {}) };
+    }
+    return { controllerId: CONTROLLER_ID_BASE + i };
 }
 
 /**
@@ -89,7 +104,7 @@ export function ec2Nodes(cfg: Ec2Cluster): Ec2NodeSpec[] {
         for (let i = 1; i <= cfg.brokerCount; i++) {
             const member = i <= count;
             nodes.push({
-                name: `node-${i}`, roles: member ? [role, "broker"] : ["broker"], brokerId: i, ...(member ? quorumIdentity(cfg, i) : {}),
+                name: `node-${i}`, roles: migrationRoles(cfg, member ? [role, "broker"] : ["broker"]), brokerId: i, ...(member ? quorumIdentity(cfg, i) : {}),
                 user, instanceType: cfg.ec2.brokerInstanceType, azIndex: i - 1, dataVolume,
             });
         }
@@ -97,7 +112,7 @@ export function ec2Nodes(cfg: Ec2Cluster): Ec2NodeSpec[] {
     }
     const [prefix, instanceType] = role === "zookeeper" ? ["zk", cfg.ec2.zookeeperInstanceType] : ["ctl", cfg.ec2.controllerInstanceType];
     for (let i = 1; i <= count; i++) {
-        nodes.push({ name: `${prefix}-${i}`, roles: [role], ...quorumIdentity(cfg, i), user, instanceType, azIndex: i - 1, dataVolume });
+        nodes.push({ name: `${prefix}-${i}`, roles: migrationRoles(cfg, [role]), ...quorumIdentity(cfg, i), user, instanceType, azIndex: i - 1, dataVolume });
     }
     for (let i = 1; i <= cfg.brokerCount; i++) {
         nodes.push({ name: `broker-${i}`, roles: ["broker"], brokerId: i, user, instanceType: cfg.ec2.brokerInstanceType, azIndex: i - 1, dataVolume });

@@ -77,10 +77,13 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
     if (!vm) {
         bad("kafkaVersion", `"${kafkaVersion}" is not a release version like ${kraft ? DEFAULT_KRAFT_VERSION : DEFAULT_KAFKA_VERSION}`,
             `pulumi config set kafka:kafkaVersion ${kraft ? DEFAULT_KRAFT_VERSION : DEFAULT_KAFKA_VERSION}`);
+    } else if (kraft && `${vm[1]}.${vm[2]}` === "3.9") {
+        // The ZooKeeper -> KRaft migration (KIP-866) of a running ZooKeeper-mode cluster: see `migrating` below.
     } else if (kraft && Number(vm[1]) < 4) {
         bad("kafkaVersion", `Kafka ${kafkaVersion} is a ZooKeeper-mode line, and kafka:metadata kraft builds KRaft controllers on Kafka 4.x ` +
-            `(${KRAFT_LINES.join(", ")})`,
-            `pulumi config set kafka:kafkaVersion ${DEFAULT_KRAFT_VERSION}, or keep Kafka ${kafkaVersion} with pulumi config rm kafka:metadata`);
+            `(${KRAFT_LINES.join(", ")}) or, on 3.9, migrates a running ZooKeeper-mode cluster to KRaft (Kafka's migration needs 3.9)`,
+            `pulumi config set kafka:kafkaVersion ${DEFAULT_KRAFT_VERSION} for a new cluster; to migrate a running one, first upgrade it to ` +
+            `${DEFAULT_KAFKA_VERSION} in ZooKeeper mode (pulumi config rm kafka:metadata, pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}, pulumi up), then set kafka:metadata kraft`);
     } else if (kraft && !(KRAFT_LINES as readonly string[]).includes(`${vm[1]}.${vm[2]}`)) {
         bad("kafkaVersion", `Kafka ${kafkaVersion} is not a maintained 4.x line (${KRAFT_LINES.join(", ")}: Apache maintains the last three)`,
             `pulumi config set kafka:kafkaVersion ${DEFAULT_KRAFT_VERSION}`);
@@ -91,11 +94,26 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
         bad("kafkaVersion", `Kafka ${kafkaVersion} is older than 3.0 and is not supported on Java 17`,
             `pulumi config set kafka:kafkaVersion ${DEFAULT_KAFKA_VERSION}`);
     }
+    // kafka:metadata kraft on Kafka 3.9: the ZooKeeper -> KRaft migration of the running ZooKeeper-mode cluster
+    // (components/migration.ts). ZooKeeper keeps the metadata (and its settings stay valid) until the migration is
+    // finalized; one KRaft controller runs beside each ZooKeeper member.
+    const migrating = kraft && vm !== null && `${vm[1]}.${vm[2]}` === "3.9";
+    const zookeeperRetired = v.zookeeperRetired ?? false;
+    if (zookeeperRetired && !kraft) {
+        bad("zookeeperRetired", "is true, and kafka:metadata is zookeeper: a cluster whose ZooKeeper was retired keeps its metadata in KRaft controllers",
+            "pulumi config set kafka:metadata kraft (the cluster's migration), or pulumi config rm kafka:zookeeperRetired");
+    }
     // Settings of the other quorum are refused instead of being silently ignored.
     const zookeeperKeys = ["zookeeperCount", "zookeeperPlacement", "zookeeperHeap", "zookeeperChroot", "zookeeperInstanceType"] as const;
     const controllerKeys = ["controllerCount", "controllerPlacement", "controllerHeap", "controllerInstanceType"] as const;
-    for (const k of kraft ? zookeeperKeys : controllerKeys) {
+    for (const k of migrating ? ["controllerCount", "controllerPlacement", "controllerInstanceType"] as const : kraft ? zookeeperKeys : controllerKeys) {
         if (v[k] === undefined) continue;
+        if (migrating) {
+            bad(k, "is set while the cluster migrates from ZooKeeper to KRaft (kafka:metadata kraft on Kafka 3.9): the migration runs one " +
+                "controller beside each ZooKeeper member (kafka:zookeeperCount, kafka:zookeeperPlacement), where the metadata already is",
+            `remove it for the migration: pulumi config rm kafka:${k}`);
+            continue;
+        }
         bad(k, kraft ? "is a ZooKeeper setting, and kafka:metadata kraft runs KRaft controllers instead of a ZooKeeper ensemble"
             : "is a KRaft controller setting, and kafka:metadata is zookeeper (a ZooKeeper ensemble keeps the metadata)",
         kraft ? `remove it: pulumi config rm kafka:${k}${k === "zookeeperChroot" ? "" : ` (kafka:${k.replace("zookeeper", "controller")} is its KRaft counterpart)`}`
@@ -142,7 +160,7 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
     const controllerPlacement: Placement = controllerPlacementRaw === "dedicated" ? "dedicated" : "colocated";
     const controllerCount = v.controllerCount ??
         (controllerPlacement === "dedicated" ? 3 : Math.min(3, brokerCount % 2 === 0 ? brokerCount - 1 : brokerCount));
-    if (kraft && ![1, 3, 5].includes(controllerCount)) {
+    if (kraft && !migrating && ![1, 3, 5].includes(controllerCount)) {
         bad("controllerCount", `must be 1, 3 or 5 so the quorum keeps a majority (got ${controllerCount})`,
             `pulumi config set kafka:controllerCount ${oddFix(controllerCount, 5, controllerPlacement, brokerCount)}`);
     }
@@ -213,11 +231,16 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
             "pulumi config set kafka:monitoring true, or pulumi config rm kafka:mavenUrl");
     }
     const monitoring = monitoringOn && mavenUrl !== undefined ? { mavenUrl } : undefined;
-    const quorum: QuorumSettings = kraft
+    if (migrating && [1, 3, 5, 7].includes(zookeeperCount) && ![1, 3, 5].includes(zookeeperCount)) {
+        bad("zookeeperCount", `is ${zookeeperCount}, and the migration to KRaft runs a controller beside each ZooKeeper member: a KRaft quorum has 1, 3 or 5 voters`,
+            "first shrink the ensemble in ZooKeeper mode (pulumi config set kafka:metadata zookeeper, kafka:zookeeperCount 5, pulumi up), then set kafka:metadata kraft again");
+    }
+    const quorum: QuorumSettings = kraft && !migrating
         ? { role: "controller", count: controllerCount, placement: controllerPlacement, heap: controllerHeap }
         : { role: "zookeeper", count: zookeeperCount, placement: zookeeperPlacement, heap: zookeeperHeap };
     return {
-        clusterName, metadata, quorum, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
+        clusterName, metadata: migrating ? "zookeeper" : metadata,
+        ...(migrating ? { migration: { target: zookeeperRetired ? "finalized" as const : "dual-write" as const, controllerHeap } } : {}), quorum, kafkaVersion, scalaVersion, downloadUrls, ...(keysUrl !== undefined ? { keysUrl } : {}), brokerCount, zookeeperCount, zookeeperPlacement, brokerHeap,
         zookeeperHeap, ...(jvmPerformanceOptions !== undefined ? { jvmPerformanceOptions } : {}), zookeeperChroot, brokerProperties, security, jmx,
         ...(monitoring ? { monitoring } : {}),
     };

@@ -31,7 +31,13 @@ export const KEYS = {
     metadata: {
         type: "string", modes: "both", example: "kraft", default: "`zookeeper`",
         meaning: "who keeps the metadata: `zookeeper` (a ZooKeeper ensemble, Kafka 3.9.x, the last line with it) or `kraft` " +
-            "(KRaft controllers, each a process of its own, Kafka 4.2 to 4.4)",
+            "(KRaft controllers, each a process of its own, Kafka 4.2 to 4.4); `kraft` with `kafkaVersion` 3.9.x on a running " +
+            "ZooKeeper-mode cluster migrates it to KRaft (see \"ZooKeeper to KRaft\")",
+    },
+    zookeeperRetired: {
+        type: "bool", modes: "both", example: "true", default: "`false`",
+        meaning: "finalizes a ZooKeeper to KRaft migration (`metadata` `kraft` on 3.9.x, once the brokers run in KRaft mode): the " +
+            "controllers leave migration mode, then ZooKeeper is stopped and removed; cannot be undone",
     },
     kafkaVersion: {
         type: "string", modes: "both", example: DEFAULT_KAFKA_VERSION,

@@ -114,6 +114,12 @@ export interface KafkaSettings {
     clusterName: string;
     /** ZooKeeper mode (Kafka 3.x) or KRaft (Kafka 4.x). */
     metadata: MetadataQuorum;
+    /**
+     * kafka:metadata kraft on Kafka 3.9: the running ZooKeeper-mode cluster migrates to KRaft (KIP-866). `metadata` then
+     * stays `zookeeper` (ZooKeeper keeps the metadata until the migration is finalized, and `quorum` is the ensemble);
+     * a KRaft controller joins each ZooKeeper member.
+     */
+    migration?: MigrationSettings;
     /** The metadata quorum: ZooKeeper members or KRaft controllers (the one place that says which). */
     quorum: QuorumSettings;
     /** Kafka release: 3.x with ZooKeeper, 4.2 to 4.4 with KRaft. */
@@ -159,6 +165,17 @@ export interface KafkaSettings {
      * ZooKeeper member, on the private address); undefined when off.
      */
     monitoring?: MonitoringSettings;
+}
+
+/** The ZooKeeper -> KRaft migration a stack asks for (kafka:metadata kraft with Kafka 3.9). */
+export interface MigrationSettings {
+    /**
+     * How far: `dual-write`, phase C (brokers in KRaft mode, the controllers still writing to ZooKeeper, a rollback still
+     * possible); `finalized` (kafka:zookeeperRetired): the controllers out of migration mode, ZooKeeper stopped and removed.
+     */
+    target: "dual-write" | "finalized";
+    /** kafka:controllerHeap: the migration controllers' JVM heap. */
+    controllerHeap: string;
 }
 
 /** kafka:monitoring. */

@@ -3,7 +3,7 @@
 import { ADMIN_USER, ClusterConfig } from "../config";
 import { ManagedFile } from "../host-command";
 import { PATHS, PORTS, kafkaTarballName, secured } from "../layout";
-import { ClusterSecrets, renderClientProperties, renderEnvFile, renderKafkaJaas, renderKafkaUnit, renderServerProperties } from "../render";
+import { ClusterSecrets, QuorumRender, renderClientProperties, renderEnvFile, renderKafkaJaas, renderKafkaUnit, renderServerProperties } from "../render";
 import { ClusterNode } from "../topology";
 import { jmxFiles, keystoreOf, need } from "./context";
 import { metricsAgentOption, metricsFiles } from "./metrics";
@@ -13,8 +13,11 @@ export const BROKER_ROLE = {
     dataDirs: [PATHS.kafkaLogDirs, PATHS.kafkaLogs], heapKey: "brokerHeap",
 } as const;
 
-/** Everything a broker's configure step writes, in order. */
-export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
+/**
+ * Everything a broker's configure step writes, in order. `quorum`: how its server.properties names the controller quorum
+ * (a ZooKeeper migration's phases: roles/migration.ts).
+ */
+export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets, quorum?: QuorumRender): ManagedFile[] {
     const group = `root:${PATHS.serviceUser}`;
     // ZooKeeper mode: the broker's ZooKeeper login (JAAS `Client`). KRaft brokers log in to nothing outside Kafka.
     const zkLogin = secured(cfg) && cfg.metadata === "zookeeper";
@@ -32,7 +35,7 @@ export function brokerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cluste
         ...metricsFiles(cfg, "kafka"),
         // The checks this program runs on the broker log in with this (root only).
         [PATHS.adminConfig, "0600", "root:root", renderClientProperties(cfg, admin)],
-        [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes, secrets)],
+        [`${PATHS.configDir}/server.properties`, "0640", group, renderServerProperties(cfg, node, nodes, secrets, true, quorum)],
         [`${PATHS.configDir}/kafka.env`, "0640", group, renderEnvFile(cfg.brokerHeap, PATHS.kafkaLogs, jaas, jmx, metricsAgentOption(cfg, node, "kafka"), cfg.jvmPerformanceOptions)],
         [`${PATHS.configDir}/kafka.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/kafka.service`, "0644", "root:root", renderKafkaUnit(cfg.metadata)],

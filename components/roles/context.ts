@@ -5,12 +5,13 @@ import * as crypto from "crypto";
 import { ClusterConfig } from "../config";
 import { ManagedFile, hostCommand, manifest } from "../host-command";
 import { PATHS, kafkaTarballName } from "../layout";
-import { ClusterSecrets, renderJmxFiles } from "../render";
+import { ClusterSecrets, need, renderJmxFiles } from "../render";
 import { ClusterNode } from "../topology";
 
 export type Phase = "ready" | "memory" | "listeners" | "java" | "install" | "storage" | "format" | "zookeeper" | "ensemble" | "admin" |
     "controller" | "quorum" | "listeners-add" | "listeners-switch" | "broker" | "protocol" | "brokers" | "features" |
-    "zookeeper-acls" | "users" | "smoke" | "rebalance" | "service";
+    "zookeeper-acls" | "users" | "smoke" | "rebalance" | "service" |
+    "migration-ready" | "migrating" | "migration-copied" | "kraft";
 
 /**
  * Command text for a step: fixed, or made from every node's resolved addresses and, for steps marked `secrets`, the
@@ -25,7 +26,10 @@ export type CommandText = string | ((nodes: ClusterNode[], secrets: ClusterSecre
  * provisioned service is down or a managed file was changed by hand, which gives that node's configure steps a new input).
  */
 export interface Generated {
+    /** KRaft: the stack's cluster id; a ZooKeeper migration: the running cluster's own, as its brokers report it. */
     clusterId?: string;
+    /** A ZooKeeper migration: how each broker runs as observed at this preview or up (observe.sh), by node name. */
+    brokerModes?: Record<string, "zookeeper" | "migrating" | "kraft">;
     /** Per node name: its observed repair generation. */
     generations?: Record<string, string>;
 }
@@ -64,10 +68,7 @@ export function distOf(cfg: ClusterConfig): string {
     return kafkaTarballName(cfg).replace(/\.tgz$/, "");
 }
 
-export function need(secrets: ClusterSecrets | undefined): ClusterSecrets {
-    if (!secrets) throw new Error("a secured cluster's configure steps need its generated credentials");
-    return secrets;
-}
+export { need } from "../render";
 
 export function keystoreOf(secrets: ClusterSecrets, node: string): string {
     const pem = secrets.keystores[node];

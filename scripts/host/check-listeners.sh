@@ -9,24 +9,21 @@
 #   SERVER_PROPERTIES  the broker's server.properties
 #   PROTOCOL_MAP       the listener.security.protocol.map the new configuration has (both listeners, one protocol)
 #   SECURITY           kafka:security as configured, for the message
-#   ROLLABLE           false: no switch rolls on this cluster (KRaft, whose controllers' listener would switch too); default true
-#   METADATA           kafka:metadata as configured (zookeeper or kraft): a running broker of the other mode is refused
+#   ROLLABLE           false: no switch rolls on this cluster (KRaft, whose controllers' listener would switch too, or one
+#                      migrating to KRaft); default true
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${NODE_NAME:?}" "${SERVER_PROPERTIES:?}" "${PROTOCOL_MAP:?}" "${SECURITY:?}" "${METADATA:?}"
+: "${NODE_NAME:?}" "${SERVER_PROPERTIES:?}" "${PROTOCOL_MAP:?}" "${SECURITY:?}"
 if ! systemctl is-active --quiet kafka || [[ ! -f $SERVER_PROPERTIES ]]; then
   echo "listeners ok on $NODE_NAME: no broker running yet; it starts with $PROTOCOL_MAP"
   exit 0
 fi
-# The mode the running broker is in: KRaft brokers have process.roles, ZooKeeper-mode ones zookeeper.connect.
-if [[ -n $(prop_value 'process\.roles' <"$SERVER_PROPERTIES") ]]; then running_mode=kraft; else running_mode=zookeeper; fi
-if [[ $running_mode != "$METADATA" ]]; then
-  die "the broker on $NODE_NAME ($(hostname)) runs in $running_mode mode, and kafka:metadata is $METADATA: a running cluster" \
-    "does not change its metadata mode by this setting (moving ZooKeeper to KRaft is a migration of its own, and back is" \
-    "not possible after it). Nothing was changed on any host. Fix: pulumi config set kafka:metadata $running_mode" \
-    "(with a kafkaVersion of that mode), or build a new cluster in $METADATA mode and move the clients over"
-fi
-running=$(prop_value 'listener\.security\.protocol\.map' <"$SERVER_PROPERTIES")
+# (Which metadata mode the brokers may run is decided before this, from what every host reports: components/migration.ts.)
+# The controllers' listener (KRaft, and a broker in a migration's phase B or C) is the metadata quorum's, not the
+# brokers': left out of both sides.
+no_controller() { sed -E 's/(^|,)CONTROLLER:[A-Z_]+//; s/^,//'; }
+running=$(prop_value 'listener\.security\.protocol\.map' <"$SERVER_PROPERTIES" | no_controller)
+PROTOCOL_MAP=$(no_controller <<<"$PROTOCOL_MAP")
 if [[ -z $running || $running == "$PROTOCOL_MAP" ]]; then
   echo "listeners ok on $NODE_NAME: $PROTOCOL_MAP, as the running broker has"
   exit 0

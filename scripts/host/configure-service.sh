@@ -36,6 +36,8 @@
 #   INITIAL_MARKER   kafka-controller: written by the format step when the controller was formatted as one of a new
 #                    quorum's initial voters: until its metadata log holds records, it is a voter by its format, and
 #                    its first start needs no quorum probe
+#   STATIC_QUORUM    kafka-controller, optional: true when the quorum's voters are fixed by controller.quorum.voters (a
+#                    ZooKeeper migration's): the controller is a voter by its configuration, no voter change is made
 #   TRANSITION       kafka, optional: add or switch, a roll of a running broker's listeners towards the manifest's
 #                    (see "Switching listeners" below); pin, the manifest's files with the inter-broker protocol the
 #                    broker runs kept (see "Pinning the inter-broker protocol"); without it the manifest's files are
@@ -327,6 +329,7 @@ metadata_written() {
 # controller's own metadata log shows that the quorum formed before (then its leader is waited for).
 join_quorum() {
   local dir voter config
+  [[ ${STATIC_QUORUM:-false} != true ]] || return 0
   dir=$(prop_value 'directory\.id' <"$METADATA_DIR/meta.properties")
   [[ -n $dir ]] || die "$METADATA_DIR/meta.properties names no directory.id"
   if [[ ! -f $JOIN_MARKER ]]; then

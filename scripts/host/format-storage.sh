@@ -25,6 +25,11 @@
 #                        DATA_DIR): its configure step then needs no quorum probe to know it is a voter
 #   SCRAM_USER           controller, optional: the admin principal bootstrapped with --add-scram
 #   SCRAM_PASSWORD       controller, optional: its password
+#   STATIC_QUORUM        controller, optional: true for a controller of a ZooKeeper migration (KIP-866): its quorum is
+#                        the static controller.quorum.voters of PROPERTIES, so neither --initial-controllers nor the
+#                        probe for a running quorum (INITIAL_CONTROLLERS and QUORUM_BOOTSTRAP are not read), and no
+#                        --add-scram (the migration copies the SCRAM credentials from ZooKeeper); CLUSTER_ID is the
+#                        ZooKeeper-mode cluster's own
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
 : "${ROLE:?}" "${DATA_DIR:?}" "${CLUSTER_ID:?}" "${PROPERTIES_B64:?}" "${KAFKA_HOME:?}" "${TOOLS_LOG_DIR:?}" "${SERVICE_USER:?}"
@@ -48,7 +53,11 @@ fi
 
 extra=()
 joining=''
-if [[ $ROLE == controller ]]; then
+static=${STATIC_QUORUM:-false}
+[[ $static == true || $static == false ]] || die "STATIC_QUORUM must be true or false"
+if [[ $ROLE == controller && $static == true ]]; then
+  : "${INITIAL_MARKER:?}"
+elif [[ $ROLE == controller ]]; then
   : "${INITIAL_CONTROLLERS:?}" "${QUORUM_BOOTSTRAP:?}" "${JOIN_MARKER:?}" "${INITIAL_MARKER:?}"
   # shellcheck disable=SC2016 # $1 expands in the inner shell
   for ep in ${QUORUM_BOOTSTRAP//,/ }; do
@@ -61,7 +70,7 @@ if [[ $ROLE == controller ]]; then
     extra+=(--initial-controllers "$INITIAL_CONTROLLERS")
   fi
 fi
-if [[ $ROLE == controller && -z $joining ]]; then
+if [[ $ROLE == controller && -z $joining && $static == false ]]; then
   if [[ -n ${SCRAM_USER:-} ]]; then
     [[ $SCRAM_USER =~ ^[A-Za-z][A-Za-z0-9._-]*$ && ${SCRAM_PASSWORD:-} =~ ^[A-Za-z0-9_-]+$ ]] ||
       die "SCRAM_USER/SCRAM_PASSWORD must be a user name and a base64url password"
@@ -90,5 +99,9 @@ if [[ -n $joining ]]; then
   echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID (controller joining the running quorum)"
 else
   if [[ $ROLE == controller ]]; then date -u +%FT%TZ >"$INITIAL_MARKER"; fi
-  echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID ($ROLE${extra:+, initial controllers $INITIAL_CONTROLLERS})"
+  if [[ $static == true ]]; then
+    echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID (controller of the static quorum a ZooKeeper migration runs)"
+  else
+    echo "storage ok: $DATA_DIR formatted for cluster $CLUSTER_ID ($ROLE${extra:+, initial controllers $INITIAL_CONTROLLERS})"
+  fi
 fi

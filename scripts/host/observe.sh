@@ -8,7 +8,7 @@
 # usual gates) and a healthy node's stay as they are. Also, one line per Kafka role the host was provisioned with
 # (whatever the configuration says now), read from the role's properties: what the metadata mode decisions of the
 # program (components/migration.ts) are made from:
-#   broker: active=<0|1> mode=<zookeeper|migrating|kraft> version=<x.y.z|-> id=<n> [ibp=<v>]
+#   broker: active=<0|1> mode=<zookeeper|migrating|kraft> version=<x.y.z|-> id=<n> [ibp=<v>] [cluster=<id>]
 #   zookeeper: active=<0|1>
 #   controller: active=<0|1> migration=<0|1> zookeeper=<0|1> version=<x.y.z|-> id=<n> quorum=<voters|bootstrap>
 # Changes nothing.
@@ -19,9 +19,10 @@
 #   GENERATION_FILE  where the configure steps record the generation they ran for
 #   BROKER_LINK      the link to the release the broker runs (kafka_<scala>-<version>)
 #   CONTROLLER_LINK  the link to the release the KRaft controller runs
+#   BROKER_META      the broker's meta.properties (in its log directory): the cluster id it belongs to
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${NODE_NAME:?}" "${SERVICES:?}" "${CONFIG_DIR:?}" "${GENERATION_FILE:?}" "${BROKER_LINK:?}" "${CONTROLLER_LINK:?}"
+: "${NODE_NAME:?}" "${SERVICES:?}" "${CONFIG_DIR:?}" "${GENERATION_FILE:?}" "${BROKER_LINK:?}" "${CONTROLLER_LINK:?}" "${BROKER_META:?}"
 drift=()
 for svc in $SERVICES; do
   [[ $svc =~ ^[a-z][a-z-]*$ ]] || die "SERVICES entry \"$svc\" is not a unit name"
@@ -52,9 +53,13 @@ if [[ -f $props ]]; then
   else mode=zookeeper; fi
   id=$(prop_value 'broker\.id' <"$props"); [[ -n $id ]] || id=$(prop_value 'node\.id' <"$props")
   ibp=$(prop_value 'inter\.broker\.protocol\.version' <"$props")
-  echo "broker: active=$(active kafka) mode=$mode version=$(version_of "$BROKER_LINK") id=${id:--1}${ibp:+ ibp=$ibp}"
+  cluster=$(prop_value 'cluster\.id' <"$BROKER_META" 2>/dev/null || true)
+  echo "broker: active=$(active kafka) mode=$mode version=$(version_of "$BROKER_LINK") id=${id:--1}${ibp:+ ibp=$ibp}${cluster:+ cluster=$cluster}"
 fi
-if [[ -f $CONFIG_DIR/zookeeper.properties ]]; then echo "zookeeper: active=$(active zookeeper)"; fi
+# (A member retired by a finalized migration is stopped and disabled: no longer one.)
+if [[ -f $CONFIG_DIR/zookeeper.properties ]] && { systemctl is-active --quiet zookeeper || [[ "$(systemctl is-enabled zookeeper 2>/dev/null)" == enabled ]]; }; then
+  echo "zookeeper: active=$(active zookeeper)"
+fi
 props=$CONFIG_DIR/controller.properties
 if [[ -f $props ]]; then
   echo "controller: active=$(active kafka-controller)" \

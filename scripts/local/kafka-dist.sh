@@ -307,10 +307,12 @@ done
 launchers=""
 while read -r launcher heap candidates; do
   case $launcher in '' | '#'*) continue ;; esac
-  cls=""
+  cls="" optional=false
   for c in $candidates; do
+    if [ "$c" = optional ]; then optional=true; continue; fi
     if has_class "$c"; then cls=$c; break; fi
   done
+  if [ -z "$cls" ] && $optional; then continue; fi
   [ -n "$cls" ] || die "$launcher: none of [$candidates] exists in Kafka $version"
   {
     echo '#!/usr/bin/env bash'

@@ -754,7 +754,7 @@ describe("KafkaCluster (the metadata mode the hosts run, observed at every previ
 
     for (const [what, stack, hosts, expected] of [
         ["a ZooKeeper-mode cluster under a KRaft stack", { metadata: "kraft" }, zookeeperMode,
-            /kafka:metadata is kraft .*runs in ZooKeeper mode.*Fix: pulumi config set kafka:metadata zookeeper.*Nothing was changed on any host/],
+            /kafkaVersion is a 4\.x release .*runs in ZooKeeper mode.*Fix: pulumi config set kafka:kafkaVersion 3\.9\.2 \(with kafka:metadata kraft: the migration\).*Nothing was changed on any host/],
         ["a KRaft cluster under a ZooKeeper-mode stack", {}, kraftMode,
             /runs in KRaft mode .*cannot go back to ZooKeeper mode\. Fix: pulumi config set kafka:metadata kraft.*Nothing was changed on any host/],
     ] as const) {
@@ -773,6 +773,29 @@ describe("KafkaCluster (the metadata mode the hosts run, observed at every previ
             assert.deepStrictEqual(made.filter((n) => /-cert-|-cluster-id$/.test(n)), []);
         });
     }
+
+    it("kafka:metadata kraft on 3.9 over a running ZooKeeper-mode cluster: admitted; the controllers are formatted with the id its brokers report", async () => {
+        reset();
+        const id = "oH81n1CwR9-cPnZUzue_0A";
+        for (const i of [1, 2, 3]) OBSERVED[`admin@192.0.2.${i}`] = zookeeperMode(i).replace(`id=${i}`, `id=${i} cluster=${id}`);
+        const c = new KafkaCluster("test", { config: parseConfig({ ...HOSTS, metadata: "kraft", kafkaVersion: "3.9.2" }, "dev") });
+        assert.match(await value(c.metadataMigration), /^phase C: brokers in KRaft mode, the controllers still write every change to ZooKeeper/);
+        await settle();
+        const format = recorded.find((r) => r.name === "host-2-controller-format");
+        assert.ok(format, "a controller format step");
+        assert.strictEqual(parseStepInput(plain(format!.inputs.stdin)).env.CLUSTER_ID, id);
+        // No cluster id of its own is generated for the stack (the running cluster has one).
+        assert.ok(!recorded.some((r) => /-cluster-id$/.test(r.name)));
+    });
+
+    it("refused at preview: a migration whose brokers do not name their cluster (one never started)", async () => {
+        reset();
+        for (const i of [1, 2, 3]) OBSERVED[`admin@192.0.2.${i}`] = zookeeperMode(i).replace(`id=${i}`, `id=${i}${i === 3 ? "" : " cluster=oH81n1CwR9-cPnZUzue_0A"}`);
+        const c = new KafkaCluster("test", { config: parseConfig({ ...HOSTS, metadata: "kraft", kafkaVersion: "3.9.2" }, "dev") });
+        await assert.rejects((c.metadataMigration as any).promise(), reasonMatching(/needs the running cluster's id: no cluster id in the log directory of the broker on host-3.*Nothing was changed on any host/));
+        await settle().catch(() => undefined);
+        assert.strictEqual(recorded.filter((r) => r.type === "command:remote:Command" && r.inputs.stdin !== undefined).length, 0);
+    });
 
     it("the output metadataMigration says the mode the hosts run; a new cluster is built in the configured mode", async () => {
         for (const [stack, hosts, expected] of [

@@ -293,7 +293,7 @@ describe("host scripts", () => {
                 fs.writeFileSync(path.join(dir, "state"), state);
                 fs.writeFileSync(path.join(dir, "server.properties"), `broker.id=1\nlistener.security.protocol.map=${running}\n`);
                 return runLocally(hostCommand("check-listeners.sh", {
-                    NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: security, METADATA: "zookeeper",
+                    NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: security,
                 }), {}, path.join(dir, "stubs"));
             };
             for (const [running, map, security] of [[SASL, PLAIN, "plaintext"], [TLS, PLAIN, "plaintext"], [SASL, TLS, "tls"], [`${TLS},${SASL}`, TLS, "tls"],
@@ -332,7 +332,7 @@ describe("host scripts", () => {
             const [props, env] = [path.join(dir, "server.properties"), path.join(dir, "kafka.env")];
             const run = () => runLocally(hostCommand("observe.sh", {
                 NODE_NAME: "host-1", SERVICES: "kafka kafka-controller", CONFIG_DIR: dir, GENERATION_FILE: path.join(dir, "generation"),
-                BROKER_LINK: path.join(dir, "current"), CONTROLLER_LINK: path.join(dir, "controller-current"),
+                BROKER_LINK: path.join(dir, "current"), CONTROLLER_LINK: path.join(dir, "controller-current"), BROKER_META: path.join(dir, "meta.properties"),
             }), {}, path.join(dir, "stubs"));
             const fresh = run();
             assert.strictEqual(fresh.status, 0, fresh.stderr);
@@ -358,12 +358,12 @@ describe("host scripts", () => {
     it("observe: each role the host was provisioned with, read from its properties and release link, in the lines migration.ts parses", () => {
         withTempDir("kc-observe-roles-", (dir) => {
             fs.mkdirSync(path.join(dir, "stubs"));
-            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), `#!/bin/sh\ncase $1 in\nis-enabled) exit 1 ;;\n` +
+            fs.writeFileSync(path.join(dir, "stubs", "systemctl"), `#!/bin/sh\ncase $1 in\nis-enabled) [ -f ${dir}/enabled-$2 ] && echo enabled ;;\n` +
                 `is-active) [ "$2" = --quiet ] && shift; [ -f ${dir}/active-$2 ] ;;\nesac\n`, { mode: 0o755 });
             const run = () => {
                 const r = runLocally(hostCommand("observe.sh", {
                     NODE_NAME: "host-2", SERVICES: "kafka zookeeper", CONFIG_DIR: dir, GENERATION_FILE: path.join(dir, "generation"),
-                    BROKER_LINK: path.join(dir, "current"), CONTROLLER_LINK: path.join(dir, "controller-current"),
+                    BROKER_LINK: path.join(dir, "current"), CONTROLLER_LINK: path.join(dir, "controller-current"), BROKER_META: path.join(dir, "meta.properties"),
                 }), {}, path.join(dir, "stubs"));
                 assert.strictEqual(r.status, 0, r.stderr);
                 return parseReport("host-2", r.stdout).node;
@@ -375,8 +375,18 @@ describe("host scripts", () => {
             for (const u of ["kafka", "zookeeper"]) fs.writeFileSync(path.join(dir, `active-${u}`), "");
             assert.deepStrictEqual(run(), { node: "host-2", broker: { active: true, mode: "zookeeper", version: "3.9.2", id: 2, ibp: "3.9" }, zookeeper: { active: true } });
             props("server.properties", "broker.id=2\nzookeeper.connect=a:2181/kafka\nzookeeper.metadata.migration.enable=true\n");
+            // Down but enabled: still a member (a stopped one).
             fs.rmSync(path.join(dir, "active-zookeeper"));
-            assert.deepStrictEqual(run(), { node: "host-2", broker: { active: true, mode: "migrating", version: "3.9.2", id: 2 }, zookeeper: { active: false } });
+            fs.writeFileSync(path.join(dir, "enabled-zookeeper"), "");
+            // Once the broker ran, its log directory names the cluster it belongs to.
+            props("meta.properties", "version=0\nbroker.id=2\ncluster.id=oH81n1CwR9-cPnZUzue_0A\n");
+            assert.deepStrictEqual(run(), {
+                node: "host-2", broker: { active: true, mode: "migrating", version: "3.9.2", id: 2, cluster: "oH81n1CwR9-cPnZUzue_0A" }, zookeeper: { active: false },
+            });
+            fs.rmSync(path.join(dir, "meta.properties"));
+            // Stopped and disabled (retired by a finalized migration), its files kept: no longer a member.
+            fs.rmSync(path.join(dir, "enabled-zookeeper"));
+            assert.strictEqual(run().zookeeper, undefined);
             // A KRaft broker (node.id) beside a controller, whose link names its own release.
             props("server.properties", "process.roles=broker\nnode.id=2\n");
             fs.rmSync(path.join(dir, "zookeeper.properties"));
@@ -393,28 +403,24 @@ describe("host scripts", () => {
         });
     });
 
-    it("check-listeners: a running broker of the other metadata mode is refused both ways; a KRaft cluster switches no kafka:security", () => {
+    it("check-listeners: a KRaft cluster (or one migrating to KRaft) switches no kafka:security; the metadata mode is not its to judge", () => {
         withTempDir("kc-mode-", (dir) => {
             fs.mkdirSync(path.join(dir, "stubs"));
             fs.writeFileSync(path.join(dir, "stubs", "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
             const SASL = "INTERNAL_SASL:SASL_SSL,CLIENT_SASL:SASL_SSL";
-            const run = (props: string, metadata: string, map = SASL, extra: Record<string, string> = {}) => {
+            const run = (props: string, map = SASL, extra: Record<string, string> = {}) => {
                 fs.writeFileSync(path.join(dir, "server.properties"), props);
                 return runLocally(hostCommand("check-listeners.sh", {
-                    NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: "sasl_ssl", METADATA: metadata, ...extra,
+                    NODE_NAME: "host-1", SERVER_PROPERTIES: path.join(dir, "server.properties"), PROTOCOL_MAP: map, SECURITY: "sasl_ssl", ...extra,
                 }), {}, path.join(dir, "stubs"));
             };
-            const zk = `broker.id=1\nzookeeper.connect=10.0.0.1:2181/kafka\nlistener.security.protocol.map=${SASL}\n`;
             const kraft = `process.roles=broker\nnode.id=1\nlistener.security.protocol.map=${SASL},CONTROLLER:SSL\n`;
-            const toKraft = run(zk, "kraft", `${SASL},CONTROLLER:SSL`, { ROLLABLE: "false" });
-            assert.strictEqual(toKraft.status, 1);
-            assert.match(toKraft.stderr, /runs in zookeeper mode, and kafka:metadata is kraft: .*Nothing was changed on any host\. Fix: pulumi config set kafka:metadata zookeeper/);
-            const toZk = run(kraft, "zookeeper");
-            assert.strictEqual(toZk.status, 1);
-            assert.match(toZk.stderr, /runs in kraft mode, and kafka:metadata is zookeeper: .*Fix: pulumi config set kafka:metadata kraft/);
-            const same = run(kraft, "kraft", `${SASL},CONTROLLER:SSL`, { ROLLABLE: "false" });
+            // A broker in KRaft mode (phase C of a migration) checked against the ZooKeeper-mode map: the same listeners.
+            const migrated = run(kraft, SASL, { ROLLABLE: "false" });
+            assert.strictEqual(migrated.status, 0, migrated.stderr);
+            const same = run(kraft, `${SASL},CONTROLLER:SSL`, { ROLLABLE: "false" });
             assert.strictEqual(same.status, 0, same.stderr);
-            const sw = run(kraft.replace(/SASL_SSL/g, "SSL").replace(/_SASL/g, "_TLS"), "kraft", `${SASL},CONTROLLER:SSL`, { ROLLABLE: "false" });
+            const sw = run(kraft.replace(/SASL_SSL/g, "SSL").replace(/_SASL/g, "_TLS"), `${SASL},CONTROLLER:SSL`, { ROLLABLE: "false" });
             assert.strictEqual(sw.status, 1);
             assert.match(sw.stderr, /a running KRaft cluster does not switch kafka:security .*Nothing was changed on any host/);
         });

@@ -39,7 +39,12 @@ describe("KRaft: configuration", () => {
     });
 
     const refused: [string, RawConfig, string, RegExp][] = [
-        ["a 3.x version with kraft", { metadata: "kraft", kafkaVersion: "3.9.2" }, "kafkaVersion", /ZooKeeper-mode line.*pulumi config set kafka:kafkaVersion 4\.3/],
+        ["a 3.x version before 3.9 with kraft", { metadata: "kraft", kafkaVersion: "3.8.1" }, "kafkaVersion",
+            /ZooKeeper-mode line.*pulumi config set kafka:kafkaVersion 4\.3.*first upgrade it to 3\.9\.2 in ZooKeeper mode/],
+        ["a controller count while migrating (kraft on 3.9)", { metadata: "kraft", kafkaVersion: "3.9.2", controllerCount: 3 }, "controllerCount",
+            /migrates from ZooKeeper to KRaft.*one controller beside each ZooKeeper member.*pulumi config rm kafka:controllerCount/],
+        ["seven ZooKeeper members while migrating", { metadata: "kraft", kafkaVersion: "3.9.2", zookeeperCount: 7, brokerCount: 7 }, "zookeeperCount",
+            /a KRaft quorum has 1, 3 or 5 voters.*first shrink the ensemble/],
         ["a 4.x version with zookeeper", { kafkaVersion: "4.3.2" }, "kafkaVersion", /no ZooKeeper mode.*pulumi config set kafka:metadata kraft/],
         ["an unmaintained 4.x line", { metadata: "kraft", kafkaVersion: "4.1.1" }, "kafkaVersion", /not a maintained 4\.x line \(4\.2, 4\.3, 4\.4/],
         ["ZooKeeper settings with kraft", { metadata: "kraft", zookeeperCount: 3 }, "zookeeperCount", /ZooKeeper setting.*kafka:controllerCount is its KRaft counterpart/],

@@ -95,12 +95,17 @@ describe("migration: the phase the hosts are in", () => {
         assert.strictEqual(observedPhase(m.nodes), "kraft");
     });
 
-    it("a host with no broker or controller provisioned yet is new: every target builds it, nothing to decide", () => {
+    it("a host with no broker or controller provisioned yet is new: a mode's target builds it, a migration's is refused", () => {
         const fresh: NodeReport[] = [{ node: "host-1" }, { node: "host-2" }];
         assert.strictEqual(observedPhase(fresh), "new");
-        for (const t of ["zookeeper", "dual-write", "finalized", "kraft"] as const) {
+        for (const t of ["zookeeper", "kraft"] as const) {
             const d = decideMigration(t, fresh, NO_ZNODE);
             assert.deepStrictEqual([d.actions, d.refusal], [[], undefined], t);
+        }
+        for (const t of ["dual-write", "finalized"] as const) {
+            const d = decideMigration(t, fresh, NO_ZNODE);
+            assert.deepStrictEqual(d.actions, [], t);
+            assert.match(d.refusal ?? "", /migrates a running ZooKeeper-mode cluster to KRaft, and no broker runs on these hosts yet\. Fix: build the cluster in ZooKeeper mode first/, t);
         }
         assert.strictEqual(decideMigration("kraft", fresh, NO_ZNODE).after, "KRaft mode");
     });
@@ -155,7 +160,7 @@ describe("migration: what each pulumi up does", () => {
         assert.strictEqual(observedPhase(model.nodes), "dual-write");
         const again = decideMigration("dual-write", model.nodes, model.quorum);
         assert.deepStrictEqual(again.actions, []);
-        assert.match(again.summary, /kafka:zookeeperRetired true.*kafka:metadata zookeeper/);
+        assert.match(again.summary, /kafka:zookeeperRetired true.*cannot be undone.*a rollback from here is Kafka.s documented procedure/);
     });
 
     it("a /migration znode left by an earlier attempt is deleted before the controllers start (else they skip the copy)", () => {
@@ -211,7 +216,7 @@ describe("migration: what each pulumi up does", () => {
         assert.ok(on4.nodes.every((n) => n.controller?.quorum === "bootstrap"));
         assert.deepStrictEqual(decideMigration("kraft", on4.nodes, NO_ZNODE).actions, []);
         for (const m of [start, dual]) {
-            assert.match(decideMigration("kraft", m.nodes, m.quorum).refusal ?? "", /kafka:metadata is kraft \(Kafka 4\.x, which has no ZooKeeper mode\).*Fix: /);
+            assert.match(decideMigration("kraft", m.nodes, m.quorum).refusal ?? "", /kafka:kafkaVersion is a 4\.x release \(KRaft only\).*Fix: pulumi config set kafka:kafkaVersion 3\.9\.2 \(with kafka:metadata kraft: the migration\)/);
         }
     });
 

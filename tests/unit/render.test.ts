@@ -223,7 +223,7 @@ describe("renderers: the ZooKeeper migration's files (KIP-866; the files of the 
             "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
             `listener.name.internal_sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${secrets.adminPassword}";`,
         ]);
-        assert.throws(() => renderControllerProperties(kraft, n, nodes, true, { migration: {} }), /needs the admin's credentials/);
+        assert.throws(() => renderControllerProperties(kraft, n, nodes, true, { migration: {} }), /need its generated credentials/);
         // Finalized (phase D, still on the static quorum): the KRaft file with the voters, nothing of ZooKeeper.
         const finalized = diff(renderControllerProperties(kraft, n, nodes), renderControllerProperties(kraft, n, nodes, true, { voters: true }));
         assert.deepStrictEqual(finalized.added, [`controller.quorum.voters=${voters}`]);
