@@ -14,11 +14,11 @@ import { PATHS } from "../../components/layout";
 import { ClusterNode, hostNodes } from "../../components/topology";
 import { LABS, LocalEnv, Ssh, freshHostsUp, hostsDown, kafkaDist, localStackConfig, log } from "../../scripts/lib/local";
 import { setStackConfig } from "../../scripts/lib/pulumi";
-import { disposeStack, freshStack, opsOf, upWithOps } from "../support/engine";
+import { disposeStack, freshStack, opsOf, pendingChanges, upWithOps } from "../support/engine";
 import { KafkaClient } from "../support/kafka";
 import { acked, urpBackToZero, writesUnderLoad } from "../support/load";
 import { poll } from "../support/poll";
-import { UrpSample, serviceStates, urpMonitor } from "../support/rolling";
+import { UrpSample, serviceStates, stopTimes, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
 const { timed, summary } = stopwatch();
@@ -212,6 +212,18 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
     after(async () => {
         try {
             if (stack) await timed("destroy and remove the stack", () => disposeStack(stack));
+            // For the record: the order the destroy stopped the services in, from the hosts' journals (no assertion: the
+            // migration's contract does not cover destroy). A controller in migration mode still writes to ZooKeeper.
+            if (nodes && ssh) {
+                const times = await Promise.all(nodes.map((n) => stopTimes(ssh, n.sshAddress, ["kafka", "kafka-controller", "zookeeper"])))
+                    .catch((e) => { log(`destroy: no stop times (${e})`); return []; });
+                const at = (svc: string, k: "stopping" | "stopped") => times.map((t) => t.get(svc)![k]).filter((x) => x > 0n);
+                const max = (xs: bigint[]) => xs.reduce((a, b) => (a > b ? a : b), 0n);
+                const min = (xs: bigint[]) => xs.reduce((a, b) => (a < b ? a : b), xs[0] ?? 0n);
+                log(`destroy: last broker down ${max(at("kafka", "stopped"))}, controllers stopping ${at("kafka-controller", "stopping").join(",")} ` +
+                    `down ${at("kafka-controller", "stopped").join(",")}, ZooKeeper stopping ${at("zookeeper", "stopping").join(",")} (monotonic µs); ` +
+                    `every controller down before the first ZooKeeper member began stopping: ${max(at("kafka-controller", "stopped")) < min(at("zookeeper", "stopping"))}`);
+            }
         } finally {
             await client?.close();
             if (process.env.KEEP_HOSTS !== "1") hostsDown(LAB);
@@ -424,6 +436,8 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
         const { result, ops } = await timed("second pulumi up (phase C, nothing to do)", () => upWithOps(stack));
         log(`second up: ${JSON.stringify(Object.fromEntries(ops))}`);
         assert.deepStrictEqual(await allStates(), before, "no service restarted");
+        // For the record (the contract is about restarts): what a preview would still change after it.
+        log(`after the second up, a preview would change: ${JSON.stringify(await pendingChanges(stack))}`);
         assert.match(String(result.outputs.metadataMigration.value), /^phase C/);
         for (const n of nodes) {
             assert.strictEqual((await ssh.exec(n.sshAddress, "systemctl is-active kafka-controller kafka zookeeper", 10_000)).stdout.trim(), "active\nactive\nactive");
