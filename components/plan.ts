@@ -321,10 +321,15 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
     for (const n of nodes) {
         const roles = (retired ? [CONTROLLER_ROLE, ZOOKEEPER_ROLE] : quorumRoles).filter((r) => membersOf(r).includes(n.name));
         const runsQuorum = roles.length > 0;
+        // While migrating, destroy stops every controller before any ZooKeeper member (a controller in migration mode
+        // whose ZooKeeper is gone hangs in its shutdown until systemd kills it): each controller's step depends on every
+        // member's.
+        const zookeeperServices = migration && !retired ? membersOf(ZOOKEEPER_ROLE).map((m) => `${m}-zookeeper-service`) : [];
         roles.forEach((role, i) => {
             steps.push({
                 name: `${n.name}-${role.service}-service`, node: n.name, phase: "service",
-                dependsOn: [`${n.name}-install`, ...roles.slice(0, i).map((r) => `${n.name}-${r.service}-service`)],
+                dependsOn: [...new Set([`${n.name}-install`, ...roles.slice(0, i).map((r) => `${n.name}-${r.service}-service`),
+                    ...(role === CONTROLLER_ROLE ? zookeeperServices : [])])],
                 create: "true", delete: teardown(role.service, [...role.dataDirs, ...(i === 0 ? shared : [])]),
             });
         });

@@ -6,16 +6,17 @@
 #          real ZooKeeper and Kafka, faults, rolling changes
 #   e2e    the `pulumi up` / `pulumi destroy` lifecycle on the hosts of lab test3 (kcv1.. on kcvbr0; Automation API)
 #   kraft  `pulumi up` of a KRaft cluster (Kafka 4.x, controllers) on three hosts of lab test4 (kcw1.. on kcwbr0)
-# Never the quick start's hosts. Unit runs first; hosts, e2e and kraft then run at the same time, each on its own lab;
+#   migration  the ZooKeeper -> KRaft migration through `pulumi up` on three hosts of lab test5 (kcx1.. on kcxbr0)
+# Never the quick start's hosts. Unit runs first; hosts, e2e, kraft and migration then run at the same time, each on its own lab;
 # each suite's output is printed when it ends.
-# Usage: scripts/test.sh [unit] [hosts] [e2e] [kraft]   (default: all four). Ends with each step's time and
+# Usage: scripts/test.sh [unit] [hosts] [e2e] [kraft] [migration]   (default: all five). Ends with each step's time and
 # "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 suites=("$@")
-(( ${#suites[@]} )) || suites=(unit hosts e2e kraft)
+(( ${#suites[@]} )) || suites=(unit hosts e2e kraft migration)
 for s in "${suites[@]}"; do
-  case $s in unit | hosts | e2e | kraft) ;; *) echo "unknown suite $s (unit, hosts, e2e, kraft)" >&2; exit 2 ;; esac
+  case $s in unit | hosts | e2e | kraft | migration) ;; *) echo "unknown suite $s (unit, hosts, e2e, kraft, migration)" >&2; exit 2 ;; esac
 done
 
 out=$(mktemp)
@@ -48,6 +49,7 @@ start_suite() {
     hosts) cmd=(npm run --silent test:hosts) ;;
     e2e) cmd=(npm run --silent test:e2e) ;;
     kraft) cmd=(npm run --silent test:kraft) ;;
+    migration) cmd=(npm run --silent test:migration) ;;
   esac
   logs[$s]=$(mktemp)
   echo "== $s (started) ==" >&2

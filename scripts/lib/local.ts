@@ -13,8 +13,10 @@ const HOSTS_SH = path.join(ROOT, "scripts", "local", "hosts.sh");
  * The tests' own labs, never the quick start's hosts: each suite has one, with its own host names, bridge and subnet, so
  * that the suites can run at the same time (scripts/test.sh runs them so).
  */
-export type TestLab = "test" | "test2" | "test3" | "test4";
-export const LABS: Record<"hosts" | "dataVolume" | "e2e" | "kraft", TestLab> = { hosts: "test", dataVolume: "test2", e2e: "test3", kraft: "test4" };
+export type TestLab = "test" | "test2" | "test3" | "test4" | "test5";
+export const LABS: Record<"hosts" | "dataVolume" | "e2e" | "kraft" | "migration", TestLab> = {
+    hosts: "test", dataVolume: "test2", e2e: "test3", kraft: "test4", migration: "test5",
+};
 /** The hosts suite's lab, and the benchmark's. */
 export const LAB: TestLab = LABS.hosts;
 const isTestLab = (lab: string): lab is TestLab => (Object.values(LABS) as string[]).includes(lab);

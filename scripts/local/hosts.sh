@@ -3,7 +3,7 @@
 # look like small cloud VMs (user "admin", key-only SSH, passwordless sudo,
 # systemd, static address) on a private bridge with no route to the outside.
 #
-# Usage: [KAFKA_CLUSTER_LAB=local|test|test2|test3|test4] scripts/local/hosts.sh <command>
+# Usage: [KAFKA_CLUSTER_LAB=local|test|test2|test3|test4|test5] scripts/local/hosts.sh <command>
 #   image        build (once) the cached root filesystem + local apt repository
 #   key          create (once) the shared SSH key pair; prints the private key's path
 #   up [N]       ensure image, bridge, HTTP server, and hosts 1..N (default 3)
@@ -20,8 +20,10 @@
 #   test2  kcubr0  10.79.0.0/24    kcu1..kcuN   10.79.0.1:8089   /run/kafka-cluster-test2
 #   test3  kcvbr0  10.80.0.0/24    kcv1..kcvN   10.80.0.1:8089   /run/kafka-cluster-test3
 #   test4  kcwbr0  10.81.0.0/24    kcw1..kcwN   10.81.0.1:8089   /run/kafka-cluster-test4
+#   test5  kcxbr0  10.82.0.0/24    kcx1..kcxN   10.82.0.1:8089   /run/kafka-cluster-test5
 #   (host I has address .(10+I); `local` is the quick start; `test` the hosts suite, `test2` its data-volume test,
-#   `test3` the e2e suite, `test4` the KRaft suite, so that the suites can run at the same time)
+#   `test3` the e2e suite, `test4` the KRaft suite, `test5` the migration suite, so that the suites can run at the
+#   same time)
 # Shared by all labs, built once under a lock: image rootfs, apt repository,
 # SSH key pair, Kafka tarball directory. Per lab: bridge, addresses, HTTP server,
 # host copies, supervisors, PID files, up/down lock, cgroup.
@@ -59,7 +61,7 @@ SHARED_LOCK=$CACHE_DIR/.shared.lock
 # overlap); names, bridges, state dirs, cgroups and host copies are distinct,
 # and no name is a prefix that a glob of another lab would match (kc[0-9]* vs
 # kct[0-9]*). `local` keeps the values Pulumi.local.yaml points at.
-LABS=(local test test2 test3 test4)
+LABS=(local test test2 test3 test4 test5)
 LAB=${KAFKA_CLUSTER_LAB:-local}
 case $LAB in
   local)
@@ -86,6 +88,11 @@ case $LAB in
     BRIDGE=kcwbr0 NET_PREFIX=10.81.0 HOST_PREFIX=kcw CGROUP_NAME=kafka-cluster-test4
     DEFAULT_STATE_DIR=/run/kafka-cluster-test4
     HOSTS_DIR=$CACHE_DIR/local/hosts-test4 LOCK_FILE=$CACHE_DIR/local/.lock-test4
+    ;;
+  test5)
+    BRIDGE=kcxbr0 NET_PREFIX=10.82.0 HOST_PREFIX=kcx CGROUP_NAME=kafka-cluster-test5
+    DEFAULT_STATE_DIR=/run/kafka-cluster-test5
+    HOSTS_DIR=$CACHE_DIR/local/hosts-test5 LOCK_FILE=$CACHE_DIR/local/.lock-test5
     ;;
   *)
     LAB=""

@@ -94,8 +94,13 @@ describe("migration: the plan (phases A, B and C in one pulumi up)", () => {
         assert.strictEqual(envOf(steps, "cluster-brokers").ZK_CONNECT, "", "phase C brokers register with the controllers only");
         // Memory: the controller's heap counts on every ZooKeeper host.
         assert.match(envOf(steps, "host-1-memory").HEAPS, /kafka:controllerHeap=512/);
-        // Teardown stops the controllers too (existing hosts).
-        assert.ok(steps.some((s) => s.name === "host-1-kafka-controller-service" && s.delete !== undefined));
+        // Teardown stops the controllers too (existing hosts), every one before any ZooKeeper member (destroy deletes a
+        // step before the ones it depends on), every broker before both.
+        for (const c of ["host-1", "host-2", "host-3"]) {
+            const deps = steps.find((s) => s.name === `${c}-kafka-controller-service`)!.dependsOn;
+            for (const z of ["host-1", "host-2", "host-3"]) assert.ok(deps.includes(`${z}-zookeeper-service`), `${c} controller after ${z}'s ZooKeeper`);
+        }
+        assert.ok(steps.find((s) => s.name === "host-2-kafka-service")!.dependsOn.includes("host-3-kafka-controller-service"));
     });
 
     it("the files: a controller in migration mode; B the ZooKeeper file plus the quorum; C the KRaft file with the static quorum and the nodes' principals", () => {

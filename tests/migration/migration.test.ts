@@ -1,6 +1,5 @@
 // Real hosts, the ZooKeeper -> KRaft migration (KIP-866) through `pulumi up` (Automation API, the real engine), on three
-// local systemd hosts of lab test4 (after the KRaft suite, which destroys its stack and brings the lab down at its
-// end): a ZooKeeper-mode cluster on Kafka 3.9.2 with sasl_ssl, two client users with ACLs, a topic with data and a
+// local systemd hosts of lab test5 (the migration suite's own, beside the other suites): a ZooKeeper-mode cluster on Kafka 3.9.2 with sasl_ssl, two client users with ACLs, a topic with data and a
 // consumer group with committed offsets mid-topic; then `kafka:metadata kraft` (kafkaVersion stays 3.9.2) and one
 // `pulumi up` under a retrying acks=all producer and an outside monitor of under-replicated partitions, which must
 // leave the cluster in phase C (dual write): a KRaft controller in migration mode beside each ZooKeeper member, every
@@ -22,7 +21,7 @@ import { UrpSample, serviceStates, stopTimes, urpMonitor } from "../support/roll
 import { stopwatch } from "../support/timing";
 
 const { timed, summary } = stopwatch();
-const LAB = LABS.kraft;
+const LAB = LABS.migration;
 /** The last ZooKeeper-mode line: the migration runs on it, and the version stays through it. */
 const VERSION = "3.9.2";
 const STACK = "migration-test";
