@@ -788,6 +788,30 @@ describe("KafkaCluster (the metadata mode the hosts run, observed at every previ
         assert.ok(!recorded.some((r) => /-cluster-id$/.test(r.name)));
     });
 
+    it("kafka:metadata zookeeper over a cluster in phase C: the rollback's steps are registered for this update, before every plan step", async () => {
+        reset();
+        const id = "oH81n1CwR9-cPnZUzue_0A";
+        for (const i of [1, 2, 3]) {
+            OBSERVED[`admin@192.0.2.${i}`] = `broker: active=1 mode=kraft version=3.9.2 id=${i} cluster=${id}\nzookeeper: active=1\n` +
+                `controller: active=1 migration=1 zookeeper=1 version=3.9.2 id=${3000 + i} quorum=voters\ngeneration: 1`;
+        }
+        const c = new KafkaCluster("test", { config: parseConfig({ ...HOSTS }, "dev") });
+        assert.strictEqual(await value(c.metadataMigration), "ZooKeeper mode");
+        await settle();
+        const names = recorded.filter((r) => r.type === "command:remote:Command").map((r) => r.name);
+        for (const n of ["host-1-rollback-migrating", "host-3-rollback-migrating", "host-2-rollback-controller", "cluster-rollback-znodes", "host-1-broker"]) {
+            assert.ok(names.includes(n), `${n} in ${names.join(", ")}`);
+        }
+        // The rollback's broker roll names the controllers the hosts report (the stack no longer does).
+        const roll = recorded.find((r) => r.name === "host-2-rollback-migrating")!;
+        const manifest = Buffer.from(parseStepInput(plain(roll.inputs.stdin)).env.MANIFEST_B64, "base64").toString().split("\n")
+            .filter(Boolean).map((l) => Buffer.from(l.split(" ")[3], "base64").toString()).join("\n");
+        assert.match(manifest, /^controller\.quorum\.voters=3001@192\.0\.2\.1:9098,3002@192\.0\.2\.2:9098,3003@192\.0\.2\.3:9098$/m);
+        assert.match(manifest, /^zookeeper\.metadata\.migration\.enable=true$/m);
+        // Registered before the plan's steps (which wait for them through their input).
+        assert.ok(names.indexOf("cluster-rollback-znodes") < names.indexOf("host-1-broker"));
+    });
+
     it("refused at preview: a migration whose brokers do not name their cluster (one never started)", async () => {
         reset();
         for (const i of [1, 2, 3]) OBSERVED[`admin@192.0.2.${i}`] = zookeeperMode(i).replace(`id=${i}`, `id=${i}${i === 3 ? "" : " cluster=oH81n1CwR9-cPnZUzue_0A"}`);
