@@ -835,6 +835,32 @@ describe("KafkaCluster (the metadata mode the hosts run, observed at every previ
     });
 });
 
+describe("KafkaCluster (EC2: the migration to KRaft on the running instances, mocked)", () => {
+    it("kafka:metadata kraft on 3.9 over running ZooKeeper-mode instances: the same instances (none added or replaced), the controllers' port inside the group", async () => {
+        // (The prod stack's dedicated ZooKeeper nodes with data volumes are refused for the migration: the config test.)
+        const DEV = { ...SSH };
+        const first = await build(DEV, "dev");
+        const running = runningFrom(recorded);
+        const instances = (rs: Recorded[]) => rs.filter((r) => r.type === "aws:ec2/instance:Instance").map((r) => [r.name, r.inputs.ami, r.inputs.instanceType]);
+        const before = instances(first.of("aws:ec2/instance:Instance"));
+        reset();
+        Object.assign(RUNNING, running);
+        // Each running instance reports a ZooKeeper-mode broker (and a member on the first three) of one cluster.
+        for (const [i, r] of Object.values(running).entries()) {
+            OBSERVED[`ubuntu@${r.publicIp}`] = `broker: active=1 mode=zookeeper version=3.9.2 id=${i + 1} cluster=oH81n1CwR9-cPnZUzue_0A\n` +
+                (i < 3 ? "zookeeper: active=1\n" : "") + "generation: 0";
+        }
+        const c = new KafkaCluster("test", { config: parseConfig({ ...DEV, metadata: "kraft", kafkaVersion: "3.9.2" }, "dev") });
+        assert.match(await value(c.metadataMigration), /^phase C/);
+        await settle();
+        assert.deepStrictEqual(instances(recorded), before, "no instance added, replaced or changed");
+        const cluster = recorded.filter((r) => r.type === INGRESS && r.inputs.referencedSecurityGroupId !== undefined).map((r) => r.inputs.fromPort).sort();
+        assert.deepStrictEqual(cluster, [2181, 2888, 3888, 9092, 9093, 9094, 9095, 9096, 9097, 9098]);
+        assert.ok(!recorded.some((r) => r.type === INGRESS && r.inputs.fromPort === 9098 && r.inputs.referencedSecurityGroupId === undefined));
+        assert.ok(recorded.some((r) => r.name === "node-1-controller-format") && recorded.some((r) => r.name === "node-3-kraft"));
+    });
+});
+
 describe("KafkaCluster (EC2: drift observed on the running instances at every preview and up, mocked)", () => {
     const PROD = stackConfig("prod", SSH);
     const generationOf = (r: Recorded) => parseStepInput(plain(r.inputs.stdin)).env.OBSERVED_GENERATION;

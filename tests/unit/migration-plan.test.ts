@@ -62,6 +62,9 @@ describe("migration: the configuration and the nodes", () => {
     it("refused with the fix: controller settings the migration decides itself", () => {
         const p = problems({ ...SSH, metadata: "kraft", kafkaVersion: "3.9.2", controllerPlacement: "dedicated" });
         assert.match(p.join("\n"), /kafka:controllerPlacement: .*one controller beside each ZooKeeper member.*Fix: remove it for the migration/);
+        // EC2: dedicated ZooKeeper nodes with data volumes (their volume holds the snapshots) are not migrated yet.
+        const dedicated = problems({ ...SSH, metadata: "kraft", kafkaVersion: "3.9.2", zookeeperPlacement: "dedicated", dataVolume: { sizeGb: 100, type: "gp3" } });
+        assert.match(dedicated.join("\n"), /kafka:metadata: kraft on Kafka 3\.9 \(the migration to KRaft\) is not run yet on dedicated ZooKeeper nodes with kafka:dataVolume\. Fix: /);
     });
 });
 
