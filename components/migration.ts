@@ -278,6 +278,10 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
     const kraftLeft = brokersNotIn(nodes, "kraft").length > 0;
     const zookeeperLeft = brokersNotIn(nodes, "zookeeper").length > 0;
     const hasControllers = nodes.some((n) => n.controller !== undefined);
+    // Back from B; a broker in KRaft mode (a phase the lowest broker hides) goes back to B first, never straight to plain.
+    const rollbackB = () => (nodes.some((n) => n.broker?.mode === "kraft")
+        ? decided(["roll-brokers-zookeeper", ...ROLLBACK_B[0]], `brokers still in KRaft mode back to phase B first; ${ROLLBACK_B[1]}`)
+        : decided(...ROLLBACK_B));
     // Nothing runs yet: the plan builds the cluster as configured (a migration target on a new cluster is the
     // configuration's to refuse).
     if (phase === "new") {
@@ -300,10 +304,11 @@ export function decideMigration(target: MigrationTarget, nodes: NodeReport[], qu
         case "controllers":
             // Phase A: the brokers never saw the controllers. Some may have been rolled half-way into B: treated as B.
             return zookeeperLeft
-                ? decided(...ROLLBACK_B)
+                ? rollbackB()
                 : decided(["remove-controllers", ...(quorum.migrationZnode ? ["delete-migration-znode" as const] : [])], "rolling back phase A: controllers removed");
         case "migrating":
-            return decided(...ROLLBACK_B);
+            // (A rollback from C interrupted half-way: the brokers still in KRaft mode go back to B first.)
+            return rollbackB();
         case "dual-write":
             if (!hasControllers) {
                 return refused("brokers run in KRaft mode and no controller runs: they cannot serve. Fix: set kafka:metadata kraft and pulumi up " +

@@ -257,6 +257,14 @@ describe("migration: the rollback (kafka:metadata zookeeper before finalizing)",
         assert.strictEqual(parseHostCommand(text("host-3-rollback-controller")).env.METADATA_DIR, PATHS.controllerLogDir);
     });
 
+    it("a rollback from C interrupted after one broker went back to B: the brokers still in KRaft mode go back to B first, never straight to plain", () => {
+        const r = reports(["migrating", "kraft", "kraft"]);
+        const d = decideMigration("zookeeper", r, { migrationZnode: false });
+        assert.strictEqual(d.phase, "migrating");
+        assert.deepStrictEqual(d.actions, ["roll-brokers-zookeeper", "remove-controllers", "delete-controller-znode", "delete-migration-znode", "roll-brokers-plain"]);
+        assert.deepStrictEqual(render(["migrating", "kraft", "kraft"]).steps.map((x) => x.name).slice(0, 2), ["host-2-rollback-migrating", "host-3-rollback-migrating"]);
+    });
+
     it("from phase B: no broker roll of its own (the plan's roll writes the plain files); from phase A: the controllers and /migration only", () => {
         assert.deepStrictEqual(render(["migrating", "migrating", "migrating"]).steps.map((x) => x.name),
             ["host-1-rollback-controller", "host-2-rollback-controller", "host-3-rollback-controller", "cluster-rollback-znodes"]);

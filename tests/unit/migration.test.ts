@@ -31,7 +31,12 @@ function hostChanges(action: MigrationAction, m: Model): ((m: Model) => void)[] 
     case "roll-brokers-migrating": return brokerTo(["zookeeper"], "migrating");
     case "roll-brokers-kraft": return brokerTo(["zookeeper", "migrating"], "kraft");
     case "roll-brokers-zookeeper": return brokerTo(["kraft"], "migrating");
-    case "roll-brokers-plain": return brokerTo(["migrating", "kraft"], "zookeeper");
+    case "roll-brokers-plain":
+        // Kafka's recipe never moves a KRaft-mode broker straight to plain ZooKeeper mode: back to B first.
+        return m.nodes.filter((n) => n.broker !== undefined && n.broker.mode !== "zookeeper").map((n) => (x: Model) => {
+            if (x.nodes.some((y) => y.broker?.mode === "kraft")) throw new Error("roll-brokers-plain while a broker runs in KRaft mode");
+            x.nodes.find((y) => y.node === n.node)!.broker!.mode = "zookeeper";
+        });
     case "finalize-controllers":
         return each((n) => n.controller?.migration === true, (n) => { n.controller = { ...n.controller!, migration: false, zookeeperConnect: false }; });
     case "retire-zookeeper": return each((n) => n.zookeeper !== undefined, (n) => { delete n.zookeeper; });
