@@ -47,8 +47,12 @@ version_of() { local d; d=$(readlink "$1" 2>/dev/null || true); d=${d##*/}; d=${
 flag() { if [[ $1 == true ]]; then echo 1; else echo 0; fi; }
 props=$CONFIG_DIR/server.properties
 if [[ -f $props ]]; then
-  migration=$(prop_value 'zookeeper\.metadata\.migration\.enable' <"$props")
-  if [[ -n $(prop_value 'process\.roles' <"$props") ]]; then mode=kraft
+  # A restart still pending (configure-service.sh wrote new files but the broker did not restart on them yet: an
+  # interrupted step) means the broker runs the files it had: their copy tells its mode.
+  running=$props
+  if [[ -f $CONFIG_DIR/.kafka.restart-pending && -f $CONFIG_DIR/.kafka.previous/files$props ]]; then running=$CONFIG_DIR/.kafka.previous/files$props; fi
+  migration=$(prop_value 'zookeeper\.metadata\.migration\.enable' <"$running")
+  if [[ -n $(prop_value 'process\.roles' <"$running") ]]; then mode=kraft
   elif [[ $migration == true ]]; then mode=migrating
   else mode=zookeeper; fi
   id=$(prop_value 'broker\.id' <"$props"); [[ -n $id ]] || id=$(prop_value 'node\.id' <"$props")

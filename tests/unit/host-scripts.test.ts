@@ -384,6 +384,15 @@ describe("host scripts", () => {
                 node: "host-2", broker: { active: true, mode: "migrating", version: "3.9.2", id: 2, cluster: "oH81n1CwR9-cPnZUzue_0A" }, zookeeper: { active: false },
             });
             fs.rmSync(path.join(dir, "meta.properties"));
+            // New files written but the restart still pending (an interrupted roll): the broker runs the files it had.
+            props("server.properties", "process.roles=broker\nnode.id=2\n");
+            fs.mkdirSync(path.join(dir, ".kafka.previous", "files", dir), { recursive: true });
+            fs.writeFileSync(path.join(dir, ".kafka.previous", "files", dir, "server.properties"), "broker.id=2\nzookeeper.connect=a:2181/kafka\nzookeeper.metadata.migration.enable=true\n");
+            fs.writeFileSync(path.join(dir, ".kafka.restart-pending"), "");
+            assert.strictEqual(run().broker?.mode, "migrating");
+            fs.rmSync(path.join(dir, ".kafka.restart-pending"));
+            assert.strictEqual(run().broker?.mode, "kraft");
+            props("server.properties", "broker.id=2\nzookeeper.connect=a:2181/kafka\nzookeeper.metadata.migration.enable=true\n");
             // Stopped and disabled (retired by a finalized migration), its files kept: no longer a member.
             fs.rmSync(path.join(dir, "enabled-zookeeper"));
             assert.strictEqual(run().zookeeper, undefined);
