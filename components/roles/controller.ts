@@ -6,7 +6,7 @@ import { ADMIN_USER, ClusterConfig } from "../config";
 import { ManagedFile, b64, hostCommand } from "../host-command";
 import { PATHS, PORTS, controllerQuorum, kafkaTarballName, secured } from "../layout";
 import {
-    ClusterSecrets, renderControllerClientProperties, renderControllerProperties, renderControllerUnit, renderEnvFile,
+    ClusterSecrets, renderControllerClientProperties, renderControllerProperties, renderControllerUnit, renderEnvFile, renderKafkaJaas,
 } from "../render";
 import { ClusterNode, controllerNodes, nodeNamed } from "../topology";
 import { Generated, PlanContext, Step, chained, configureService, jmxFiles, keystoreOf, need, digest } from "./context";
@@ -33,12 +33,18 @@ export function initialControllers(nodes: ClusterNode[], clusterId: string): str
     return controllerNodes(nodes).map((n) => `${n.controllerId}@${n.privateAddress}:${PORTS.controller}:${initialDirectoryId(clusterId, n.controllerId)}`).join(",");
 }
 
-/** Everything a controller's configure step writes, in order. */
-export function controllerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
+/**
+ * Everything a controller's configure step writes, in order. `as`: a ZooKeeper migration's controller (roles/migration.ts):
+ * its properties, its heap (kafka:controllerHeap beside ZooKeeper) and, until finalized, the brokers' ZooKeeper login.
+ */
+export function controllerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets,
+    as?: { properties: string; heap: string; zookeeperLogin: boolean }): ManagedFile[] {
     const group = `root:${PATHS.serviceUser}`;
+    const jaas = as?.zookeeperLogin && secured(cfg) ? PATHS.kafkaJaas : undefined;
     const tls: ManagedFile[] = secured(cfg) ? [
         [PATHS.caCertificate, "0644", "root:root", need(secrets).caCertificate],
         [PATHS.brokerKeystore, "0640", group, keystoreOf(need(secrets), node.name)],
+        ...(jaas ? [[jaas, "0640", group, renderKafkaJaas(need(secrets))] as ManagedFile] : []),
     ] : [];
     const jmx = cfg.jmx ? { address: node.privateAddress, port: PORTS.controllerJmx } : undefined;
     return [
@@ -46,12 +52,26 @@ export function controllerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cl
         ...jmxFiles(cfg, secrets),
         ...metricsFiles(cfg, "kafka-controller"),
         [PATHS.controllerClientConfig, "0600", "root:root", renderControllerClientProperties(cfg)],
-        [`${PATHS.configDir}/controller.properties`, "0640", group, renderControllerProperties(cfg, node, nodes)],
-        [`${PATHS.configDir}/kafka-controller.env`, "0640", group, renderEnvFile(cfg.quorum.heap, PATHS.controllerLogs, undefined, jmx, metricsAgentOption(cfg, node, "kafka-controller"),
-            cfg.jvmPerformanceOptions)],
+        [`${PATHS.configDir}/controller.properties`, "0640", group, as?.properties ?? renderControllerProperties(cfg, node, nodes)],
+        [`${PATHS.configDir}/kafka-controller.env`, "0640", group, renderEnvFile(as?.heap ?? cfg.quorum.heap, PATHS.controllerLogs, jaas, jmx,
+            metricsAgentOption(cfg, node, "kafka-controller"), cfg.jvmPerformanceOptions)],
         [`${PATHS.configDir}/kafka-controller.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
         [`${PATHS.unitDir}/kafka-controller.service`, "0644", "root:root", renderControllerUnit()],
     ];
+}
+
+/**
+ * A controller's configure-step parameters besides its files (configure-service.sh's kafka-controller health checks);
+ * `STATIC_QUORUM` for a migration's static quorum.
+ */
+export function controllerServiceEnv(n: ClusterNode, ns: ClusterNode[], staticQuorum = false): Record<string, string> {
+    return {
+        SELF_ADDRESS: n.privateAddress, CONTROLLER_PORT: String(PORTS.controller), NODE_ID: String(n.controllerId),
+        QUORUM_BOOTSTRAP: controllerQuorum(ns), QUORUM_CONFIG: PATHS.controllerClientConfig,
+        CONTROLLER_CONFIG: `${PATHS.configDir}/controller.properties`, METADATA_DIR: PATHS.controllerLogDir, JOIN_MARKER: PATHS.controllerJoinMarker,
+        INITIAL_MARKER: PATHS.controllerInitialMarker, ...(staticQuorum ? { STATIC_QUORUM: "true" } : {}),
+        KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
+    };
 }
 
 /** The quorum check's environment: the controllers' listener, logged in with this node's certificate, and their ids. */
@@ -112,13 +132,8 @@ export function controllerSteps(ctx: PlanContext, controllers: string[]): { step
         generated: true, ...(sec ? { secrets: true as const } : {}),
         create: (ns, secrets, generated) => {
             const n = nodeNamed(ns, name);
-            return configureService("kafka-controller", controllerFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.controllerCurrent, {
-                SELF_ADDRESS: n.privateAddress, CONTROLLER_PORT: String(PORTS.controller), NODE_ID: String(n.controllerId),
-                QUORUM_BOOTSTRAP: controllerQuorum(ns), QUORUM_CONFIG: PATHS.controllerClientConfig,
-                CONTROLLER_CONFIG: `${PATHS.configDir}/controller.properties`, METADATA_DIR: PATHS.controllerLogDir, JOIN_MARKER: PATHS.controllerJoinMarker,
-                INITIAL_MARKER: PATHS.controllerInitialMarker,
-                KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
-            }, generated.generations?.[name]);
+            return configureService("kafka-controller", controllerFiles(cfg, n, ns, sec ? secrets : undefined), dist, PATHS.controllerCurrent,
+                controllerServiceEnv(n, ns), generated.generations?.[name]);
         },
     }));
     const quorum: Step = {

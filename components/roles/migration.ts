@@ -19,16 +19,13 @@
 // Every role module's rule holds: a step whose rendered files are what the host runs restarts nothing.
 import { ClusterConfig } from "../config";
 import { ManagedFile, b64, hostCommand } from "../host-command";
-import { PATHS, PORTS, controllerQuorum, internalEndpoint, kafkaTarballName, migrationPrincipals, secured, zookeeperConnect } from "../layout";
-import {
-    ClusterSecrets, QuorumRender, REDACTED, renderControllerClientProperties, renderControllerProperties, renderControllerUnit, renderEnvFile,
-    renderKafkaJaas, renderServerProperties,
-} from "../render";
+import { PATHS, controllerQuorum, internalEndpoint, kafkaTarballName, migrationPrincipals, secured, zookeeperConnect } from "../layout";
+import { ClusterSecrets, QuorumRender, REDACTED, renderControllerProperties, renderServerProperties } from "../render";
 import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, nodeNamed } from "../topology";
 import { MigrationDecision, NodeReport } from "../migration";
 import { brokerFiles } from "./broker";
-import { PlanContext, Step, chained, configureService, digest, jmxFiles, keystoreOf, need } from "./context";
-import { metricsAgentOption, metricsFiles } from "./metrics";
+import { controllerFiles, controllerServiceEnv } from "./controller";
+import { PlanContext, Step, chained, configureService, digest } from "./context";
 
 /** The configuration as the KRaft side of a migration renders it. */
 const kraftView = (cfg: ClusterConfig): ClusterConfig => ({ ...cfg, metadata: "kraft" });
@@ -51,30 +48,13 @@ function controllerProperties(cfg: ClusterConfig, node: ClusterNode, nodes: Clus
         finalized(cfg) ? { voters: true, principals } : { migration: { secrets }, principals });
 }
 
-/** Everything a migration controller's configure step writes, in order. */
+/** Everything a migration controller's configure step writes, in order (roles/controller.ts with the migration's files). */
 export function migrationControllerFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets?: ClusterSecrets): ManagedFile[] {
-    const group = `root:${PATHS.serviceUser}`;
-    const sec = secured(cfg);
     // Until finalized, the controller logs in to ZooKeeper as the brokers do (their JAAS `Client` section; a dedicated
     // ZooKeeper node has no broker step that writes it).
-    const zkLogin = sec && !finalized(cfg);
-    const tls: ManagedFile[] = sec ? [
-        [PATHS.caCertificate, "0644", "root:root", need(secrets).caCertificate],
-        [PATHS.brokerKeystore, "0640", group, keystoreOf(need(secrets), node.name)],
-        ...(zkLogin ? [[PATHS.kafkaJaas, "0640", group, renderKafkaJaas(need(secrets))] as ManagedFile] : []),
-    ] : [];
-    const jmx = cfg.jmx ? { address: node.privateAddress, port: PORTS.controllerJmx } : undefined;
-    return [
-        ...tls,
-        ...jmxFiles(cfg, secrets),
-        ...metricsFiles(cfg, "kafka-controller"),
-        [PATHS.controllerClientConfig, "0600", "root:root", renderControllerClientProperties(cfg)],
-        [`${PATHS.configDir}/controller.properties`, "0640", group, controllerProperties(cfg, node, nodes, secrets)],
-        [`${PATHS.configDir}/kafka-controller.env`, "0640", group, renderEnvFile(migrationHeap(cfg), PATHS.controllerLogs, zkLogin ? PATHS.kafkaJaas : undefined, jmx,
-            metricsAgentOption(cfg, node, "kafka-controller"), cfg.jvmPerformanceOptions)],
-        [`${PATHS.configDir}/kafka-controller.version`, "0644", "root:root", `${kafkaTarballName(cfg)}\n`],
-        [`${PATHS.unitDir}/kafka-controller.service`, "0644", "root:root", renderControllerUnit()],
-    ];
+    return controllerFiles(cfg, node, nodes, secrets, {
+        properties: controllerProperties(cfg, node, nodes, secrets), heap: migrationHeap(cfg), zookeeperLogin: !finalized(cfg),
+    });
 }
 
 /** How a broker's files name the metadata quorum in phase B (`migrating`: ZooKeeper mode plus the quorum) or C (`kraft`). */
@@ -125,12 +105,8 @@ export function migrationSteps(ctx: PlanContext, nodes: NodeIdentity[], after: s
         generated: true, ...(sec ? { secrets: true as const } : {}),
         create: (ns, s, generated) => {
             const n = nodeNamed(ns, name);
-            return configureService("kafka-controller", migrationControllerFiles(cfg, n, ns, secrets(s)), dist, PATHS.controllerCurrent, {
-                SELF_ADDRESS: n.privateAddress, CONTROLLER_PORT: String(PORTS.controller), NODE_ID: String(n.controllerId),
-                QUORUM_BOOTSTRAP: controllerQuorum(ns), QUORUM_CONFIG: PATHS.controllerClientConfig,
-                CONTROLLER_CONFIG: `${PATHS.configDir}/controller.properties`, METADATA_DIR: PATHS.controllerLogDir, JOIN_MARKER: PATHS.controllerJoinMarker,
-                INITIAL_MARKER: PATHS.controllerInitialMarker, STATIC_QUORUM: "true", KAFKA_HOME: PATHS.controllerCurrent, TOOLS_LOG_DIR: PATHS.toolsLogDir,
-            }, generated.generations?.[name]);
+            return configureService("kafka-controller", migrationControllerFiles(cfg, n, ns, secrets(s)), dist, PATHS.controllerCurrent,
+                controllerServiceEnv(n, ns, true), generated.generations?.[name]);
         },
     }));
     const controllerDigest = (ns: ClusterNode[]) => digest(...controllerNodes(ns).map((n) => controllerProperties(cfg, n, ns, sec ? REDACTED : undefined)), dist);
