@@ -5,6 +5,11 @@
 // leave the cluster in phase C (dual write): a KRaft controller in migration mode beside each ZooKeeper member, every
 // broker in KRaft mode, ZooKeeper still running and written to. Nothing acknowledged lost, no send failed, never two
 // brokers down, the cluster id, SCRAM logins, ACLs and the group's offsets unchanged; a second `up` restarts nothing.
+// Then the rest of the scenario, each `up` under the same kind of producer and monitor: a rollback from phase C
+// (`kafka:metadata` removed: ZooKeeper mode again, controllers gone, /migration deleted), a topic created in ZooKeeper
+// mode, the migration again (that topic copied), the finalize (`kafka:zookeeperRetired`: ZooKeeper stopped) and Kafka
+// 4.3.2 (metadata.version 4.3-IV0, kraft.version 0); after each, the cluster id, logins, ACLs, and group orders-g
+// resuming at its committed offsets over records written since; a last `up` restarts nothing.
 // Nothing here is mocked.
 import * as assert from "assert";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
