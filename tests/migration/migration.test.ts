@@ -5,6 +5,11 @@
 // leave the cluster in phase C (dual write): a KRaft controller in migration mode beside each ZooKeeper member, every
 // broker in KRaft mode, ZooKeeper still running and written to. Nothing acknowledged lost, no send failed, never two
 // brokers down, the cluster id, SCRAM logins, ACLs and the group's offsets unchanged; a second `up` restarts nothing.
+// Then the rest of the scenario, each `up` under the same kind of producer and monitor: a rollback from phase C
+// (`kafka:metadata` removed: ZooKeeper mode again, controllers gone, /migration deleted), a topic created in ZooKeeper
+// mode, the migration again (that topic copied), the finalize (`kafka:zookeeperRetired`: ZooKeeper stopped) and Kafka
+// 4.3.2 (metadata.version 4.3-IV0, kraft.version 0); after each, the cluster id, logins, ACLs, and group orders-g
+// resuming at its committed offsets over records written since; a last `up` restarts nothing.
 // Nothing here is mocked.
 import * as assert from "assert";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
@@ -24,6 +29,8 @@ const { timed, summary } = stopwatch();
 const LAB = LABS.migration;
 /** The last ZooKeeper-mode line: the migration runs on it, and the version stays through it. */
 const VERSION = "3.9.2";
+/** The 4.x release a finalized migration moves to. */
+const TO = "4.3.2";
 const STACK = "migration-test";
 /** Records written to `orders` before the migration, and how many of them group orders-g consumed and committed. */
 const WRITTEN = 2000;
@@ -55,6 +62,12 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
     let consumedBefore: Set<string>;
     /** What the migration's `up` left for the later checks. */
     let migration: { result?: UpResult; samples: UrpSample[]; sinceUs: bigint; sinceS: number; endUs?: bigint } | undefined;
+    /** orders-g's committed offsets as the last check left them (it consumed to the end, then more records were written). */
+    let groupNow: Map<number, number> | undefined;
+    /** Records in `orders` now. */
+    let ordersHeld = WRITTEN;
+    /** The records written to `after-rollback` in ZooKeeper mode, after the rollback. */
+    let afterRollback: string[] = [];
 
     const file = (user: string) => client.propertiesFile(`as-${user}`, props[user]);
     const mainPid = async (n: ClusterNode, svc: string) => Number((await ssh.must(n.sshAddress, `systemctl show -p MainPID --value ${svc}`)).trim());
@@ -180,9 +193,151 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
         return spells.sort((a, b) => (a.down < b.down ? -1 : 1));
     }
 
+    const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    const sorted = (m: Map<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
+
+    /** Writes MORE records to `orders` as app (acks=all), each acknowledged, behind orders-g's committed offsets. */
+    const MORE = 300;
+    async function moreOrders(): Promise<void> {
+        const prod = await client.must("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "orders",
+            "--max-messages", String(MORE), "--acks", "-1", "--repeating-keys", "100", "--throughput", "-1"], 300_000, undefined, file("app"));
+        assert.strictEqual(acked(prod).length, MORE, "every record acknowledged (acks=all)");
+        ordersHeld += MORE;
+        assert.strictEqual(await client.recordCount(bootstrap, "orders"), ordersHeld, "orders holds every record written");
+    }
+
+    /**
+     * orders-g's committed offsets are what the last check left; the group resumes at exactly them and reads to the
+     * end of every partition; then more records go behind the new committed offsets for the next phase.
+     */
+    async function groupResumes(when: string): Promise<void> {
+        assert.ok(groupNow, "the group's offsets were recorded");
+        assert.strictEqual(await client.recordCount(bootstrap, "orders"), ordersHeld, `${when}: orders holds every record written`);
+        const committed = await groupOffsets();
+        assert.deepStrictEqual(sorted(committed), sorted(groupNow), `${when}: orders-g's CURRENT-OFFSET per partition unchanged`);
+        const ends = await endOffsets("orders");
+        assert.strictEqual(sum(ends), ordersHeld, `${when}: orders' end offsets`);
+        const rows = await consumeOrders(sum(ends) - sum(committed));
+        for (const [p, c] of committed) {
+            const offsets = rows.filter((r) => r.partition === p).map((r) => r.offset).sort((a, b) => a - b);
+            assert.deepStrictEqual(offsets, [...Array(ends.get(p)! - c).keys()].map((i) => c + i),
+                `${when}: partition ${p}: the group resumed at its committed offset ${c} and read to the end ${ends.get(p)}`);
+        }
+        groupNow = await groupOffsets();
+        assert.deepStrictEqual(sorted(groupNow), sorted(ends), `${when}: orders-g committed the end of every partition`);
+        log(`${when}: orders-g resumed at ${sorted(committed).map(([p, o]) => `${p}:${o}`).join(" ")} and read ${rows.length} records to the end`);
+        await moreOrders();
+    }
+
+    /** The cluster id on every broker's storage and as clients see it, SCRAM logins and ACL denials, the group. */
+    async function survived(when: string): Promise<void> {
+        assert.deepStrictEqual(await brokerClusterIds(), nodes.map(() => clusterId), `${when}: every broker's storage keeps the cluster id`);
+        assert.strictEqual(await describedClusterId(), clusterId, `${when}: the cluster id clients see is unchanged`);
+        await loginsAndAcls(when);
+        await groupResumes(when);
+    }
+
+    /** Whether a znode exists under the chroot (zookeeper-shell's stat: "Node does not exist" when not). */
+    async function znodeExists(path: string, on: ClusterNode = nodes[0]): Promise<boolean> {
+        const r = await ssh.exec(on.sshAddress, `sudo -n env LOG_DIR=${PATHS.toolsLogDir} KAFKA_HEAP_OPTS=-Xmx128m KAFKA_JMX_OPTS=-Dx=1 ` +
+            `${PATHS.current}/bin/zookeeper-shell.sh ${zkConnect} stat ${path}`, 120_000);
+        const out = r.stdout + r.stderr;
+        if (/Node does not exist/.test(out)) return false;
+        if (/^ctime = /m.test(out)) return true;
+        throw new Error(`stat ${path}: neither its stat nor "Node does not exist" (exit ${r.code}): ${out.slice(-1000)}`);
+    }
+
+    /** What one `pulumi up` under load left: its result, the URP samples and its time window. */
+    interface Window { result: UpResult; samples: UrpSample[]; sinceUs: bigint; sinceS: number; endUs: bigint; seconds: number }
+
+    /**
+     * `pulumi up` with `next` as the stack's config, under a retrying acks=all producer on a topic of its own (nothing
+     * acknowledged lost, no send failed: writesUnderLoad) and the outside URP monitor; logs each changed step.
+     */
+    async function upUnderLoad(what: string, topic: string, next: RawConfig): Promise<Window> {
+        await urpBackToZero(client, bootstrap, `before ${what}`);
+        const monitor = urpMonitor(client, bootstrap);
+        const sinceS = Math.floor(Date.now() / 1000) - 1;
+        const sinceUs = process.hrtime.bigint() / 1000n;
+        const events: EngineEvent[] = [];
+        const upStarted = Date.now();
+        let result: UpResult | undefined;
+        let endUs = 0n;
+        let seconds = 0;
+        try {
+            await writesUnderLoad(client, bootstrap, topic, async (ackedSoFar) => {
+                raw = next;
+                await setStackConfig(stack, raw);
+                const before = ackedSoFar();
+                const t = Date.now();
+                result = await timed(`${what}: pulumi up`, () => stack.up({ onOutput: () => undefined, onEvent: (e) => events.push(e) }));
+                seconds = (Date.now() - t) / 1000;
+                endUs = process.hrtime.bigint() / 1000n;
+                log(`${what}: the producer had ${before} acknowledged when the up began, ${ackedSoFar()} when it ended`);
+            }, true);
+        } finally {
+            await monitor.stop();
+            const t0 = events.find((e) => e.timestamp > 0)?.timestamp ?? Math.floor(upStarted / 1000);
+            const pre = new Map<string, number>();
+            const lines: string[] = [];
+            for (const e of events) {
+                const p = e.resourcePreEvent?.metadata;
+                if (p && p.op !== "same") pre.set(p.urn, e.timestamp);
+                const o = e.resOutputsEvent?.metadata;
+                if (o && pre.has(o.urn)) lines.push(`+${pre.get(o.urn)! - t0}..+${e.timestamp - t0} s ${o.op} ${o.urn.split("::").pop()}`);
+                if (e.diagnosticEvent?.severity === "error") lines.push(`error: ${e.diagnosticEvent.message.trim().slice(0, 2000)}`);
+            }
+            log(`${what} up, each changed step (from the update's own events):\n  ${lines.join("\n  ")}`);
+            log(`${what} up: ${monitor.samples.length} URP samples, max ${Math.max(...monitor.samples.map((s) => s.urp ?? 0))}, ` +
+                `${monitor.samples.filter((s) => s.urp === undefined).length} failed`);
+        }
+        assert.ok(result, `${what}: the up ran`);
+        assert.strictEqual(result.summary.result, "succeeded");
+        log(`${what} up: ${JSON.stringify(result.summary.resourceChanges)}; ops ${JSON.stringify(Object.fromEntries(opsOf(events)))}; ${seconds.toFixed(1)} s`);
+        assert.strictEqual(result.outputs.bootstrapServers.value, bootstrap, `${what}: clients keep their bootstrap servers`);
+        return { result, samples: monitor.samples, sinceUs, sinceS, endUs, seconds };
+    }
+
+    /**
+     * `svc`'s down spells during an up: each started again, never two at once, and (with URP samples, for brokers) each
+     * stop only after a URP=0 sample following the previous start. Returns the spells.
+     */
+    async function oneAtATime(what: string, svc: "kafka" | "kafka-controller", w: Window, urp: boolean): Promise<Down[]> {
+        const spells = await downSpells(svc, w.sinceS);
+        const rel = (t: bigint) => `${(Number(t - w.sinceUs) / 1e6).toFixed(1)}s`;
+        log(`${what}: ${svc} down spells: ${spells.map((s) => `${s.host} ${rel(s.down)}..${s.up === undefined ? "-" : rel(s.up)}`).join(", ") || "none"}`);
+        const samples = w.samples.filter((s) => s.urp !== undefined);
+        for (let i = 0; i < spells.length; i++) {
+            const s = spells[i];
+            assert.ok(s.up !== undefined, `${what}: ${s.host}: ${svc} stopped at ${rel(s.down)} and was not started again`);
+            if (i > 0) {
+                const prev = spells[i - 1];
+                assert.ok(s.down > prev.up!, `${what}: ${s.host}'s ${svc} went down at ${rel(s.down)} while ${prev.host}'s was down (${rel(prev.down)}..${rel(prev.up!)})`);
+                if (urp) {
+                    assert.ok(samples.some((x) => x.start > prev.up! && x.end < s.down && x.urp === 0),
+                        `${what}: no URP=0 sample between ${prev.host} starting at ${rel(prev.up!)} and ${s.host} stopping at ${rel(s.down)}`);
+                }
+            }
+            if (urp) {
+                const last = samples.filter((x) => x.end < s.down).pop();
+                assert.strictEqual(last?.urp, 0, `${what}: ${s.host} stopped at ${rel(s.down)} while the last URP sample said ${last?.urp}`);
+            }
+        }
+        return spells;
+    }
+
+    /** The Kafka release directories a service's process has files open in (its jars), e.g. ["kafka_2.13-4.3.2"]. */
+    async function runningReleases(n: ClusterNode, svc: string): Promise<string[]> {
+        const pid = await mainPid(n, svc);
+        assert.ok(pid > 0, `${n.name}: ${svc} runs`);
+        const out = await ssh.must(n.sshAddress, `sudo -n ls -l /proc/${pid}/fd | grep -o 'kafka_[0-9.]*-[0-9][0-9.]*' | sed 's/\\.$//' | sort -u`);
+        return out.trim().split("\n").filter(Boolean);
+    }
+
     before(async () => {
         const start = Date.now();
         const tarball = await timed(`setup: Kafka ${VERSION} tarball`, () => kafkaDist(VERSION));
+        await timed(`setup: Kafka ${TO} tarball`, () => kafkaDist(TO));
         env = await timed("setup: image, apt repository and 3 hosts", () => freshHostsUp(3, LAB));
         ssh = new Ssh(env);
         raw = localStackConfig(env, 3, {
@@ -428,6 +583,9 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
         assert.deepStrictEqual([...Array(WRITTEN).keys()].map(String).filter((v) => !all.has(v)), [], "the two halves are every record written");
         const end = await groupOffsets();
         assert.strictEqual([...end.values()].reduce((a, b) => a + b, 0), WRITTEN, "orders-g committed the end of the topic");
+        groupNow = end;
+        // More records behind the group's committed offsets, for the later phases to resume over.
+        await moreOrders();
     });
 
     it("a second pulumi up restarts nothing (kafka, kafka-controller, zookeeper) and the cluster stays in phase C", async () => {
@@ -442,5 +600,140 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
             assert.strictEqual((await ssh.exec(n.sshAddress, "systemctl is-active kafka-controller kafka zookeeper", 10_000)).stdout.trim(), "active\nactive\nactive");
         }
     });
-});
 
+    /** Each phase's `pulumi up` under load, for the later checks of that phase. */
+    const phases: Record<string, Window> = {};
+    /** A phase's duration and peak URP, as one line of the log. */
+    const figures = (what: string, w: Window) => log(`[phase] ${what}: ${w.seconds.toFixed(1)} s, peak URP ${Math.max(...w.samples.map((s) => s.urp ?? 0))}`);
+
+    it("rollback from phase C: pulumi config rm kafka:metadata and pulumi up under an acks=all producer, back to ZooKeeper mode with nothing lost", async () => {
+        // ZooKeeper mode refuses the KRaft controller setting (kafka:controllerHeap): it goes with kafka:metadata.
+        const { metadata: _m, controllerHeap: _h, ...zk } = raw;
+        const w = (phases.rollback = await upUnderLoad("rollback from phase C", "rollback-load", zk));
+        figures("rollback from phase C", w);
+        assert.strictEqual(w.result.outputs.metadataMigration.value, "ZooKeeper mode");
+        for (const n of nodes) {
+            const server = await ssh.must(n.sshAddress, `sudo -n cat ${PATHS.configDir}/server.properties`);
+            assert.match(server, new RegExp(`^broker\\.id=${n.brokerId}$`, "m"), `${n.name}: broker.id`);
+            assert.match(server, /^zookeeper\.connect=/m, `${n.name}: a ZooKeeper-mode broker again`);
+            assert.doesNotMatch(server, /^zookeeper\.metadata\.migration\.enable=/m, `${n.name}: out of migration mode`);
+            assert.doesNotMatch(server, /^process\.roles=/m, `${n.name}: not a KRaft broker`);
+            assert.strictEqual((await ssh.exec(n.sshAddress, "systemctl is-active kafka zookeeper", 10_000)).stdout.trim(), "active\nactive", `${n.name}: broker and ZooKeeper run`);
+            assert.notStrictEqual((await ssh.exec(n.sshAddress, "systemctl is-active kafka-controller", 10_000)).stdout.trim(), "active", `${n.name}: no controller runs`);
+            assert.strictEqual((await ssh.exec(n.sshAddress, `sudo -n test -e ${PATHS.configDir}/controller.properties && echo present || echo gone`, 10_000)).stdout.trim(),
+                "gone", `${n.name}: controller.properties removed`);
+        }
+        assert.strictEqual(await poll("the brokers registered in ZooKeeper again", 60_000, async () => {
+            const ids = await registeredInZookeeper();
+            return ids === "[1, 2, 3]" ? ids : undefined;
+        }), "[1, 2, 3]");
+        const holder = await poll("a ZooKeeper-mode broker holds /controller", 60_000, async () => {
+            const id = Number(/"brokerid":(-?\d+)/.exec(await znode("/controller").catch(() => ""))?.[1]);
+            return Number.isInteger(id) && id < 3000 ? id : undefined;
+        });
+        assert.ok(nodes.some((n) => n.brokerId === holder), `/controller is held by a broker (${holder})`);
+        log(`after the rollback: /controller held by broker ${holder}`);
+        assert.strictEqual(await znodeExists("/migration"), false, "/migration deleted");
+        const spells = await oneAtATime("rollback", "kafka", w, true);
+        for (const n of nodes) assert.ok(spells.some((s) => s.host === n.name), `${n.name}: the broker restarted into ZooKeeper mode`);
+        log(`rollback: ${spells.length} broker restarts; controller down spells ${(await downSpells("kafka-controller", w.sinceS)).map((s) => s.host).join(", ")}`);
+        assert.strictEqual(/"id":"([^"]+)"/.exec(await znode("/cluster/id"))?.[1], clusterId, "ZooKeeper's cluster id unchanged");
+        await survived("after the rollback");
+        // A topic created in ZooKeeper mode, for the second migration to copy.
+        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", "after-rollback", "--partitions", "1", "--replication-factor", "3"]);
+        afterRollback = [...Array(5).keys()].map((i) => `after-rollback-${i}-${Date.now()}`);
+        await client.must("kafka-console-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "after-rollback", "--producer-property", "acks=all"],
+            120_000, afterRollback.join("\n") + "\n");
+        assert.strictEqual(await client.recordCount(bootstrap, "after-rollback"), afterRollback.length, "after-rollback holds its records");
+    });
+
+    /** after-rollback's records, read from the beginning. */
+    async function afterRollbackRecords(): Promise<string[]> {
+        const out = await client.must("kafka-console-consumer.sh", ["--bootstrap-server", bootstrap, "--topic", "after-rollback", "--from-beginning",
+            "--max-messages", String(afterRollback.length), "--timeout-ms", "60000"], 120_000);
+        return out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("after-rollback-"));
+    }
+
+    it("migrate again: kafka:metadata kraft and pulumi up under an acks=all producer, phase C again with after-rollback copied", async () => {
+        assert.ok(afterRollback.length > 0, "the rollback's check wrote after-rollback");
+        const w = (phases.again = await upUnderLoad("migration again", "remigration-load", { ...raw, metadata: "kraft", controllerHeap: "256m" }));
+        figures("migration again", w);
+        assert.match(String(w.result.outputs.metadataMigration.value), /^phase C/, `metadataMigration: ${w.result.outputs.metadataMigration.value}`);
+        for (const n of nodes) {
+            assert.strictEqual((await ssh.exec(n.sshAddress, "systemctl is-active kafka-controller kafka zookeeper", 10_000)).stdout.trim(),
+                "active\nactive\nactive", `${n.name}: controller, broker and ZooKeeper member run`);
+            const server = await ssh.must(n.sshAddress, `sudo -n cat ${PATHS.configDir}/server.properties`);
+            assert.match(server, /^process\.roles=broker$/m, `${n.name}: the broker in KRaft mode`);
+            assert.doesNotMatch(server, /^zookeeper\.connect=/m, `${n.name}: the broker no longer uses ZooKeeper`);
+            const controller = await ssh.must(n.sshAddress, `sudo -n cat ${PATHS.configDir}/controller.properties`);
+            assert.match(controller, /^zookeeper\.metadata\.migration\.enable=true$/m, `${n.name}: the controller in migration mode`);
+        }
+        const mig = await znode("/migration");
+        assert.ok(Number(/"kraft_metadata_offset":(-?\d+)/.exec(mig)?.[1]) >= 0, `the metadata was copied again: ${mig}`);
+        assert.strictEqual(await registeredInZookeeper(), "[]", "no broker registered in ZooKeeper");
+        const spells = await oneAtATime("migration again", "kafka", w, true);
+        for (const n of nodes) {
+            const count = spells.filter((s) => s.host === n.name).length;
+            assert.ok(count >= 2, `${n.name}: the broker restarted ${count} time(s); phase B and phase C each need one`);
+        }
+        const topics = await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--describe", "--topic", "after-rollback"], 120_000);
+        assert.match(topics, /ReplicationFactor: 3/, `after-rollback came over with RF 3: ${topics}`);
+        assert.deepStrictEqual(await afterRollbackRecords(), afterRollback, "after-rollback's records, in order");
+        await survived("phase C again");
+    });
+
+    it("finalize: kafka:zookeeperRetired true and pulumi up under an acks=all producer; controllers out of migration mode, ZooKeeper stopped", async () => {
+        const w = (phases.finalize = await upUnderLoad("finalize", "finalize-load", { ...raw, zookeeperRetired: true }));
+        figures("finalize", w);
+        assert.match(String(w.result.outputs.metadataMigration.value), /^finalized/, `metadataMigration: ${w.result.outputs.metadataMigration.value}`);
+        assert.strictEqual(w.result.outputs.zookeeperConnect.value, "", "zookeeperConnect is empty");
+        const completed: string[] = [];
+        for (const n of nodes) {
+            const controller = await ssh.must(n.sshAddress, `sudo -n cat ${PATHS.configDir}/controller.properties`);
+            assert.doesNotMatch(controller, /^zookeeper\.metadata\.migration\.enable=true$/m, `${n.name}: the controller out of migration mode`);
+            assert.doesNotMatch(controller, /^zookeeper\.connect=/m, `${n.name}: the controller no longer uses ZooKeeper`);
+            assert.strictEqual((await ssh.exec(n.sshAddress, "systemctl is-active kafka-controller kafka", 10_000)).stdout.trim(), "active\nactive", `${n.name}: controller and broker run`);
+            assert.notStrictEqual((await ssh.exec(n.sshAddress, "systemctl is-active zookeeper", 10_000)).stdout.trim(), "active", `${n.name}: ZooKeeper stopped`);
+            assert.notStrictEqual((await ssh.exec(n.sshAddress, "systemctl is-enabled zookeeper", 10_000)).stdout.trim(), "enabled", `${n.name}: ZooKeeper disabled`);
+            const listening = await ssh.must(n.sshAddress, "ss -ltnH");
+            assert.ok(listening.trim().length > 0, `${n.name}: ss lists listening sockets`);
+            assert.doesNotMatch(listening, /:2181\s/, `${n.name}: nothing listens on 2181: ${listening}`);
+            const lines = (await ssh.exec(n.sshAddress, `sudo -n sh -c 'grep -hE "Completing the ZK migration|POST_MIGRATION" ${PATHS.controllerLogs}/controller.log*'`, 30_000)).stdout
+                .split("\n").filter(Boolean);
+            if (lines.length) completed.push(`${n.name}: ${lines[lines.length - 1].slice(0, 300)}`);
+        }
+        log(`the migration's completion in the controllers' logs:\n  ${completed.join("\n  ") || "none"}`);
+        assert.ok(completed.length > 0, "a controller's controller.log says it completed the migration");
+        await oneAtATime("finalize", "kafka", w, true);
+        await oneAtATime("finalize", "kafka-controller", w, false);
+        await survived("after finalizing");
+    });
+
+    it(`Kafka ${TO}: kafka:kafkaVersion ${TO} and pulumi up under an acks=all producer; every node on ${TO}, metadata.version 4.3-IV0, kraft.version 0`, async () => {
+        const w = (phases.upgrade = await upUnderLoad(`${VERSION} -> ${TO}`, "upgrade-load", { ...raw, kafkaVersion: TO }));
+        figures(`${VERSION} -> ${TO}`, w);
+        for (const n of nodes) {
+            for (const link of [PATHS.current, PATHS.controllerCurrent]) {
+                assert.strictEqual((await ssh.must(n.sshAddress, `readlink ${link}`)).trim(), `kafka_2.13-${TO}`, `${n.name}: ${link}`);
+            }
+            for (const svc of ["kafka", "kafka-controller"]) {
+                assert.deepStrictEqual(await runningReleases(n, svc), [`kafka_2.13-${TO}`], `${n.name}: ${svc}'s process runs ${TO}'s jars`);
+            }
+        }
+        // Kafka's own tool of the new release on a broker, with the admin login the program keeps there.
+        const features = await ssh.must(nodes[0].sshAddress, `sudo -n env LOG_DIR=${PATHS.toolsLogDir} KAFKA_HEAP_OPTS=-Xmx128m KAFKA_JMX_OPTS=-Dx=1 ` +
+            `${PATHS.current}/bin/kafka-features.sh --bootstrap-server ${bootstrap} --command-config ${PATHS.adminConfig} describe`, 120_000);
+        log(`features after ${TO}:\n${features.trim()}`);
+        assert.match(features, /Feature: metadata\.version\s.*FinalizedVersionLevel: 4\.3-IV0\b/, "metadata.version 4.3-IV0 finalized");
+        assert.strictEqual(/Feature: kraft\.version\s.*FinalizedVersionLevel: (\d+)/.exec(features)?.[1], "0", "kraft.version still 0");
+        await oneAtATime(`${VERSION} -> ${TO}`, "kafka", w, true);
+        await oneAtATime(`${VERSION} -> ${TO}`, "kafka-controller", w, false);
+        await survived(`on ${TO}`);
+        const before = await allStates();
+        const { ops } = await timed(`a last pulumi up (${TO}, nothing to do)`, () => upWithOps(stack));
+        log(`last up: ${JSON.stringify(Object.fromEntries(ops))}`);
+        const after = await allStates();
+        assert.deepStrictEqual({ kafka: after.kafka, controller: after.controller }, { kafka: before.kafka, controller: before.controller }, "no broker or controller restarted");
+        log(`phases: ${Object.entries(phases).map(([k, v]) => `${k} ${v.seconds.toFixed(1)} s`).join(", ")}`);
+    });
+});
