@@ -255,8 +255,8 @@ const NEXT: Record<MigrationPhase, string> = {
 /** Where a cluster is once an update towards each target is done, and the next command. */
 const AFTER: Record<MigrationTarget, string> = {
     zookeeper: NEXT.zookeeper,
-    "dual-write": `${NEXT["dual-write"]}. Next: pulumi config set kafka:zookeeperRetired true && pulumi up (finalizes: cannot be undone); ` +
-        "a rollback from here is Kafka's documented procedure, by hand for now (docs/zk-migration-lab.md, section 5)",
+    "dual-write": `${NEXT["dual-write"]}. Next: pulumi config set kafka:zookeeperRetired true && pulumi up (finalizes: cannot be undone), ` +
+        "or pulumi config rm kafka:metadata && pulumi up to roll back",
     finalized: `${NEXT.finalized}, which is retired; the migration's static quorum stays (kraft.version 0). On 3.9, next: Kafka 4.x ` +
         "(pulumi config set kafka:kafkaVersion 4.3.2, pulumi up): controllers, then brokers, then the feature levels",
     kraft: NEXT.kraft,
