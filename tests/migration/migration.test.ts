@@ -35,6 +35,8 @@ const STACK = "migration-test";
 /** Records written to `orders` before the migration, and how many of them group orders-g consumed and committed. */
 const WRITTEN = 2000;
 const COMMITTED = 1000;
+/** Partitions of `orders`. */
+const ORDERS_PARTITIONS = 6;
 /** A KRaft controller's node.id on a host (contract: 3000 + the host's id). */
 const controllerIdOf = (n: ClusterNode) => 3000 + n.brokerId!;
 
@@ -107,13 +109,21 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
 
     /** Group orders-g's committed offset (CURRENT-OFFSET) per partition of `orders`, from kafka-consumer-groups --describe as admin. */
     async function groupOffsets(): Promise<Map<number, number>> {
-        const out = await client.must("kafka-consumer-groups.sh", ["--bootstrap-server", bootstrap, "--describe", "--group", "orders-g"], 120_000);
-        const offsets = new Map<number, number>();
-        for (const line of out.split("\n")) {
-            const f = line.trim().split(/\s+/);
-            if (f[0] === "orders-g" && f[1] === "orders" && /^\d+$/.test(f[2]) && /^\d+$/.test(f[3])) offsets.set(Number(f[2]), Number(f[3]));
-        }
-        return offsets;
+        // Right after a roll the group's coordinator may still be loading its partition of __consumer_offsets, and the
+        // describe lists no offsets (a CI run under load saw an empty answer once): asked again, within a bound, until
+        // every partition of orders has its row; the last answer is in the failure if it never comes.
+        let last = "";
+        return poll(`orders-g's committed offset of each of the ${ORDERS_PARTITIONS} partitions of orders`, 180_000, async () => {
+            last = await client.must("kafka-consumer-groups.sh", ["--bootstrap-server", bootstrap, "--describe", "--group", "orders-g"], 120_000);
+            const offsets = new Map<number, number>();
+            for (const line of last.split("\n")) {
+                const f = line.trim().split(/\s+/);
+                if (f[0] === "orders-g" && f[1] === "orders" && /^\d+$/.test(f[2]) && /^\d+$/.test(f[3])) offsets.set(Number(f[2]), Number(f[3]));
+            }
+            if (offsets.size === ORDERS_PARTITIONS) return offsets;
+            log(`orders-g described with ${offsets.size} of ${ORDERS_PARTITIONS} partitions; asking again: ${last.trim().slice(-500)}`);
+            return undefined;
+        }, 5000);
     }
 
     /** A topic's end offset per partition. */
@@ -407,7 +417,7 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
 
     it(`data before the migration: ${WRITTEN} records in orders (RF 3), group orders-g committed at ${COMMITTED}, the cluster id, logins and ACL denials`, async () => {
         await timed("data: topics, records, group offsets", async () => {
-            for (const [topic, partitions] of [["orders", 6], ["orders-audit", 1], ["other-events", 1]] as const) {
+            for (const [topic, partitions] of [["orders", ORDERS_PARTITIONS], ["orders-audit", 1], ["other-events", 1]] as const) {
                 await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--topic", topic,
                     "--partitions", String(partitions), "--replication-factor", "3"]);
             }
