@@ -257,6 +257,21 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
         throw new Error(`stat ${path}: neither its stat nor "Node does not exist" (exit ${r.code}): ${out.slice(-1000)}`);
     }
 
+    /** Each step an update changed, with its start and end (whole seconds into the update), and its errors: from its own events. */
+    function changedSteps(events: EngineEvent[], upStarted: number): string[] {
+        const t0 = events.find((e) => e.timestamp > 0)?.timestamp ?? Math.floor(upStarted / 1000);
+        const pre = new Map<string, number>();
+        const lines: string[] = [];
+        for (const e of events) {
+            const p = e.resourcePreEvent?.metadata;
+            if (p && p.op !== "same") pre.set(p.urn, e.timestamp);
+            const o = e.resOutputsEvent?.metadata;
+            if (o && pre.has(o.urn)) lines.push(`+${pre.get(o.urn)! - t0}..+${e.timestamp - t0} s ${o.op} ${o.urn.split("::").pop()}`);
+            if (e.diagnosticEvent?.severity === "error") lines.push(`error: ${e.diagnosticEvent.message.trim().slice(0, 2000)}`);
+        }
+        return lines;
+    }
+
     /** What one `pulumi up` under load left: its result, the URP samples and its time window. */
     interface Window { result: UpResult; samples: UrpSample[]; sinceUs: bigint; sinceS: number; endUs: bigint; seconds: number }
 
@@ -287,16 +302,7 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
             }, true);
         } finally {
             await monitor.stop();
-            const t0 = events.find((e) => e.timestamp > 0)?.timestamp ?? Math.floor(upStarted / 1000);
-            const pre = new Map<string, number>();
-            const lines: string[] = [];
-            for (const e of events) {
-                const p = e.resourcePreEvent?.metadata;
-                if (p && p.op !== "same") pre.set(p.urn, e.timestamp);
-                const o = e.resOutputsEvent?.metadata;
-                if (o && pre.has(o.urn)) lines.push(`+${pre.get(o.urn)! - t0}..+${e.timestamp - t0} s ${o.op} ${o.urn.split("::").pop()}`);
-                if (e.diagnosticEvent?.severity === "error") lines.push(`error: ${e.diagnosticEvent.message.trim().slice(0, 2000)}`);
-            }
+            const lines = changedSteps(events, upStarted);
             log(`${what} up, each changed step (from the update's own events):\n  ${lines.join("\n  ")}`);
             log(`${what} up: ${monitor.samples.length} URP samples, max ${Math.max(...monitor.samples.map((s) => s.urp ?? 0))}, ` +
                 `${monitor.samples.filter((s) => s.urp === undefined).length} failed`);
@@ -470,16 +476,7 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
         } finally {
             await monitor.stop();
             // What the update did and when, from its own events (the engine stamps whole seconds): each changed step.
-            const t0 = events.find((e) => e.timestamp > 0)?.timestamp ?? Math.floor(upStarted / 1000);
-            const pre = new Map<string, number>();
-            const lines: string[] = [];
-            for (const e of events) {
-                const p = e.resourcePreEvent?.metadata;
-                if (p && p.op !== "same") pre.set(p.urn, e.timestamp);
-                const o = e.resOutputsEvent?.metadata;
-                if (o && pre.has(o.urn)) lines.push(`+${pre.get(o.urn)! - t0}..+${e.timestamp - t0} s ${o.op} ${o.urn.split("::").pop()}`);
-                if (e.diagnosticEvent?.severity === "error") lines.push(`error: ${e.diagnosticEvent.message.trim().slice(0, 2000)}`);
-            }
+            const lines = changedSteps(events, upStarted);
             log(`migration up, each changed step (from the update's own events):\n  ${lines.join("\n  ")}`);
             log(`migration up: ${monitor.samples.length} URP samples, max ${Math.max(...monitor.samples.map((s) => s.urp ?? 0))}, ` +
                 `${monitor.samples.filter((s) => s.urp === undefined).length} failed`);
