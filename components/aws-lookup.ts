@@ -108,7 +108,10 @@ const typeArch = (supported: string[]): Arch | undefined =>
 function instanceTypeKeys(nodes: Ec2NodeSpec[]): Map<string, string> {
     const keys = new Map<string, string>();
     for (const n of nodes) {
-        if (!keys.has(n.instanceType)) keys.set(n.instanceType, n.roles.includes("broker") ? "brokerInstanceType" : n.roles.includes("controller") ? "controllerInstanceType" : "zookeeperInstanceType");
+        if (!keys.has(n.instanceType)) {
+            keys.set(n.instanceType, n.roles.includes("broker") ? "brokerInstanceType" : n.roles.includes("controller") ? "controllerInstanceType"
+                : n.roles.includes("zookeeper") ? "zookeeperInstanceType" : "monitoringInstanceType");
+        }
     }
     return keys;
 }

@@ -1,13 +1,13 @@
-// The AWS layer: one security group, instances spread across availability zones, data volumes. It turns the
-// topology's EC2 node specs into ClusterNodes whose addresses are the instances' outputs; it knows nothing about
-// Kafka beyond the ports in the layout.
+// The AWS layer: one security group (and, with kafka:monitoring, one of the monitoring node's own), instances spread
+// across availability zones, data volumes. It turns the topology's EC2 node specs into ClusterNodes whose addresses
+// are the instances' outputs; it knows nothing about Kafka beyond the ports in the layout.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Ec2Cluster, vpcReachWarnings } from "./config";
 import { Ec2Lookup, lookupEc2 } from "./aws-lookup";
-import { CLIENT_PORTS, PORTS, portsFor } from "./layout";
+import { CLIENT_PORTS, INTERNAL_PORTS, PORTS, portsFor } from "./layout";
 import { Rollout, WantedImage, planRollout } from "./rollout";
-import { ClusterNode, Ec2NodeSpec } from "./topology";
+import { ClusterNode, Ec2NodeSpec, NodeIdentity } from "./topology";
 
 
 /**
@@ -31,6 +31,14 @@ export interface AwsHostsArgs {
 export interface AwsLookup extends Ec2Lookup {
     rollout: Rollout;
 }
+
+const isMonitoringNode = (n: NodeIdentity) => n.roles.includes("monitoring");
+
+/**
+ * Whether a node's clientAddress (what clients, or people, are told) is its public address: with kafka:publicAccess;
+ * for the monitoring node (its Prometheus and Alertmanager URLs) whenever it has one (kafka:associatePublicIp).
+ */
+const reachedOnPublicIp = (cfg: Ec2Cluster, n: NodeIdentity) => cfg.ec2.publicAccess || (isMonitoringNode(n) && cfg.ec2.associatePublicIp);
 
 /** Whether SSH goes to the instances' public addresses (else to their private ones: bastion, or from inside the VPC). */
 export const sshOverPublicIp = (cfg: Ec2Cluster) => cfg.ec2.associatePublicIp && !cfg.ec2.bastion && !cfg.ec2.sshFromVpc;
@@ -81,17 +89,60 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
         tags: tags({ Name: `${cfg.clusterName}` }),
     }, opts);
     const sgOpts = { parent: securityGroup };
-    for (const port of [...portsFor(cfg, "cluster"), ...portsFor(cfg, "clients"), ...portsFor(cfg, "metrics")]) {
+    for (const port of [...portsFor(cfg, "cluster"), ...portsFor(cfg, "clients")]) {
         new aws.vpc.SecurityGroupIngressRule(`${cfg.clusterName}-self-${port}`, {
             securityGroupId: securityGroup.id, referencedSecurityGroupId: securityGroup.id,
             ipProtocol: "tcp", fromPort: port, toPort: port, description: `cluster members on ${port}`,
         }, sgOpts);
     }
-    const cidrRule = (name: string, cidr: pulumi.Input<string>, port: number, description: string) =>
+    const cidrRule = (name: string, cidr: pulumi.Input<string>, port: number, description: string, group = securityGroup) =>
         new aws.vpc.SecurityGroupIngressRule(name, {
-            securityGroupId: securityGroup.id, ipProtocol: "tcp", fromPort: port, toPort: port, description,
+            securityGroupId: group.id, ipProtocol: "tcp", fromPort: port, toPort: port, description,
             cidrIpv4: cidr, // IPv6 blocks are refused: the instances get no IPv6 address
-        }, sgOpts);
+        }, { parent: group });
+    // SSH for provisioning, into every node's group.
+    const sshRules = (prefix: string, group: aws.ec2.SecurityGroup) => {
+        if (ec2.sshCidrs) {
+            ec2.sshCidrs.forEach((c, i) => cidrRule(`${prefix}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning", group));
+        } else {
+            // Only with a bastion or kafka:sshFromVpc (config refuses it otherwise): SSH comes from inside the VPC.
+            cidrRule(`${prefix}-ssh-vpc`, lookup.vpcCidr, PORTS.ssh,
+                "SSH for provisioning from the VPC: bastion or sshFromVpc (default when kafka:sshCidrs is unset)", group);
+        }
+    };
+
+    // kafka:monitoring: the monitoring node has a group of its own. Its Prometheus and Alertmanager (TLS, basic auth)
+    // answer kafka:monitoringCidrs; the exporters of the cluster's nodes (bound to their private addresses) answer it
+    // alone, and so does the brokers' internal listener besides the members (the consumer lag collector logs in there
+    // as admin). It is no member of the cluster's group: no other Kafka port of the cluster is open to it.
+    let monitoringGroup: aws.ec2.SecurityGroup | undefined;
+    if (ec2.monitoring) {
+        const group = new aws.ec2.SecurityGroup(`${cfg.clusterName}-monitoring-sg`, {
+            vpcId,
+            description: `kafka-cluster ${cfg.clusterName}: the monitoring node (Prometheus, Alertmanager)`,
+            tags: tags({ Name: `${cfg.clusterName}-monitoring` }),
+        }, opts);
+        monitoringGroup = group;
+        const fromMonitoring = (name: string, port: number, description: string) =>
+            new aws.vpc.SecurityGroupIngressRule(name, {
+                securityGroupId: securityGroup.id, referencedSecurityGroupId: group.id,
+                ipProtocol: "tcp", fromPort: port, toPort: port, description,
+            }, sgOpts);
+        for (const port of portsFor(cfg, "metrics")) {
+            fromMonitoring(`${cfg.clusterName}-metrics-${port}`, port, `Prometheus on the monitoring node scrapes ${port}`);
+        }
+        for (const port of INTERNAL_PORTS) {
+            fromMonitoring(`${cfg.clusterName}-lag-${port}`, port, `the consumer lag collector on the monitoring node (internal listener ${port})`);
+        }
+        for (const port of portsFor(cfg, "monitoring")) {
+            ec2.monitoring.cidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-monitoring-${i}-${port}`, c, port,
+                `${port === PORTS.prometheus ? "Prometheus" : "Alertmanager"} (TLS, basic auth) for kafka:monitoringCidrs`, group));
+        }
+        sshRules(`${cfg.clusterName}-monitoring`, group);
+        new aws.vpc.SecurityGroupEgressRule(`${cfg.clusterName}-monitoring-egress`, {
+            securityGroupId: group.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "packages, the Kafka download, the brokers and the alert webhook",
+        }, { parent: group });
+    }
     // Every mode's client port (only the configured mode's listener answers): while kafka:security switches, the brokers
     // run the old and the new client listeners side by side, and neither may be cut off half-way.
     for (const port of portsFor(cfg, "clients")) {
@@ -108,13 +159,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             cidrRule(`${cfg.clusterName}-jmx-${port}`, lookup.vpcCidr, port, "JMX monitoring in the VPC (kafka:jmx)");
         }
     }
-    if (ec2.sshCidrs) {
-        ec2.sshCidrs.forEach((c, i) => cidrRule(`${cfg.clusterName}-ssh-${i}`, c, PORTS.ssh, "SSH for provisioning"));
-    } else {
-        // Only with a bastion or kafka:sshFromVpc (config refuses it otherwise): SSH comes from inside the VPC.
-        cidrRule(`${cfg.clusterName}-ssh-vpc`, lookup.vpcCidr, PORTS.ssh,
-            "SSH for provisioning from the VPC: bastion or sshFromVpc (default when kafka:sshCidrs is unset)");
-    }
+    sshRules(cfg.clusterName, securityGroup);
     new aws.vpc.SecurityGroupEgressRule(`${cfg.clusterName}-egress`, {
         securityGroupId: securityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "packages and the Kafka download",
     }, sgOpts);
@@ -141,7 +186,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             ami: given.ami,
             instanceType: given.instanceType,
             subnetId: subnet.id,
-            vpcSecurityGroupIds: [securityGroup.id],
+            vpcSecurityGroupIds: [isMonitoringNode(node) && monitoringGroup ? monitoringGroup.id : securityGroup.id],
             keyName: keyPair.keyName,
             associatePublicIpAddress: ec2.associatePublicIp,
             rootBlockDevice: { volumeSize: ec2.rootVolumeGb, volumeType: "gp3", encrypted: true },
@@ -190,7 +235,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             dependsOn.push(association);
             publicIp = eip.publicIp;
         }
-        const dataVolume = node.dataVolume ? ec2.dataVolume : undefined;
+        const dataVolume = !node.dataVolume ? undefined
+            : isMonitoringNode(node) ? (ec2.monitoring ? { sizeGb: ec2.monitoring.volumeGb, type: "gp3" as const } : undefined) : ec2.dataVolume;
         if (dataVolume) {
             const volume = new aws.ebs.Volume(`${cfg.clusterName}-${node.name}-data`, {
                 availabilityZone: subnet.availabilityZone,
@@ -203,7 +249,8 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
                 finalSnapshot: ec2.finalSnapshot,
                 tags: tags({
                     Name: `${cfg.clusterName}-${node.name}-data`,
-                    role: node.brokerId !== undefined ? "kafka-data" : node.controllerId !== undefined ? "controller-data" : "zookeeper-data",
+                    role: node.brokerId !== undefined ? "kafka-data" : node.controllerId !== undefined ? "controller-data"
+                        : node.zookeeperId !== undefined ? "zookeeper-data" : "monitoring-data",
                     ...(node.brokerId !== undefined ? { "broker-id": String(node.brokerId) } : {}),
                     ...(node.brokerId === undefined && node.zookeeperId !== undefined ? { "zookeeper-id": String(node.zookeeperId) } : {}),
                     ...(node.brokerId === undefined && node.controllerId !== undefined ? { "controller-id": String(node.controllerId) } : {}),
@@ -230,7 +277,7 @@ export function createAwsHosts(args: AwsHostsArgs): AwsHosts {
             name: node.name, roles: node.roles, brokerId: node.brokerId, zookeeperId: node.zookeeperId, controllerId: node.controllerId, user: node.user,
             // Through a bastion, or from inside the VPC, SSH goes to the private address (the only one without public IPs).
             sshAddress: sshOverPublicIp(cfg) ? publicIp : instance.privateIp,
-            clientAddress: ec2.publicAccess ? publicIp : instance.privateIp,
+            clientAddress: reachedOnPublicIp(cfg, node) ? publicIp : instance.privateIp,
             privateAddress: instance.privateIp,
             // The ID (the same zone in every account) of the AZ the instance is in: its own subnet's, which it keeps when
             // the subnet list changes (subnetId is ignored above).
@@ -248,7 +295,7 @@ export function runningNodes(cfg: Ec2Cluster, nodes: Ec2NodeSpec[], lookup: Ec2L
         const publicIp = r.publicIp ?? r.privateIp;
         return {
             name: n.name, roles: n.roles, brokerId: n.brokerId, zookeeperId: n.zookeeperId, controllerId: n.controllerId, user: n.user,
-            sshAddress: sshOverPublicIp(cfg) ? publicIp : r.privateIp, clientAddress: cfg.ec2.publicAccess ? publicIp : r.privateIp,
+            sshAddress: sshOverPublicIp(cfg) ? publicIp : r.privateIp, clientAddress: reachedOnPublicIp(cfg, n) ? publicIp : r.privateIp,
             privateAddress: r.privateIp,
         };
     });

@@ -5,15 +5,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ADMIN_USER, ClusterConfig, Ec2Cluster, isValidated } from "./config";
 import { createClusterId, createCredentials } from "./credentials";
-import { JMX_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
+import { JMX_USER, MONITORING_USER, NodeOutput, PORTS, clusterOutputs } from "./layout";
 import { admitMigration, decideMigration, metadataTarget, observedClusterId } from "./migration";
 import { ClusterSecrets, renderClientProperties } from "./render";
 import { ProvisionArgs, RollGateTarget, observeNodes, provision, refuse, registerSteps, rollGate } from "./provision";
 import { rollbackSteps } from "./roles/migration";
 import { rolloutSummary } from "./rollout";
-import { renderAlertRules, renderPrometheusConfig } from "./roles/monitoring";
+import { monitoringUrls, renderAlertRules, renderPrometheusConfig } from "./roles/monitoring";
 import { Generated } from "./plan";
-import { ClusterNode, NodeIdentity, controllerNodes, ec2Nodes, hostNodes, nodeNamed, zookeeperNodes } from "./topology";
+import { ClusterNode, NodeIdentity, controllerNodes, ec2Nodes, hostNodes, monitoringNodes, nodeNamed, zookeeperNodes } from "./topology";
 
 export interface KafkaClusterArgs {
     /** The validated configuration: what parseConfig returns (the component refuses anything else). */
@@ -59,7 +59,11 @@ export interface KafkaClusterOutputs {
 
 /** What a Prometheus needs to watch the cluster (kafka:monitoring): the files to load, at the nodes' private addresses. */
 export type MonitoringOutput = { enabled: false } |
-    { enabled: true; brokerPort: number; zookeeperPort?: number; controllerPort?: number; prometheusConfig: string; alertRules: string };
+    {
+        enabled: true; brokerPort: number; zookeeperPort?: number; controllerPort?: number; nodeExporterPort: number; prometheusConfig: string; alertRules: string;
+        /** With a monitoring host: its Prometheus, Alertmanager and overview page (TLS with the stack's CA), and the basic-auth login. */
+        prometheusUrl?: string; alertmanagerUrl?: string; overviewUrl?: string; user?: string; password?: string;
+    };
 
 /** How a monitoring agent reaches the JMX connectors (kafka:jmx), at each node's private address. */
 export type JmxOutput = { enabled: false } |
@@ -216,10 +220,18 @@ export function createKafkaCluster(name: string, args: KafkaClusterArgs, parent:
             })))
             : pulumi.output<JmxOutput>({ enabled: false }),
         monitoring: cfg.monitoring
-            ? result.nodes.apply((ns): MonitoringOutput => ({
-                enabled: true, brokerPort: PORTS.brokerMetrics,
-                ...(cfg.metadata === "kraft" ? { controllerPort: PORTS.controllerMetrics } : { zookeeperPort: PORTS.zookeeperMetrics }),
-                prometheusConfig: renderPrometheusConfig(cfg, ns), alertRules: renderAlertRules(cfg),
+            ? pulumi.secret(pulumi.all([result.nodes, credentials?.secrets]).apply(([ns, s]): MonitoringOutput => {
+                const host = monitoringNodes(ns)[0];
+                const urls = host ? monitoringUrls(host) : undefined;
+                return {
+                    enabled: true, brokerPort: PORTS.brokerMetrics,
+                    ...(cfg.metadata === "kraft" ? { controllerPort: PORTS.controllerMetrics } : { zookeeperPort: PORTS.zookeeperMetrics }),
+                    nodeExporterPort: PORTS.nodeExporter, prometheusConfig: renderPrometheusConfig(cfg, ns), alertRules: renderAlertRules(cfg),
+                    ...(urls ? {
+                        prometheusUrl: urls.prometheus, alertmanagerUrl: urls.alertmanager, overviewUrl: urls.overview,
+                        user: MONITORING_USER, password: s?.monitoringPassword ?? "",
+                    } : {}),
+                };
             }))
             : pulumi.output<MonitoringOutput>({ enabled: false }),
         rollout,

@@ -10,7 +10,7 @@ import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
 import { nodeCertificateName, secured } from "./layout";
 import { ClusterSecrets } from "./render";
-import { ClusterNode } from "./topology";
+import { ClusterNode, NodeIdentity, monitoringNodes } from "./topology";
 
 /** Days a broker certificate is valid; raise kafka:certificateRotation (a rolling restart) before then. */
 export const CERTIFICATE_DAYS = 825;
@@ -82,13 +82,16 @@ export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.
     const caCertificate = pulumi.unsecret(ca.apply((t) => pemBlocks(t, "CERTIFICATE")[0] ?? ""));
     // Every node that runs a broker or a controller has one certificate (its services share it). On a KRaft cluster every
     // certificate names one principal (nodePrincipal, a super user), so a new node needs no ACL.
-    const certified = nodes.filter((n) => n.brokerId !== undefined || n.controllerId !== undefined);
+    // The monitoring host's serves Prometheus and Alertmanager; on a host of its own it names no Kafka principal.
+    const kafkaNode = (n: NodeIdentity) => n.brokerId !== undefined || n.controllerId !== undefined;
+    const certified = nodes.filter((n) => kafkaNode(n) || n.roles.includes("monitoring"));
     const keystores = Object.fromEntries(certified.map((n) => [n.name, secretCommand(`${name}-cert-${n.name}`, {
         create: CERT_SCRIPT,
         stdin: pulumi.secret(ca.apply((t) => t.endsWith("\n") ? t : `${t}\n`)),
         environment: {
             // (Once the observation's verdict admits this update: see KafkaCluster.)
-            KC_CN: pulumi.all([admitted, cfg.metadata === "kraft" ? nodeCertificateName(cfg) : `${n.name}.${name}`]).apply(([, cn]) => cn),
+            KC_CN: pulumi.all([admitted, !kafkaNode(n) ? `monitoring.${name}` : cfg.metadata === "kraft" ? nodeCertificateName(cfg) : `${n.name}.${name}`])
+                .apply(([, cn]) => cn),
             KC_SANS: pulumi.all([n.privateAddress, n.clientAddress]).apply(([privateAddress, clientAddress]) =>
                 subjectAltNames({ privateAddress, clientAddress })),
             KC_ROTATION: String(cfg.security.certificateRotation),
@@ -98,13 +101,16 @@ export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.
     const userPasswords = Object.fromEntries(cfg.security.clientUsers.map((u) => [u, password(`user-${u}`)]));
 
     const jmxPassword = cfg.jmx ? password("jmx") : pulumi.output(undefined);
-    const secrets = pulumi.secret(pulumi.all([caCertificate, pulumi.all(keystores), password("admin"), password("zookeeper"), pulumi.all(userPasswords), jmxPassword])
-        .apply(([caCert, ks, adminPassword, zookeeperPassword, users, jmx]): ClusterSecrets => ({
+    const monitoringPassword = cfg.monitoring && monitoringNodes(nodes).length > 0 ? password("monitoring") : pulumi.output(undefined);
+    const secrets = pulumi.secret(pulumi.all([caCertificate, pulumi.all(keystores), password("admin"), password("zookeeper"), pulumi.all(userPasswords), jmxPassword,
+        monitoringPassword])
+        .apply(([caCert, ks, adminPassword, zookeeperPassword, users, jmx, monitoring]): ClusterSecrets => ({
         caCertificate: caCert,
         // Kafka's PEM keystore: the key, then the chain (the broker's certificate, the CA's).
         keystores: Object.fromEntries(Object.entries(ks).map(([node, t]) =>
             [node, pemBlocks(t, "PRIVATE KEY").join("") + pemBlocks(t, "CERTIFICATE").join("") + caCert])),
         adminPassword, zookeeperPassword, userPasswords: users, ...(jmx !== undefined ? { jmxPassword: jmx } : {}),
+        ...(monitoring !== undefined ? { monitoringPassword: monitoring } : {}),
     })));
     return { secrets, caCertificate };
 }

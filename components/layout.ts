@@ -68,7 +68,27 @@ export const PATHS = {
     observedGeneration: "/etc/kafka/.observed-generation",
     /** kafka:monitoring: the Prometheus JMX exporter agent (one jar per host, every Kafka JVM loads it). */
     metricsAgent: "/opt/kafka/jmx_prometheus_javaagent-1.0.1.jar",
+    /**
+     * kafka:monitoring, the monitoring host: Prometheus' and Alertmanager's configuration, rules, TLS files, passwords
+     * and the overview page (readable by Debian's `prometheus` user), and the packages' argument files.
+     */
+    monitoringDir: "/etc/kafka-monitoring",
+    prometheusDefaults: "/etc/default/prometheus",
+    alertmanagerDefaults: "/etc/default/prometheus-alertmanager",
+    nodeExporterDefaults: "/etc/default/prometheus-node-exporter",
+    /** Below it Prometheus', Alertmanager's and the node exporter's data: the monitoring node's data volume on EC2. */
+    prometheusHome: "/var/lib/prometheus",
+    prometheusData: "/var/lib/prometheus/metrics2",
+    alertmanagerData: "/var/lib/prometheus/alertmanager",
+    /** The node exporter's textfile collector directory (the consumer lag collector writes there). */
+    nodeExporterTextfiles: "/var/lib/prometheus/node-exporter",
+    /** The consumer lag collector (a systemd timer on the monitoring host) and its environment. */
+    lagCollector: "/etc/kafka/consumer-lag.sh",
+    lagCollectorEnv: "/etc/kafka/consumer-lag.env",
 } as const;
+
+/** kafka:monitoring: the user of Prometheus' and Alertmanager's basic auth on the monitoring host. */
+export const MONITORING_USER = "monitoring";
 
 /** kafka:jmx: the one JMX user, read-only. */
 export const JMX_USER = "monitor";
@@ -121,6 +141,10 @@ export const PORTS = {
     controller: 9098, controllerJmx: 9997,
     /** kafka:monitoring: each JVM's Prometheus endpoint (the JMX exporter agent), on the private address. */
     brokerMetrics: 7071, controllerMetrics: 7072, zookeeperMetrics: 7073,
+    /** kafka:monitoring: the node exporter on every node (private address); Prometheus and Alertmanager (TLS, basic auth). */
+    nodeExporter: 9100, prometheus: 9090,
+    /** (Not Alertmanager's usual 9093, which is the plaintext inter-broker listener's: a monitoring host may run a broker.) */
+    alertmanager: 9193,
 } as const;
 
 /** The KRaft controllers' listener: its name in every node's listener.security.protocol.map. */
@@ -144,16 +168,19 @@ export const migrationPrincipals = (cfg: Pick<KafkaSettings, "clusterName">, nod
     nodes.filter((n) => n.brokerId !== undefined || n.controllerId !== undefined).map((n) => `User:CN=${n.name}.${cfg.clusterName}`);
 
 /**
- * Who may reach a port: other cluster members only, clients, monitoring inside the VPC (kafka:jmx), or the cluster's
- * own members for the Prometheus endpoints (kafka:monitoring: a Prometheus in the cluster's security group).
+ * Who may reach a port: other cluster members only, clients, monitoring inside the VPC (kafka:jmx), the monitoring node
+ * for the Prometheus endpoints (kafka:monitoring: `metrics`, on EC2 from the monitoring node's security group only), or
+ * the people of kafka:monitoringCidrs for the monitoring node's Prometheus and Alertmanager (`monitoring`, TLS and basic
+ * auth; opened on the monitoring node only).
  */
-export type PortReach = "cluster" | "clients" | "jmx" | "metrics";
+export type PortReach = "cluster" | "clients" | "jmx" | "metrics" | "monitoring";
 export interface PortRule { port: number; reach: PortReach }
 
 /**
  * The one port table the security group is derived from: the quorum's ports (ZooKeeper's three, or the controllers'
  * listener) and every mode's inter-broker listener for members only, every mode's client listener for clients, the JMX
- * connectors of the roles that exist with kafka:jmx.
+ * connectors of the roles that exist with kafka:jmx, the exporters and the monitoring node's web servers with
+ * kafka:monitoring.
  */
 export function portTable(cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitoring" | "migration">): PortRule[] {
     // While migrating to KRaft, both quorums run: the controllers' listener opens inside the cluster too; once the
@@ -166,7 +193,8 @@ export function portTable(cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitor
         ...[...quorum, ...INTERNAL_PORTS].map((port): PortRule => ({ port, reach: "cluster" })),
         ...CLIENT_PORTS.map((port): PortRule => ({ port, reach: "clients" })),
         ...(cfg.jmx ? [PORTS.brokerJmx, ...of(PORTS.zookeeperJmx, PORTS.controllerJmx)].map((port): PortRule => ({ port, reach: "jmx" })) : []),
-        ...(cfg.monitoring ? [PORTS.brokerMetrics, ...of(PORTS.zookeeperMetrics, PORTS.controllerMetrics)].map((port): PortRule => ({ port, reach: "metrics" })) : []),
+        ...(cfg.monitoring ? [PORTS.brokerMetrics, ...of(PORTS.zookeeperMetrics, PORTS.controllerMetrics), PORTS.nodeExporter].map((port): PortRule => ({ port, reach: "metrics" })) : []),
+        ...(cfg.monitoring ? [PORTS.prometheus, PORTS.alertmanager].map((port): PortRule => ({ port, reach: "monitoring" })) : []),
     ];
 }
 export const portsFor = (cfg: Pick<KafkaSettings, "metadata" | "jmx" | "monitoring" | "migration">, reach: PortReach): number[] =>

@@ -11,6 +11,7 @@ import { CONTROLLER_ROLE, controllerSteps, featureLevels, formatStep, metadataVe
 import { CommandText, Generated, PlanContext, Step, configureService, distOf, digest } from "./roles/context";
 import { ZOOKEEPER_ROLE, zookeeperSteps } from "./roles/zookeeper";
 import { metricsAgentStep } from "./roles/metrics";
+import { MONITORING_STORAGE, monitoringServices, monitoringSteps } from "./roles/monitoring";
 import { migrationSteps } from "./roles/migration";
 import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, nodeNamed, zookeeperNodes } from "./topology";
 
@@ -110,12 +111,15 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             name: `${n.name}-ready`, node: n.name, phase: "ready", dependsOn: [],
             create: hostCommand("wait-ready.sh", { HOST_KEY_FILE: PATHS.sshHostKey }),
         });
-        // Memory for the heaps this host runs, checked on every host before any service anywhere (re)starts.
+        // Memory for the heaps this host runs, checked on every host before any service anywhere (re)starts. (A host
+        // that runs monitoring only has no Kafka heap.)
         const heaps = roles.map((r) => `kafka:${r.heapKey}=${heapMiB(heapOf[r.heapKey])}`);
-        steps.push({
-            name: `${n.name}-memory`, node: n.name, phase: "memory", dependsOn: [`${n.name}-ready`],
-            create: hostCommand("check-memory.sh", { NODE_NAME: n.name, HEAPS: heaps.join(" "), MAX_HEAP_PERCENT: String(MAX_HEAP_SHARE * 100) }),
-        });
+        if (heaps.length > 0) {
+            steps.push({
+                name: `${n.name}-memory`, node: n.name, phase: "memory", dependsOn: [`${n.name}-ready`],
+                create: hostCommand("check-memory.sh", { NODE_NAME: n.name, HEAPS: heaps.join(" "), MAX_HEAP_PERCENT: String(MAX_HEAP_SHARE * 100) }),
+            });
+        }
         // A kafka:security change the brokers cannot roll (down the order plaintext, tls, sasl_ssl; any on KRaft), or a
         // kafka:metadata other than the running brokers' mode, is refused before anything restarts.
         if (n.brokerId !== undefined) {
@@ -132,21 +136,26 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         const installDeps = [`${n.name}-java`];
         if (n.dataVolumeId !== undefined) {
             // A broker's volume holds its log dirs; a dedicated ZooKeeper or controller node's its snapshots or metadata
-            // log. SIZE_GB makes the step run again when the volume grows, to grow the filesystem.
+            // log; the monitoring node's (EC2, kafka:monitoring) Prometheus' and Alertmanager's data. SIZE_GB makes the
+            // step run again when the volume grows, to grow the filesystem.
             const role = roles[0];
-            const mountPoint = role === BROKER_ROLE ? PATHS.kafkaData : role === CONTROLLER_ROLE ? PATHS.controllerData : PATHS.zookeeperData;
-            const sizeGb = cfg.mode === "ec2" && cfg.ec2.dataVolume ? String(cfg.ec2.dataVolume.sizeGb) : "";
+            const ec2 = cfg.mode === "ec2" ? cfg.ec2 : undefined;
+            const m = MONITORING_STORAGE;
+            const [mountPoint, services, sizeGb, owner] = role === undefined
+                ? [m.mountPoint, m.services.join(" "), ec2?.monitoring?.volumeGb, { SERVICE_USER: m.user, SERVICE_HOME: m.mountPoint }]
+                : [role === BROKER_ROLE ? PATHS.kafkaData : role === CONTROLLER_ROLE ? PATHS.controllerData : PATHS.zookeeperData, role.service,
+                    ec2?.dataVolume?.sizeGb, serviceUser];
             steps.push({
                 name: `${n.name}-storage`, node: n.name, phase: "storage", dependsOn: [`${n.name}-ready`],
                 create: (ns) => hostCommand("mount-data-volume.sh", {
                     VOLUME_ID: String(nodeNamed(ns, n.name).dataVolumeId), MOUNT_POINT: mountPoint,
-                    SERVICES: role.service, ...(sizeGb ? { SIZE_GB: sizeGb } : {}), ...serviceUser,
+                    SERVICES: services, ...(sizeGb !== undefined ? { SIZE_GB: String(sizeGb) } : {}), ...owner,
                 }),
             });
             installDeps.push(`${n.name}-storage`);
         }
         // kafka:monitoring: the metrics agent first, so that every configure step (after the install) finds it.
-        const agent = metricsAgentStep(cfg, n.name, [`${n.name}-java`]);
+        const agent = roles.length > 0 ? metricsAgentStep(cfg, n.name, [`${n.name}-java`]) : undefined;
         if (agent) {
             steps.push(agent);
             installDeps.push(agent.name);
@@ -156,7 +165,8 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
             name: `${n.name}-install`, node: n.name, phase: "install", dependsOn: installDeps,
             create: hostCommand("install-kafka.sh", {
                 KAFKA_URLS: sources.map((s) => s.tarball).join(" "), KEYS_URLS: sources.map((s) => s.keys).join(" "), KAFKA_DIST: dist, INSTALL_ROOT: PATHS.installRoot,
-                SERVICE_LINKS: roles.map((r) => r.link).join(" "), CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
+                // (A monitoring host's tools run from the release itself: it has no service link.)
+                SERVICE_LINKS: roles.length > 0 ? roles.map((r) => r.link).join(" ") : PATHS.current, CONFIG_DIR: PATHS.configDir, ...serviceUser, DATA_DIRS: dirs.join(" "),
                 TOOLS_PROFILE: PATHS.toolsProfile, TOOLS_PROFILE_B64: b64(renderToolsProfile(kraft || cfg.migration?.target === "finalized")),
             }),
         });
@@ -164,7 +174,9 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
 
     // The first service step of each kind waits for every host's memory check and every broker's listener check (the
     // others follow it).
-    const ctx: PlanContext = { cfg, dist, memoryChecks: [...nodes.map((n) => `${n.name}-memory`), ...brokers.map((n) => `${n}-listeners`)] };
+    const ctx: PlanContext = {
+        cfg, dist, memoryChecks: [...nodes.filter((n) => rolesOf(n).length > 0).map((n) => `${n.name}-memory`), ...brokers.map((n) => `${n}-listeners`)],
+    };
     const sec = secured(cfg);
     const clientConfig = { CLIENT_CONFIG: PATHS.adminConfig };
     // (A finalized migration has no ZooKeeper left: its controllers are the migration's.)
@@ -298,6 +310,9 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
         }),
     });
 
+    // kafka:monitoring: the node exporters, Prometheus and Alertmanager (roles/monitoring.ts), beside everything else.
+    steps.push(...monitoringSteps(cfg, nodes));
+
     // Existing hosts outlive the stack: `pulumi destroy` (or dropping a host from kafka:hosts) stops and disables
     // their services. EC2 instances are destroyed with the stack, so they need no such step. Every broker's step
     // depends on every quorum member's, so destroy stops all brokers before any ZooKeeper member or controller (a
@@ -348,9 +363,9 @@ export function planSteps(cfg: ClusterConfig, nodes: ClusterNode<unknown>[]): St
  * steps recorded when they wrote them, and the facts of each role it was provisioned with). Run at every preview and up
  * (provision.ts).
  */
-export function observeCommand(node: NodeIdentity): string {
+export function observeCommand(cfg: ClusterConfig, node: NodeIdentity): string {
     return hostCommand("observe.sh", {
-        NODE_NAME: node.name, SERVICES: rolesOf(node).map((r) => r.service).join(" "), CONFIG_DIR: PATHS.configDir,
+        NODE_NAME: node.name, SERVICES: [...rolesOf(node).map((r) => r.service), ...monitoringServices(cfg, node)].join(" "), CONFIG_DIR: PATHS.configDir,
         GENERATION_FILE: PATHS.observedGeneration, BROKER_LINK: PATHS.current, CONTROLLER_LINK: PATHS.controllerCurrent,
         BROKER_META: `${PATHS.kafkaLogDirs}/meta.properties`,
     });
@@ -389,13 +404,16 @@ export function waves<S extends { name: string; dependsOn: string[] }>(steps: S[
 export function rollGateCommand(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], phase: "before" | "after", stop: boolean): string {
     const zkClient = (n: ClusterNode) => `${n.privateAddress}:${PORTS.zookeeperClient}`;
     const isBroker = node.brokerId !== undefined;
+    // A node that runs no Kafka service (the monitoring node) takes nothing from the cluster when it changes: its gates
+    // check nothing there (it has no Kafka tools of its own, nor a way through the security group to ZooKeeper).
+    const kafkaNode = rolesOf(node).length > 0;
     return hostCommand("roll-gate.sh", {
         PHASE: phase, STOP: String(stop),
         BROKER_ID: isBroker ? String(node.brokerId) : "",
         SELF_BOOTSTRAP: isBroker ? internalEndpoint(cfg, node) : "",
-        BOOTSTRAP: brokerNodes(nodes).map((n) => internalEndpoint(cfg, n)).join(","),
+        BOOTSTRAP: kafkaNode ? brokerNodes(nodes).map((n) => internalEndpoint(cfg, n)).join(",") : "",
         ZK_SELF: node.zookeeperId !== undefined ? zkClient(node) : "",
-        ZK_MEMBERS: zookeeperNodes(nodes).map(zkClient).join(" "),
+        ZK_MEMBERS: kafkaNode ? zookeeperNodes(nodes).map(zkClient).join(" ") : "",
         CLIENT_CONFIG: PATHS.adminConfig, KAFKA_HOME: PATHS.current, TOOLS_LOG_DIR: PATHS.toolsLogDir,
     });
 }

@@ -289,7 +289,7 @@ export function observeNodes(config: ClusterConfig, nodes: pulumi.Input<ClusterN
     parent: pulumi.Resource): pulumi.Output<Observation> {
     const bastion = bastionOf(config) !== undefined;
     const observeOne = async (n: ClusterNode, key: string): Promise<[string, string, NodeReport]> => {
-        const env = sshEnvironment(config, key, `${n.user}@${n.sshAddress}`, observeCommand(n));
+        const env = sshEnvironment(config, key, `${n.user}@${n.sshAddress}`, observeCommand(config, n));
         // The script reports; a failed ssh is reported by the program with the node's name instead of an invoke error.
         const result = await command.local.run({
             command: `( ${teardownScript(bastion)} ) 2>&1 || { rc=$?; echo "kc-observe-failed: exit status $rc"; }`,

@@ -37,6 +37,8 @@ export interface ClusterSecrets {
     userPasswords: Record<string, string>;
     /** kafka:jmx: the password of the JMX user (undefined without kafka:jmx). */
     jmxPassword?: string;
+    /** kafka:monitoring with a monitoring host: the password of Prometheus' and Alertmanager's basic auth. */
+    monitoringPassword?: string;
 }
 
 /** JAAS text of a SCRAM client login (as a `sasl.jaas.config` value). */

@@ -32,7 +32,7 @@ export interface Ec2NodeSpec extends NodeIdentity {
     instanceType: string;
     /** Spreads nodes of one role across availability zones. */
     azIndex: number;
-    /** Whether the node gets a data volume of its own (every node, with kafka:dataVolume). */
+    /** Whether the node gets a data volume of its own (every Kafka node with kafka:dataVolume; the monitoring node always). */
     dataVolume: boolean;
 }
 
@@ -108,17 +108,25 @@ export function ec2Nodes(cfg: Ec2Cluster): Ec2NodeSpec[] {
                 user, instanceType: cfg.ec2.brokerInstanceType, azIndex: i - 1, dataVolume,
             });
         }
-        return nodes;
+    } else {
+        const [prefix, instanceType] = role === "zookeeper" ? ["zk", cfg.ec2.zookeeperInstanceType] : ["ctl", cfg.ec2.controllerInstanceType];
+        for (let i = 1; i <= count; i++) {
+            nodes.push({ name: `${prefix}-${i}`, roles: migrationRoles(cfg, [role]), ...quorumIdentity(cfg, i), user, instanceType, azIndex: i - 1, dataVolume });
+        }
+        for (let i = 1; i <= cfg.brokerCount; i++) {
+            nodes.push({ name: `broker-${i}`, roles: ["broker"], brokerId: i, user, instanceType: cfg.ec2.brokerInstanceType, azIndex: i - 1, dataVolume });
+        }
     }
-    const [prefix, instanceType] = role === "zookeeper" ? ["zk", cfg.ec2.zookeeperInstanceType] : ["ctl", cfg.ec2.controllerInstanceType];
-    for (let i = 1; i <= count; i++) {
-        nodes.push({ name: `${prefix}-${i}`, roles: migrationRoles(cfg, [role]), ...quorumIdentity(cfg, i), user, instanceType, azIndex: i - 1, dataVolume });
-    }
-    for (let i = 1; i <= cfg.brokerCount; i++) {
-        nodes.push({ name: `broker-${i}`, roles: ["broker"], brokerId: i, user, instanceType: cfg.ec2.brokerInstanceType, azIndex: i - 1, dataVolume });
+    // kafka:monitoring: the monitoring node, an instance of its own with its own volume (its time series), last: it runs
+    // no Kafka service, so it never comes before one in a rolling node change.
+    if (cfg.ec2.monitoring) {
+        nodes.push({ name: MONITORING_NODE, roles: ["monitoring"], user, instanceType: cfg.ec2.monitoring.instanceType, azIndex: 0, dataVolume: true });
     }
     return nodes;
 }
+
+/** EC2 mode: the monitoring node's name (kafka:monitoring). */
+export const MONITORING_NODE = "monitoring-1";
 
 export const zookeeperNodes = <T extends NodeIdentity>(nodes: T[]): (T & { zookeeperId: number })[] =>
     nodes.filter((n): n is T & { zookeeperId: number } => n.zookeeperId !== undefined).sort((a, b) => a.zookeeperId - b.zookeeperId);
@@ -126,6 +134,9 @@ export const controllerNodes = <T extends NodeIdentity>(nodes: T[]): (T & { cont
     nodes.filter((n): n is T & { controllerId: number } => n.controllerId !== undefined).sort((a, b) => a.controllerId - b.controllerId);
 export const brokerNodes = <T extends NodeIdentity>(nodes: T[]): (T & { brokerId: number })[] =>
     nodes.filter((n): n is T & { brokerId: number } => n.brokerId !== undefined).sort((a, b) => a.brokerId - b.brokerId);
+
+/** kafka:monitoring: the node that runs Prometheus and Alertmanager (existing hosts: the host with the role `monitoring`). */
+export const monitoringNodes = <T extends NodeIdentity>(nodes: T[]): T[] => nodes.filter((n) => n.roles.includes("monitoring"));
 
 /** The node called `name` among `nodes` (a plan's step names its node; the node list always holds it). */
 export function nodeNamed<T extends NodeIdentity>(nodes: T[], name: string): T {

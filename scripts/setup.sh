@@ -17,8 +17,11 @@ pkgs=()
 need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || pkgs+=("$1"); }
 # gpg + gpg-agent: kafka-dist.sh signs its stand-in release, the unit tests verify signatures with a throwaway key.
 # openssl: `pulumi up` generates the stack's CA, the broker certificates and the passwords with it (kafka:security).
-# prometheus: its promtool checks the generated Prometheus configuration and tests the alert rules (kafka:monitoring).
-for p in shellcheck debootstrap systemd-container dpkg-dev openssh-client iproute2 python3 curl ca-certificates gpg gpg-agent openssl prometheus; do need "$p"; done
+# prometheus: its promtool checks the generated Prometheus configuration and tests the alert rules (kafka:monitoring);
+# prometheus-alertmanager: its amtool checks the generated Alertmanager configuration; chromium: the KRaft suite's
+# screenshot of the monitoring host's overview page (headless).
+for p in shellcheck debootstrap systemd-container dpkg-dev openssh-client iproute2 python3 curl ca-certificates gpg gpg-agent openssl prometheus \
+  prometheus-alertmanager chromium; do need "$p"; done
 if (( ${#pkgs[@]} )); then
   echo "setup: installing ${pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

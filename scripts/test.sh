@@ -38,7 +38,7 @@ run setup scripts/setup.sh || exit 1
 # The engine (an installed pulumi, or built once from the Go module proxy) before any suite needs it.
 run engine bash -c 'scripts/engine.sh >/dev/null' || exit 1  # its progress (stderr) stays in the log
 run build npm run --silent build
-# The suites: unit first, alone (its tests have mocha's 20 s timeout and spawn CPU-heavy tools, the shell linter
+# The suites: unit first, alone (its tests have mocha's 60 s hang guard and spawn CPU-heavy tools, the shell linter
 # among them); then hosts, e2e and kraft at the same time, each on its own lab. Each writes its own log, printed when it ends;
 # its exit code and time go to <log>.rc.
 declare -A logs=()

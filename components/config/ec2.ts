@@ -4,7 +4,7 @@
 import { bastionSettings } from "./bastion";
 import { Values } from "./decode";
 import { heapMiB } from "./kafka";
-import { Bad, DataVolumeConfig, Ec2Settings, HostOs, KafkaSettings } from "./types";
+import { Bad, DataVolumeConfig, Ec2MonitoringSettings, Ec2Settings, HostOs, KafkaSettings } from "./types";
 
 /**
  * gp3 limits (EBS CreateVolume): a baseline of 3000 IOPS and 125 MiB/s at any size; up to 80000 IOPS at 500 IOPS per
@@ -167,10 +167,56 @@ export function ec2Settings(v: Values, kafka: KafkaSettings, stack: string, sshP
         bad("sshPort", `must be 22 in EC2 mode (got ${v.sshPort}): the images' sshd listens on 22 and the security group opens only 22`,
             "remove it: pulumi config rm kafka:sshPort");
     }
+    const monitoring = monitoringNode(v, kafka, os, ipv6, bad);
     return {
         brokerInstanceType, zookeeperInstanceType, controllerInstanceType, os: os as HostOs, ami, rootVolumeGb, dataVolume, protectData, finalSnapshot, clientCidrs, sshCidrs,
-        publicAccess, associatePublicIp, sshFromVpc, ...(bastion !== undefined ? { bastion } : {}), subnetIds, maxAzs, sshUser, sshPrivateKey,
+        publicAccess, associatePublicIp, sshFromVpc, ...(bastion !== undefined ? { bastion } : {}), subnetIds, maxAzs,
+        ...(monitoring !== undefined ? { monitoring } : {}), sshUser, sshPrivateKey,
     };
+}
+
+/** The EC2 settings of kafka:monitoring's own node: a refusal for each key set without it. */
+const MONITORING_NODE_KEYS = ["monitoringInstanceType", "monitoringCidrs", "monitoringVolumeGb"] as const;
+
+/**
+ * kafka:monitoring on EC2: the monitoring node (`monitoring-1`, an instance of its own), who may reach its Prometheus
+ * and Alertmanager (kafka:monitoringCidrs, required: no default opens them to anyone), its instance type and volume.
+ * Refused where the node could not run: Amazon Linux 2023 has no Prometheus packages, and kafka:security plaintext has
+ * no CA or password for its TLS and basic auth.
+ */
+function monitoringNode(v: Values, kafka: KafkaSettings, os: string, ipv6: (key: string, c: string) => void, bad: Bad): Ec2MonitoringSettings | undefined {
+    if (!kafka.monitoring) {
+        for (const k of MONITORING_NODE_KEYS) {
+            if (v[k] !== undefined) bad(k, "is read only with kafka:monitoring true (it is a setting of the monitoring node)", `pulumi config set kafka:monitoring true, or pulumi config rm kafka:${k}`);
+        }
+        return undefined;
+    }
+    const instanceType = v.monitoringInstanceType ?? "t3.small";
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) {
+        bad("monitoringInstanceType", `"${instanceType}" is not an EC2 instance type`, "pulumi config set kafka:monitoringInstanceType t3.small");
+    }
+    const fix = "allow only the addresses that look at the dashboards and alerts, e.g. pulumi config set --path 'kafka:monitoringCidrs[0]' 203.0.113.0/24";
+    const cidrs = v.monitoringCidrs?.length ? v.monitoringCidrs : undefined;
+    if (cidrs === undefined) {
+        bad("monitoringCidrs", "is required with kafka:monitoring true in EC2 mode: it says who may reach the monitoring node's Prometheus (9090) " +
+            "and Alertmanager (9193), and there is no default that opens them to the world", `${fix} (or pulumi config rm kafka:monitoring)`);
+    }
+    for (const c of cidrs ?? []) {
+        if (!isCidr(c)) bad("monitoringCidrs", `"${c}" is not a CIDR block`, fix);
+        else if (/\/0$/.test(c)) bad("monitoringCidrs", `"${c}" opens Prometheus and Alertmanager to the whole internet`, fix);
+        else if (c.includes(":")) ipv6("monitoringCidrs", c);
+    }
+    if (os === "amazon-linux-2023") {
+        bad("os", "is amazon-linux-2023, which has no Prometheus, Alertmanager or node exporter package, and kafka:monitoring installs " +
+            "them from the OS packages (on the monitoring node, and the node exporter on every node)",
+            "pulumi config set kafka:os ubuntu-24.04 (a change rolls the nodes onto it, one per pulumi up), or pulumi config rm kafka:monitoring");
+    }
+    if (kafka.security.mode === "plaintext") {
+        bad("monitoring", "on EC2 it adds the monitoring node, which serves Prometheus and Alertmanager over TLS with a password made with " +
+            "the cluster's credentials, and kafka:security plaintext has none of them",
+            "pulumi config set kafka:security sasl_ssl (a running plaintext cluster switches in one rolling pulumi up), or pulumi config rm kafka:monitoring");
+    }
+    return { instanceType, cidrs: cidrs ?? [], volumeGb: v.monitoringVolumeGb ?? 20 };
 }
 
 /** The instance type of a dedicated quorum member (ZooKeeper or KRaft controller) and the key that sets it. */

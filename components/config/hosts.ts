@@ -14,6 +14,7 @@ export function isHostAddress(s: string): boolean {
 export function hostsSettings(v: Values, kafka: KafkaSettings, sshPrivateKey: string | undefined, bad: Bad): HostsSettings {
     const listed = parseHosts(v.hosts, kafka.quorum, bad);
     const roles = hostRoles(listed, kafka.brokerCount, kafka.quorum, bad);
+    monitoringHost(listed, kafka, bad);
     if (sshPrivateKey === undefined) {
         bad("sshPrivateKey", "is required with kafka:hosts (existing hosts need the key that logs in to them)",
             `pulumi config set --secret kafka:sshPrivateKey < ~/.ssh/id_ed25519 (or kafka:sshPrivateKeyPath ~/.ssh/id_ed25519)`);
@@ -72,9 +73,9 @@ function parseHosts(v: unknown, quorum: QuorumSettings, bad: Bad): ListedHost[] 
         let roles: Role[] | undefined;
         let badRoles = false;
         if (f.roles !== undefined) {
-            if (!Array.isArray(f.roles) || f.roles.length === 0 || !f.roles.every((r: unknown) => r === quorum.role || r === "broker")) {
+            if (!Array.isArray(f.roles) || f.roles.length === 0 || !f.roles.every((r: unknown) => r === quorum.role || r === "broker" || r === "monitoring")) {
                 const other = quorum.role === "controller" ? "zookeeper" : "controller";
-                bad(`${key}.roles`, `must be a list of "${quorum.role}" and/or "broker" (got ${JSON.stringify(f.roles)})` +
+                bad(`${key}.roles`, `must be a list of "${quorum.role}", "broker" and/or "monitoring" (got ${JSON.stringify(f.roles)})` +
                     ((f.roles as unknown[] | undefined)?.includes?.(other)
                         ? `; "${other}" is a role of kafka:metadata ${other === "controller" ? "kraft" : "zookeeper"}, and this stack's is ${quorum.role === "controller" ? "kraft" : "zookeeper"}`
                         : ""),
@@ -97,10 +98,43 @@ function parseHosts(v: unknown, quorum: QuorumSettings, bad: Bad): ListedHost[] 
 }
 
 /**
- * Each host's roles, by position: the explicit ones, or (when no host sets any) the lowest ids take the quorum's role
- * (ZooKeeper or KRaft controller) and, co-located, brokers too.
+ * The `monitoring` role (Prometheus, Alertmanager, the lag collector): on one host at most, and only with
+ * kafka:monitoring, whose TLS certificate and password come from the cluster's credentials (not with plaintext).
+ */
+function monitoringHost(hosts: ListedHost[], kafka: KafkaSettings, bad: Bad): void {
+    const at = hosts.flatMap((h, i) => (h.roles?.includes("monitoring") ? [i] : []));
+    if (at.length > 1) {
+        bad(`hosts[${at[1]}].roles`, `"monitoring" is given to ${at.length} hosts (${at.map((i) => `hosts[${i}]`).join(", ")}); one host runs the cluster's Prometheus and Alertmanager`,
+            `keep "monitoring" on hosts[${at[0]}] only`);
+    }
+    if (at.length > 0 && !kafka.monitoring) {
+        bad(`hosts[${at[0]}].roles`, `"monitoring" needs kafka:monitoring true (the metrics the monitoring host scrapes)`,
+            "pulumi config set kafka:monitoring true (and kafka:mavenUrl), or remove \"monitoring\" from the host's roles");
+    }
+    if (at.length > 0 && kafka.security.mode === "plaintext") {
+        bad(`hosts[${at[0]}].roles`, "the monitoring host serves Prometheus and Alertmanager over TLS with a password, made with the cluster's " +
+            "credentials, which kafka:security plaintext has none of",
+            "pulumi config set kafka:security sasl_ssl (a running plaintext cluster switches in one rolling pulumi up), or remove \"monitoring\"");
+    }
+}
+
+/**
+ * Each host's roles, by position. A host whose only role is `monitoring` keeps it, and the others' roles are decided
+ * without it (kafkaRoles), so a monitoring host can join a cluster whose roles are assigned by position.
  */
 function hostRoles(hosts: ListedHost[], brokers: number, quorum: QuorumSettings, bad: Bad): Role[][] {
+    const monitoringOnly = (h: ListedHost) => h.roles?.length === 1 && h.roles[0] === "monitoring";
+    const kafka = kafkaRoles(hosts.filter((h) => !monitoringOnly(h)), brokers, quorum, bad);
+    if (kafka.length === 0) return [];
+    let i = 0;
+    return hosts.map((h) => (monitoringOnly(h) ? ["monitoring"] : kafka[i++]));
+}
+
+/**
+ * The Kafka hosts' roles, by position: the explicit ones, or (when no host sets any) the lowest ids take the quorum's
+ * role (ZooKeeper or KRaft controller) and, co-located, brokers too.
+ */
+function kafkaRoles(hosts: ListedHost[], brokers: number, quorum: QuorumSettings, bad: Bad): Role[][] {
     if (hosts.length === 0) return [];
     const what = quorum.role === "zookeeper" ? "ZooKeeper member(s)" : "KRaft controller(s)";
     const countKey = quorum.role === "zookeeper" ? "zookeeperCount" : "controllerCount";

@@ -4,7 +4,7 @@ import { CONTROLLER_LISTENER, LISTENERS } from "../layout";
 import { Values } from "./decode";
 import {
     ADMIN_USER, ARCHIVE_DOWNLOAD_URL, Bad, DEFAULT_DOWNLOAD_URL, DEFAULT_KAFKA_VERSION, DEFAULT_KRAFT_VERSION, DEFAULT_SCALA_VERSION, KRAFT_LINES,
-    KafkaSettings, METADATA_QUORUMS, MetadataQuorum, Placement, QuorumSettings, SECURITY_MODES, SecurityMode, SecuritySettings, UserAcl,
+    KafkaSettings, METADATA_QUORUMS, MetadataQuorum, MonitoringSettings, Placement, QuorumSettings, SECURITY_MODES, SecurityMode, SecuritySettings, UserAcl,
     ZookeeperPlacement,
 } from "./types";
 
@@ -233,7 +233,12 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
         bad("mavenUrl", "is read only with kafka:monitoring true (it is where the metrics agent comes from)",
             "pulumi config set kafka:monitoring true, or pulumi config rm kafka:mavenUrl");
     }
-    const monitoring = monitoringOn && mavenUrl !== undefined ? { mavenUrl } : undefined;
+    const monitoring = monitoringOn && mavenUrl !== undefined ? { mavenUrl, ...monitoringSettings(v, bad) } : undefined;
+    if (!monitoringOn) {
+        for (const k of ["monitoringScrapeInterval", "alertAfter", "consumerLagAlert", "alertWebhookUrl"] as const) {
+            if (v[k] !== undefined) bad(k, "is read only with kafka:monitoring true", `pulumi config set kafka:monitoring true, or pulumi config rm kafka:${k}`);
+        }
+    }
     if (migrating && [1, 3, 5, 7].includes(zookeeperCount) && ![1, 3, 5].includes(zookeeperCount)) {
         bad("zookeeperCount", `is ${zookeeperCount}, and the migration to KRaft runs a controller beside each ZooKeeper member: a KRaft quorum has 1, 3 or 5 voters`,
             "first shrink the ensemble in ZooKeeper mode (pulumi config set kafka:metadata zookeeper, kafka:zookeeperCount 5, pulumi up), then set kafka:metadata kraft again");
@@ -247,6 +252,26 @@ export function kafkaSettings(v: Values, stack: string, bad: Bad): KafkaSettings
         zookeeperHeap, ...(jvmPerformanceOptions !== undefined ? { jvmPerformanceOptions } : {}), zookeeperChroot, brokerProperties, security, jmx,
         ...(monitoring ? { monitoring } : {}),
     };
+}
+
+/** A Prometheus duration of whole seconds, minutes or hours: 15s, 5m, 1h. */
+const DURATION = /^[1-9][0-9]{0,4}[smh]$/;
+
+/** kafka:monitoring's Prometheus side: scrape interval, alert delays and lag threshold, the alert receiver. */
+function monitoringSettings(v: Values, bad: Bad): Omit<MonitoringSettings, "mavenUrl"> {
+    const duration = (key: "monitoringScrapeInterval" | "alertAfter", fallback: string): string => {
+        const d = v[key] ?? fallback;
+        if (!DURATION.test(d)) bad(key, `must be a duration like 15s, 5m or 1h (got "${d}")`, `pulumi config set kafka:${key} ${fallback}`);
+        return d;
+    };
+    const scrapeInterval = duration("monitoringScrapeInterval", "15s");
+    const alertAfter = duration("alertAfter", "5m");
+    const webhookUrl = v.alertWebhookUrl;
+    if (webhookUrl !== undefined && !/^https?:\/\/[^\s'"]+$/.test(webhookUrl)) {
+        bad("alertWebhookUrl", `must be an http(s) URL Alertmanager posts its notifications to (got "${webhookUrl}")`,
+            "pulumi config set kafka:alertWebhookUrl https://hooks.example.com/kafka");
+    }
+    return { scrapeInterval, alertAfter, lagAlert: v.consumerLagAlert ?? 10000, ...(webhookUrl !== undefined ? { webhookUrl } : {}) };
 }
 
 /** One option of kafka:jvmPerformanceOptions: -XX:[+-]Name[=value], -server, -Dname[=value]. */

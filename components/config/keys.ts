@@ -185,12 +185,46 @@ export const KEYS = {
         type: "bool", modes: "both", example: "true", default: "`false`",
         meaning: "Prometheus metrics from every Kafka JVM: the JMX exporter agent 1.0.1 (SHA-256 pinned) in each broker (7071), " +
             "controller (7072) and ZooKeeper member (7073), bound to the private address, never in the tools; " +
-            "needs `mavenUrl`; turning it on or off rolls the services one at a time",
+            "needs `mavenUrl`; turning it on or off rolls the services one at a time. On EC2 it also adds the monitoring node " +
+            "(Prometheus, Alertmanager: see `monitoringCidrs`); on existing hosts the host with the role `monitoring` is it",
     },
     mavenUrl: {
         type: "string", modes: "both", example: "https://maven.example.com/maven2", default: "none (required with `monitoring`)",
         meaning: "base URL of a Maven repository (Maven Central's, or your mirror) serving " +
             "`io/prometheus/jmx/jmx_prometheus_javaagent/1.0.1/jmx_prometheus_javaagent-1.0.1.jar`; each host downloads it once",
+    },
+    monitoringScrapeInterval: {
+        type: "string", modes: "both", example: "15s", default: "`15s`",
+        meaning: "with `monitoring`: how often Prometheus scrapes every exporter and evaluates the alert rules",
+    },
+    alertAfter: {
+        type: "string", modes: "both", example: "5m", default: "`5m`",
+        meaning: "with `monitoring`: how long under-replicated partitions or consumer lag last before their alert fires " +
+            "(the other alerts wait at most 1m)",
+    },
+    consumerLagAlert: {
+        type: "int", modes: "both", min: 1, max: 1000000000, example: "10000", default: "`10000`",
+        meaning: "with `monitoring`: the consumer lag (messages behind, per group and topic) above which `KafkaConsumerLag` fires",
+    },
+    alertWebhookUrl: {
+        type: "string", modes: "both", example: "https://hooks.example.com/kafka", default: "none (alerts on the APIs only)",
+        meaning: "with `monitoring`: where Alertmanager posts its notifications (a webhook receiver); without it alerts are " +
+            "visible on Prometheus' alerts page and Alertmanager's API",
+    },
+    monitoringInstanceType: {
+        type: "string", modes: "ec2", example: "t3.small", default: "`t3.small` with `monitoring`",
+        meaning: "instance type of the monitoring node (`monitoring-1`: Prometheus, Alertmanager, the consumer lag collector), " +
+            "an instance of its own that `monitoring` adds on EC2; a change rolls it like the other nodes",
+    },
+    monitoringCidrs: {
+        type: "list", modes: "ec2", example: "203.0.113.0/24", default: "none; **required** with `monitoring` on EC2",
+        meaning: "who may reach the monitoring node's Prometheus (9090) and Alertmanager (9193), both behind TLS and basic auth " +
+            "(IPv4 blocks; `/0` refused). The exporters (7071-7073, 9100) answer the monitoring node only",
+    },
+    monitoringVolumeGb: {
+        type: "int", modes: "ec2", min: 8, max: 16384, example: "20", default: "`20`",
+        meaning: "with `monitoring`: the monitoring node's encrypted gp3 data volume at `/var/lib/prometheus` (the time series); " +
+            "a larger size grows the filesystem online; `protectData` and `finalSnapshot` apply to it as to the other data volumes",
     },
     certificateRotation: {
         type: "int", modes: "both", min: 0, max: 1000000, example: "1", default: "`0`",

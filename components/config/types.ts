@@ -22,7 +22,7 @@ export type Placement = ZookeeperPlacement;
 export type MetadataQuorum = "zookeeper" | "kraft";
 export const METADATA_QUORUMS: readonly MetadataQuorum[] = ["zookeeper", "kraft"];
 export type HostOs = "ubuntu-24.04" | "amazon-linux-2023";
-export type Role = "zookeeper" | "controller" | "broker";
+export type Role = "zookeeper" | "controller" | "broker" | "monitoring";
 /** The role of the metadata quorum's members. */
 export type QuorumRole = "zookeeper" | "controller";
 
@@ -182,6 +182,14 @@ export interface MigrationSettings {
 export interface MonitoringSettings {
     /** Base URL of the Maven repository the JMX exporter agent is downloaded from (kafka:mavenUrl, no trailing slash). */
     mavenUrl: string;
+    /** How often Prometheus scrapes every exporter and evaluates the rules (kafka:monitoringScrapeInterval). */
+    scrapeInterval: string;
+    /** How long under-replication or consumer lag lasts before its alert fires (kafka:alertAfter); other alerts: at most 1m. */
+    alertAfter: string;
+    /** Consumer lag (messages, per group and topic) above which the lag alert fires (kafka:consumerLagAlert). */
+    lagAlert: number;
+    /** Where Alertmanager posts notifications (kafka:alertWebhookUrl); none: alerts stay on Prometheus' and Alertmanager's APIs. */
+    webhookUrl?: string;
 }
 
 /** EC2 mode: the instances, their network and how this program logs in to them. */
@@ -220,10 +228,22 @@ export interface Ec2Settings {
     subnetIds?: string[];
     /** How many availability zones to spread over. */
     maxAzs: number;
+    /** kafka:monitoring on EC2: the monitoring node (an instance of its own); undefined when off. */
+    monitoring?: Ec2MonitoringSettings;
     /** SSH user of the image. */
     sshUser: string;
     /** The SSH private key; generated (and kept encrypted in state) when unset. */
     sshPrivateKey?: string;
+}
+
+/** kafka:monitoring on EC2: the monitoring node `monitoring-1`, its volume and who may reach its web servers. */
+export interface Ec2MonitoringSettings {
+    /** Its instance type (kafka:monitoringInstanceType). */
+    instanceType: string;
+    /** IPv4 blocks that may reach Prometheus and Alertmanager (kafka:monitoringCidrs); never /0. */
+    cidrs: string[];
+    /** Size of its encrypted gp3 data volume at /var/lib/prometheus, GiB (kafka:monitoringVolumeGb). */
+    volumeGb: number;
 }
 
 /** Existing-hosts mode: the machines and how this program logs in to them. */

@@ -11,7 +11,7 @@ import { ClusterNode } from "../topology";
 export type Phase = "ready" | "memory" | "listeners" | "java" | "install" | "storage" | "format" | "zookeeper" | "ensemble" | "admin" |
     "controller" | "quorum" | "listeners-add" | "listeners-switch" | "broker" | "protocol" | "brokers" | "features" |
     "zookeeper-acls" | "users" | "smoke" | "rebalance" | "service" |
-    "migration-ready" | "migrating" | "migration-copied" | "kraft" | "retire" | "rollback";
+    "migration-ready" | "migrating" | "migration-copied" | "kraft" | "retire" | "rollback" | "node-exporter" | "monitoring";
 
 /**
  * Command text for a step: fixed, or made from every node's resolved addresses and, for steps marked `secrets`, the

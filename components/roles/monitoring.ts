@@ -1,41 +1,77 @@
-// Monitoring (kafka:monitoring), the Prometheus side: the scrape configuration generated from the cluster's nodes (one
-// job per metered service, a target per node at its private address) and the alert rules an operator is paged by.
-// Both are pure text from the configuration and the nodes; the stack output `monitoring` carries them, so an existing
-// Prometheus can scrape the exporters (roles/metrics.ts) and load the rules. The monitoring node of its own (Prometheus,
-// Alertmanager, the node exporter) is not built yet.
-import { ClusterConfig } from "../config";
-import { ClusterNode, brokerNodes, controllerNodes, zookeeperNodes } from "../topology";
+// Role `monitoring` (kafka:monitoring), the Prometheus side: the node exporter on every node; on the monitoring host
+// (existing hosts: the host with the role `monitoring`) Prometheus and Alertmanager from the OS packages, behind TLS
+// (the stack's CA) and basic auth, with the scrape configuration generated from the cluster's nodes, the alert rules,
+// the overview page and the consumer lag collector. Owns those files, their steps, paths and teardown. The same
+// configuration and rules are in the stack output `monitoring`, for a Prometheus of one's own.
+import * as crypto from "crypto";
+import * as bcrypt from "bcryptjs";
+import { ADMIN_USER, ClusterConfig } from "../config";
+import { ManagedFile, hostCommand, hostScript, manifest } from "../host-command";
+import { MONITORING_USER, PATHS, PORTS, internalEndpoint } from "../layout";
+import { ClusterSecrets, renderClientProperties } from "../render";
+import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, monitoringNodes, nodeNamed, zookeeperNodes } from "../topology";
+import { Generated, Step, distOf, keystoreOf, need } from "./context";
 import { METRICS_PORT, MeteredService } from "./metrics";
 
-/** Prometheus job names, one per metered service. */
+/** Prometheus job names, one per metered service, and the node exporters'. */
 export const METRICS_JOB: Record<MeteredService, string> = { kafka: "kafka-broker", "kafka-controller": "kafka-controller", zookeeper: "zookeeper" };
+export const NODE_JOB = "node";
 
-/** The scrape jobs of a cluster: each service that exists in it, with a `host:port` target and a `node` label per node. */
+/**
+ * The scrape jobs of a cluster: each service that exists in it, then the node exporter of every node, with a
+ * `host:port` target and a `node` label per node.
+ */
 export function scrapeJobs(cfg: ClusterConfig, nodes: ClusterNode[]): { job: string; targets: { target: string; node: string }[] }[] {
     const quorum: [MeteredService, ClusterNode[]] = cfg.metadata === "kraft" ? ["kafka-controller", controllerNodes(nodes)] : ["zookeeper", zookeeperNodes(nodes)];
     const services: [MeteredService, ClusterNode[]][] = [["kafka", brokerNodes(nodes)], quorum];
-    return services.map(([service, ns]) => ({
-        job: METRICS_JOB[service],
-        targets: ns.map((n) => ({ target: `${n.privateAddress}:${METRICS_PORT[service]}`, node: n.name })),
-    }));
+    return [
+        ...services.map(([service, ns]) => ({
+            job: METRICS_JOB[service],
+            targets: ns.map((n) => ({ target: `${n.privateAddress}:${METRICS_PORT[service]}`, node: n.name })),
+        })),
+        { job: NODE_JOB, targets: nodes.map((n) => ({ target: `${n.privateAddress}:${PORTS.nodeExporter}`, node: n.name })) },
+    ];
 }
 
-/** Timings of the alert rules; the defaults are what an operator pages on, tests shorten them. */
-export interface AlertTimings { scrapeInterval: string; down: string; underReplicated: string; other: string }
-export const ALERT_TIMINGS: AlertTimings = { scrapeInterval: "15s", down: "1m", underReplicated: "5m", other: "1m" };
+/** Timings of the alert rules; the defaults are what an operator pages on, tests shorten them (kafka:alertAfter). */
+export interface AlertTimings { scrapeInterval: string; down: string; underReplicated: string; other: string; lagThreshold: number }
+export const ALERT_TIMINGS: AlertTimings = { scrapeInterval: "15s", down: "1m", underReplicated: "5m", other: "1m", lagThreshold: 10000 };
 
-/** A Prometheus configuration (prometheus.yml) scraping every exporter of the cluster and loading `rulesFile`. */
-export function renderPrometheusConfig(cfg: ClusterConfig, nodes: ClusterNode[], rulesFile = "kafka-alerts.yml", t: AlertTimings = ALERT_TIMINGS): string {
+const seconds = (d: string): number => Number(d.slice(0, -1)) * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[d.slice(-1)];
+const atMost = (d: string, limit: string): string => (seconds(d) <= seconds(limit) ? d : limit);
+
+/** The timings kafka:monitoringScrapeInterval, kafka:alertAfter and kafka:consumerLagAlert ask for. */
+export function alertTimings(cfg: ClusterConfig): AlertTimings {
+    if (!cfg.monitoring) return ALERT_TIMINGS;
+    const { scrapeInterval, alertAfter, lagAlert } = cfg.monitoring;
+    return { scrapeInterval, down: atMost(alertAfter, "1m"), underReplicated: alertAfter, other: atMost(alertAfter, "1m"), lagThreshold: lagAlert };
+}
+
+/** Where Prometheus sends its alerts: the monitoring host's Alertmanager, over TLS with the password. */
+interface AlertmanagerTarget { address: string; caFile: string; passwordFile: string }
+
+/**
+ * A Prometheus configuration (prometheus.yml) scraping every exporter of the cluster and loading `rulesFile`; with
+ * `alertmanager`, sending its alerts there.
+ */
+export function renderPrometheusConfig(cfg: ClusterConfig, nodes: ClusterNode[], rulesFile = "kafka-alerts.yml", t: AlertTimings = alertTimings(cfg),
+    alertmanager?: AlertmanagerTarget): string {
     const lines = [
-        `# Generated by kafka-cluster for cluster ${cfg.clusterName}: every Kafka JVM's exporter (kafka:monitoring).`,
+        `# Generated by kafka-cluster for cluster ${cfg.clusterName}: every Kafka JVM's exporter and every node's (kafka:monitoring).`,
         "global:",
         `  scrape_interval: ${t.scrapeInterval}`,
         `  evaluation_interval: ${t.scrapeInterval}`,
         `  external_labels: { kafka_cluster: '${cfg.clusterName}' }`,
         "rule_files:",
         `  - '${rulesFile}'`,
-        "scrape_configs:",
     ];
+    if (alertmanager) {
+        lines.push("alerting:", "  alertmanagers:", "    - scheme: https",
+            `      basic_auth: { username: '${MONITORING_USER}', password_file: '${alertmanager.passwordFile}' }`,
+            `      tls_config: { ca_file: '${alertmanager.caFile}' }`,
+            `      static_configs: [ { targets: ['${alertmanager.address}'] } ]`);
+    }
+    lines.push("scrape_configs:");
     for (const { job, targets } of scrapeJobs(cfg, nodes)) {
         lines.push(`  - job_name: '${job}'`, "    static_configs:");
         for (const { target, node } of targets) lines.push(`      - targets: ['${target}']`, `        labels: { node: '${node}' }`);
@@ -46,7 +82,7 @@ export function renderPrometheusConfig(cfg: ClusterConfig, nodes: ClusterNode[],
 interface AlertRule { alert: string; expr: string; for: string; severity: "critical" | "warning"; summary: string }
 
 /** The alert rules for this cluster's services (ZooKeeper's or the controllers' down alert, as the quorum is). */
-export function alertRules(cfg: ClusterConfig, t: AlertTimings = ALERT_TIMINGS): AlertRule[] {
+export function alertRules(cfg: ClusterConfig, t: AlertTimings = alertTimings(cfg)): AlertRule[] {
     const quorum = cfg.metadata === "kraft"
         ? { alert: "KafkaControllerDown", job: METRICS_JOB["kafka-controller"], what: "KRaft controller" }
         : { alert: "ZooKeeperDown", job: METRICS_JOB.zookeeper, what: "ZooKeeper member" };
@@ -69,11 +105,19 @@ export function alertRules(cfg: ClusterConfig, t: AlertTimings = ALERT_TIMINGS):
             severity: "critical", summary: "An unclean leader election happened: acknowledged messages may be lost" },
         { alert: "KafkaRequestHandlersBusy", expr: "kafka_server_kafkarequesthandlerpool_requesthandleravgidlepercent < 0.3", for: "15m",
             severity: "warning", summary: "Broker {{ $labels.node }}: request handlers idle below 30%" },
+        { alert: "NodeExporterDown", expr: `up{job="${NODE_JOB}"} == 0`, for: t.down, severity: "critical",
+            summary: "Node {{ $labels.node }} ({{ $labels.instance }}) does not answer its node exporter scrape: the host may be down" },
+        { alert: "KafkaDataDiskFull", expr: `100 * (1 - node_filesystem_avail_bytes{job="${NODE_JOB}",mountpoint=~"${DATA_MOUNTS}"} / node_filesystem_size_bytes) > 85`,
+            for: t.other, severity: "critical", summary: "Node {{ $labels.node }}: {{ $labels.mountpoint }} is {{ $value | printf \"%.0f\" }}% full" },
+        { alert: "KafkaConsumerLag", expr: `max by (group, topic) (kafka_consumergroup_lag) > ${t.lagThreshold}`, for: t.underReplicated,
+            severity: "warning", summary: "Consumer group {{ $labels.group }} is {{ $value }} messages behind on {{ $labels.topic }}" },
+        { alert: "KafkaLagCollectorStale", expr: "time() - max(kafka_consumergroup_lag_collected_timestamp_seconds) > 300", for: t.other,
+            severity: "warning", summary: "Consumer lag has not been collected for over 5 minutes (kafka-consumer-lag.timer on the monitoring host)" },
     ];
 }
 
 /** The rules as a Prometheus rule file. */
-export function renderAlertRules(cfg: ClusterConfig, t: AlertTimings = ALERT_TIMINGS): string {
+export function renderAlertRules(cfg: ClusterConfig, t: AlertTimings = alertTimings(cfg)): string {
     const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
     const lines = [`# Generated by kafka-cluster for cluster ${cfg.clusterName} (kafka:monitoring).`, "groups:", `  - name: kafka-${cfg.clusterName}`, "    rules:"];
     for (const r of alertRules(cfg, t)) {
@@ -83,3 +127,258 @@ export function renderAlertRules(cfg: ClusterConfig, t: AlertTimings = ALERT_TIM
     }
     return lines.join("\n") + "\n";
 }
+
+/** The mount points whose disk space is alerted on: the root filesystem and the data directories (or their volumes). */
+const DATA_MOUNTS = ["/", PATHS.kafkaData, PATHS.controllerData, PATHS.zookeeperData, PATHS.prometheusHome].join("|");
+
+/** Alertmanager's configuration: every alert to the webhook of kafka:alertWebhookUrl, or to no receiver (the API only). */
+export function renderAlertmanagerConfig(cfg: ClusterConfig): string {
+    const url = cfg.monitoring?.webhookUrl;
+    return [
+        `# Generated by kafka-cluster for cluster ${cfg.clusterName} (kafka:monitoring, kafka:alertWebhookUrl).`,
+        "route:",
+        `  receiver: '${url ? "webhook" : "none"}'`,
+        "  group_by: ['alertname', 'node']",
+        "  group_wait: 10s",
+        "  group_interval: 1m",
+        "  repeat_interval: 4h",
+        "receivers:",
+        ...(url ? ["  - name: 'webhook'", "    webhook_configs:", `      - url: '${url}'`, "        send_resolved: true"] : ["  - name: 'none'"]),
+        "",
+    ].join("\n");
+}
+
+/**
+ * The password's bcrypt hash for the web servers' basic auth, with a salt derived from the password itself: the same
+ * password always renders the same file, so a `pulumi up` that changes nothing rewrites nothing.
+ */
+export function passwordHash(password: string): string {
+    const salt = crypto.createHash("sha256").update(`kafka-cluster monitoring\0${password}`).digest().subarray(0, 16);
+    return bcrypt.hashSync(password, `$2b$10$${bcrypt.encodeBase64(Array.from(salt), 16)}`);
+}
+
+/** The web configuration of Prometheus and Alertmanager: TLS with the node's certificate, one basic-auth user. */
+export function renderWebConfig(password: string): string {
+    return [
+        "# Generated by kafka-cluster (kafka:monitoring): TLS and basic auth for Prometheus and Alertmanager.",
+        "tls_server_config:",
+        `  cert_file: '${MONITORING_FILES.certificate}'`,
+        `  key_file: '${MONITORING_FILES.key}'`,
+        "basic_auth_users:",
+        `  ${MONITORING_USER}: '${passwordHash(password)}'`,
+        "",
+    ].join("\n");
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The overview page (a Prometheus console template, served at /consoles/kafka.html): brokers and quorum members up,
+ * partitions under-replicated and offline, the active controller, messages and bytes per second, consumer lag, disk
+ * free per node, firing alerts. Server-side only (Go templates over PromQL): no script, nothing loaded from elsewhere.
+ */
+export function renderConsole(cfg: ClusterConfig): string {
+    const quorumJob = cfg.metadata === "kraft" ? METRICS_JOB["kafka-controller"] : METRICS_JOB.zookeeper;
+    const quorumName = cfg.metadata === "kraft" ? "Controllers up" : "ZooKeeper members up";
+    // One figure: the first sample's value of a query, printed with `format`, or `none` without a result.
+    const figure = (id: string, q: string, format = "%.0f", none = "0") =>
+        `<td id="${id}">{{ with query "${q}" }}{{ . | first | value | printf "${format}" }}{{ else }}${none}{{ end }}</td>`;
+    const row = (label: string, cell: string) => `<tr><th>${label}</th>${cell}</tr>`;
+    const name = escapeHtml(cfg.clusterName);
+    return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Kafka cluster ${name}</title>
+<style>
+body { font-family: sans-serif; margin: 24px; color: #222; } h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 22px; }
+table { border-collapse: collapse; min-width: 460px; } th, td { border: 1px solid #ccc; padding: 5px 10px; text-align: left; }
+th { background: #f3f3f3; font-weight: normal; } td { font-weight: bold; } .bad { color: #b00; }
+</style></head><body>
+<h1>Kafka cluster ${name}</h1>
+<table id="figures">
+${row("Brokers up", `${figure("brokers-up", `count(up{job='${METRICS_JOB.kafka}'} == 1)`).replace("</td>", "")} / {{ with query "count(up{job='${METRICS_JOB.kafka}'})" }}{{ . | first | value | printf "%.0f" }}{{ else }}0{{ end }}</td>`)}
+${row(quorumName, `${figure("quorum-up", `count(up{job='${quorumJob}'} == 1)`).replace("</td>", "")} / {{ with query "count(up{job='${quorumJob}'})" }}{{ . | first | value | printf "%.0f" }}{{ else }}0{{ end }}</td>`)}
+${row("Active controller", `<td id="controller">{{ with query "kafka_controller_kafkacontroller_activecontrollercount == 1" }}{{ . | first | label "node" }}{{ else }}<span class="bad">none</span>{{ end }}</td>`)}
+${row("Under-replicated partitions", figure("under-replicated", "sum(kafka_server_replicamanager_underreplicatedpartitions)"))}
+${row("Offline partitions", figure("offline", "sum(kafka_controller_kafkacontroller_offlinepartitionscount)"))}
+${row("Messages in per second", figure("messages-in", "sum(rate(kafka_server_brokertopicmetrics_messagesin_total[1m]))", "%.1f"))}
+${row("Bytes in / out per second", `${figure("bytes-in", "sum(rate(kafka_server_brokertopicmetrics_bytesin_total[1m]))", "%.0f").replace("</td>", "")} / {{ with query "sum(rate(kafka_server_brokertopicmetrics_bytesout_total[1m]))" }}{{ . | first | value | printf "%.0f" }}{{ else }}0{{ end }}</td>`)}
+</table>
+<h2>Consumer lag</h2>
+<table id="lag"><tr><th>Group</th><th>Topic</th><th>Messages behind</th></tr>
+{{ range query "sort_desc(max by (group, topic) (kafka_consumergroup_lag))" }}<tr><td>{{ .Labels.group }}</td><td>{{ .Labels.topic }}</td><td>{{ .Value | printf "%.0f" }}</td></tr>
+{{ else }}<tr><td colspan="3">no consumer group</td></tr>{{ end }}</table>
+<h2>Disk free per node</h2>
+<table id="disk"><tr><th>Node</th><th>Mount point</th><th>Free</th></tr>
+{{ range query "sort(100 * node_filesystem_avail_bytes{job='${NODE_JOB}',mountpoint=~'${DATA_MOUNTS}'} / node_filesystem_size_bytes)" }}<tr><td>{{ .Labels.node }}</td><td>{{ .Labels.mountpoint }}</td><td>{{ .Value | printf "%.0f" }}%</td></tr>
+{{ end }}</table>
+<h2>Firing alerts</h2>
+<table id="alerts"><tr><th>Alert</th><th>Node or group</th><th>Severity</th></tr>
+{{ range query "sort(ALERTS{alertstate='firing'})" }}<tr class="bad"><td>{{ .Labels.alertname }}</td><td>{{ if .Labels.node }}{{ .Labels.node }}{{ else }}{{ .Labels.group }} {{ .Labels.topic }}{{ end }}</td><td>{{ .Labels.severity }}</td></tr>
+{{ else }}<tr><td colspan="3">none</td></tr>{{ end }}</table>
+</body></html>
+`;
+}
+
+/** The monitoring host's files, in PATHS.monitoringDir (readable by Debian's `prometheus` user). */
+export const MONITORING_FILES = {
+    prometheusConfig: `${PATHS.monitoringDir}/prometheus.yml`,
+    rules: `${PATHS.monitoringDir}/kafka-alerts.yml`,
+    alertmanagerConfig: `${PATHS.monitoringDir}/alertmanager.yml`,
+    web: `${PATHS.monitoringDir}/web.yml`,
+    certificate: `${PATHS.monitoringDir}/tls.crt`,
+    key: `${PATHS.monitoringDir}/tls.key`,
+    ca: `${PATHS.monitoringDir}/ca.pem`,
+    password: `${PATHS.monitoringDir}/password`,
+    consoles: `${PATHS.monitoringDir}/consoles`,
+    consoleLibraries: `${PATHS.monitoringDir}/console_libraries`,
+} as const;
+export const LAG_UNIT = "kafka-consumer-lag";
+
+/**
+ * The monitoring node's data volume on EC2 (its storage step): mounted at Prometheus' home, below which Prometheus,
+ * Alertmanager and the node exporter's textfile collector keep their data, owned by the packages' user (Debian's
+ * packages keep an existing `prometheus` user).
+ */
+export const MONITORING_STORAGE = {
+    mountPoint: PATHS.prometheusHome, services: ["prometheus", "prometheus-alertmanager", "prometheus-node-exporter"], user: "prometheus",
+} as const;
+
+/** The URLs of the monitoring host's Prometheus and Alertmanager (at the address this program and its users reach). */
+export const monitoringUrls = (node: Pick<ClusterNode, "clientAddress">) => ({
+    prometheus: `https://${node.clientAddress}:${PORTS.prometheus}`,
+    alertmanager: `https://${node.clientAddress}:${PORTS.alertmanager}`,
+    overview: `https://${node.clientAddress}:${PORTS.prometheus}/consoles/kafka.html`,
+});
+
+/**
+ * How long the lag collector's kafka-consumer-groups waits for each admin call. Its own default (5 s) bounds the TLS
+ * login too, which a busy host can take longer than; its unit's TimeoutStartSec (120 s) stays above it.
+ */
+const LAG_CALL_TIMEOUT_MS = 60_000;
+
+/** Lag collector interval: the scrape interval, at least 30 s (each run starts a JVM: seconds of CPU). */
+const lagInterval = (cfg: ClusterConfig) => `${Math.max(30, seconds(alertTimings(cfg).scrapeInterval))}s`;
+
+/** Everything the monitoring host's configure step writes. */
+export function monitoringFiles(cfg: ClusterConfig, node: ClusterNode, nodes: ClusterNode[], secrets: ClusterSecrets): ManagedFile[] {
+    const password = secrets.monitoringPassword;
+    if (password === undefined) throw new Error("no monitoring password was generated");
+    const pem = keystoreOf(secrets, node.name);
+    const key = pem.slice(0, pem.indexOf("-----BEGIN CERTIFICATE-----"));
+    const chain = pem.slice(key.length);
+    const group = "root:prometheus";
+    const prometheusArgs = [
+        `--config.file=${MONITORING_FILES.prometheusConfig}`, `--web.config.file=${MONITORING_FILES.web}`,
+        `--web.listen-address=:${PORTS.prometheus}`, `--web.console.templates=${MONITORING_FILES.consoles}`,
+        `--web.console.libraries=${MONITORING_FILES.consoleLibraries}`, `--storage.tsdb.path=${PATHS.prometheusData}`,
+        `--web.external-url=${monitoringUrls(node).prometheus}/`,
+    ];
+    const alertmanagerArgs = [
+        `--config.file=${MONITORING_FILES.alertmanagerConfig}`, `--web.config.file=${MONITORING_FILES.web}`,
+        `--web.listen-address=:${PORTS.alertmanager}`, "--cluster.listen-address=", `--storage.path=${PATHS.alertmanagerData}`,
+        `--web.external-url=${monitoringUrls(node).alertmanager}/`,
+    ];
+    const defaults = (args: string[]) => `# Managed by kafka-cluster (kafka:monitoring).\nARGS="${args.join(" ")}"\n`;
+    const brokers = brokerNodes(nodes).map((n) => internalEndpoint(cfg, n)).join(",");
+    const admin = cfg.security.mode === "sasl_ssl" ? { user: ADMIN_USER, password: secrets.adminPassword } : undefined;
+    return [
+        [MONITORING_FILES.ca, "0644", "root:root", secrets.caCertificate],
+        [MONITORING_FILES.certificate, "0644", "root:root", chain],
+        [MONITORING_FILES.key, "0640", group, key],
+        [MONITORING_FILES.password, "0640", group, password],
+        [MONITORING_FILES.web, "0640", group, renderWebConfig(password)],
+        [MONITORING_FILES.rules, "0644", "root:root", renderAlertRules(cfg)],
+        [MONITORING_FILES.prometheusConfig, "0644", "root:root", renderPrometheusConfig(cfg, nodes, MONITORING_FILES.rules, alertTimings(cfg),
+            { address: `${node.privateAddress}:${PORTS.alertmanager}`, caFile: MONITORING_FILES.ca, passwordFile: MONITORING_FILES.password })],
+        [MONITORING_FILES.alertmanagerConfig, "0644", "root:root", renderAlertmanagerConfig(cfg)],
+        [`${MONITORING_FILES.consoles}/kafka.html`, "0644", "root:root", renderConsole(cfg)],
+        [PATHS.prometheusDefaults, "0644", "root:root", defaults(prometheusArgs)],
+        [PATHS.alertmanagerDefaults, "0644", "root:root", defaults(alertmanagerArgs)],
+        // The lag collector: the admin's client properties, its script and environment, a oneshot service and its timer.
+        [PATHS.caCertificate, "0644", "root:root", secrets.caCertificate],
+        [PATHS.adminConfig, "0600", "root:root", renderClientProperties(cfg, admin)],
+        [PATHS.lagCollector, "0755", "root:root", hostScript("consumer-lag.sh")],
+        [PATHS.lagCollectorEnv, "0644", "root:root", [
+            `BOOTSTRAP=${brokers}`, `CLIENT_CONFIG=${PATHS.adminConfig}`, `KAFKA_HOME=${PATHS.installRoot}/${distOf(cfg)}`,
+            `LOG_DIR=${PATHS.toolsLogDir}`, `TEXTFILE=${PATHS.nodeExporterTextfiles}/kafka_consumer_lag.prom`, `TIMEOUT_MS=${LAG_CALL_TIMEOUT_MS}`, "",
+        ].join("\n")],
+        [`${PATHS.unitDir}/${LAG_UNIT}.service`, "0644", "root:root", [
+            "# Managed by kafka-cluster (kafka:monitoring): consumer lag for the node exporter's textfile collector.",
+            "[Unit]", "Description=Kafka consumer lag collector (kafka-cluster)", "",
+            "[Service]", "Type=oneshot", `EnvironmentFile=${PATHS.lagCollectorEnv}`, `ExecStart=/bin/bash ${PATHS.lagCollector}`,
+            "Nice=10", "TimeoutStartSec=120", "",
+        ].join("\n")],
+        [`${PATHS.unitDir}/${LAG_UNIT}.timer`, "0644", "root:root", [
+            "# Managed by kafka-cluster (kafka:monitoring).", "[Unit]", "Description=Kafka consumer lag collector (kafka-cluster)", "",
+            "[Timer]", "OnBootSec=30s", `OnUnitActiveSec=${lagInterval(cfg)}`, "AccuracySec=1s", "",
+            "[Install]", "WantedBy=timers.target", "",
+        ].join("\n")],
+    ];
+}
+
+/** The units observe.sh watches on a node for kafka:monitoring (drift: stopped, or their files changed by hand). */
+export function monitoringServices(cfg: ClusterConfig, node: NodeIdentity): string[] {
+    if (!cfg.monitoring) return [];
+    return ["prometheus-node-exporter", ...(node.roles.includes("monitoring") ? ["prometheus", "prometheus-alertmanager"] : [])];
+}
+
+/**
+ * kafka:monitoring's steps: the node exporter on every node (after its Java step: one apt run at a time), then on the
+ * monitoring host Prometheus, Alertmanager and the lag collector (after the Kafka install: the collector runs its tools).
+ * In existing-hosts mode each has a `service` step whose delete stops it (turning monitoring off, or destroy).
+ */
+export function monitoringSteps(cfg: ClusterConfig, nodes: (NodeIdentity & { dataVolumeId?: unknown })[]): Step[] {
+    if (!cfg.monitoring) return [];
+    const steps: Step[] = [];
+    const wipe = cfg.mode === "hosts" && cfg.hosts.wipeOnDestroy;
+    const teardown = (units: string[], paths: string[]) => hostCommand("teardown-monitoring.sh", {
+        UNITS: units.join(" "), UNIT_DIR: PATHS.unitDir, WIPE: String(wipe), WIPE_PATHS: paths.join(" "),
+    });
+    const generation = (g: Generated, name: string): Record<string, string> => {
+        const observed = g.generations?.[name];
+        return observed !== undefined ? { OBSERVED_GENERATION: observed, GENERATION_FILE: PATHS.observedGeneration } : {};
+    };
+    for (const n of nodes) {
+        // (On the EC2 monitoring node after its volume is mounted at Prometheus' home, where the exporter's textfile
+        // directory is: the mount refuses to hide files.)
+        const volume = n.roles.includes("monitoring") && n.dataVolumeId !== undefined ? [`${n.name}-storage`] : [];
+        steps.push({
+            name: `${n.name}-node-exporter`, node: n.name, phase: "node-exporter", dependsOn: [`${n.name}-java`, ...volume], generated: true,
+            create: (ns, _s, g) => hostCommand("install-node-exporter.sh", {
+                LISTEN_ADDRESS: `${nodeNamed(ns, n.name).privateAddress}:${PORTS.nodeExporter}`, TEXTFILE_DIR: PATHS.nodeExporterTextfiles,
+                DEFAULTS_FILE: PATHS.nodeExporterDefaults, CONFIG_DIR: PATHS.configDir, ...generation(g, n.name),
+            }),
+        });
+        if (cfg.mode === "hosts") {
+            steps.push({
+                name: `${n.name}-node-exporter-service`, node: n.name, phase: "service", dependsOn: [`${n.name}-node-exporter`],
+                create: "true", delete: teardown(["prometheus-node-exporter"], []),
+            });
+        }
+    }
+    for (const m of monitoringNodes(nodes)) {
+        steps.push({
+            name: `${m.name}-monitoring`, node: m.name, phase: "monitoring", dependsOn: [`${m.name}-install`, `${m.name}-node-exporter`],
+            secrets: true, generated: true,
+            create: (ns, secrets, g) => {
+                const node = nodeNamed(ns, m.name);
+                const at = (port: number) => `https://${node.privateAddress}:${port}`;
+                return hostCommand("configure-monitoring.sh", {
+                    MANIFEST_B64: manifest(monitoringFiles(cfg, node, ns, need(secrets))),
+                    PROMETHEUS_DEFAULTS: PATHS.prometheusDefaults, ALERTMANAGER_DEFAULTS: PATHS.alertmanagerDefaults,
+                    MONITORING_DIR: PATHS.monitoringDir, UNIT_DIR: PATHS.unitDir, LAG_TIMER: `${LAG_UNIT}.timer`,
+                    PROMETHEUS_URL: at(PORTS.prometheus), ALERTMANAGER_URL: at(PORTS.alertmanager), CA_FILE: MONITORING_FILES.ca,
+                    AUTH_USER: MONITORING_USER, AUTH_PASSWORD_FILE: MONITORING_FILES.password, CONFIG_DIR: PATHS.configDir, ...generation(g, m.name),
+                });
+            },
+        });
+        if (cfg.mode === "hosts") {
+            steps.push({
+                name: `${m.name}-monitoring-service`, node: m.name, phase: "service", dependsOn: [`${m.name}-monitoring`],
+                create: "true", delete: teardown(["prometheus", "prometheus-alertmanager", `${LAG_UNIT}.timer`],
+                    [PATHS.monitoringDir, PATHS.lagCollector, PATHS.lagCollectorEnv]),
+            });
+        }
+    }
+    return steps;
+}
+

@@ -189,6 +189,20 @@ removable() {
   [[ $1 =~ ^/(opt|etc|var/lib|var/log)/[^/]*(kafka|zookeeper)[^/]*(/[^/]+)*$ ]] && ! [[ $1 =~ (^|/)\.\.?(/|$) ]]
 }
 
+# remove_all "PATH...": removes each path recursively, after checking every one against the allow-list (removable): a
+# path that is not on it fails the step before anything is removed.
+remove_all() {
+  local paths p
+  read -r -a paths <<<"$1"
+  for p in "${paths[@]}"; do
+    removable "$p" || die "refusing to remove $p: not on the allow-list (see removable in lib.sh); nothing was removed"
+  done
+  for p in "${paths[@]}"; do
+    rm -rf -- "$p"
+    log "removed $p"
+  done
+}
+
 # fetch URL DEST MAX_SECONDS: downloads URL to DEST (transient failures retried). Sets HTTP_STATUS to the status of the
 # last answer (000: none, like an unreachable host); fails on anything but a 2xx.
 HTTP_STATUS=''
@@ -340,4 +354,37 @@ quorum_healthy() {
 # quorum_command BOOTSTRAP CONFIG ARGS...: kafka-metadata-quorum through the controllers' listener at BOOTSTRAP.
 quorum_command() {
   "$(kafka_bin kafka-metadata-quorum.sh)" --bootstrap-controller "$1" --command-config "$2" "${@:3}"
+}
+
+# apt_packages PKG...: installs the operating system's packages that are missing (apt, without recommends), without
+# starting their services (policy-rc.d for the install's duration: they start once configured). A host without
+# apt-get is refused with the fix.
+apt_packages() {
+  local absent=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || absent+=("$p")
+  done
+  (( ${#absent[@]} )) || return 0
+  command -v apt-get >/dev/null 2>&1 ||
+    die "kafka:monitoring needs the packages ${absent[*]}, which this host's operating system does not serve (no apt-get; Amazon Linux 2023 has none): use a Debian or Ubuntu host (kafka:os debian-12 or ubuntu-24.04 on EC2), or pulumi config rm kafka:monitoring"
+  local policy=/usr/sbin/policy-rc.d own=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && own=1
+  fi
+  if (( own )); then on_exit 'rm -f /usr/sbin/policy-rc.d'; fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${absent[@]}" >/dev/null 2>&1; then
+    apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${absent[@]}" >/dev/null ||
+      die "apt-get could not install ${absent[*]}"
+  fi
+  if (( own )); then rm -f "$policy"; fi
+  log "installed ${absent[*]}"
+}
+
+# record_generation: with OBSERVED_GENERATION, writes it to GENERATION_FILE (the step succeeded for that generation).
+record_generation() {
+  [[ -n ${OBSERVED_GENERATION:-} ]] || return 0
+  [[ -n ${GENERATION_FILE:-} ]] || die "OBSERVED_GENERATION needs GENERATION_FILE"
+  printf '%s\n' "$OBSERVED_GENERATION" >"$GENERATION_FILE"
 }

@@ -5,15 +5,22 @@
 # the data onto the volume.
 # Env:
 #   VOLUME_ID      the EBS volume id (vol-...)
-#   MOUNT_POINT    where it is mounted (the broker's or ZooKeeper's data directory)
-#   SERVICES       the systemd services that keep their data under MOUNT_POINT (space-separated)
-#   SERVICE_USER   the user that owns it
+#   MOUNT_POINT    where it is mounted: a data directory below /var/lib (the broker's, a ZooKeeper member's or a
+#                  controller's; on the monitoring node Prometheus' home)
+#   SERVICES       the systemd units that keep their data under MOUNT_POINT (space-separated unit names)
+#   SERVICE_USER   the user that owns it (on the monitoring node the packages' prometheus user)
 #   SERVICE_HOME   that user's home directory, if the user has to be created
 #   SIZE_GB        the volume's size in GiB: wait until the device has it, then grow the filesystem (optional)
 #   DEVICE         the volume's block device, instead of finding it by VOLUME_ID (optional; test hosts)
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
 : "${VOLUME_ID:?}" "${MOUNT_POINT:?}" "${SERVICES:?}" "${SERVICE_USER:?}" "${SERVICE_HOME:?}"
+# A mount hides what is below it and the refusal's advice runs `mv` on it: only a normalised directory below /var/lib
+# (no ., .., // or trailing /), and unit names only in SERVICES (they go into systemctl lines and the advice).
+if ! [[ $MOUNT_POINT =~ ^/var/lib(/[A-Za-z0-9_.-]+)+$ ]] || [[ $MOUNT_POINT =~ (^|/)\.\.?(/|$) ]]; then
+  die "MOUNT_POINT=$MOUNT_POINT is not a data directory below /var/lib"
+fi
+[[ $SERVICES =~ ^[A-Za-z0-9@._-]+( [A-Za-z0-9@._-]+)*$ ]] || die "SERVICES=$SERVICES is not a list of systemd unit names"
 
 serial=${VOLUME_ID/-/}
 find_device() {

@@ -14,7 +14,7 @@
 # Changes nothing.
 # Env:
 #   NODE_NAME        the node's name in the cluster, for the report
-#   SERVICES         the node's systemd units, space-separated
+#   SERVICES         the node's systemd units, space-separated (none on a host that runs nothing yet)
 #   CONFIG_DIR       where the configure steps keep their records
 #   GENERATION_FILE  where the configure steps record the generation they ran for
 #   BROKER_LINK      the link to the release the broker runs (kafka_<scala>-<version>)
@@ -22,7 +22,7 @@
 #   BROKER_META      the broker's meta.properties (in its log directory): the cluster id it belongs to
 set -euo pipefail
 if ! declare -F log >/dev/null; then . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; fi
-: "${NODE_NAME:?}" "${SERVICES:?}" "${CONFIG_DIR:?}" "${GENERATION_FILE:?}" "${BROKER_LINK:?}" "${CONTROLLER_LINK:?}" "${BROKER_META:?}"
+: "${NODE_NAME:?}" "${SERVICES?}" "${CONFIG_DIR:?}" "${GENERATION_FILE:?}" "${BROKER_LINK:?}" "${CONTROLLER_LINK:?}" "${BROKER_META:?}"
 drift=()
 for svc in $SERVICES; do
   [[ $svc =~ ^[a-z][a-z-]*$ ]] || die "SERVICES entry \"$svc\" is not a unit name"

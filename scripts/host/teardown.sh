@@ -23,14 +23,7 @@ for svc in "${services[@]}"; do
   fi
 done
 if [[ ${WIPE:-false} == true ]]; then
-  read -r -a paths <<<"${WIPE_PATHS:-}"
-  for p in "${paths[@]}"; do
-    removable "$p" || die "refusing to remove $p: not on the allow-list (see removable in lib.sh); nothing was removed"
-  done
-  for p in "${paths[@]}"; do
-    rm -rf -- "$p"
-    log "removed $p"
-  done
+  remove_all "${WIPE_PATHS:-}"
   for svc in "${services[@]}"; do rm -f "$UNIT_DIR/$svc.service"; done
   systemctl daemon-reload
 else

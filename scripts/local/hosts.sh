@@ -110,8 +110,9 @@ SUITE=bookworm
 IMAGE_PACKAGES=(systemd systemd-sysv dbus openssh-server iproute2 procps
   ca-certificates curl sudo iputils-ping libpam-systemd)
 # Served by the local apt repository, not in the image: the install steps install them as they would on a bare host
-# (gpg verifies the Kafka release signature; Debian's minbase has gpgv only).
-REPO_PACKAGES=(openjdk-17-jre-headless gpg)
+# (gpg verifies the Kafka release signature; Debian's minbase has gpgv only; Prometheus, Alertmanager and the node
+# exporter are kafka:monitoring's).
+REPO_PACKAGES=(openjdk-17-jre-headless gpg prometheus prometheus-alertmanager prometheus-node-exporter)
 
 MAX_HOSTS=50          # NET_PREFIX.11 .. NET_PREFIX.60
 MAX_REBOOTS=25        # per supervisor lifetime

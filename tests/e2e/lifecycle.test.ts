@@ -323,13 +323,14 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         }
     });
 
-    it("3c. kafka:monitoring on the running cluster: ZooKeeper members, then brokers, roll one at a time; every JVM serves its metrics; nothing else changes", async () => {
+    it("3c. kafka:monitoring on the running cluster: ZooKeeper members, then brokers, roll one at a time; every JVM and every node's exporter serves its metrics; nothing else changes", async () => {
         const [kafkaBefore, zkBefore] = [await services("kafka"), await services("zookeeper")];
         raw = { ...raw, monitoring: true, mavenUrl: env.mavenUrl };
         await setStackConfig(stack, raw);
         const { ops } = await step("monitoring-on", up);
         log(`monitoring on: ${JSON.stringify([...ops])}`);
-        assert.deepStrictEqual((ops.get("create") ?? []).sort(), addresses().map((_, i) => `host-${i + 1}-metrics-agent`));
+        // Per host: the JMX exporter agent, the node exporter and its teardown step (no monitoring host in this stack).
+        assert.deepStrictEqual((ops.get("create") ?? []).sort(), addresses().flatMap((_, i) => ["metrics-agent", "node-exporter", "node-exporter-service"].map((s) => `host-${i + 1}-${s}`)).sort());
         assert.ok((ops.get("update") ?? []).every((n) => /^host-\d-(zookeeper|listeners-add|listeners-switch|broker|protocol)$/.test(n) || n.startsWith("cluster-")), `updated: ${ops.get("update")}`);
         const [kafkaAfter, zkAfter] = [await services("kafka"), await services("zookeeper")];
         assertRolled(addresses(), zkBefore, zkAfter);
@@ -343,6 +344,10 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
             assert.deepStrictEqual(values(broker, "kafka_server_replicamanager_underreplicatedpartitions"), [0], `${a}: URP`);
             assert.ok(values(broker, "jvm_memory_used_bytes", { area: "heap" })[0] > 0, `${a}: the broker's JVM metrics`);
             active += values(broker, "kafka_controller_kafkacontroller_activecontrollercount").reduce((x, y) => x + y, 0);
+            // The node exporter: disk space of the data directory's filesystem, memory.
+            const node = await scrape(a, PORTS.nodeExporter);
+            assert.ok(values(node, "node_filesystem_avail_bytes", { mountpoint: "/" })[0] > 0, `${a}: the node exporter's disk space`);
+            assert.ok(values(node, "node_memory_MemAvailable_bytes")[0] > 0, `${a}: the node exporter's memory`);
             const zk = await scrape(a, PORTS.zookeeperMetrics);
             roles.push(...zk.filter((x) => x.name === "zookeeper_quorum_member").map((x) => x.labels.role));
             assert.ok(values(zk, "jvm_memory_used_bytes", { area: "heap" })[0] > 0, `${a}: ZooKeeper's JVM metrics`);
@@ -352,6 +357,28 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         }
         assert.strictEqual(active, 1, "exactly one broker is the active controller");
         assert.deepStrictEqual(roles.sort(), ["Follower", "Follower", "Leader"], "the ZooKeeper members report one leader, two followers");
+        assert.deepStrictEqual(await pendingChanges(stack), []);
+    });
+
+    it("3d. kafka:monitoring off again: ZooKeeper members, then brokers, roll one at a time without the agent; the node exporters are stopped and disabled; nothing else changes", async () => {
+        const [kafkaBefore, zkBefore] = [await services("kafka"), await services("zookeeper")];
+        const { monitoring: _m, mavenUrl: _u, ...rest } = raw;
+        raw = rest;
+        await setStackConfig(stack, raw);
+        const { ops } = await step("monitoring-off", up);
+        log(`monitoring off: ${JSON.stringify([...ops])}`);
+        assert.deepStrictEqual((ops.get("delete") ?? []).sort(), addresses().flatMap((_, i) => ["metrics-agent", "node-exporter", "node-exporter-service"].map((x) => `host-${i + 1}-${x}`)).sort());
+        assert.deepStrictEqual(ops.get("create") ?? [], []);
+        assert.ok((ops.get("update") ?? []).every((n) => /^host-\d-(zookeeper|listeners-add|listeners-switch|broker|protocol)$/.test(n) || n.startsWith("cluster-")), `updated: ${ops.get("update")}`);
+        const [kafkaAfter, zkAfter] = [await services("kafka"), await services("zookeeper")];
+        assertRolled(addresses(), zkBefore, zkAfter);
+        assertRolled(addresses(), kafkaBefore, kafkaAfter);
+        for (const a of addresses()) {
+            assert.strictEqual((await ssh.must(a, "ps -eo args= | grep -F -- -javaagent: | grep -v grep || true")).trim(), "", `${a}: no JVM with the agent`);
+            const exporter = (await ssh.exec(a, "systemctl is-enabled prometheus-node-exporter; systemctl is-active prometheus-node-exporter", 30_000)).stdout.trim();
+            assert.strictEqual(exporter, "disabled\ninactive", `${a}: the node exporter stopped and disabled`);
+            await assert.rejects(scrape(a, PORTS.brokerMetrics, 5000), `${a}: the broker's metrics port is closed`);
+        }
         assert.deepStrictEqual(await pendingChanges(stack), []);
     });
 

@@ -2,8 +2,15 @@
 // on three local systemd hosts of lab test4: three brokers, three controllers each a process of its own next to them,
 // SASL_SSL with a client user and ACLs. Then: the quorum, a 10,000-message round trip, ACL denials, faults under load
 // (the active controller and a broker killed, a host rebooted), a no-op `up`, a rolling setting change, a version
-// change within 4.x with the feature levels finalized, and `pulumi destroy`. Nothing here is mocked.
+// change within 4.x with the feature levels finalized, and `pulumi destroy`. A fourth host is the monitoring host
+// (kafka:monitoring): Prometheus, Alertmanager, alerts that fire and resolve, consumer lag, the overview page in headless
+// Chromium. Nothing here is mocked.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as http from "http";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { ClusterConfig, RawConfig, parseConfig } from "../../components/config";
 import { PATHS, PORTS } from "../../components/layout";
@@ -15,6 +22,7 @@ import { KafkaClient } from "../support/kafka";
 import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../support/load";
 import { poll } from "../support/poll";
 import { scrape, values } from "../support/metrics";
+import { webGet, webJson } from "../support/monitoring";
 import { StopTimes, assertRolled, serviceStates, stopTimes, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
@@ -34,6 +42,11 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
     let client: KafkaClient;
     let bootstrap: string;
     let outputs: Record<string, { value: any; secret: boolean }>;
+    /** The monitoring host (the fourth lab host: role monitoring only). */
+    let monHost: ClusterNode;
+    /** kafka:alertWebhookUrl's receiver: a server on the lab's bridge address, keeping every notification Alertmanager posts. */
+    let webhook: http.Server | undefined;
+    const notifications: { status: string; alerts: { status: string; labels: Record<string, string> }[] }[] = [];
 
     /** kafka-metadata-quorum on a controller host, through the controllers' listener with that host's certificate. */
     async function quorum(what: "--status" | "--replication", on: ClusterNode = nodes[0]): Promise<string> {
@@ -59,17 +72,27 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
     before(async () => {
         const start = Date.now();
         await timed("setup: Kafka tarballs and the JMX exporter agent from Maven Central", async () => { kafkaDist(FROM); kafkaDist(TO); mavenDist(); });
-        env = await timed("setup: image, apt repository and 3 hosts", () => freshHostsUp(3, LAB));
+        env = await timed("setup: image, apt repository and 4 hosts", () => freshHostsUp(4, LAB));
         ssh = new Ssh(env);
-        raw = localStackConfig(env, 3, {
+        webhook = http.createServer((req, res) => {
+            let body = "";
+            req.on("data", (c) => (body += c));
+            req.on("end", () => { try { notifications.push(JSON.parse(body)); } catch { /* kept out */ } res.end("ok"); });
+        });
+        await new Promise<void>((resolve) => webhook!.listen(0, env.bridgeAddress, resolve));
+        const hookUrl = `http://${env.bridgeAddress}:${(webhook.address() as { port: number }).port}/alerts`;
+        const base = localStackConfig(env, 3, {
             metadata: "kraft", kafkaVersion: FROM, controllerHeap: "256m",
             clientUsers: ["app"], acls: { app: { read: ["app-*"], write: ["app-*"], groups: ["app-*"] } },
-            // Monitoring from the first up: every broker and controller JVM carries the JMX exporter agent.
-            monitoring: true, mavenUrl: env.mavenUrl,
+            // Monitoring from the first up: every broker and controller JVM carries the JMX exporter agent; the fourth
+            // host is the monitoring host. Short windows, so that alerts fire within the test's minutes.
+            monitoring: true, mavenUrl: env.mavenUrl, monitoringScrapeInterval: "10s", alertAfter: "30s", consumerLagAlert: 100, alertWebhookUrl: hookUrl,
         });
+        raw = { ...base, hosts: [...(base.hosts as object[]), { id: 4, address: env.hosts[3].address, roles: ["monitoring"] }] };
         cfg = parseConfig(raw, "kraft-test");
         if (cfg.mode !== "hosts") throw new Error("the KRaft suite runs existing-hosts mode");
-        nodes = hostNodes(cfg);
+        nodes = hostNodes(cfg).filter((n) => !n.roles.includes("monitoring"));
+        monHost = hostNodes(cfg).find((n) => n.roles.includes("monitoring"))!;
         client = new KafkaClient(kafkaDist(TO));
         stack = await timed("setup: engine and stack", () => freshStack("kraft-test", raw));
         log(`[timing] setup phase total: ${((Date.now() - start) / 1000).toFixed(1)} s`);
@@ -89,6 +112,7 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
             if (stack) await disposeStack(stack);
         } finally {
             await client?.close();
+            webhook?.close();
             if (process.env.KEEP_HOSTS !== "1") hostsDown(LAB);
         }
         log(`[timing] summary: ${summary()}`);
@@ -153,6 +177,134 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         log(`monitoring: 6 exporters answered; active controller ${await leaderId()}`);
     });
 
+    /** The stack output `monitoring`'s login, the CA, and a GET of the monitoring host's Prometheus or Alertmanager API. */
+    const monitoringOut = () => outputs.monitoring.value as { prometheusUrl: string; alertmanagerUrl: string; overviewUrl: string; user: string; password: string };
+    const auth = () => `${monitoringOut().user}:${monitoringOut().password}`;
+    const prometheus = <T = any>(p: string) => webJson<T>(`${monitoringOut().prometheusUrl}${p}`, outputs.caCertificate.value, auth());
+    const query = async (q: string) => (await prometheus<{ data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(
+        `/api/v1/query?query=${encodeURIComponent(q)}`)).data.result;
+    /** Alertmanager's active alerts: alertname -> the `node` (or group) labels it fires for. */
+    async function firing(): Promise<Map<string, string[]>> {
+        const alerts = await webJson<{ labels: Record<string, string>; status: { state: string } }[]>(
+            `${monitoringOut().alertmanagerUrl}/api/v2/alerts?active=true&silenced=false&inhibited=false`, outputs.caCertificate.value, auth());
+        const out = new Map<string, string[]>();
+        for (const a of alerts.filter((x) => x.status.state === "active")) {
+            out.set(a.labels.alertname, [...(out.get(a.labels.alertname) ?? []), a.labels.node ?? a.labels.group ?? ""].sort());
+        }
+        return out;
+    }
+
+    it("monitoring host: Prometheus scrapes every broker, controller and node exporter; URP 0 per broker; the UIs refuse no password, a wrong one and plain HTTP", async () => {
+        const out = monitoringOut();
+        assert.strictEqual(out.prometheusUrl, `https://${monHost.clientAddress}:${PORTS.prometheus}`);
+        assert.strictEqual(outputs.monitoring.secret, true, "the output carries the password: a secret");
+        const jobs = await poll("every target up", 180_000, async () => {
+            const r = await prometheus<{ data: { activeTargets: { labels: Record<string, string>; health: string }[] } }>("/api/v1/targets");
+            const t = r.data.activeTargets;
+            return t.length === 10 && t.every((x) => x.health === "up") ? t : undefined;
+        }, 5000);
+        const byJob = (job: string) => jobs.filter((t) => t.labels.job === job).map((t) => t.labels.node).sort();
+        assert.deepStrictEqual(byJob("kafka-broker"), ["host-1", "host-2", "host-3"]);
+        assert.deepStrictEqual(byJob("kafka-controller"), ["host-1", "host-2", "host-3"]);
+        assert.deepStrictEqual(byJob("node"), ["host-1", "host-2", "host-3", "host-4"]);
+        const urp = await query("kafka_server_replicamanager_underreplicatedpartitions");
+        assert.deepStrictEqual(urp.map((r) => [r.metric.node, r.value[1]]).sort(), [["host-1", "0"], ["host-2", "0"], ["host-3", "0"]]);
+        // Refusals: no password, a wrong one (401 from both servers), plain HTTP on the TLS port (no data).
+        for (const url of [`${out.prometheusUrl}/api/v1/targets`, `${out.alertmanagerUrl}/api/v2/alerts`]) {
+            assert.strictEqual((await webGet(url, { ca: outputs.caCertificate.value })).status, 401, `${url} without a password`);
+            assert.strictEqual((await webGet(url, { ca: outputs.caCertificate.value, auth: `${out.user}:wrong-password` })).status, 401, `${url} with a wrong password`);
+            const plain = await webGet(url.replace("https:", "http:"), { auth: auth() }).catch((e: Error) => ({ status: 0, body: e.message }));
+            assert.ok(plain.status !== 200 && !/"status":"success"|activeTargets|"labels"/.test(plain.body), `${url} over plain HTTP answered ${plain.status}: ${plain.body.slice(0, 200)}`);
+        }
+        // Every node's exporter is on its private address only, the web servers on the monitoring host.
+        assert.match(await ssh.must(monHost.sshAddress, "systemctl is-active prometheus prometheus-alertmanager prometheus-node-exporter kafka-consumer-lag.timer"),
+            /^active\nactive\nactive\nactive$/m);
+        log(`monitoring: ${jobs.length} targets up; URP ${urp.map((r) => r.value[1]).join("/")}`);
+    });
+
+    it("alerts: one broker stopped -> KafkaBrokerDown and KafkaUnderReplicatedPartitions firing in Alertmanager within 3 minutes; started again -> both resolved; the webhook (kafka:alertWebhookUrl) got both notifications", async () => {
+        const victim = nodes[2];
+        assert.deepStrictEqual([...(await firing()).keys()].filter((a) => /Broker|UnderReplicated/.test(a)), [], "nothing firing before");
+        const t0 = Date.now();
+        await ssh.must(victim.sshAddress, "sudo -n systemctl stop kafka");
+        let firedAfter = 0;
+        try {
+            const alerts = await poll("broker down and URP alerts firing", 180_000, async () => {
+                const f = await firing();
+                return f.get("KafkaBrokerDown")?.includes(victim.name) && (f.get("KafkaUnderReplicatedPartitions")?.length ?? 0) > 0 ? f : undefined;
+            }, 5000);
+            firedAfter = (Date.now() - t0) / 1000;
+            assert.ok(!alerts.get("KafkaUnderReplicatedPartitions")!.includes(victim.name), "URP is reported by the brokers still running");
+        } finally {
+            await ssh.must(victim.sshAddress, "sudo -n systemctl start kafka");
+        }
+        const t1 = Date.now();
+        await poll("both alerts resolved", 300_000, async () => {
+            const f = await firing();
+            return !f.has("KafkaBrokerDown") && !f.has("KafkaUnderReplicatedPartitions");
+        }, 5000);
+        log(`alerts: firing ${firedAfter.toFixed(0)} s after the stop, resolved ${((Date.now() - t1) / 1000).toFixed(0)} s after the start`);
+        // kafka:alertWebhookUrl: Alertmanager posted the broker's down alert, firing and then resolved.
+        const posted = (status: string) => notifications.some((n) => n.alerts.some((a) => a.labels.alertname === "KafkaBrokerDown" && a.labels.node === victim.name && a.status === status));
+        await poll("the webhook got KafkaBrokerDown firing and resolved", 120_000, async () => posted("firing") && posted("resolved"), 2000);
+        await urpZero("after the broker came back");
+    });
+
+    it("consumer lag: a group that stops consuming under a producer fires KafkaConsumerLag (collector on the monitoring host)", async () => {
+        const login = client.propertiesFile("app-lag", outputs.clientProperties.value.app);
+        const produce = (n: number, from: number) => client.must("kafka-console-producer.sh", ["--bootstrap-server", bootstrap, "--topic", "app-lag", "--producer-property", "acks=all"],
+            120_000, Array.from({ length: n }, (_, i) => `m${from + i}`).join("\n") + "\n", login);
+        await client.must("kafka-topics.sh", ["--bootstrap-server", bootstrap, "--create", "--if-not-exists", "--topic", "app-lag", "--partitions", "3", "--replication-factor", "3"]);
+        await produce(50, 0);
+        await client.must("kafka-console-consumer.sh", ["--bootstrap-server", bootstrap, "--topic", "app-lag", "--group", "app-lag-g", "--from-beginning",
+            "--max-messages", "50", "--timeout-ms", "60000"], 180_000, undefined, login);
+        // The group stops; the producer goes on.
+        await produce(400, 50);
+        const t0 = Date.now();
+        const lag = await poll("KafkaConsumerLag firing for app-lag-g", 240_000, async () => ((await firing()).get("KafkaConsumerLag")?.includes("app-lag-g") ? true : undefined), 5000);
+        assert.ok(lag);
+        const series = await query("kafka_consumergroup_lag{group='app-lag-g'}");
+        assert.deepStrictEqual(series.map((r) => [r.metric.topic, r.value[1]]), [["app-lag", "400"]]);
+        log(`lag: alert firing ${((Date.now() - t0) / 1000).toFixed(0)} s after the producer's last write; lag ${series[0].value[1]}`);
+    });
+
+    it("the overview page (Prometheus console) in headless Chromium: brokers and controllers up, URP 0, the controller, the group's lag and the firing lag alert; screenshot kept", async () => {
+        const page = await webGet(monitoringOut().overviewUrl, { ca: outputs.caCertificate.value, auth: auth() });
+        assert.strictEqual(page.status, 200, page.body.slice(0, 300));
+        assert.strictEqual((await webGet(monitoringOut().overviewUrl, { ca: outputs.caCertificate.value })).status, 401, "the page needs the password too");
+        const dir = path.join(process.cwd(), "test-output", "kraft");
+        fs.mkdirSync(dir, { recursive: true });
+        const html = path.join(dir, "overview.html");
+        fs.writeFileSync(html, page.body);
+        const png = path.join(dir, "overview.png");
+        fs.rmSync(png, { force: true });
+        const profile = fs.mkdtempSync(path.join(os.tmpdir(), "kc-chromium-"));
+        const chromium = (args: string[]) => spawnSync("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`, ...args, `file://${html}`],
+            { encoding: "utf8", timeout: 120_000, maxBuffer: 16 << 20 });
+        try {
+            const shot = chromium(["--window-size=900,1100", "--hide-scrollbars", `--screenshot=${png}`]);
+            assert.ok(fs.existsSync(png) && fs.statSync(png).size > 10_000, `chromium made no screenshot: ${shot.stderr.slice(-500)}`);
+            const png8 = fs.readFileSync(png);
+            assert.strictEqual(png8.subarray(1, 4).toString(), "PNG");
+            assert.deepStrictEqual([png8.readUInt32BE(16), png8.readUInt32BE(20)], [900, 1100], "the screenshot's size");
+            // What Chromium rendered: the page's text after layout.
+            const dom = chromium(["--dump-dom"]).stdout;
+            const cell = (id: string) => new RegExp(`id="${id}">([^<]*)<`).exec(dom)?.[1]?.trim();
+            assert.strictEqual(cell("brokers-up"), "3 / 3");
+            assert.strictEqual(cell("quorum-up"), "3 / 3");
+            assert.strictEqual(cell("under-replicated"), "0");
+            assert.strictEqual(cell("offline"), "0");
+            assert.match(cell("controller") ?? "", /^host-[123]$/);
+            assert.match(dom, /<td>app-lag-g<\/td><td>app-lag<\/td><td>400<\/td>/);
+            assert.match(dom, /<td>KafkaConsumerLag<\/td>/);
+            assert.match(dom, /<td>host-4<\/td><td>\/<\/td><td>\d+%<\/td>/);
+            log(`overview page: screenshot ${png} (${fs.statSync(png).size} bytes)`);
+        } finally {
+            fs.rmSync(profile, { recursive: true, force: true });
+        }
+    });
+
     it("a no-op pulumi up runs no command and restarts nothing", async () => {
         const addrs = nodes.map((n) => n.sshAddress);
         const before = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
@@ -193,23 +345,28 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         assert.deepStrictEqual(await pendingChanges(stack), [], "with kafka:metadata back, the stack is as it was");
     });
 
-    it("drift: a broker stopped by hand and a file edited by hand show in the preview as their nodes' steps; up repairs both, then nothing is pending", async () => {
+    it("drift: a broker stopped by hand, a file edited by hand and Alertmanager stopped by hand show in the preview as their nodes' steps; up repairs all three, then nothing is pending", async () => {
         const addrs = nodes.map((n) => n.sshAddress);
         const [brokersBefore, controllersBefore] = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
         const props = `${PATHS.configDir}/server.properties`;
         await ssh.must(nodes[1].sshAddress, "sudo -n systemctl stop kafka");
         await ssh.must(nodes[2].sshAddress, `echo log.retention.hours=1 | sudo -n tee -a ${props} >/dev/null`);
+        // And on the monitoring host: Alertmanager stopped by hand.
+        await ssh.must(monHost.sshAddress, "sudo -n systemctl stop prometheus-alertmanager");
         const previewed: string[] = [];
         await stack.preview({ onOutput: () => undefined, onEvent: (e) => {
             const m = e.resourcePreEvent?.metadata;
             if (m && m.op !== "same" && m.type.startsWith("command:")) previewed.push(`${m.op} ${m.urn.split("::").pop()}`);
         } });
-        const repaired = ["host-2-broker", "host-2-controller", "host-3-broker", "host-3-controller"];
+        // (Every configure step of a drifted node runs again inside its gates: its node exporter's too, which restarts nothing.)
+        const repaired = ["host-2-broker", "host-2-controller", "host-2-node-exporter", "host-3-broker", "host-3-controller", "host-3-node-exporter",
+            "host-4-monitoring", "host-4-node-exporter"];
         assert.deepStrictEqual(previewed.sort(), repaired.map((n) => `update ${n}`));
         const { ops } = await timed("drift repair (KRaft)", () => upWithOps(stack));
         assert.deepStrictEqual(ops.get("update"), repaired);
         assert.strictEqual((await ssh.exec(nodes[1].sshAddress, "systemctl is-active kafka", 10_000)).stdout.trim(), "active", "the stopped broker runs again");
         assert.doesNotMatch(await ssh.must(nodes[2].sshAddress, `sudo -n cat ${props}`), /^log\.retention\.hours=1$/m, "the hand edit is gone");
+        assert.strictEqual((await ssh.exec(monHost.sshAddress, "systemctl is-active prometheus-alertmanager", 10_000)).stdout.trim(), "active", "Alertmanager runs again");
         const [brokersAfter, controllersAfter] = [await serviceStates(ssh, addrs, "kafka"), await serviceStates(ssh, addrs, "kafka-controller")];
         assert.notStrictEqual(brokersAfter.get(addrs[2])!.pid, brokersBefore.get(addrs[2])!.pid, "the edited broker restarted on its rendered file");
         assert.deepStrictEqual(brokersAfter.get(addrs[0]), brokersBefore.get(addrs[0]), "the healthy broker untouched");
@@ -386,10 +543,16 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         const lastDown = brokersDown.reduce((a, b) => (a > b ? a : b));
         const firstStopping = controllersStopping.reduce((a, b) => (a < b ? a : b));
         assert.ok(lastDown < firstStopping, `the last broker was down (${lastDown}) before the first controller began stopping (${firstStopping})`);
+        /** Each of `units` on `n` disabled and inactive, as systemctl reports them. */
+        const stoppedAndDisabled = async (n: ClusterNode, units: string[]) => {
+            const r = await ssh.exec(n.sshAddress, `systemctl is-enabled ${units.join(" ")}; systemctl is-active ${units.join(" ")}`, 30_000);
+            assert.strictEqual(r.stdout.trim(), [...units.map(() => "disabled"), ...units.map(() => "inactive")].join("\n"), `${n.name}: ${units.join(", ")} stopped and disabled`);
+        };
         for (const n of nodes) {
-            const r = await ssh.exec(n.sshAddress, "systemctl is-enabled kafka kafka-controller; systemctl is-active kafka kafka-controller", 30_000);
-            assert.match(r.stdout, /^disabled\ndisabled\ninactive\ninactive$/m);
+            await stoppedAndDisabled(n, ["kafka", "kafka-controller", "prometheus-node-exporter"]);
             await ssh.must(n.sshAddress, `sudo -n test -f ${PATHS.controllerLogDir}/meta.properties`);
         }
+        // The monitoring host's units: Prometheus, Alertmanager, the lag collector and its node exporter.
+        await stoppedAndDisabled(monHost, ["prometheus", "prometheus-alertmanager", "kafka-consumer-lag.timer", "prometheus-node-exporter"]);
     });
 });

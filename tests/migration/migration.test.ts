@@ -114,7 +114,9 @@ describe("real hosts, ZooKeeper -> KRaft migration: kafka:metadata kraft and pul
         // every partition of orders has its row; the last answer is in the failure if it never comes.
         let last = "";
         return poll(`orders-g's committed offset of each of the ${ORDERS_PARTITIONS} partitions of orders`, 180_000, async () => {
-            last = await client.must("kafka-consumer-groups.sh", ["--bootstrap-server", bootstrap, "--describe", "--group", "orders-g"], 120_000);
+            // --timeout: the tool bounds each admin call (the TLS and SCRAM login included) by 5 s otherwise, which a CI
+            // run with four suites on two cores exceeded for minutes ("Timed out waiting for a node assignment").
+            last = await client.must("kafka-consumer-groups.sh", ["--bootstrap-server", bootstrap, "--describe", "--group", "orders-g", "--timeout", "60000"], 120_000);
             const offsets = new Map<number, number>();
             for (const line of last.split("\n")) {
                 const f = line.trim().split(/\s+/);

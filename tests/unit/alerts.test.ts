@@ -9,7 +9,7 @@ import * as path from "path";
 import { ALERT_TIMINGS, alertRules, renderAlertRules, renderPrometheusConfig, scrapeJobs } from "../../components/roles/monitoring";
 import { cluster, kraftCluster, withTempDir } from "./fixtures";
 
-const ON = { monitoring: true, mavenUrl: "http://repo.test/maven2" };
+const ON = { monitoring: true, mavenUrl: "http://repo.test/maven2", monitoringCidrs: ["203.0.113.0/24"] };
 
 function promtool(args: string[], cwd: string): string {
     const r = spawnSync("promtool", args, { cwd, encoding: "utf8", timeout: 60_000 });
@@ -40,10 +40,14 @@ describe("monitoring: scrape configuration and alert rules (promtool)", () => {
         assert.deepStrictEqual(scrapeJobs(zk.cfg, zk.nodes).map((j) => [j.job, j.targets.map((t) => t.target)]), [
             ["kafka-broker", zk.nodes.filter((n) => n.brokerId !== undefined).map((n) => `${n.privateAddress}:7071`)],
             ["zookeeper", zk.nodes.filter((n) => n.zookeeperId !== undefined).map((n) => `${n.privateAddress}:7073`)],
+            ["node", zk.nodes.map((n) => `${n.privateAddress}:9100`)],
         ]);
         const k = kraftCluster(3, 3, "colocated", ON);
-        assert.deepStrictEqual(scrapeJobs(k.cfg, k.nodes).map((j) => j.job), ["kafka-broker", "kafka-controller"]);
-        assert.deepStrictEqual(scrapeJobs(k.cfg, k.nodes)[1].targets, k.nodes.map((n) => ({ target: `${n.privateAddress}:7072`, node: n.name })));
+        assert.deepStrictEqual(scrapeJobs(k.cfg, k.nodes).map((j) => j.job), ["kafka-broker", "kafka-controller", "node"]);
+        assert.deepStrictEqual(scrapeJobs(k.cfg, k.nodes)[1].targets, k.nodes.filter((n) => n.controllerId !== undefined)
+            .map((n) => ({ target: `${n.privateAddress}:7072`, node: n.name })));
+        // (Every node's exporter, the EC2 monitoring node's own included.)
+        assert.deepStrictEqual(scrapeJobs(k.cfg, k.nodes)[2].targets.map((t) => t.node), ["node-1", "node-2", "node-3", "monitoring-1"]);
         for (const c of [zk, k]) {
             withTempDir("kc-alerts-", (dir) => {
                 fs.writeFileSync(path.join(dir, "prometheus.yml"), renderPrometheusConfig(c.cfg, c.nodes));

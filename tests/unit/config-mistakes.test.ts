@@ -80,7 +80,7 @@ describe("config mistakes", () => {
     it("a misspelt role is reported once, without advice to change brokerCount or zookeeperCount", () => {
         const p = problems({ hosts: [{ id: 1, address: "192.0.2.1", roles: ["brokr"] }, { id: 2, address: "192.0.2.2", roles: ["broker", "zookeeper"] }],
             sshUser: "a", sshPrivateKey: "k", brokerCount: 2, zookeeperCount: 1 });
-        assert.ok(p.some((l) => /^kafka:hosts\[0\]\.roles: must be a list of "zookeeper" and\/or "broker"/.test(l)), p.join("\n"));
+        assert.ok(p.some((l) => /^kafka:hosts\[0\]\.roles: must be a list of "zookeeper", "broker" and\/or "monitoring"/.test(l)), p.join("\n"));
         assert.ok(!p.some((l) => /^kafka:(brokerCount|zookeeperCount):/.test(l)), p.join("\n"));
     });
 

@@ -245,7 +245,7 @@ describe("config validation", () => {
         ["host without an address", { ...HOSTS_BASE, hosts: [{ id: 1 }] }, "hosts[0].address", /SSH address/],
         ["the same address twice", { ...HOSTS_BASE, hosts: [{ id: 1, address: "192.0.2.1" }, { id: 2, address: "192.0.2.1" }] }, "hosts[1].address", /listed twice/],
         ["unknown host field", { ...HOSTS_BASE, hosts: [...hosts(3), { id: 9, address: "192.0.2.99", port: 2222 }] }, "hosts[3].port", /unknown host field/],
-        ["unknown host role", { ...HOSTS_BASE, hosts: [{ id: 1, address: "192.0.2.1", roles: ["controller"] }] }, "hosts[0].roles", /"zookeeper" and\/or "broker"/],
+        ["unknown host role", { ...HOSTS_BASE, hosts: [{ id: 1, address: "192.0.2.1", roles: ["controller"] }] }, "hosts[0].roles", /"zookeeper", "broker" and\/or "monitoring"/],
         ["fewer hosts than the counts need", { ...HOSTS_BASE, hosts: hosts(2) }, "hosts", /needs 3/],
         ["explicit roles that disagree with brokerCount", { ...HOSTS_BASE, brokerCount: 2, zookeeperCount: 1, hosts: [
             { id: 1, address: "192.0.2.1", roles: ["zookeeper", "broker"] }, { id: 2, address: "192.0.2.2", roles: ["zookeeper"] }] },

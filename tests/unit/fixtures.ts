@@ -18,12 +18,13 @@ export function testSecrets(cfg: ClusterConfig, nodes: ClusterNode[]): ClusterSe
     const caCertificate = pem("CERTIFICATE", `test CA of ${cfg.clusterName}`);
     return {
         caCertificate,
-        keystores: Object.fromEntries(nodes.filter((n) => n.brokerId !== undefined || n.controllerId !== undefined).map((n) =>
+        keystores: Object.fromEntries(nodes.filter((n) => n.brokerId !== undefined || n.controllerId !== undefined || n.roles.includes("monitoring")).map((n) =>
             [n.name, pem("PRIVATE KEY", `key of ${n.name}`) + pem("CERTIFICATE", `certificate of ${n.name}`) + caCertificate])),
         adminPassword: "admin-password-0000",
         zookeeperPassword: "zookeeper-password-0000",
         userPasswords: Object.fromEntries(cfg.security.clientUsers.map((u) => [u, `${u}-password-0000`])),
         ...(cfg.jmx ? { jmxPassword: "jmx-password-0000" } : {}),
+        ...(cfg.monitoring && nodes.some((n) => n.roles.includes("monitoring")) ? { monitoringPassword: "monitoring-password-0000" } : {}),
     };
 }
 

@@ -25,10 +25,12 @@ function allCommandLines(): { step: RenderedStep; line: string }[] {
         hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true,
     });
     // KRaft: dedicated controllers on EC2 with data volumes, co-located ones on existing hosts.
-    const kEc2 = kraftCluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 }, jmx: true, monitoring: true, mavenUrl: "http://repo.test/maven2" });
+    const kEc2 = kraftCluster(3, 3, "dedicated", { dataVolume: { sizeGb: 100 }, jmx: true, monitoring: true, mavenUrl: "http://repo.test/maven2", monitoringCidrs: ["203.0.113.0/24"] });
+    // (With a monitoring host: the node exporters, Prometheus and Alertmanager, and their teardowns.)
     const kHosts = kraftCluster(3, 3, "colocated", {
-        hosts: [1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true,
-        clientUsers: ["app"], acls: { app: { read: ["t"] } },
+        hosts: [...[1, 2, 3].map((id) => ({ id, address: `192.0.2.${id}` })), { id: 4, address: "192.0.2.4", roles: ["monitoring"] }],
+        sshUser: "admin", sshPrivateKey: KEY, wipeOnDestroy: true, clientUsers: ["app"], acls: { app: { read: ["t"] } },
+        monitoring: true, mavenUrl: "http://repo.test/maven2",
     });
     const steps = [...renderPlan(ec2.cfg, ec2.nodes, ec2.secrets), ...renderPlan(hosts.cfg, hosts.nodes, hosts.secrets),
         ...renderPlan(kEc2.cfg, kEc2.nodes, kEc2.secrets, TEST_GENERATED), ...renderPlan(kHosts.cfg, kHosts.nodes, kHosts.secrets, TEST_GENERATED)];
@@ -85,8 +87,8 @@ describe("host scripts", () => {
         const lines = allCommandLines();
         const used = new Set(lines.map(({ line }) => parseHostCommand(line).env.KC_STEP));
         assert.deepStrictEqual([...used].sort(), ["check-brokers", "check-ensemble", "check-listeners", "check-memory", "check-quorum", "client-users",
-            "configure-service", "finalize-features", "format-storage", "install-java", "install-kafka", "install-metrics-agent", "mount-data-volume", "rebalance", "scram-admin",
-            "smoke-test", "teardown", "wait-ready", "zookeeper-acls"]);
+            "configure-monitoring", "configure-service", "finalize-features", "format-storage", "install-java", "install-kafka", "install-metrics-agent",
+            "install-node-exporter", "mount-data-volume", "rebalance", "scram-admin", "smoke-test", "teardown", "teardown-monitoring", "wait-ready", "zookeeper-acls"]);
         for (const { step, line } of lines) {
             const { script } = parseHostCommand(line);
             assert.ok(script.startsWith(hostScript("lib.sh")), `${step.name}: lib.sh comes first`);

@@ -74,7 +74,7 @@ describe("KRaft: configuration", () => {
         assert.deepStrictEqual(hostNodes(c as any).map((n) => [n.name, n.roles, n.controllerId, n.brokerId]),
             [["host-1", ["controller"], 3001, undefined], ["host-2", ["broker"], undefined, 2], ["host-3", ["broker"], undefined, 3]]);
         const p = problems({ ...HOSTS, hosts: [{ id: 1, address: "192.0.2.1", roles: ["zookeeper", "broker"] }] });
-        assert.match(p.join("\n"), /hosts\[0\]\.roles: must be a list of "controller" and\/or "broker".*"zookeeper" is a role of kafka:metadata zookeeper/);
+        assert.match(p.join("\n"), /hosts\[0\]\.roles: must be a list of "controller", "broker" and\/or "monitoring".*"zookeeper" is a role of kafka:metadata zookeeper/);
     });
 });
 

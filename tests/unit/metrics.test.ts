@@ -20,7 +20,7 @@ import { TEST_GENERATED, cluster, kraftCluster, withTempDir } from "./fixtures";
 import { SSH } from "./stacks";
 
 const MAVEN = "http://repo.test/maven2";
-const ON = { monitoring: true, mavenUrl: `${MAVEN}/` };
+const ON = { monitoring: true, mavenUrl: `${MAVEN}/`, monitoringCidrs: ["203.0.113.0/24"] };
 
 /** The KAFKA_OPTS line of a rendered env file. */
 const kafkaOpts = (env: string) => /^KAFKA_OPTS="(.*)"$/m.exec(env)?.[1];
@@ -34,14 +34,15 @@ describe("monitoring: metrics from every Kafka JVM (kafka:monitoring)", () => {
             /kafka:mavenUrl/.test(e.message) && /pulumi config set kafka:monitoring true, or pulumi config rm kafka:mavenUrl/.test(e.message));
         assert.throws(() => parseConfig({ ...SSH, monitoring: true, mavenUrl: "repo.test/maven2" }, "t"), /kafka:mavenUrl[\s\S]*http\(s\) base URL/);
         const cfg = parseConfig({ ...SSH, ...ON }, "t");
-        assert.deepStrictEqual(cfg.monitoring, { mavenUrl: MAVEN }, "trailing slash dropped");
+        assert.deepStrictEqual(cfg.monitoring, { mavenUrl: MAVEN, scrapeInterval: "15s", alertAfter: "5m", lagAlert: 10000 }, "trailing slash dropped; defaults");
         assert.strictEqual(parseConfig({ ...SSH }, "t").monitoring, undefined);
     });
 
-    it("every node gets the agent step before its install (pinned URL and SHA-256); without monitoring no node does", () => {
+    it("every Kafka node gets the agent step before its install (pinned URL and SHA-256), the monitoring node none; without monitoring no node does", () => {
         for (const c of [cluster(3, 3, "colocated", ON), kraftCluster(3, 3, "dedicated", ON)]) {
             const plan = renderPlan(c.cfg, c.nodes, c.secrets, TEST_GENERATED);
-            for (const n of c.nodes) {
+            assert.strictEqual(plan.find((s) => s.name === "monitoring-1-metrics-agent"), undefined, "the monitoring node runs no Kafka JVM");
+            for (const n of c.nodes.filter((x) => x.name !== "monitoring-1")) {
                 const agent = plan.find((s) => s.name === `${n.name}-metrics-agent`);
                 assert.ok(agent, `${n.name} has a metrics-agent step`);
                 assert.ok(plan.find((s) => s.name === `${n.name}-install`)!.dependsOn.includes(agent.name));
@@ -112,11 +113,13 @@ describe("monitoring: metrics from every Kafka JVM (kafka:monitoring)", () => {
         assert.strictEqual(metricOf("kafka.network<type=RequestMetrics, name=TotalTimeMs, request=Produce><>99thPercentile"), "kafka_network_requestmetrics_totaltimems");
     });
 
-    it("the port table opens each existing role's metrics port to the cluster's members, only with monitoring", () => {
-        const ports = (metadata: "zookeeper" | "kraft", monitoring?: { mavenUrl: string }) =>
+    it("the port table opens each existing role's metrics port and the node exporter's to the cluster's members, only with monitoring", () => {
+        const ports = (metadata: "zookeeper" | "kraft", monitoring?: { mavenUrl: string; scrapeInterval: string; alertAfter: string; lagAlert: number }) =>
             portTable({ metadata, jmx: false, ...(monitoring ? { monitoring } : {}) }).filter((r) => r.reach === "metrics").map((r) => r.port);
-        assert.deepStrictEqual(ports("zookeeper", { mavenUrl: MAVEN }), [7071, 7073]);
-        assert.deepStrictEqual(ports("kraft", { mavenUrl: MAVEN }), [7071, 7072]);
+        const on = { mavenUrl: MAVEN, scrapeInterval: "15s", alertAfter: "5m", lagAlert: 10000 };
+        // (9100: the node exporter of every node.)
+        assert.deepStrictEqual(ports("zookeeper", on), [7071, 7073, 9100]);
+        assert.deepStrictEqual(ports("kraft", on), [7071, 7072, 9100]);
         assert.deepStrictEqual(ports("kraft"), []);
     });
 
