@@ -18,7 +18,7 @@ import { scrape, values } from "../support/metrics";
 import { poll } from "../support/poll";
 import { serviceProcess } from "../support/process";
 import { urpBackToZero, writesUnderLoad } from "../support/load";
-import { assertRolled, serviceStates } from "../support/rolling";
+import { assertRolled, assertStoppedAndDisabled, serviceStates } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
 const { timed: step, summary } = stopwatch("e2e ");
@@ -375,8 +375,7 @@ describe("e2e: pulumi up / destroy on local hosts", function () {
         assertRolled(addresses(), kafkaBefore, kafkaAfter);
         for (const a of addresses()) {
             assert.strictEqual((await ssh.must(a, "ps -eo args= | grep -F -- -javaagent: | grep -v grep || true")).trim(), "", `${a}: no JVM with the agent`);
-            const exporter = (await ssh.exec(a, "systemctl is-enabled prometheus-node-exporter; systemctl is-active prometheus-node-exporter", 30_000)).stdout.trim();
-            assert.strictEqual(exporter, "disabled\ninactive", `${a}: the node exporter stopped and disabled`);
+            await assertStoppedAndDisabled(ssh, a, a, ["prometheus-node-exporter"]);
             await assert.rejects(scrape(a, PORTS.brokerMetrics, 5000), `${a}: the broker's metrics port is closed`);
         }
         assert.deepStrictEqual(await pendingChanges(stack), []);

@@ -23,7 +23,7 @@ import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../s
 import { poll } from "../support/poll";
 import { scrape, values } from "../support/metrics";
 import { webGet, webJson } from "../support/monitoring";
-import { StopTimes, assertRolled, serviceStates, stopTimes, urpMonitor } from "../support/rolling";
+import { StopTimes, assertRolled, assertStoppedAndDisabled, serviceStates, stopTimes, urpMonitor } from "../support/rolling";
 import { stopwatch } from "../support/timing";
 
 const { timed, summary } = stopwatch();
@@ -544,15 +544,11 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         const firstStopping = controllersStopping.reduce((a, b) => (a < b ? a : b));
         assert.ok(lastDown < firstStopping, `the last broker was down (${lastDown}) before the first controller began stopping (${firstStopping})`);
         /** Each of `units` on `n` disabled and inactive, as systemctl reports them. */
-        const stoppedAndDisabled = async (n: ClusterNode, units: string[]) => {
-            const r = await ssh.exec(n.sshAddress, `systemctl is-enabled ${units.join(" ")}; systemctl is-active ${units.join(" ")}`, 30_000);
-            assert.strictEqual(r.stdout.trim(), [...units.map(() => "disabled"), ...units.map(() => "inactive")].join("\n"), `${n.name}: ${units.join(", ")} stopped and disabled`);
-        };
         for (const n of nodes) {
-            await stoppedAndDisabled(n, ["kafka", "kafka-controller", "prometheus-node-exporter"]);
+            await assertStoppedAndDisabled(ssh, n.sshAddress, n.name, ["kafka", "kafka-controller", "prometheus-node-exporter"]);
             await ssh.must(n.sshAddress, `sudo -n test -f ${PATHS.controllerLogDir}/meta.properties`);
         }
         // The monitoring host's units: Prometheus, Alertmanager, the lag collector and its node exporter.
-        await stoppedAndDisabled(monHost, ["prometheus", "prometheus-alertmanager", "kafka-consumer-lag.timer", "prometheus-node-exporter"]);
+        await assertStoppedAndDisabled(ssh, monHost.sshAddress, monHost.name, ["prometheus", "prometheus-alertmanager", "kafka-consumer-lag.timer", "prometheus-node-exporter"]);
     });
 });

@@ -18,6 +18,12 @@ export async function serviceStates(ssh: Ssh, addresses: string[], svc: "kafka" 
     return out;
 }
 
+/** Asserts that each of `units` on the host at `address` (named `name` in the message) is disabled and inactive. */
+export async function assertStoppedAndDisabled(ssh: Ssh, address: string, name: string, units: string[]): Promise<void> {
+    const r = await ssh.exec(address, `systemctl is-enabled ${units.join(" ")}; systemctl is-active ${units.join(" ")}`, 30_000);
+    assert.strictEqual(r.stdout.trim(), [...units.map(() => "disabled"), ...units.map(() => "inactive")].join("\n"), `${name}: ${units.join(", ")} stopped and disabled`);
+}
+
 /** When a unit last began stopping and when it was last fully stopped (CLOCK_MONOTONIC µs; 0n if never in this boot). */
 export interface StopTimes { stopping: bigint; stopped: bigint }
 
