@@ -11,6 +11,7 @@
 # each suite's output is printed when it ends.
 # Usage: scripts/test.sh [unit] [hosts] [e2e] [kraft] [migration]   (default: all five). Ends with each step's time and
 # "tests: N passed, N failed".
+# Env: SUITE_DEADLINE  seconds a suite may run before it is stopped and fails (default 4500)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 suites=("$@")
@@ -41,22 +42,32 @@ run build npm run --silent build
 # The suites: unit first, alone (its tests have mocha's 60 s hang guard and spawn CPU-heavy tools, the shell linter
 # among them); then hosts, e2e and kraft at the same time, each on its own lab. Each writes its own log, printed when it ends;
 # its exit code and time go to <log>.rc.
+# A suite still running after SUITE_DEADLINE seconds (default 4500: CI allows 5400 for the whole run) is stopped
+# with its process group (its tools among them), its labs are taken down, and it fails with what it printed so far:
+# a hung test shows in the log instead of the whole run being cut off with no suite's output printed.
+deadline=${SUITE_DEADLINE:-4500}
+[[ $deadline =~ ^[1-9][0-9]*$ ]] || { echo "SUITE_DEADLINE must be a number of seconds, not \"$deadline\"" >&2; exit 2; }
 declare -A logs=()
 start_suite() {
-  local s=$1 cmd
+  local s=$1 cmd labs=()
   case $s in
     unit) cmd=(npm test --silent) ;;
-    hosts) cmd=(npm run --silent test:hosts) ;;
-    e2e) cmd=(npm run --silent test:e2e) ;;
-    kraft) cmd=(npm run --silent test:kraft) ;;
-    migration) cmd=(npm run --silent test:migration) ;;
+    hosts) cmd=(npm run --silent test:hosts) labs=(test test2) ;;
+    e2e) cmd=(npm run --silent test:e2e) labs=(test3) ;;
+    kraft) cmd=(npm run --silent test:kraft) labs=(test4) ;;
+    migration) cmd=(npm run --silent test:migration) labs=(test5) ;;
   esac
   logs[$s]=$(mktemp)
   echo "== $s (started) ==" >&2
   (
     t0=$SECONDS
-    "${cmd[@]}" >"${logs[$s]}" 2>&1
-    echo "$? $((SECONDS - t0))" >"${logs[$s]}.rc"
+    timeout --kill-after=60 "$deadline" "${cmd[@]}" >"${logs[$s]}" 2>&1
+    rc=$?
+    if (( rc == 124 || rc == 137 )); then
+      echo "== $s: stopped after its deadline of $deadline s (SUITE_DEADLINE) ==" >>"${logs[$s]}"
+      for lab in "${labs[@]}"; do KAFKA_CLUSTER_LAB=$lab scripts/local/hosts.sh down >>"${logs[$s]}" 2>&1; done
+    fi
+    echo "$rc $((SECONDS - t0))" >"${logs[$s]}.rc"
   ) &
 }
 for s in "${suites[@]}"; do

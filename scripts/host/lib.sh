@@ -103,15 +103,18 @@ fail_unit() {
   die "$2${first:+: $first}"
 }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: retry COMMAND every 2 s until it succeeds or SECONDS pass.
+# wait_until SECONDS DESCRIPTION COMMAND...: retry COMMAND until it succeeds or SECONDS pass. Between two tries it
+# pauses 2 s, or as long as the try took when that was longer: many checks start a JVM (a Kafka tool), which takes
+# seconds of CPU on a busy host, and a check should never take more than half of it.
 wait_until() {
-  local limit=$1 what=$2 start=$SECONDS
+  local limit=$1 what=$2 start=$SECONDS try
   shift 2
-  until "$@"; do
+  while try=$SECONDS; ! "$@"; do
     if (( SECONDS - start >= limit )); then
       return 1
     fi
-    sleep 2
+    try=$(( SECONDS - try ))
+    sleep $(( try > 2 ? try : 2 ))
   done
   log "$what after $(( SECONDS - start ))s"
 }

@@ -6,6 +6,9 @@ import { log } from "../../scripts/lib/local";
 import { KafkaClient } from "./kafka";
 import { poll } from "./poll";
 
+/** Messages per second of the producer that writesUnderLoad keeps writing. */
+const LOAD_RATE = 100;
+
 export interface Acked { value: number; partition: number; offset: number; key?: string }
 
 /** Parses VerifiableProducer's JSON lines into acknowledged sends. */
@@ -46,8 +49,11 @@ export async function writesUnderLoad(client: KafkaClient, bootstrap: string, to
     const config = noErrors ? client.propertiesFile("retrying", `${client.loginProperties ?? ""}retries=2147483647\n`) : undefined;
     // A cap out of reach: it writes until it is stopped. 200,000 ran out during a 22-minute fault (200 messages/s reach
     // it in 1,000 s), and the producer had exited before the check that it is still acknowledged.
+    // LOAD_RATE: a broker restart still falls among a thousand sends or more. At 200/s a loaded lab's three brokers took
+    // about a third of a core, and the brokers were the largest share of the CPU of a CI run (four real-host suites on
+    // two cores).
     const producer = client.start("kafka-verifiable-producer.sh", ["--bootstrap-server", bootstrap, "--topic", topic,
-        "--max-messages", "100000000", "--acks", "-1", "--throughput", "200"], ...(config ? [config] : []));
+        "--max-messages", "100000000", "--acks", "-1", "--throughput", String(LOAD_RATE)], ...(config ? [config] : []));
     const span = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
     // Waits until the producer has `more` acknowledgements beyond `from`; on a timeout its last output says why.
     const ackedBeyond = async (what: string, timeoutMs: number, from: number, more: number) => {
