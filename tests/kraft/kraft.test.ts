@@ -6,7 +6,6 @@
 // (kafka:monitoring): Prometheus, Alertmanager, alerts that fire and resolve, consumer lag, the overview page in headless
 // Chromium. Nothing here is mocked.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as http from "http";
 import * as fs from "fs";
 import * as os from "os";
@@ -21,6 +20,7 @@ import { commandStates, disposeStack, freshStack, pendingChanges, upWithOps } fr
 import { KafkaClient } from "../support/kafka";
 import { Acked, acked, consumeTopic, urpBackToZero, writesUnderLoad } from "../support/load";
 import { poll } from "../support/poll";
+import { runBounded } from "../support/process";
 import { scrape, values } from "../support/metrics";
 import { webGet, webJson } from "../support/monitoring";
 import { StopTimes, assertRolled, assertStoppedAndDisabled, serviceStates, stopTimes, urpMonitor } from "../support/rolling";
@@ -279,17 +279,19 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         const png = path.join(dir, "overview.png");
         fs.rmSync(png, { force: true });
         const profile = fs.mkdtempSync(path.join(os.tmpdir(), "kc-chromium-"));
-        const chromium = (args: string[]) => spawnSync("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`, ...args, `file://${html}`],
-            { encoding: "utf8", timeout: 120_000, maxBuffer: 16 << 20 });
+        const chromium = (args: string[]) => runBounded("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`, ...args, `file://${html}`], 120_000);
         try {
-            const shot = chromium(["--window-size=900,1100", "--hide-scrollbars", `--screenshot=${png}`]);
+            const shot = await chromium(["--window-size=900,1100", "--hide-scrollbars", `--screenshot=${png}`]);
+            assert.ok(!shot.timedOut, `chromium did not finish the screenshot within 120 s: ${shot.stderr.slice(-500)}`);
             assert.ok(fs.existsSync(png) && fs.statSync(png).size > 10_000, `chromium made no screenshot: ${shot.stderr.slice(-500)}`);
             const png8 = fs.readFileSync(png);
             assert.strictEqual(png8.subarray(1, 4).toString(), "PNG");
             assert.deepStrictEqual([png8.readUInt32BE(16), png8.readUInt32BE(20)], [900, 1100], "the screenshot's size");
             // What Chromium rendered: the page's text after layout.
-            const dom = chromium(["--dump-dom"]).stdout;
+            const dumped = await chromium(["--dump-dom"]);
+            assert.ok(!dumped.timedOut, `chromium did not dump the page within 120 s: ${dumped.stderr.slice(-500)}`);
+            const dom = dumped.stdout;
             const cell = (id: string) => new RegExp(`id="${id}">([^<]*)<`).exec(dom)?.[1]?.trim();
             assert.strictEqual(cell("brokers-up"), "3 / 3");
             assert.strictEqual(cell("quorum-up"), "3 / 3");
