@@ -11,7 +11,7 @@
 # each suite's output is printed when it ends.
 # Usage: scripts/test.sh [unit] [hosts] [e2e] [kraft] [migration]   (default: all five). Ends with each step's time and
 # "tests: N passed, N failed".
-# Env: TEST_BUDGET  seconds the whole run may take (default 5400); a suite still running 4 minutes before it is spent
+# Env: TEST_BUDGET  seconds the whole run may take (default 5400); a suite still running 150 s before it is spent
 #      is stopped and fails
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -45,7 +45,7 @@ run build npm run --silent build
 # The suites: unit first, alone (its tests have mocha's 60 s hang guard and spawn CPU-heavy tools, the shell linter
 # among them); then hosts, e2e and kraft at the same time, each on its own lab. Each writes its own log, printed when it ends;
 # its exit code and time go to <log>.rc.
-# A suite still running 4 minutes before the run's TEST_BUDGET is spent (5400 s by default: what CI allows the whole
+# A suite still running 150 s before the run's TEST_BUDGET is spent (5400 s by default: what CI allows the whole
 # run) is stopped with its process group (its tools among them), its labs are taken down, and it fails with what it
 # printed so far: a hung or slow test shows in the output instead of the whole run being cut off with none printed.
 declare -A logs=()
@@ -66,14 +66,14 @@ start_suite() {
     timeout --kill-after=60 "$deadline" "${cmd[@]}" >"${logs[$s]}" 2>&1
     rc=$?
     if (( rc == 124 || rc == 137 )); then
-      echo "== $s: stopped after $deadline s, 4 minutes before the run's TEST_BUDGET of $budget s was spent ==" >>"${logs[$s]}"
+      echo "== $s: stopped after $deadline s, 150 s before the run's TEST_BUDGET of $budget s was spent ==" >>"${logs[$s]}"
       for lab in "${labs[@]}"; do KAFKA_CLUSTER_LAB=$lab scripts/local/hosts.sh down >>"${logs[$s]}" 2>&1; done
     fi
     echo "$rc $((SECONDS - t0))" >"${logs[$s]}.rc"
   ) &
 }
 suite_deadline() {
-  deadline=$(( budget - SECONDS - 240 ))
+  deadline=$(( budget - SECONDS - 150 ))
   (( deadline >= 60 )) || deadline=60
 }
 for s in "${suites[@]}"; do
