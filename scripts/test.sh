@@ -43,7 +43,7 @@ run setup scripts/setup.sh || exit 1
 run engine bash -c 'scripts/engine.sh >/dev/null' || exit 1  # its progress (stderr) stays in the log
 run build npm run --silent build
 # The suites: unit first, alone (its tests have mocha's 60 s hang guard and spawn CPU-heavy tools, the shell linter
-# among them); then hosts, e2e and kraft at the same time, each on its own lab. Each writes its own log, printed when it ends;
+# among them); then hosts, e2e, kraft and migration at the same time, each on its own lab. Each writes its own log, printed when it ends;
 # its exit code and time go to <log>.rc.
 # A suite still running 150 s before the run's TEST_BUDGET is spent (5400 s by default: what CI allows the whole
 # run) is stopped with its process group (its tools among them), its labs are taken down, and it fails with what it

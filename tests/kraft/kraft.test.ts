@@ -545,7 +545,6 @@ describe("real hosts, KRaft: pulumi up of a Kafka 4.x cluster with controllers o
         const lastDown = brokersDown.reduce((a, b) => (a > b ? a : b));
         const firstStopping = controllersStopping.reduce((a, b) => (a < b ? a : b));
         assert.ok(lastDown < firstStopping, `the last broker was down (${lastDown}) before the first controller began stopping (${firstStopping})`);
-        /** Each of `units` on `n` disabled and inactive, as systemctl reports them. */
         for (const n of nodes) {
             await assertStoppedAndDisabled(ssh, n.sshAddress, n.name, ["kafka", "kafka-controller", "prometheus-node-exporter"]);
             await ssh.must(n.sshAddress, `sudo -n test -f ${PATHS.controllerLogDir}/meta.properties`);
