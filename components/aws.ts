@@ -7,7 +7,7 @@ import { Ec2Cluster, vpcReachWarnings } from "./config";
 import { Ec2Lookup, lookupEc2 } from "./aws-lookup";
 import { CLIENT_PORTS, INTERNAL_PORTS, PORTS, portsFor } from "./layout";
 import { Rollout, WantedImage, planRollout } from "./rollout";
-import { ClusterNode, Ec2NodeSpec, NodeIdentity } from "./topology";
+import { ClusterNode, Ec2NodeSpec, NodeIdentity, isMonitoringNode } from "./topology";
 
 
 /**
@@ -31,8 +31,6 @@ export interface AwsHostsArgs {
 export interface AwsLookup extends Ec2Lookup {
     rollout: Rollout;
 }
-
-const isMonitoringNode = (n: NodeIdentity) => n.roles.includes("monitoring");
 
 /**
  * Whether a node's clientAddress (what clients, or people, are told) is its public address: with kafka:publicAccess;

@@ -10,7 +10,7 @@ import * as command from "@pulumi/command";
 import { ClusterConfig } from "./config";
 import { nodeCertificateName, secured } from "./layout";
 import { ClusterSecrets } from "./render";
-import { ClusterNode, NodeIdentity, monitoringNodes } from "./topology";
+import { ClusterNode, NodeIdentity, isMonitoringNode, monitoringNodes } from "./topology";
 
 /** Days a broker certificate is valid; raise kafka:certificateRotation (a rolling restart) before then. */
 export const CERTIFICATE_DAYS = 825;
@@ -84,7 +84,7 @@ export function createCredentials(cfg: ClusterConfig, nodes: ClusterNode<pulumi.
     // certificate names one principal (nodePrincipal, a super user), so a new node needs no ACL.
     // The monitoring host's serves Prometheus and Alertmanager; on a host of its own it names no Kafka principal.
     const kafkaNode = (n: NodeIdentity) => n.brokerId !== undefined || n.controllerId !== undefined;
-    const certified = nodes.filter((n) => kafkaNode(n) || n.roles.includes("monitoring"));
+    const certified = nodes.filter((n) => kafkaNode(n) || isMonitoringNode(n));
     const keystores = Object.fromEntries(certified.map((n) => [n.name, secretCommand(`${name}-cert-${n.name}`, {
         create: CERT_SCRIPT,
         stdin: pulumi.secret(ca.apply((t) => t.endsWith("\n") ? t : `${t}\n`)),

@@ -136,7 +136,9 @@ export const brokerNodes = <T extends NodeIdentity>(nodes: T[]): (T & { brokerId
     nodes.filter((n): n is T & { brokerId: number } => n.brokerId !== undefined).sort((a, b) => a.brokerId - b.brokerId);
 
 /** kafka:monitoring: the node that runs Prometheus and Alertmanager (existing hosts: the host with the role `monitoring`). */
-export const monitoringNodes = <T extends NodeIdentity>(nodes: T[]): T[] => nodes.filter((n) => n.roles.includes("monitoring"));
+/** Whether the node runs Prometheus and Alertmanager (the role `monitoring`). */
+export const isMonitoringNode = (n: NodeIdentity): boolean => n.roles.includes("monitoring");
+export const monitoringNodes = <T extends NodeIdentity>(nodes: T[]): T[] => nodes.filter(isMonitoringNode);
 
 /** The node called `name` among `nodes` (a plan's step names its node; the node list always holds it). */
 export function nodeNamed<T extends NodeIdentity>(nodes: T[], name: string): T {

@@ -9,7 +9,7 @@ import { ADMIN_USER, ClusterConfig } from "../config";
 import { ManagedFile, hostCommand, hostScript, manifest } from "../host-command";
 import { MONITORING_USER, PATHS, PORTS, internalEndpoint } from "../layout";
 import { ClusterSecrets, renderClientProperties } from "../render";
-import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, monitoringNodes, nodeNamed, zookeeperNodes } from "../topology";
+import { ClusterNode, NodeIdentity, brokerNodes, controllerNodes, isMonitoringNode, monitoringNodes, nodeNamed, zookeeperNodes } from "../topology";
 import { Generated, Step, distOf, keystoreOf, need } from "./context";
 import { METRICS_PORT, MeteredService } from "./metrics";
 
@@ -318,7 +318,7 @@ export function monitoringFiles(cfg: ClusterConfig, node: ClusterNode, nodes: Cl
 /** The units observe.sh watches on a node for kafka:monitoring (drift: stopped, or their files changed by hand). */
 export function monitoringServices(cfg: ClusterConfig, node: NodeIdentity): string[] {
     if (!cfg.monitoring) return [];
-    return ["prometheus-node-exporter", ...(node.roles.includes("monitoring") ? ["prometheus", "prometheus-alertmanager"] : [])];
+    return ["prometheus-node-exporter", ...(isMonitoringNode(node) ? ["prometheus", "prometheus-alertmanager"] : [])];
 }
 
 /**
@@ -340,7 +340,7 @@ export function monitoringSteps(cfg: ClusterConfig, nodes: (NodeIdentity & { dat
     for (const n of nodes) {
         // (On the EC2 monitoring node after its volume is mounted at Prometheus' home, where the exporter's textfile
         // directory is: the mount refuses to hide files.)
-        const volume = n.roles.includes("monitoring") && n.dataVolumeId !== undefined ? [`${n.name}-storage`] : [];
+        const volume = isMonitoringNode(n) && n.dataVolumeId !== undefined ? [`${n.name}-storage`] : [];
         steps.push({
             name: `${n.name}-node-exporter`, node: n.name, phase: "node-exporter", dependsOn: [`${n.name}-java`, ...volume], generated: true,
             create: (ns, _s, g) => hostCommand("install-node-exporter.sh", {
